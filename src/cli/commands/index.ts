@@ -1,0 +1,26 @@
+/** Every `weir` command, in the order help lists them. */
+import type { CommandSpec } from '../spec.js';
+import { start } from './start.js';
+import { topicsAlter } from './topics-alter.js';
+import { topicsCreate } from './topics-create.js';
+import { topicsDelete } from './topics-delete.js';
+import { topicsDescribe } from './topics-describe.js';
+import { topicsList } from './topics-list.js';
+
+export const COMMANDS: readonly CommandSpec[] = [start, topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAlter];
+
+export interface CommandGroup {
+  name: string;
+  summary: string;
+  description: readonly string[];
+}
+
+export const GROUPS: readonly CommandGroup[] = [
+  {
+    name: 'topics',
+    summary: 'Create, list, describe, delete and alter topics in a data directory',
+    description: [
+      'Works directly on the store in a data directory, one command at a time. Weir must not be running on that directory: the store has a single writer, and these commands refuse a locked one rather than write behind the broker\'s back. Flag names follow Kafka\'s kafka-topics.sh.',
+    ],
+  },
+];

@@ -1,0 +1,29 @@
+import { isWeirError } from '../../errors.js';
+import type { CommandSpec } from '../spec.js';
+import { STORE_OPTIONS, TOPIC_OPTION, withStore } from './topics-common.js';
+import { topicName } from './topics-validate.js';
+
+export const topicsDelete: CommandSpec = {
+  path: ['topics', 'delete'],
+  summary: 'Delete a topic and all of its records',
+  description: ['Deletes the topic, its partitions, its stored records and the cursors on it. This cannot be undone.'],
+  options: [
+    { ...TOPIC_OPTION, doc: `Topic to delete: ${TOPIC_OPTION.doc}` },
+    { name: 'if-exists', type: 'boolean', doc: 'Succeed without changes when the topic does not exist.' },
+    ...STORE_OPTIONS,
+  ],
+  examples: ['weir topics delete --topic sensors'],
+  async run(values, ctx) {
+    const name = topicName(values, topicsDelete);
+    return withStore(values, ctx, false, async ({ store, options }) => {
+      try {
+        await store.deleteTopic(name);
+      } catch (err) {
+        if (values['if-exists'] === true && isWeirError(err, 'UNKNOWN_TOPIC_OR_PARTITION')) return 0;
+        throw err;
+      }
+      ctx.stdout.write(`Deleted topic ${name} from ${options.dir}.\n`);
+      return 0;
+    });
+  },
+};

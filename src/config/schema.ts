@@ -1,0 +1,191 @@
+/**
+ * The one table of Weir's configuration. Everything about a field lives here: its type and
+ * constraints, its default, its doc line and the fix hint shown when it is wrong. The loader
+ * validates against it, `WeirConfig` is derived from it, and the README's configuration
+ * reference and weir.example.yaml are generated from it (test/config/docs.test.ts fails when
+ * they drift).
+ *
+ * Why YAML: operators need comments in the file they edit on a gateway, sections nest without
+ * ceremony, it is what they already know from Compose, Kubernetes and Home Assistant, and the
+ * `yaml` package is pure JavaScript (nothing to compile on a Pi) and reports line and column
+ * for every error.
+ *
+ * Adding a field: add one entry to its section below (a new section is a new key of SCHEMA),
+ * then run `UPDATE_DOCS=1 npx vitest run test/config/docs.test.ts` to regenerate the docs.
+ * Fields are `<section>.<key>`; keys may contain dots (the Kafka topic config names do).
+ */
+import { TOPIC_CONFIG_NAMES, TOPIC_CONFIG_SPECS, type TopicConfig, type TopicConfigName } from '../store/topic-config.js';
+import { bool, bytesSize, dirPath, durationMs, enumOf, int, orAuto, topicConfig, type FieldType } from './types.js';
+
+/** A raw value as it would appear in the file: it goes through the field's parser like any other. */
+export type RawDefault = string | number | boolean;
+
+export interface FieldSpec<T> {
+  readonly type: FieldType<T>;
+  /** The default, written as an operator would write it; computed defaults get the environment. */
+  readonly default: RawDefault | ((env: NodeJS.ProcessEnv) => RawDefault);
+  /** How a computed default reads in the docs. */
+  readonly defaultDoc?: string;
+  /** One line for the reference table and the example file. */
+  readonly doc: string;
+  /** What to do when the value is invalid. */
+  readonly fix: string;
+  /** Never logged or printed: replaced by "[redacted]" in config summaries. */
+  readonly secret?: boolean;
+}
+
+function field<T>(spec: FieldSpec<T>): FieldSpec<T> {
+  return spec;
+}
+
+/** systemd sets STATE_DIRECTORY for StateDirectory= (colon-separated when there are several). */
+function stateDirectoryOrLocal(env: NodeJS.ProcessEnv): string {
+  const first = env.STATE_DIRECTORY?.split(':')[0];
+  return first !== undefined && first !== '' ? first : './data';
+}
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+function topicDefaultFields(): { [K in TopicConfigName]: FieldSpec<TopicConfig[K]> } {
+  const out: Partial<Record<TopicConfigName, FieldSpec<unknown>>> = {};
+  for (const name of TOPIC_CONFIG_NAMES) {
+    const spec = TOPIC_CONFIG_SPECS[name];
+    out[name] = field({
+      type: topicConfig(name),
+      default: spec.kafkaDefault,
+      doc: `${spec.doc} Broker default; a topic's own \`--config ${name}=…\` overrides it.`,
+      fix: `Set a valid ${name} value, or remove it to use the default ${spec.kafkaDefault}.`,
+    });
+  }
+  return out as { [K in TopicConfigName]: FieldSpec<TopicConfig[K]> };
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const SCHEMA = {
+  store: {
+    dir: field({
+      type: dirPath(),
+      default: stateDirectoryOrLocal,
+      defaultDoc: '`$STATE_DIRECTORY` (set by systemd `StateDirectory=`), else `./data`',
+      doc: 'Directory holding the LMDB log; created if missing. One Weir process per directory.',
+      fix: 'Set a directory Weir may write to, e.g. /var/lib/weir, or remove it to use the default.',
+    }),
+    disk_budget_bytes: field({
+      type: orAuto(bytesSize(MiB)),
+      default: 'auto',
+      doc: 'Cap on log bytes across all topics; at the cap each topic\'s `weir.overflow.policy` applies. `auto` = 75% of (free space on the filesystem of `store.dir` + bytes already in it), computed at start.',
+      fix: 'Set auto, or a size that fits on the disk, e.g. 2GiB.',
+    }),
+    write_queue_max_records: field({
+      type: int(1, 10_000_000),
+      default: 100_000,
+      doc: 'Cap on records waiting for the next group commit. A full queue makes appends wait up to `store.block_timeout_ms`, then fail with a retriable error.',
+      fix: 'Set a whole number of records, e.g. 100000, or remove it to use the default.',
+    }),
+    write_queue_max_bytes: field({
+      type: bytesSize(64 * 1024, GiB),
+      default: '64MiB',
+      doc: 'Cap on bytes waiting for the next group commit; same behaviour as the record cap when full. Bounds memory on small boards.',
+      fix: 'Set a size such as 64MiB (smaller on a 512 MB board), or remove it to use the default.',
+    }),
+    block_timeout_ms: field({
+      type: durationMs(0, 300_000),
+      default: 5000,
+      doc: 'How long an append waits for write-queue room, or for disk budget under overflow policy `block`, before failing with a retriable error.',
+      fix: 'Set a duration such as 5000 or 5s, at most 5m, or remove it to use the default.',
+    }),
+    retention_check_interval_ms: field({
+      type: durationMs(0, 86_400_000),
+      default: 60_000,
+      doc: 'How often retention (time, size and disk budget) runs. 0 turns the timer off, for tests only.',
+      fix: 'Set a duration such as 60000 or 1m, at most 1d, or remove it to use the default.',
+    }),
+    overlapping_sync: field({
+      type: bool(),
+      default: true,
+      doc: 'lmdb-js `overlappingSync`: flush after the commit, outside the write lock, so the next group commit builds during the flush. Appends are acknowledged only once flushed either way.',
+      fix: 'Set true or false, or remove it to use the default.',
+    }),
+  },
+  topic_defaults: {
+    partitions: field({
+      type: int(1, 10_000),
+      default: 1,
+      doc: 'Partitions of a topic created without an explicit count (Kafka\'s `num.partitions`).',
+      fix: 'Set a whole number from 1 to 10000, or remove it to use the default.',
+    }),
+    ...topicDefaultFields(),
+  },
+  log: {
+    level: field({
+      type: enumOf(LOG_LEVELS),
+      default: 'info',
+      doc: 'Lowest pino level written.',
+      fix: `Set one of ${LOG_LEVELS.join(', ')}.`,
+    }),
+    pretty: field({
+      type: orAuto(bool()),
+      default: 'auto',
+      doc: 'Human-readable log lines instead of JSON. `auto` = pretty only when the log stream is a terminal.',
+      fix: 'Set auto, true or false.',
+    }),
+  },
+  shutdown: {
+    timeout_ms: field({
+      type: durationMs(100, 600_000),
+      default: 10_000,
+      doc: 'Longest a graceful shutdown (stop accepting, finish in-flight commits, close LMDB) may take before Weir gives up and exits with status 1.',
+      fix: 'Set a duration such as 10000 or 10s (at most 10m), or remove it to use the default.',
+    }),
+  },
+} as const satisfies Record<string, Record<string, FieldSpec<unknown>>>;
+
+type Schema = typeof SCHEMA;
+type ValueOf<F> = F extends FieldSpec<infer T> ? T : never;
+type DeepReadonly<T> = T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
+/** The validated, frozen configuration: one property per section, one per field. */
+export type WeirConfig = {
+  readonly [S in keyof Schema]: { readonly [K in keyof Schema[S]]: DeepReadonly<ValueOf<Schema[S][K]>> };
+};
+
+export type SectionName = keyof Schema;
+
+export interface FieldEntry {
+  section: string;
+  key: string;
+  /** `<section>.<key>`, e.g. `topic_defaults.retention.ms`. */
+  path: string;
+  /** `WEIR_<SECTION>__<KEY>` with the key's dots and dashes as underscores, upper-cased. */
+  env: string;
+  spec: FieldSpec<unknown>;
+}
+
+export function envNameFor(section: string, key: string): string {
+  return `WEIR_${section.replace(/[.-]/g, '_').toUpperCase()}__${key.replace(/[.-]/g, '_').toUpperCase()}`;
+}
+
+/** Every field, in table order. */
+export const FIELDS: readonly FieldEntry[] = Object.freeze(
+  Object.entries(SCHEMA as Record<string, Record<string, FieldSpec<unknown>>>).flatMap(([section, fields]) =>
+    Object.entries(fields).map(([key, spec]) =>
+      Object.freeze({ section, key, path: `${section}.${key}`, env: envNameFor(section, key), spec }),
+    ),
+  ),
+);
+
+export const SECTIONS: readonly string[] = Object.freeze(Object.keys(SCHEMA));
+
+export function rawDefault(entry: FieldEntry, env: NodeJS.ProcessEnv): RawDefault {
+  const d = entry.spec.default;
+  return typeof d === 'function' ? d(env) : d;
+}
+
+/** The default as the docs show it. */
+export function defaultDoc(entry: FieldEntry): string {
+  if (entry.spec.defaultDoc !== undefined) return entry.spec.defaultDoc;
+  return `\`${String(rawDefault(entry, {}))}\``;
+}

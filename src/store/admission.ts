@@ -1,0 +1,117 @@
+/**
+ * Admission control for appends: the write queue's caps (records and bytes) and the global disk
+ * budget. An append that does not fit waits, bounded by `blockTimeoutMs`, or is refused at once,
+ * as the topic's `weir.overflow.policy` says. Memory stays bounded by configuration: the queue can
+ * never hold more than its caps, and the number of waiting appenders is capped too.
+ */
+import { WeirError } from '../errors.js';
+import type { OverflowPolicy } from './topic-config.js';
+
+/** Appenders allowed to wait for room at once; beyond this they are refused (retriably). */
+const MAX_WAITING_APPENDERS = 100_000;
+
+export interface AdmissionLimits {
+  maxQueuedRecords: number;
+  maxQueuedBytes: number;
+  diskBudgetBytes: number;
+  blockTimeoutMs: number;
+}
+
+export interface AdmissionState {
+  queuedRecords(): number;
+  queuedBytes(): number;
+  usedBytes(): number;
+  /** Asks retention to free space now (the budget is full). */
+  requestRetention(): void;
+}
+
+export class Admission {
+  private readonly waiting = new Set<() => void>();
+
+  constructor(
+    private readonly limits: AdmissionLimits,
+    private readonly state: AdmissionState,
+  ) {}
+
+  /** Wakes waiting appenders so they re-check; called when the queue shrinks or space is freed. */
+  wake(): void {
+    for (const wake of this.waiting) wake();
+  }
+
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  private queueFull(records: number, bytes: number): boolean {
+    const q = this.state;
+    // An append bigger than the whole cap is admitted alone into an empty queue, never starved.
+    if (q.queuedRecords() === 0 && q.queuedBytes() === 0) return false;
+    return q.queuedRecords() + records > this.limits.maxQueuedRecords || q.queuedBytes() + bytes > this.limits.maxQueuedBytes;
+  }
+
+  private budgetFull(bytes: number): boolean {
+    return this.state.usedBytes() + this.state.queuedBytes() + bytes > this.limits.diskBudgetBytes;
+  }
+
+  /**
+   * Calls `enqueue` as soon as the append fits, in the same synchronous step as the check (so
+   * woken appenders cannot overshoot the caps together). Returns undefined when it was enqueued
+   * at once, else a promise that rejects with a WeirError when the append may not go in.
+   * `drop-oldest` topics are admitted past the budget: retention then deletes their oldest data.
+   */
+  admit(records: number, bytes: number, policy: OverflowPolicy, isClosed: () => boolean, enqueue: () => void): Promise<void> | undefined {
+    // The common case stays synchronous: no promise, no closure per append.
+    if (!this.queueFull(records, bytes) && (policy === 'drop-oldest' || !this.budgetFull(bytes))) {
+      enqueue();
+      return undefined;
+    }
+    return this.waitForRoom(records, bytes, policy, isClosed, enqueue);
+  }
+
+  private async waitForRoom(records: number, bytes: number, policy: OverflowPolicy, isClosed: () => boolean, enqueue: () => void): Promise<void> {
+    const budgetApplies = policy !== 'drop-oldest';
+    const blocked = () => this.queueFull(records, bytes) || (budgetApplies && this.budgetFull(bytes));
+    if (budgetApplies && this.budgetFull(bytes)) {
+      this.state.requestRetention();
+      if (policy === 'reject-new') {
+        throw new WeirError(
+          'DISK_BUDGET_FULL',
+          `the disk budget (${this.limits.diskBudgetBytes} bytes) is full and the topic's weir.overflow.policy is reject-new`,
+          { details: { diskBudgetBytes: this.limits.diskBudgetBytes, usedBytes: this.state.usedBytes() } },
+        );
+      }
+    }
+    if (this.waiting.size >= MAX_WAITING_APPENDERS) {
+      throw new WeirError('WRITE_QUEUE_FULL', 'too many appends are already waiting for room in the write queue; retry later');
+    }
+    const deadline = Date.now() + this.limits.blockTimeoutMs;
+    while (blocked()) {
+      if (isClosed()) throw new WeirError('STORE_CLOSED', 'the store is closing');
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        if (budgetApplies && this.budgetFull(bytes)) {
+          throw new WeirError(
+            'DISK_BUDGET_FULL_RETRIABLE',
+            `the disk budget (${this.limits.diskBudgetBytes} bytes) is full; appends waited ${this.limits.blockTimeoutMs} ms (policy block). Free space by lowering retention or raising store.disk_budget_bytes`,
+            { details: { diskBudgetBytes: this.limits.diskBudgetBytes, usedBytes: this.state.usedBytes() } },
+          );
+        }
+        throw new WeirError(
+          'WRITE_QUEUE_FULL',
+          `the write queue stayed full for ${this.limits.blockTimeoutMs} ms (caps: ${this.limits.maxQueuedRecords} records, ${this.limits.maxQueuedBytes} bytes)`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.waiting.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, remaining);
+        this.waiting.add(wake);
+      });
+    }
+    if (isClosed()) throw new WeirError('STORE_CLOSED', 'the store is closing');
+    enqueue();
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * Group commit: appends from every caller and partition queue up here, and each LMDB write
+ * transaction carries as many of them as are waiting (up to a byte cap). Offsets are assigned when
+ * a transaction is built, and the batch bytes, the segment metadata and the partition's next
+ * offset are all written in that one transaction, so a crash can never leave a gap or a duplicate
+ * offset. An append's promise resolves only after its transaction is flushed to disk.
+ *
+ * Records from different callers to the same partition in one transaction are coalesced into one
+ * RecordBatch (split at `max.message.bytes`), which is what makes small MQTT messages cheap.
+ * Client-built batches (Kafka Produce) are stored as they came, with only the base offset and
+ * partition leader epoch rewritten (neither is covered by the CRC).
+ *
+ * Up to MAX_IN_FLIGHT transactions may be outstanding: with lmdb-js `overlappingSync`, the next
+ * one is built and committed while the previous one is still being flushed.
+ */
+import { WeirError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { CompressionType } from '../kafka/protocol/compression.js';
+import {
+  RECORD_BATCH_OVERHEAD,
+  encodeRecordBatch,
+  readBatchHeader,
+  setBaseOffset,
+  setPartitionLeaderEpoch,
+  type RecordInput,
+} from '../kafka/protocol/record-batch.js';
+import { logKey } from './keys.js';
+import { durable, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
+import type { PartitionState } from './partition.js';
+import type { TopicConfig, TopicCompression } from './topic-config.js';
+import type { AppendResult } from './types.js';
+
+const MAX_IN_FLIGHT = 8;
+/** A transaction stops taking appends past this many bytes, so one commit cannot hog the writer. */
+const MAX_COMMIT_BYTES = 8 * 1024 * 1024;
+const COMMIT_SEQUENCE_KEY = 'seq';
+
+export interface PendingAppend {
+  partition: PartitionState;
+  config: TopicConfig;
+  /** Store-built records, or client-built batches (exactly one of the two). */
+  records?: RecordInput[];
+  batches?: Buffer[];
+  recordCount: number;
+  bytes: number;
+  resolve(result: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+interface Assigned {
+  append: PendingAppend;
+  baseOffset: number;
+  lastOffset: number;
+}
+
+export interface CommitHooks {
+  /** Bytes added to the log by a transaction that became durable. */
+  onDurable(bytes: number, records: number): void;
+  /** The queue shrank: appenders waiting for room may proceed. */
+  onQueueDrained(): void;
+  /** A transaction failed: in-memory offsets must be reloaded from disk before going on. */
+  reloadAfterFailure(): void;
+}
+
+export class GroupCommitter {
+  private queue: PendingAppend[] = [];
+  private queuedRecords = 0;
+  private queuedBytes = 0;
+  private inFlight = 0;
+  private scheduled = false;
+  private failed = false;
+  private readonly idleWaiters: (() => void)[] = [];
+  commits = 0;
+  /** Sequence number the next transaction expects to find stored (see lmdb-env.ts, `commits`). */
+  private sequence: number;
+
+  constructor(
+    private readonly env: LmdbEnv,
+    private readonly log: Logger,
+    private readonly hooks: CommitHooks,
+  ) {
+    this.sequence = this.storedSequence();
+  }
+
+  private storedSequence(): number {
+    return this.env.commits.getEntry(COMMIT_SEQUENCE_KEY)?.version ?? 1;
+  }
+
+  get records(): number {
+    return this.queuedRecords;
+  }
+
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  enqueue(append: PendingAppend): void {
+    this.queue.push(append);
+    this.queuedRecords += append.recordCount;
+    this.queuedBytes += append.bytes;
+    this.schedule();
+  }
+
+  /** Resolves once nothing is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate, not a microtask: appends made in the same event-loop turn join one commit.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT && !this.failed) {
+      let bytes = 0;
+      let taken = 0;
+      while (taken < this.queue.length && (taken === 0 || bytes < MAX_COMMIT_BYTES)) {
+        bytes += this.queue[taken]!.bytes;
+        taken++;
+      }
+      const appends = this.queue.splice(0, taken);
+      this.inFlight++;
+      void this.commit(appends).finally(() => {
+        this.inFlight--;
+        for (const a of appends) {
+          this.queuedRecords -= a.recordCount;
+          this.queuedBytes -= a.bytes;
+        }
+        this.hooks.onQueueDrained();
+        if (this.failed && this.inFlight === 0) {
+          // Every transaction issued after the failed one has settled (and failed with it or
+          // not): reload offsets from disk, the only truth, then carry on with the queue.
+          this.hooks.reloadAfterFailure();
+          this.sequence = this.storedSequence();
+          this.failed = false;
+        }
+        this.drain();
+        if (this.queue.length === 0 && this.inFlight === 0) {
+          for (const wake of this.idleWaiters.splice(0)) wake();
+        }
+      });
+    }
+  }
+
+  private async commit(appends: PendingAppend[]): Promise<void> {
+    const touched = new Map<PartitionState, number>();
+    let built: ReturnType<GroupCommitter['build']> | undefined;
+    let buildError: unknown;
+    const expected = this.sequence++;
+    // Every write of this transaction is conditional on the stored sequence being `expected`:
+    // if an earlier transaction failed, this one writes nothing and resolves false.
+    const write = this.env.commits.ifVersion(COMMIT_SEQUENCE_KEY, expected, () => {
+      try {
+        built = this.build(appends, touched);
+      } catch (err) {
+        buildError = err;
+      }
+      this.env.commits.put(COMMIT_SEQUENCE_KEY, expected + 1, expected + 1);
+    });
+    if (built === undefined) {
+      // Building failed part-way (a codec error): whatever was written for it commits with the
+      // sequence bump, so reload offsets from disk rather than guess.
+      this.failed = true;
+      for (const a of appends) a.reject(buildError);
+      return;
+    }
+    const { assigned, bytes: bytesWritten, records: recordsWritten } = built;
+    this.commits++;
+    try {
+      await durable(write);
+      if ((await write) !== true) throw new Error('an earlier group commit failed, so this one was not applied');
+    } catch (cause) {
+      this.failed = true;
+      const err = new WeirError('STORAGE_ERROR', `committing ${appends.length} appends to LMDB failed: ${String(cause)}`, { cause });
+      this.log.error({ err }, 'group commit failed; offsets will be reloaded from disk');
+      for (const a of appends) a.reject(err);
+      return;
+    }
+    for (const [partition, next] of touched) partition.advanceHighWatermark(next);
+    this.hooks.onDurable(bytesWritten, recordsWritten);
+    for (const { append, baseOffset, lastOffset } of assigned) {
+      append.resolve({ baseOffset, lastOffset, logStartOffset: append.partition.logStartOffset });
+    }
+  }
+
+  /**
+   * Issues one transaction's writes. Runs synchronously inside an lmdb-js conditional-write
+   * callback, so every put lands in the same transaction.
+   */
+  private build(appends: PendingAppend[], touched: Map<PartitionState, number>) {
+    const now = Date.now();
+    const assigned: Assigned[] = [];
+    const segmentsTouched = new Map<PartitionState, SegmentMeta[]>();
+    let bytes = 0;
+    let records = 0;
+
+    const writeBatch = (partition: PartitionState, config: TopicConfig, batch: Buffer, count: number, maxTimestamp: number) => {
+      const baseOffset = partition.nextOffset;
+      let segment = partition.segments.at(-1);
+      if (
+        segment === undefined ||
+        segment.nextOffset !== baseOffset ||
+        (segment.bytes > 0 && segment.bytes + batch.length > config['segment.bytes']) ||
+        now - segment.createdAt >= config['segment.ms']
+      ) {
+        segment = { baseOffset, nextOffset: baseOffset, bytes: 0, createdAt: now, maxTimestamp: -1 };
+        partition.segments.push(segment);
+      }
+      void this.env.batches.put(logKey(partition.id, baseOffset), batch);
+      segment.nextOffset = baseOffset + count;
+      segment.bytes += batch.length;
+      segment.maxTimestamp = Math.max(segment.maxTimestamp, maxTimestamp);
+      let list = segmentsTouched.get(partition);
+      if (list === undefined) segmentsTouched.set(partition, (list = []));
+      if (!list.includes(segment)) list.push(segment);
+      partition.nextOffset += count;
+      partition.sizeBytes += batch.length;
+      touched.set(partition, partition.nextOffset);
+      bytes += batch.length;
+      records += count;
+    };
+
+    // Group consecutive store-built appends per partition so they share batches.
+    const byPartition = new Map<PartitionState, PendingAppend[]>();
+    for (const a of appends) {
+      let list = byPartition.get(a.partition);
+      if (list === undefined) byPartition.set(a.partition, (list = []));
+      list.push(a);
+    }
+    for (const [partition, list] of byPartition) {
+      let pending: PendingAppend[] = [];
+      let pendingBytes = RECORD_BATCH_OVERHEAD;
+      const flushPending = () => {
+        if (pending.length === 0) return;
+        const config = pending[0]!.config;
+        const all: RecordInput[] = [];
+        let maxTimestamp = -1;
+        let offset = partition.nextOffset;
+        for (const a of pending) {
+          for (const r of a.records!) {
+            // Records without a timestamp get `now` from the encoder: no per-record copy.
+            const timestamp = r.timestamp ?? now;
+            if (timestamp > maxTimestamp) maxTimestamp = timestamp;
+            all.push(r);
+          }
+          assigned.push({ append: a, baseOffset: offset, lastOffset: offset + a.recordCount - 1 });
+          offset += a.recordCount;
+        }
+        const batch = encodeRecordBatch({
+          baseOffset: partition.nextOffset,
+          records: all,
+          compression: codecFor(config['compression.type']),
+          now,
+        });
+        writeBatch(partition, config, batch, all.length, maxTimestamp);
+        pending = [];
+        pendingBytes = RECORD_BATCH_OVERHEAD;
+      };
+      for (const a of list) {
+        if (a.records !== undefined) {
+          if (pending.length > 0 && pendingBytes + a.bytes > a.config['max.message.bytes']) flushPending();
+          pending.push(a);
+          pendingBytes += a.bytes;
+          continue;
+        }
+        flushPending();
+        const baseOffset = partition.nextOffset;
+        for (const batch of a.batches!) {
+          const header = readBatchHeader(batch);
+          setBaseOffset(batch, partition.nextOffset);
+          setPartitionLeaderEpoch(batch, 0);
+          writeBatch(partition, a.config, batch, header.lastOffsetDelta + 1, header.maxTimestamp);
+        }
+        assigned.push({ append: a, baseOffset, lastOffset: partition.nextOffset - 1 });
+      }
+      flushPending();
+    }
+
+    for (const [partition, segments] of segmentsTouched) {
+      for (const s of segments) void this.env.segments.put(logKey(partition.id, s.baseOffset), { ...s });
+      void this.env.partitions.put(partition.id, {
+        topic: partition.topic,
+        partition: partition.partition,
+        nextOffset: partition.nextOffset,
+        logStartOffset: partition.logStartOffset,
+      });
+    }
+    return { assigned, bytes, records };
+  }
+}
+
+function codecFor(type: TopicCompression): CompressionType {
+  switch (type) {
+    case 'gzip':
+      return CompressionType.Gzip;
+    case 'snappy':
+      return CompressionType.Snappy;
+    case 'lz4':
+      return CompressionType.Lz4;
+    case 'producer':
+    case 'uncompressed':
+      return CompressionType.None;
+  }
+}

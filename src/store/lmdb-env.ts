@@ -1,0 +1,120 @@
+/**
+ * The one LMDB environment of a data directory and its named databases. This file and the rest of
+ * src/store are the only code that imports `lmdb`.
+ *
+ * Layout (all in one environment, so one write transaction can touch them all):
+ *   meta        string            → msgpack   format version, partition-id counter
+ *   topics      topic name        → TopicRecord
+ *   partitions  uint32 pid        → PartitionRecord (next offset, log start offset)
+ *   segments    [pid][base]       → SegmentMeta    (the unit of roll and deletion)
+ *   batches     [pid][baseOffset] → RecordBatch v2 bytes, exactly as served to consumers
+ *   groups      [group,topic,p]   → committed offset
+ *   cursors     [name,topic,p]    → offset (e.g. "mirrored up to N")
+ *   commits     'seq'             → versioned entry: the group-commit sequence number. Each group
+ *                                   commit is conditional on it (lmdb-js ifVersion), so if one
+ *                                   transaction fails, the ones queued behind it cannot commit
+ *                                   offsets past the hole it left.
+ *
+ * Map size: left to lmdb-js, which grows the map on demand and, on 32-bit ARM (Raspberry Pi OS
+ * armhf), turns on `remapChunks` when no mapSize is given, so a fixed multi-GB map never has to
+ * fit a 32-bit address space.
+ */
+import { mkdirSync } from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { WeirError } from '../errors.js';
+import type { TopicConfig } from './topic-config.js';
+
+export const STORE_FORMAT_VERSION = 1;
+
+export interface TopicRecord {
+  name: string;
+  partitionIds: number[];
+  overrides: Partial<TopicConfig>;
+  createdAt: number;
+}
+
+export interface PartitionRecord {
+  topic: string;
+  partition: number;
+  nextOffset: number;
+  logStartOffset: number;
+}
+
+export interface SegmentMeta {
+  baseOffset: number;
+  /** One past the last offset in the segment. */
+  nextOffset: number;
+  bytes: number;
+  /** Wall-clock ms when the segment was rolled: `segment.ms` counts from here. */
+  createdAt: number;
+  /** Largest record timestamp in the segment: `retention.ms` counts from here, as in Kafka. */
+  maxTimestamp: number;
+}
+
+export interface StoredGroupOffset {
+  offset: number;
+  leaderEpoch: number;
+  metadata: string | null;
+  commitTimestamp: number;
+}
+
+export interface LmdbEnv {
+  root: RootDatabase;
+  meta: Database<unknown, string>;
+  topics: Database<TopicRecord, string>;
+  partitions: Database<PartitionRecord, number>;
+  segments: Database<SegmentMeta, Buffer>;
+  batches: Database<Buffer, Buffer>;
+  groups: Database<StoredGroupOffset, [string, string, number]>;
+  cursors: Database<number, [string, string, number]>;
+  commits: Database<number, string>;
+}
+
+export function openLmdbEnv(dir: string, overlappingSync: boolean): LmdbEnv {
+  mkdirSync(dir, { recursive: true });
+  const root = open({
+    path: dir,
+    maxDbs: 16,
+    overlappingSync,
+    // Resolve writes at commit and expose a per-write `flushed` promise: appends wait for that
+    // one, so a caller's ack means "on disk", not "visible in memory".
+    separateFlushed: true,
+    // Weir keeps its own in-memory state; lmdb-js's object cache would only hold copies.
+    cache: false,
+    compression: false,
+  });
+  const env: LmdbEnv = {
+    root,
+    meta: root.openDB('meta', {}),
+    topics: root.openDB('topics', {}),
+    partitions: root.openDB('partitions', { keyEncoding: 'uint32' }),
+    segments: root.openDB('segments', { keyEncoding: 'binary' }),
+    batches: root.openDB('batches', { keyEncoding: 'binary', encoding: 'binary' }),
+    groups: root.openDB('groups', {}),
+    cursors: root.openDB('cursors', {}),
+    commits: root.openDB('commits', { useVersions: true }),
+  };
+  if (env.commits.getEntry('seq') === undefined) env.commits.putSync('seq', 1, 1);
+  const version = env.meta.get('formatVersion');
+  if (version === undefined) {
+    env.meta.putSync('formatVersion', STORE_FORMAT_VERSION);
+  } else if (version !== STORE_FORMAT_VERSION) {
+    root.close();
+    throw new WeirError(
+      'STORE_FORMAT_MISMATCH',
+      `data directory ${dir} has store format ${String(version)}, this Weir reads format ${STORE_FORMAT_VERSION}: run the Weir version that wrote it, or point store.dir elsewhere`,
+      { details: { dir, version } },
+    );
+  }
+  return env;
+}
+
+/** A write's promise from lmdb-js with `separateFlushed`: resolves at commit, `.flushed` at fsync. */
+export type CommitPromise = Promise<boolean> & { flushed?: Promise<unknown> };
+
+/** Waits until the transaction holding `write` is committed and flushed to disk. */
+export async function durable(write: Promise<boolean>): Promise<void> {
+  await write;
+  const flushed = (write as CommitPromise).flushed;
+  if (flushed !== undefined) await flushed;
+}

@@ -1,0 +1,486 @@
+/**
+ * The LMDB-backed log store: topics and partitions over one LMDB environment, appends through
+ * the group committer, reads straight from LMDB, retention on a timer. See lmdb-env.ts for the
+ * layout and group-commit.ts for how an append becomes durable.
+ */
+import { mkdirSync } from 'node:fs';
+import { WeirError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { partitionForKey } from '../kafka/protocol/murmur2.js';
+import { readBatchHeader, splitRecordSet, verifyBatchCrc, type RecordInput } from '../kafka/protocol/record-batch.js';
+import { Admission } from './admission.js';
+import { GroupCommitter, type PendingAppend } from './group-commit.js';
+import { logKey, partitionEndKey } from './keys.js';
+import { durable, openLmdbEnv, type LmdbEnv, type SegmentMeta, type TopicRecord } from './lmdb-env.js';
+import { lockDataDir, type DirLock } from './lock.js';
+import { PartitionState } from './partition.js';
+import { deleteSegments, planBudget, planRetention, type BudgetCandidate, type SegmentDeletion } from './retention.js';
+import { TopicRegistry } from './topics.js';
+import type { TopicConfig } from './topic-config.js';
+import type {
+  AppendResult,
+  CursorPosition,
+  GroupOffset,
+  LogStore,
+  ReadResult,
+  RetentionReport,
+  StoreOptions,
+  StoreStats,
+  TopicDescription,
+} from './types.js';
+
+/** Per-record framing overhead used to size an append before it is encoded (varints, attributes). */
+const RECORD_OVERHEAD_ESTIMATE = 24;
+/** The sticky partitioner (KIP-480) moves on after this many null-key records, about one batch. */
+const STICKY_BATCH_RECORDS = 100;
+
+export class LmdbStore implements LogStore {
+  private readonly committer: GroupCommitter;
+  private readonly admission: Admission;
+  private readonly topics: TopicRegistry;
+  private readonly sticky = new Map<string, { partition: number; records: number }>();
+  private usedBytes = 0;
+  private recordsAppended = 0;
+  private recordsDropped = 0;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retentionRunning: Promise<RetentionReport> | undefined;
+
+  private constructor(
+    private readonly options: StoreOptions,
+    private readonly env: LmdbEnv,
+    private readonly lock: DirLock,
+    private readonly log: Logger,
+  ) {
+    this.topics = new TopicRegistry(env, options.topicDefaults, options.defaultPartitions, (pid, topic, partition) =>
+      this.loadPartition(pid, topic, partition),
+    );
+    this.usedBytes = this.topics.allPartitions().reduce((sum, p) => sum + p.sizeBytes, 0);
+    this.committer = new GroupCommitter(env, log, {
+      onDurable: (bytes, records) => {
+        this.usedBytes += bytes;
+        this.recordsAppended += records;
+        if (this.usedBytes > options.diskBudgetBytes) this.requestRetention();
+      },
+      onQueueDrained: () => this.admission.wake(),
+      reloadAfterFailure: () => this.topics.reloadPartitions(),
+    });
+    this.admission = new Admission(
+      {
+        maxQueuedRecords: options.writeQueueMaxRecords,
+        maxQueuedBytes: options.writeQueueMaxBytes,
+        diskBudgetBytes: options.diskBudgetBytes,
+        blockTimeoutMs: options.blockTimeoutMs,
+      },
+      {
+        queuedRecords: () => this.committer.records,
+        queuedBytes: () => this.committer.bytes,
+        usedBytes: () => this.usedBytes,
+        requestRetention: () => this.requestRetention(),
+      },
+    );
+    if (options.retentionCheckIntervalMs > 0) {
+      this.retentionTimer = setInterval(() => this.requestRetention(), options.retentionCheckIntervalMs);
+      this.retentionTimer.unref();
+    }
+  }
+
+  static open(options: StoreOptions, logger: Logger): LmdbStore {
+    const log = logger.child({ component: 'store' });
+    mkdirSync(options.dir, { recursive: true });
+    const lock = lockDataDir(options.dir);
+    let env: LmdbEnv;
+    try {
+      env = openLmdbEnv(options.dir, options.overlappingSync);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+    const store = new LmdbStore(options, env, lock, log);
+    const topics = store.listTopics();
+    log.info({ dir: options.dir, topics: topics.length, usedBytes: store.usedBytes, diskBudgetBytes: options.diskBudgetBytes }, 'store opened');
+    return store;
+  }
+
+  /**
+   * Builds a partition's in-memory state from disk. The next offset is the larger of the stored
+   * partition record and the end of the last stored batch: both are written in each group
+   * commit's transaction, and retention writes only the high watermark, so this is exact.
+   */
+  private loadPartition(pid: number, topic: string, partition: number): PartitionState {
+    const record = this.env.partitions.get(pid);
+    const segments: SegmentMeta[] = [];
+    for (const { value } of this.env.segments.getRange({ start: logKey(pid, 0), end: partitionEndKey(pid) })) segments.push(value);
+    const state = new PartitionState(this.env, pid, topic, partition, {
+      nextOffset: record?.nextOffset ?? 0,
+      logStartOffset: record?.logStartOffset ?? 0,
+      segments,
+    });
+    const last = state.lastStoredBatch();
+    if (last !== undefined && last.nextOffset > state.nextOffset) {
+      state.nextOffset = state.highWatermark = last.nextOffset;
+    }
+    const active = segments.at(-1);
+    if (last !== undefined && active !== undefined && active.nextOffset < last.nextOffset) {
+      // Cannot happen while segment metadata and batches share a transaction; repair anyway.
+      this.log.warn({ topic, partition, segment: active.baseOffset, stored: last.nextOffset }, 'segment metadata behind its batches; repaired');
+      active.nextOffset = last.nextOffset;
+    }
+    return state;
+  }
+
+  // ---------------------------------------------------------------- topics
+
+  async createTopic(name: string, options: { partitions?: number; configs?: Record<string, string> } = {}): Promise<TopicDescription> {
+    this.assertOpen();
+    await this.topics.create(name, options.partitions, options.configs ?? {});
+    return this.describeTopic(name);
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    this.assertOpen();
+    const partitions = this.topics.partitionsOf(name);
+    // Let appends already queued for this topic land first: they were acknowledged as accepted.
+    await this.committer.idle();
+    let last: Promise<boolean> | undefined;
+    for (const p of partitions) {
+      p.releaseWaiters();
+      this.usedBytes -= p.sizeBytes;
+      for (const key of this.env.batches.getKeys({ start: logKey(p.id, 0), end: partitionEndKey(p.id) })) {
+        last = this.env.batches.remove(Buffer.from(key));
+      }
+      for (const key of this.env.segments.getKeys({ start: logKey(p.id, 0), end: partitionEndKey(p.id) })) {
+        last = this.env.segments.remove(Buffer.from(key));
+      }
+      last = this.env.partitions.remove(p.id);
+    }
+    for (const c of this.listCursors()) if (c.topic === name) last = this.env.cursors.remove([c.name, c.topic, c.partition]);
+    for (const { key } of this.env.groups.getRange()) if (key[1] === name) last = this.env.groups.remove(key);
+    last = this.topics.remove(name);
+    this.sticky.delete(name);
+    if (last !== undefined) await durable(last);
+    this.log.info({ topic: name }, 'topic deleted');
+  }
+
+  async alterTopicConfigs(name: string, set: Record<string, string>, remove: string[] = []): Promise<TopicDescription> {
+    this.assertOpen();
+    await this.topics.alterConfigs(name, set, remove);
+    return this.describeTopic(name);
+  }
+
+  async createPartitions(name: string, count: number): Promise<TopicDescription> {
+    this.assertOpen();
+    await this.topics.grow(name, count);
+    return this.describeTopic(name);
+  }
+
+  listTopics(): string[] {
+    return this.topics.names();
+  }
+
+  hasTopic(name: string): boolean {
+    return this.topics.has(name);
+  }
+
+  describeTopic(name: string): TopicDescription {
+    const record: TopicRecord = this.topics.record(name);
+    return {
+      name,
+      partitions: this.topics.partitionsOf(name).map((p) => ({
+        partition: p.partition,
+        logStartOffset: p.logStartOffset,
+        highWatermark: p.highWatermark,
+        sizeBytes: p.sizeBytes,
+        segments: p.segments.length,
+      })),
+      config: this.topics.config(name),
+      overrides: { ...record.overrides },
+      createdAt: record.createdAt,
+    };
+  }
+
+  // ---------------------------------------------------------------- the log
+
+  async appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult> {
+    this.assertOpen();
+    const state = this.topics.partition(topic, partition);
+    const config = this.topics.config(topic);
+    if (records.length === 0) throw new WeirError('INVALID_ARGUMENT', 'appendRecords needs at least one record');
+    let bytes = 0;
+    for (const r of records) bytes += estimateRecordBytes(r);
+    if (bytes > config['max.message.bytes']) {
+      throw new WeirError(
+        'MESSAGE_TOO_LARGE',
+        `records of ${bytes} bytes exceed max.message.bytes=${config['max.message.bytes']} of topic ${topic}; raise it with weir topics alter --topic ${topic} --config max.message.bytes=N`,
+        { details: { topic, partition, bytes, max: config['max.message.bytes'] } },
+      );
+    }
+    return this.enqueue(state, config, { records }, records.length, bytes);
+  }
+
+  async appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult> {
+    this.assertOpen();
+    const state = this.topics.partition(topic, partition);
+    const config = this.topics.config(topic);
+    const batches = splitRecordSet(recordSet);
+    if (batches.length === 0) throw new WeirError('CORRUPT_MESSAGE', 'the record set holds no record batch');
+    let records = 0;
+    for (const batch of batches) {
+      const header = readBatchHeader(batch);
+      if (header.sizeInBytes > config['max.message.bytes']) {
+        throw new WeirError('MESSAGE_TOO_LARGE', `a record batch of ${header.sizeInBytes} bytes exceeds max.message.bytes=${config['max.message.bytes']} of topic ${topic}`, {
+          details: { topic, partition, bytes: header.sizeInBytes, max: config['max.message.bytes'] },
+        });
+      }
+      if (header.isControl) throw new WeirError('CORRUPT_MESSAGE', 'clients may not write control batches');
+      if (header.recordCount <= 0 || header.lastOffsetDelta !== header.recordCount - 1) {
+        throw new WeirError('CORRUPT_MESSAGE', `record batch has ${header.recordCount} records but lastOffsetDelta ${header.lastOffsetDelta}`);
+      }
+      if (!verifyBatchCrc(batch)) throw new WeirError('CORRUPT_MESSAGE', 'record batch CRC-32C does not match its contents');
+      records += header.recordCount;
+    }
+    // The caller's buffer is rewritten in place (base offset) and kept until committed: copy it.
+    return this.enqueue(state, config, { batches: batches.map((b) => Buffer.from(b)) }, records, recordSet.length);
+  }
+
+  private enqueue(
+    partition: PartitionState,
+    config: TopicConfig,
+    payload: { records?: RecordInput[]; batches?: Buffer[] },
+    recordCount: number,
+    bytes: number,
+  ): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      const append: PendingAppend = { partition, config, records: payload.records, batches: payload.batches, recordCount, bytes, resolve, reject };
+      this.admission
+        .admit(recordCount, bytes, config['weir.overflow.policy'], this.isClosing, () => this.committer.enqueue(append))
+        ?.catch(reject);
+    });
+  }
+
+  read(topic: string, partition: number, offset: number, maxBytes: number): ReadResult {
+    return this.topics.partition(topic, partition).read(offset, maxBytes);
+  }
+
+  waitForData(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.closing) return Promise.resolve(false);
+    return this.topics.partition(topic, partition).waitForData(offset, timeoutMs, signal);
+  }
+
+  offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number } {
+    const p = this.topics.partition(topic, partition);
+    return { logStartOffset: p.logStartOffset, highWatermark: p.highWatermark };
+  }
+
+  offsetForTimestamp(topic: string, partition: number, timestamp: number): { offset: number; timestamp: number } | null {
+    return this.topics.partition(topic, partition).offsetForTimestamp(timestamp);
+  }
+
+  partitionFor(topic: string, key: Buffer | null): number {
+    const count = this.topics.partitionsOf(topic).length;
+    if (key !== null) return partitionForKey(key, count);
+    // Sticky partitioner (KIP-480): stay on one partition for a batch's worth, then move on.
+    let sticky = this.sticky.get(topic);
+    if (sticky === undefined || sticky.records >= STICKY_BATCH_RECORDS || sticky.partition >= count) {
+      const previous = sticky?.partition ?? -1;
+      let next = Math.floor(Math.random() * count);
+      if (count > 1 && next === previous) next = (next + 1) % count;
+      sticky = { partition: next, records: 0 };
+      this.sticky.set(topic, sticky);
+    }
+    sticky.records++;
+    return sticky.partition;
+  }
+
+  async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number> {
+    this.assertOpen();
+    const p = this.topics.partition(topic, partition);
+    const target = beforeOffset === -1 ? p.highWatermark : beforeOffset;
+    if (target < 0 || target > p.highWatermark) {
+      throw new WeirError('OFFSET_OUT_OF_RANGE', `cannot delete records before ${beforeOffset}: the high watermark of ${topic}-${partition} is ${p.highWatermark}`);
+    }
+    if (target > p.logStartOffset) {
+      p.logStartOffset = target;
+      const deletions = planRetention(this.retentionInput(p, Date.now())).filter((d) => d.reason === 'log-start-offset');
+      if (deletions.length > 0) {
+        this.usedBytes -= deletions.reduce((sum, d) => sum + d.segment.bytes, 0);
+        await deleteSegments(this.env, p, deletions);
+      } else {
+        await durable(this.env.partitions.put(p.id, { topic, partition, nextOffset: p.highWatermark, logStartOffset: p.logStartOffset }));
+      }
+    }
+    return p.logStartOffset;
+  }
+
+  // ---------------------------------------------------------------- groups and cursors
+
+  async commitGroupOffsets(group: string, offsets: Omit<GroupOffset, 'commitTimestamp'>[]): Promise<void> {
+    this.assertOpen();
+    const commitTimestamp = Date.now();
+    let last: Promise<boolean> | undefined;
+    for (const o of offsets) {
+      last = this.env.groups.put([group, o.topic, o.partition], { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp });
+    }
+    if (last !== undefined) await durable(last);
+  }
+
+  fetchGroupOffsets(group: string): GroupOffset[] {
+    const out: GroupOffset[] = [];
+    for (const { key, value } of this.env.groups.getRange({ start: [group], end: [group, '\uffff'] })) {
+      if (key[0] !== group) continue;
+      out.push({ topic: key[1], partition: key[2], ...value });
+    }
+    return out;
+  }
+
+  listGroupsWithOffsets(): string[] {
+    const groups = new Set<string>();
+    for (const key of this.env.groups.getKeys()) groups.add(key[0]);
+    return [...groups];
+  }
+
+  async deleteGroupOffsets(group: string): Promise<void> {
+    this.assertOpen();
+    let last: Promise<boolean> | undefined;
+    for (const o of this.fetchGroupOffsets(group)) last = this.env.groups.remove([group, o.topic, o.partition]);
+    if (last !== undefined) await durable(last);
+  }
+
+  async setCursor(name: string, topic: string, partition: number, offset: number): Promise<void> {
+    this.assertOpen();
+    this.topics.partition(topic, partition);
+    await durable(this.env.cursors.put([name, topic, partition], offset));
+  }
+
+  getCursor(name: string, topic: string, partition: number): number | undefined {
+    return this.env.cursors.get([name, topic, partition]);
+  }
+
+  listCursors(): CursorPosition[] {
+    return [...this.env.cursors.getRange()].map(({ key, value }) => ({ name: key[0], topic: key[1], partition: key[2], offset: value }));
+  }
+
+  async deleteCursor(name: string, topic: string, partition: number): Promise<void> {
+    this.assertOpen();
+    await durable(this.env.cursors.remove([name, topic, partition]));
+  }
+
+  // ---------------------------------------------------------------- housekeeping
+
+  private requestRetention(): void {
+    if (this.closing || this.retentionRunning !== undefined) return;
+    this.runRetention().catch((err: unknown) => this.log.error({ err }, 'retention failed'));
+  }
+
+  private minCursors(): Map<number, number> {
+    const min = new Map<number, number>();
+    for (const c of this.listCursors()) {
+      if (!this.topics.has(c.topic)) continue;
+      const p = this.topics.partitionsOf(c.topic)[c.partition];
+      if (p !== undefined) min.set(p.id, Math.min(min.get(p.id) ?? Infinity, c.offset));
+    }
+    return min;
+  }
+
+  private retentionInput(p: PartitionState, now: number, minCursor = Infinity) {
+    return {
+      segments: p.segments,
+      sizeBytes: p.sizeBytes,
+      highWatermark: p.highWatermark,
+      logStartOffset: p.logStartOffset,
+      config: this.topics.config(p.topic),
+      minCursor,
+      now,
+    };
+  }
+
+  async runRetention(now = Date.now()): Promise<RetentionReport> {
+    if (this.retentionRunning !== undefined) return this.retentionRunning;
+    this.retentionRunning = this.retain(now).finally(() => {
+      this.retentionRunning = undefined;
+    });
+    return this.retentionRunning;
+  }
+
+  private async retain(now: number): Promise<RetentionReport> {
+    const report: RetentionReport = { segmentsDeleted: 0, bytesDeleted: 0, recordsDropped: 0 };
+    const minCursors = this.minCursors();
+    const apply = async (p: PartitionState, deletions: SegmentDeletion[]) => {
+      if (deletions.length === 0) return;
+      for (const d of deletions) {
+        report.segmentsDeleted++;
+        report.bytesDeleted += d.segment.bytes;
+        this.usedBytes -= d.segment.bytes;
+        const dropped = Math.max(0, d.droppedTo - d.droppedFrom);
+        if (dropped > 0 && d.reason !== 'log-start-offset') {
+          report.recordsDropped += dropped;
+          this.recordsDropped += dropped;
+          const event = { topic: p.topic, partition: p.partition, fromOffset: d.droppedFrom, toOffset: d.droppedTo, reason: d.reason };
+          this.log.warn(event, 'records dropped before every cursor passed them (weir.overflow.policy=drop-oldest)');
+          this.options.onDrop?.(event);
+        }
+      }
+      await deleteSegments(this.env, p, deletions);
+    };
+    const all = this.topics.allPartitions();
+    for (const p of all) await apply(p, planRetention(this.retentionInput(p, now, minCursors.get(p.id))));
+    const excess = this.usedBytes - this.options.diskBudgetBytes;
+    if (excess > 0) {
+      const candidates: BudgetCandidate[] = all
+        .filter((p) => this.topics.has(p.topic))
+        .map((p) => ({ partition: p, config: this.topics.config(p.topic), minCursor: minCursors.get(p.id) ?? Infinity }));
+      for (const [p, deletions] of planBudget(candidates, excess)) await apply(p, deletions);
+      if (this.usedBytes > this.options.diskBudgetBytes) {
+        this.log.warn({ usedBytes: this.usedBytes, diskBudgetBytes: this.options.diskBudgetBytes }, 'disk budget full: appends to block/reject-new topics wait or fail');
+      }
+    }
+    if (report.segmentsDeleted > 0) {
+      this.log.info(report, 'retention deleted segments');
+      this.admission.wake();
+    }
+    return report;
+  }
+
+  stats(): StoreStats {
+    return {
+      usedBytes: this.usedBytes,
+      diskBudgetBytes: this.options.diskBudgetBytes,
+      queuedRecords: this.committer.records,
+      queuedBytes: this.committer.bytes,
+      commits: this.committer.commits,
+      recordsAppended: this.recordsAppended,
+      recordsDropped: this.recordsDropped,
+    };
+  }
+
+  private readonly isClosing = () => this.closing;
+
+  private assertOpen(): void {
+    if (this.closing) throw new WeirError('STORE_CLOSED', 'the store is closed');
+  }
+
+  /** Stops taking appends, lets queued ones commit, waits for the flush, closes LMDB, unlocks. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
+      this.admission.wake();
+      await this.committer.idle();
+      await this.retentionRunning?.catch(() => undefined);
+      for (const p of this.topics.allPartitions()) p.releaseWaiters();
+      await this.env.root.flushed;
+      await this.env.root.close();
+      this.lock.release();
+      this.log.info('store closed');
+    })();
+    return this.closed;
+  }
+}
+
+function estimateRecordBytes(r: RecordInput): number {
+  let bytes = RECORD_OVERHEAD_ESTIMATE + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const h of r.headers ?? []) bytes += 4 + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
+  return bytes;
+}
+

@@ -1,0 +1,163 @@
+/**
+ * One topic-partition: its in-memory offsets and segment list, reads from LMDB, and the long-poll
+ * waiters that an append wakes.
+ *
+ * Three offsets matter, as in Kafka:
+ *   logStartOffset  ≤  highWatermark  ≤  nextOffset
+ * `nextOffset` counts offsets handed to appends in flight; `highWatermark` only moves once the
+ * transaction holding those offsets is flushed to disk, and readers never see past it, so a
+ * consumer can never read a record that a crash could still take back.
+ */
+import { WeirError } from '../errors.js';
+import { decodeRecordBatch, readBatchHeader } from '../kafka/protocol/record-batch.js';
+import { logKey, offsetOfLogKey } from './keys.js';
+import type { LmdbEnv, SegmentMeta } from './lmdb-env.js';
+import type { ReadResult } from './types.js';
+
+interface Waiter {
+  offset: number;
+  wake(ready: boolean): void;
+}
+
+/** Cap on long-poll waiters per partition: a flood of fetches gets an immediate empty answer. */
+const MAX_WAITERS_PER_PARTITION = 10_000;
+
+export class PartitionState {
+  /** Offsets handed out, including appends not yet durable. */
+  nextOffset: number;
+  /** One past the last durable offset. */
+  highWatermark: number;
+  logStartOffset: number;
+  /** Oldest first; the last one is the active segment that appends go to. */
+  readonly segments: SegmentMeta[];
+  sizeBytes: number;
+  private readonly waiters = new Set<Waiter>();
+
+  constructor(
+    private readonly env: LmdbEnv,
+    readonly id: number,
+    readonly topic: string,
+    readonly partition: number,
+    state: { nextOffset: number; logStartOffset: number; segments: SegmentMeta[] },
+  ) {
+    this.nextOffset = state.nextOffset;
+    this.highWatermark = state.nextOffset;
+    this.logStartOffset = state.logStartOffset;
+    this.segments = state.segments;
+    this.sizeBytes = state.segments.reduce((sum, s) => sum + s.bytes, 0);
+  }
+
+  /** Takes over state freshly loaded from disk (after a failed commit), keeping the waiters. */
+  adopt(fresh: PartitionState): void {
+    this.nextOffset = fresh.nextOffset;
+    this.highWatermark = fresh.highWatermark;
+    this.logStartOffset = fresh.logStartOffset;
+    this.segments.splice(0, this.segments.length, ...fresh.segments);
+    this.sizeBytes = fresh.sizeBytes;
+  }
+
+  /** Called when the transaction holding offsets below `offset` is durable. */
+  advanceHighWatermark(offset: number): void {
+    if (offset <= this.highWatermark) return;
+    this.highWatermark = offset;
+    for (const waiter of this.waiters) {
+      if (waiter.offset < offset) waiter.wake(true);
+    }
+  }
+
+  read(offset: number, maxBytes: number): ReadResult {
+    const highWatermark = this.highWatermark;
+    const logStartOffset = this.logStartOffset;
+    if (offset < logStartOffset || offset > highWatermark) {
+      throw new WeirError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is out of range for ${this.topic}-${this.partition} [${logStartOffset}, ${highWatermark}]`,
+        { details: { topic: this.topic, partition: this.partition, offset, logStartOffset, highWatermark } },
+      );
+    }
+    const batches: Buffer[] = [];
+    let bytes = 0;
+    if (offset === highWatermark) return { batches, bytes, logStartOffset, highWatermark };
+
+    // Start at the batch that contains `offset`: the last batch whose base offset is ≤ offset.
+    const start = this.batchKeyAtOrBefore(offset) ?? logKey(this.id, offset);
+    for (const { value } of this.env.batches.getRange({ start, end: logKey(this.id, highWatermark) })) {
+      // KIP-74: the first batch is returned whole even when it is larger than maxBytes.
+      if (batches.length > 0 && bytes + value.length > maxBytes) break;
+      batches.push(value);
+      bytes += value.length;
+      if (bytes >= maxBytes) break;
+    }
+    return { batches, bytes, logStartOffset, highWatermark };
+  }
+
+  /** Key of the last stored batch with baseOffset ≤ offset, if any. */
+  batchKeyAtOrBefore(offset: number): Buffer | undefined {
+    for (const key of this.env.batches.getKeys({ start: logKey(this.id, offset), end: logKey(this.id, 0), reverse: true, limit: 1 })) {
+      return Buffer.from(key);
+    }
+    // getKeys' end is exclusive: a batch at offset 0 itself is looked up directly.
+    const zero = logKey(this.id, 0);
+    return offset >= 0 && this.env.batches.doesExist(zero) ? zero : undefined;
+  }
+
+  /** Last stored batch of this partition (used to check recovery). */
+  lastStoredBatch(): { baseOffset: number; nextOffset: number } | undefined {
+    const key = this.batchKeyAtOrBefore(Number.MAX_SAFE_INTEGER);
+    if (key === undefined) return undefined;
+    const value = this.env.batches.get(key);
+    if (value === undefined) return undefined;
+    const header = readBatchHeader(value);
+    const baseOffset = offsetOfLogKey(key);
+    return { baseOffset, nextOffset: baseOffset + header.lastOffsetDelta + 1 };
+  }
+
+  /**
+   * Kafka's ListOffsets by timestamp: the earliest offset whose timestamp is ≥ `timestamp`.
+   * Segments and batch headers carry their max timestamp, so only one batch is decoded.
+   */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
+    const highWatermark = this.highWatermark;
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp < timestamp || segment.baseOffset >= highWatermark) continue;
+      const start = logKey(this.id, segment.baseOffset);
+      const end = logKey(this.id, Math.min(segment.nextOffset, highWatermark));
+      for (const { value } of this.env.batches.getRange({ start, end })) {
+        if (readBatchHeader(value).maxTimestamp < timestamp) continue;
+        for (const record of decodeRecordBatch(value).records) {
+          if (record.timestamp >= timestamp && record.offset >= this.logStartOffset) {
+            return { offset: record.offset, timestamp: record.timestamp };
+          }
+        }
+      }
+    }
+    return null;
+  }
+
+  waitForData(offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.highWatermark > offset) return Promise.resolve(true);
+    if (timeoutMs <= 0 || signal?.aborted === true || this.waiters.size >= MAX_WAITERS_PER_PARTITION) {
+      return Promise.resolve(false);
+    }
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        offset,
+        wake: (ready) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          this.waiters.delete(waiter);
+          resolve(ready);
+        },
+      };
+      const onAbort = () => waiter.wake(false);
+      const timer = setTimeout(() => waiter.wake(false), timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Wakes every waiter with "no data" (topic deleted, store closing). */
+  releaseWaiters(): void {
+    for (const waiter of this.waiters) waiter.wake(false);
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Per-topic configs, with Kafka's names. Values are the effective config of a topic: the broker
+ * defaults (from Weir's config file, `topic_defaults`) overlaid with the topic's own overrides.
+ *
+ * Defaults follow Kafka where Kafka has one, except `segment.bytes`: Kafka's 1 GiB segment is the
+ * unit of deletion, which is far too coarse for a disk budget of a few GB on an SD card, so Weir
+ * defaults to 16 MiB (a broker-wide default the operator may change, as Kafka's
+ * `log.segment.bytes` is).
+ */
+import { WeirError } from '../errors.js';
+
+export type CleanupPolicy = 'delete' | 'compact';
+export type OverflowPolicy = 'block' | 'drop-oldest' | 'reject-new';
+export type TopicCompression = 'producer' | 'uncompressed' | 'gzip' | 'snappy' | 'lz4';
+
+export interface TopicConfig {
+  'retention.ms': number;
+  'retention.bytes': number;
+  'segment.bytes': number;
+  'segment.ms': number;
+  'max.message.bytes': number;
+  'cleanup.policy': CleanupPolicy;
+  'compression.type': TopicCompression;
+  'weir.overflow.policy': OverflowPolicy;
+}
+
+export type TopicConfigName = keyof TopicConfig;
+
+interface ConfigSpec {
+  kafkaDefault: string;
+  doc: string;
+  parse(value: string): TopicConfig[TopicConfigName];
+}
+
+const MAX_INT = 2 ** 31 - 1;
+
+function integer(name: string, min: number, max: number = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
+      throw new WeirError('INVALID_CONFIG', `${name}=${value} is invalid: expected an integer from ${min} to ${max}`, {
+        details: { name, value },
+      });
+    }
+    return n;
+  };
+}
+
+function oneOf<T extends string>(name: string, allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new WeirError('INVALID_CONFIG', `${name}=${value} is invalid: expected one of ${allowed.join(', ')}`, {
+        details: { name, value },
+      });
+    }
+    return value as T;
+  };
+}
+
+export const TOPIC_CONFIG_SPECS: Readonly<Record<TopicConfigName, ConfigSpec>> = {
+  'retention.ms': {
+    kafkaDefault: '604800000',
+    doc: 'Delete whole segments whose newest record is older than this (ms); -1 keeps them forever.',
+    parse: integer('retention.ms', -1),
+  },
+  'retention.bytes': {
+    kafkaDefault: '-1',
+    doc: 'Delete the oldest segments while a partition is larger than this (bytes); -1 means no limit.',
+    parse: integer('retention.bytes', -1),
+  },
+  'segment.bytes': {
+    kafkaDefault: '16777216',
+    doc: 'Roll a new segment when the active one reaches this size (bytes). Weir default 16 MiB (Kafka: 1 GiB).',
+    parse: integer('segment.bytes', 14, MAX_INT),
+  },
+  'segment.ms': {
+    kafkaDefault: '604800000',
+    doc: 'Roll a new segment when the active one is older than this (ms).',
+    parse: integer('segment.ms', 1),
+  },
+  'max.message.bytes': {
+    kafkaDefault: '1048588',
+    doc: 'Largest record batch accepted (bytes), as in Kafka.',
+    parse: integer('max.message.bytes', 0, MAX_INT),
+  },
+  'cleanup.policy': {
+    kafkaDefault: 'delete',
+    doc: 'delete: retention removes old segments. compact is reserved for a later release and refused for now.',
+    parse: (value) => {
+      const policy = oneOf<CleanupPolicy>('cleanup.policy', ['delete', 'compact'])(value);
+      if (policy === 'compact') {
+        throw new WeirError('INVALID_CONFIG', 'cleanup.policy=compact is not supported yet: use cleanup.policy=delete', {
+          details: { name: 'cleanup.policy', value },
+        });
+      }
+      return policy;
+    },
+  },
+  'compression.type': {
+    kafkaDefault: 'producer',
+    doc: 'Codec of batches Weir builds itself (MQTT ingest); producer keeps what Kafka clients send.',
+    parse: oneOf<TopicCompression>('compression.type', ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4']),
+  },
+  'weir.overflow.policy': {
+    kafkaDefault: 'block',
+    doc: 'When the disk budget is full: block (appends wait, then fail retriably), drop-oldest, or reject-new.',
+    parse: oneOf<OverflowPolicy>('weir.overflow.policy', ['block', 'drop-oldest', 'reject-new']),
+  },
+};
+
+export const TOPIC_CONFIG_NAMES = Object.keys(TOPIC_CONFIG_SPECS) as TopicConfigName[];
+
+export function isTopicConfigName(name: string): name is TopicConfigName {
+  return Object.hasOwn(TOPIC_CONFIG_SPECS, name);
+}
+
+/** Kafka's defaults as typed values. */
+export function kafkaTopicDefaults(): TopicConfig {
+  const out: Record<string, unknown> = {};
+  for (const name of TOPIC_CONFIG_NAMES) out[name] = TOPIC_CONFIG_SPECS[name].parse(TOPIC_CONFIG_SPECS[name].kafkaDefault);
+  return out as unknown as TopicConfig;
+}
+
+/**
+ * Parses `name=value` strings (as given to `--config`) into typed overrides. Every problem is
+ * collected, so a user fixes them all in one go.
+ */
+export function parseTopicConfigs(entries: Record<string, string>): Partial<TopicConfig> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(entries)) {
+    if (!isTopicConfigName(name)) {
+      problems.push(`unknown topic config '${name}' (known: ${TOPIC_CONFIG_NAMES.join(', ')})`);
+      continue;
+    }
+    try {
+      out[name] = TOPIC_CONFIG_SPECS[name].parse(String(value));
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  if (problems.length > 0) {
+    throw new WeirError('INVALID_CONFIG', problems.join('; '), { details: { problems } });
+  }
+  return out as Partial<TopicConfig>;
+}
+
+// Kafka's rule (org.apache.kafka.common.internals.Topic): 1..249 chars of [a-zA-Z0-9._-],
+// not "." or "..".
+const LEGAL_TOPIC = /^[a-zA-Z0-9._-]+$/;
+export const MAX_TOPIC_NAME_LENGTH = 249;
+
+export function validateTopicName(name: string): void {
+  let why: string | undefined;
+  if (name.length === 0) why = 'it is empty';
+  else if (name === '.' || name === '..') why = `'${name}' is reserved`;
+  else if (name.length > MAX_TOPIC_NAME_LENGTH) why = `it is ${name.length} characters long (at most ${MAX_TOPIC_NAME_LENGTH})`;
+  else if (!LEGAL_TOPIC.test(name)) why = 'it may contain only ASCII letters, digits, ".", "_" and "-"';
+  if (why !== undefined) {
+    throw new WeirError('INVALID_TOPIC_NAME', `invalid topic name '${name}': ${why}`, { details: { topic: name } });
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The topic registry: topic records in LMDB, their partitions' in-memory state, and effective
+ * configs (broker defaults overlaid with the topic's overrides). Partition ids are allocated from
+ * a counter that never goes back, so a topic deleted and created again never sees old data.
+ */
+import { WeirError } from '../errors.js';
+import { durable, type LmdbEnv, type TopicRecord } from './lmdb-env.js';
+import type { PartitionState } from './partition.js';
+import { TOPIC_CONFIG_NAMES, isTopicConfigName, parseTopicConfigs, validateTopicName, type TopicConfig } from './topic-config.js';
+
+/** Kafka allows more, but every partition costs memory and an LMDB segment chain on a small board. */
+export const MAX_PARTITIONS = 10_000;
+
+interface TopicEntry {
+  record: TopicRecord;
+  config: TopicConfig;
+  partitions: PartitionState[];
+}
+
+export class TopicRegistry {
+  private readonly entries = new Map<string, TopicEntry>();
+
+  constructor(
+    private readonly env: LmdbEnv,
+    private readonly defaults: TopicConfig,
+    private readonly defaultPartitions: number,
+    private readonly loadPartition: (pid: number, topic: string, partition: number) => PartitionState,
+  ) {
+    for (const { value } of env.topics.getRange()) this.install(value);
+  }
+
+  private install(record: TopicRecord): TopicEntry {
+    const entry: TopicEntry = {
+      record,
+      config: Object.freeze({ ...this.defaults, ...record.overrides }),
+      partitions: record.partitionIds.map((pid, i) => this.loadPartition(pid, record.name, i)),
+    };
+    this.entries.set(record.name, entry);
+    return entry;
+  }
+
+  /** After a failed commit: rebuild every partition from disk, the only truth. */
+  reloadPartitions(): void {
+    for (const entry of this.entries.values()) {
+      entry.partitions.forEach((p, i) => p.adopt(this.loadPartition(p.id, entry.record.name, i)));
+    }
+  }
+
+  names(): string[] {
+    return [...this.entries.keys()].sort();
+  }
+
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  private entry(name: string): TopicEntry {
+    const entry = this.entries.get(name);
+    if (entry === undefined) {
+      throw new WeirError('UNKNOWN_TOPIC_OR_PARTITION', `topic '${name}' does not exist; create it with: weir topics create --topic ${name}`, {
+        details: { topic: name },
+      });
+    }
+    return entry;
+  }
+
+  record(name: string): TopicRecord {
+    return this.entry(name).record;
+  }
+
+  config(name: string): TopicConfig {
+    return this.entry(name).config;
+  }
+
+  partitionsOf(name: string): PartitionState[] {
+    return this.entry(name).partitions;
+  }
+
+  partition(name: string, partition: number): PartitionState {
+    const entry = this.entry(name);
+    const state = Number.isInteger(partition) ? entry.partitions[partition] : undefined;
+    if (state === undefined) {
+      throw new WeirError(
+        'UNKNOWN_TOPIC_OR_PARTITION',
+        `topic '${name}' has no partition ${partition} (it has ${entry.partitions.length}: 0..${entry.partitions.length - 1})`,
+        { details: { topic: name, partition } },
+      );
+    }
+    return state;
+  }
+
+  allPartitions(): PartitionState[] {
+    return [...this.entries.values()].flatMap((e) => e.partitions);
+  }
+
+  private allocatePartitionIds(count: number): number[] {
+    const next = (this.env.meta.get('nextPartitionId') as number | undefined) ?? 1;
+    void this.env.meta.put('nextPartitionId', next + count);
+    return Array.from({ length: count }, (_, i) => next + i);
+  }
+
+  async create(name: string, partitions: number | undefined, configs: Record<string, string>): Promise<void> {
+    validateTopicName(name);
+    const count = partitions ?? this.defaultPartitions;
+    validatePartitionCount(count);
+    const overrides = parseTopicConfigs(configs);
+    if (this.entries.has(name)) {
+      throw new WeirError('TOPIC_ALREADY_EXISTS', `topic '${name}' already exists`, { details: { topic: name } });
+    }
+    const record: TopicRecord = { name, partitionIds: this.allocatePartitionIds(count), overrides, createdAt: Date.now() };
+    const write = this.env.topics.put(name, record);
+    this.install(record);
+    await durable(write);
+  }
+
+  async alterConfigs(name: string, set: Record<string, string>, remove: string[]): Promise<void> {
+    const entry = this.entry(name);
+    const parsed = parseTopicConfigs(set);
+    const unknown = remove.filter((key) => !isTopicConfigName(key));
+    if (unknown.length > 0) {
+      throw new WeirError('INVALID_CONFIG', `unknown topic config ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${TOPIC_CONFIG_NAMES.join(', ')})`, {
+        details: { unknown },
+      });
+    }
+    const overrides: Record<string, unknown> = { ...entry.record.overrides, ...parsed };
+    for (const key of remove) delete overrides[key];
+    const record: TopicRecord = { ...entry.record, overrides: overrides as Partial<TopicConfig> };
+    entry.record = record;
+    entry.config = Object.freeze({ ...this.defaults, ...record.overrides });
+    await durable(this.env.topics.put(name, record));
+  }
+
+  async grow(name: string, count: number): Promise<void> {
+    const entry = this.entry(name);
+    validatePartitionCount(count);
+    const current = entry.record.partitionIds.length;
+    if (count <= current) {
+      throw new WeirError('INVALID_PARTITIONS', `topic '${name}' has ${current} partitions; the new count must be larger (Kafka never shrinks a topic)`, {
+        details: { topic: name, current, requested: count },
+      });
+    }
+    const ids = this.allocatePartitionIds(count - current);
+    const record: TopicRecord = { ...entry.record, partitionIds: [...entry.record.partitionIds, ...ids] };
+    entry.record = record;
+    ids.forEach((pid, i) => entry.partitions.push(this.loadPartition(pid, name, current + i)));
+    await durable(this.env.topics.put(name, record));
+  }
+
+  /** Forgets the topic; the caller removes its data in the same event turn. */
+  remove(name: string): Promise<boolean> {
+    this.entry(name);
+    this.entries.delete(name);
+    return this.env.topics.remove(name);
+  }
+}
+
+function validatePartitionCount(count: number): void {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_PARTITIONS) {
+    throw new WeirError('INVALID_PARTITIONS', `partition count ${count} is invalid: expected an integer from 1 to ${MAX_PARTITIONS}`, {
+      details: { partitions: count },
+    });
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The log store's public interface. Everything else in Weir (the MQTT bridge, the Kafka
+ * listener, the mirror, the CLI) talks to the log through this, and the contract suite in
+ * test/store/contract.ts runs against every implementation.
+ */
+import type { RecordInput } from '../kafka/protocol/record-batch.js';
+import type { TopicConfig } from './topic-config.js';
+
+export interface StoreOptions {
+  /** Directory holding the LMDB environment. Created if missing. */
+  dir: string;
+  /** Broker-level topic defaults (Kafka's `log.*` settings), overlaid by each topic's overrides. */
+  topicDefaults: TopicConfig;
+  /** Partitions of a topic created without an explicit count. */
+  defaultPartitions: number;
+  /** Global cap on stored log bytes across all topics. */
+  diskBudgetBytes: number;
+  /** Cap on records queued for the next group commit (including those being committed). */
+  writeQueueMaxRecords: number;
+  /** Cap on bytes queued for the next group commit (including those being committed). */
+  writeQueueMaxBytes: number;
+  /** How long an append waits for queue room or disk budget (policy `block`) before failing. */
+  blockTimeoutMs: number;
+  /** How often retention runs (ms). 0 disables the timer (tests call runRetention themselves). */
+  retentionCheckIntervalMs: number;
+  /**
+   * lmdb-js `overlappingSync`: fsync runs after the commit, outside the write lock, so the next
+   * transaction can be built while the previous one flushes. Appends still resolve only after
+   * their flush either way.
+   */
+  overlappingSync: boolean;
+  /** Called for every record dropped by retention or overflow before a cursor passed it. */
+  onDrop?: (event: DropEvent) => void;
+}
+
+export interface DropEvent {
+  topic: string;
+  partition: number;
+  /** Offsets [fromOffset, toOffset) left the log before every cursor had passed them. */
+  fromOffset: number;
+  toOffset: number;
+  reason: 'retention.ms' | 'retention.bytes' | 'disk-budget';
+}
+
+export interface AppendResult {
+  /** Offset of the first record appended by this call. */
+  baseOffset: number;
+  /** Offset of the last record appended by this call. */
+  lastOffset: number;
+  /** Log start offset of the partition after the append. */
+  logStartOffset: number;
+}
+
+export interface ReadResult {
+  /** Whole stored RecordBatch v2 byte arrays, in offset order. May start before the requested offset. */
+  batches: Buffer[];
+  /** Total bytes in `batches`. */
+  bytes: number;
+  logStartOffset: number;
+  /** One past the last durable offset: what a consumer may read up to. */
+  highWatermark: number;
+}
+
+export interface PartitionInfo {
+  partition: number;
+  logStartOffset: number;
+  highWatermark: number;
+  sizeBytes: number;
+  segments: number;
+}
+
+export interface TopicDescription {
+  name: string;
+  partitions: PartitionInfo[];
+  /** Effective configs: defaults overlaid with overrides. */
+  config: TopicConfig;
+  /** Only the configs set on this topic. */
+  overrides: Partial<TopicConfig>;
+  createdAt: number;
+}
+
+export interface GroupOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  leaderEpoch: number;
+  metadata: string | null;
+  commitTimestamp: number;
+}
+
+export interface CursorPosition {
+  name: string;
+  topic: string;
+  partition: number;
+  /** Every offset below this one has been delivered by the cursor's owner. */
+  offset: number;
+}
+
+export interface RetentionReport {
+  segmentsDeleted: number;
+  bytesDeleted: number;
+  recordsDropped: number;
+}
+
+export interface StoreStats {
+  usedBytes: number;
+  diskBudgetBytes: number;
+  queuedRecords: number;
+  queuedBytes: number;
+  commits: number;
+  recordsAppended: number;
+  recordsDropped: number;
+}
+
+export interface LogStore {
+  // Topics
+  createTopic(name: string, options?: { partitions?: number; configs?: Record<string, string> }): Promise<TopicDescription>;
+  deleteTopic(name: string): Promise<void>;
+  /** Sets and removes overrides (Kafka's IncrementalAlterConfigs semantics). */
+  alterTopicConfigs(name: string, set: Record<string, string>, remove?: string[]): Promise<TopicDescription>;
+  /** Grows a topic to `count` partitions (Kafka's CreatePartitions: never shrinks). */
+  createPartitions(name: string, count: number): Promise<TopicDescription>;
+  listTopics(): string[];
+  hasTopic(name: string): boolean;
+  describeTopic(name: string): TopicDescription;
+
+  // The log
+  /** Appends records built into batches by the store (group commit). Resolves once durable. */
+  appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult>;
+  /** Appends a client-built record set (one or more RecordBatch v2), offsets rewritten. Resolves once durable. */
+  appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult>;
+  read(topic: string, partition: number, offset: number, maxBytes: number): ReadResult;
+  /** Resolves true when the high watermark passes `offset`, false after `timeoutMs` or on abort. */
+  waitForData(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number };
+  /** Earliest offset whose record timestamp is >= `timestamp`, or null when there is none. */
+  offsetForTimestamp(topic: string, partition: number, timestamp: number): { offset: number; timestamp: number } | null;
+  /** Kafka's default partitioner: murmur2 for keys, sticky for null keys. */
+  partitionFor(topic: string, key: Buffer | null): number;
+  /** Kafka's DeleteRecords: moves the log start offset forward. */
+  deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number>;
+
+  // Small durable state for others
+  commitGroupOffsets(group: string, offsets: Omit<GroupOffset, 'commitTimestamp'>[]): Promise<void>;
+  fetchGroupOffsets(group: string): GroupOffset[];
+  listGroupsWithOffsets(): string[];
+  deleteGroupOffsets(group: string): Promise<void>;
+  /** Registers or moves a named cursor; retention will not delete what it has not passed. */
+  setCursor(name: string, topic: string, partition: number, offset: number): Promise<void>;
+  getCursor(name: string, topic: string, partition: number): number | undefined;
+  listCursors(): CursorPosition[];
+  deleteCursor(name: string, topic: string, partition: number): Promise<void>;
+
+  // Housekeeping
+  runRetention(now?: number): Promise<RetentionReport>;
+  stats(): StoreStats;
+  close(): Promise<void>;
+}

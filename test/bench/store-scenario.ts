@@ -1,0 +1,100 @@
+/**
+ * One benchmark scenario in a fresh process (so peak RSS belongs to it alone): N concurrent
+ * appenders, each awaiting a durable append before its next one, for a fixed duration.
+ * Prints one JSON line.
+ *
+ * Usage: node store-scenario.js <weir|raw-lmdb> <recordBytes> <appenders> <durationMs> <overlappingSync 1|0> <dir>
+ */
+import { open } from 'lmdb';
+import { pino } from 'pino';
+import { openStore, kafkaTopicDefaults } from '../../src/store/index.js';
+import { trackPeakRss } from './rss.js';
+
+const [system, sizeArg, appendersArg, durationArg, overlappingArg, dir] = process.argv.slice(2);
+const recordBytes = Number(sizeArg);
+const appenders = Number(appendersArg);
+const durationMs = Number(durationArg);
+const overlappingSync = overlappingArg !== '0';
+if (dir === undefined) throw new Error('usage: store-scenario <system> <bytes> <appenders> <ms> <overlapping> <dir>');
+
+type Append = (appender: number, seq: number, value: Buffer) => Promise<unknown>;
+
+async function setup(): Promise<{ append: Append; close(): Promise<void> }> {
+  if (system === 'raw-lmdb') {
+    // The same durability contract as the store: resolve only after the commit is flushed.
+    const root = open({ path: dir!, overlappingSync, separateFlushed: true, cache: false, compression: false });
+    const db = root.openDB<Buffer, Buffer>('bench', { keyEncoding: 'binary', encoding: 'binary' });
+    return {
+      append: async (appender, seq, value) => {
+        const key = Buffer.allocUnsafe(12);
+        key.writeUInt32BE(appender, 0);
+        key.writeUInt32BE(0, 4);
+        key.writeUInt32BE(seq, 8);
+        const write = db.put(key, value) as Promise<boolean> & { flushed?: Promise<unknown> };
+        await write;
+        if (write.flushed !== undefined) await write.flushed;
+      },
+      close: () => root.close(),
+    };
+  }
+  const store = await openStore(
+    {
+      dir: dir!,
+      topicDefaults: kafkaTopicDefaults(),
+      defaultPartitions: 1,
+      diskBudgetBytes: 64 * 1024 ** 3,
+      writeQueueMaxRecords: 100_000,
+      writeQueueMaxBytes: 64 * 1024 * 1024,
+      blockTimeoutMs: 30_000,
+      retentionCheckIntervalMs: 0,
+      overlappingSync,
+    },
+    pino({ level: 'silent' }),
+  );
+  await store.createTopic('bench', { partitions: 4 });
+  return {
+    append: (appender, _seq, value) => store.appendRecords('bench', appender % 4, [{ key: null, value }]),
+    close: () => store.close(),
+  };
+}
+
+const { append, close } = await setup();
+const rss = trackPeakRss();
+// Preallocated so the harness's own garbage does not count against the store's RSS.
+const latencies = new Float64Array(4_000_000);
+let records = 0;
+const value = Buffer.alloc(recordBytes, 0x61);
+const deadline = performance.now() + durationMs;
+const started = performance.now();
+await Promise.all(
+  Array.from({ length: appenders }, async (_, appender) => {
+    for (let seq = 0; performance.now() < deadline; seq++) {
+      const t0 = performance.now();
+      await append(appender, seq, value);
+      if (records < latencies.length) latencies[records] = performance.now() - t0;
+      records++;
+    }
+  }),
+);
+const elapsedS = (performance.now() - started) / 1000;
+const peak = rss.stop();
+await close();
+const measured = latencies.subarray(0, Math.min(records, latencies.length)).sort();
+const pct = (p: number) => Math.round((measured[Math.min(measured.length - 1, Math.floor(measured.length * p))] ?? 0) * 100) / 100;
+console.log(
+  JSON.stringify({
+    system,
+    overlappingSync,
+    recordBytes,
+    appenders,
+    records,
+    recordsPerSec: Math.round(records / elapsedS),
+    MBPerSec: Math.round(((records * recordBytes) / elapsedS / 1e6) * 100) / 100,
+    p50Ms: pct(0.5),
+    p99Ms: pct(0.99),
+    peakRssAnonMB: peak.rssAnonMB,
+    peakRssFileMB: peak.rssFileMB,
+    heapTotalAtPeakMB: peak.heapTotalMB,
+    externalAtPeakMB: peak.externalMB,
+  }),
+);
