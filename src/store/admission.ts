@@ -13,11 +13,12 @@ const MAX_WAITING_APPENDERS = 100_000;
 export interface AdmissionLimits {
   maxQueuedRecords: number;
   maxQueuedBytes: number;
-  diskBudgetBytes: number;
   blockTimeoutMs: number;
 }
 
 export interface AdmissionState {
+  /** The budget in force: the configured one, or less while the filesystem is full. */
+  diskBudgetBytes(): number;
   queuedRecords(): number;
   queuedBytes(): number;
   usedBytes(): number;
@@ -50,7 +51,7 @@ export class Admission {
   }
 
   private budgetFull(bytes: number): boolean {
-    return this.state.usedBytes() + this.state.queuedBytes() + bytes > this.limits.diskBudgetBytes;
+    return this.state.usedBytes() + this.state.queuedBytes() + bytes > this.state.diskBudgetBytes();
   }
 
   /**
@@ -76,8 +77,8 @@ export class Admission {
       if (policy === 'reject-new') {
         throw new WeirError(
           'DISK_BUDGET_FULL',
-          `the disk budget (${this.limits.diskBudgetBytes} bytes) is full and the topic's weir.overflow.policy is reject-new`,
-          { details: { diskBudgetBytes: this.limits.diskBudgetBytes, usedBytes: this.state.usedBytes() } },
+          `the disk budget (${this.state.diskBudgetBytes()} bytes) is full and the topic's weir.overflow.policy is reject-new`,
+          { details: { diskBudgetBytes: this.state.diskBudgetBytes(), usedBytes: this.state.usedBytes() } },
         );
       }
     }
@@ -92,8 +93,8 @@ export class Admission {
         if (budgetApplies && this.budgetFull(bytes)) {
           throw new WeirError(
             'DISK_BUDGET_FULL_RETRIABLE',
-            `the disk budget (${this.limits.diskBudgetBytes} bytes) is full; appends waited ${this.limits.blockTimeoutMs} ms (policy block). Free space by lowering retention or raising store.disk_budget_bytes`,
-            { details: { diskBudgetBytes: this.limits.diskBudgetBytes, usedBytes: this.state.usedBytes() } },
+            `the disk budget (${this.state.diskBudgetBytes()} bytes) is full; appends waited ${this.limits.blockTimeoutMs} ms (policy block). Free space by lowering retention or raising store.disk_budget_bytes`,
+            { details: { diskBudgetBytes: this.state.diskBudgetBytes(), usedBytes: this.state.usedBytes() } },
           );
         }
         throw new WeirError(

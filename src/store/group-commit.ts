@@ -25,14 +25,14 @@ import {
   type RecordInput,
 } from '../kafka/protocol/record-batch.js';
 import { logKey } from './keys.js';
-import { durable, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
+import { durable, sameTransaction, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
 import type { PartitionState } from './partition.js';
 import type { TopicConfig, TopicCompression } from './topic-config.js';
 import type { AppendResult } from './types.js';
 
-const MAX_IN_FLIGHT = 8;
+const MAX_IN_FLIGHT = 4;
 /** A transaction stops taking appends past this many bytes, so one commit cannot hog the writer. */
-const MAX_COMMIT_BYTES = 8 * 1024 * 1024;
+const MAX_COMMIT_BYTES = 1024 * 1024;
 const COMMIT_SEQUENCE_KEY = 'seq';
 
 export interface PendingAppend {
@@ -58,8 +58,13 @@ export interface CommitHooks {
   onDurable(bytes: number, records: number): void;
   /** The queue shrank: appenders waiting for room may proceed. */
   onQueueDrained(): void;
-  /** A transaction failed: in-memory offsets must be reloaded from disk before going on. */
-  reloadAfterFailure(): void;
+  /**
+   * A transaction failed: reopen what needs reopening and reload in-memory offsets from disk
+   * before going on. Nothing is committed until it resolves.
+   */
+  recoverAfterFailure(): Promise<void>;
+  /** The commit failed with this error (after the appends were rejected). */
+  onCommitFailed(cause: unknown): void;
 }
 
 export class GroupCommitter {
@@ -69,6 +74,7 @@ export class GroupCommitter {
   private inFlight = 0;
   private scheduled = false;
   private failed = false;
+  private recovering = false;
   private readonly idleWaiters: (() => void)[] = [];
   commits = 0;
   /** Sequence number the next transaction expects to find stored (see lmdb-env.ts, `commits`). */
@@ -118,7 +124,7 @@ export class GroupCommitter {
   }
 
   private drain(): void {
-    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT && !this.failed) {
+    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT && !this.failed && !this.recovering) {
       let bytes = 0;
       let taken = 0;
       while (taken < this.queue.length && (taken === 0 || bytes < MAX_COMMIT_BYTES)) {
@@ -134,18 +140,31 @@ export class GroupCommitter {
           this.queuedBytes -= a.bytes;
         }
         this.hooks.onQueueDrained();
-        if (this.failed && this.inFlight === 0) {
+        if (this.failed && this.inFlight === 0 && !this.recovering) {
           // Every transaction issued after the failed one has settled (and failed with it or
-          // not): reload offsets from disk, the only truth, then carry on with the queue.
-          this.hooks.reloadAfterFailure();
-          this.sequence = this.storedSequence();
-          this.failed = false;
+          // not): recover, reload offsets from disk (the only truth), then go on with the queue.
+          this.recovering = true;
+          this.hooks
+            .recoverAfterFailure()
+            .catch((err: unknown) => this.log.error({ err }, 'recovering the store after a failed commit failed'))
+            .finally(() => {
+              this.sequence = this.storedSequence();
+              this.failed = false;
+              this.recovering = false;
+              this.drain();
+              this.wakeIdle();
+            });
+          return;
         }
         this.drain();
-        if (this.queue.length === 0 && this.inFlight === 0) {
-          for (const wake of this.idleWaiters.splice(0)) wake();
-        }
+        this.wakeIdle();
       });
+    }
+  }
+
+  private wakeIdle(): void {
+    if (this.queue.length === 0 && this.inFlight === 0 && !this.recovering) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
 
@@ -162,7 +181,7 @@ export class GroupCommitter {
       } catch (err) {
         buildError = err;
       }
-      this.env.commits.put(COMMIT_SEQUENCE_KEY, expected + 1, expected + 1);
+      sameTransaction(this.env.commits.put(COMMIT_SEQUENCE_KEY, expected + 1, expected + 1));
     });
     if (built === undefined) {
       // Building failed part-way (a codec error): whatever was written for it commits with the
@@ -181,6 +200,7 @@ export class GroupCommitter {
       const err = new WeirError('STORAGE_ERROR', `committing ${appends.length} appends to LMDB failed: ${String(cause)}`, { cause });
       this.log.error({ err }, 'group commit failed; offsets will be reloaded from disk');
       for (const a of appends) a.reject(err);
+      this.hooks.onCommitFailed(cause);
       return;
     }
     for (const [partition, next] of touched) partition.advanceHighWatermark(next);
@@ -213,7 +233,7 @@ export class GroupCommitter {
         segment = { baseOffset, nextOffset: baseOffset, bytes: 0, createdAt: now, maxTimestamp: -1 };
         partition.segments.push(segment);
       }
-      void this.env.batches.put(logKey(partition.id, baseOffset), batch);
+      sameTransaction(this.env.batches.put(logKey(partition.id, baseOffset), batch));
       segment.nextOffset = baseOffset + count;
       segment.bytes += batch.length;
       segment.maxTimestamp = Math.max(segment.maxTimestamp, maxTimestamp);
@@ -284,13 +304,15 @@ export class GroupCommitter {
     }
 
     for (const [partition, segments] of segmentsTouched) {
-      for (const s of segments) void this.env.segments.put(logKey(partition.id, s.baseOffset), { ...s });
-      void this.env.partitions.put(partition.id, {
-        topic: partition.topic,
-        partition: partition.partition,
-        nextOffset: partition.nextOffset,
-        logStartOffset: partition.logStartOffset,
-      });
+      for (const s of segments) sameTransaction(this.env.segments.put(logKey(partition.id, s.baseOffset), { ...s }));
+      sameTransaction(
+        this.env.partitions.put(partition.id, {
+          topic: partition.topic,
+          partition: partition.partition,
+          nextOffset: partition.nextOffset,
+          logStartOffset: partition.logStartOffset,
+        }),
+      );
     }
     return { assigned, bytes, records };
   }

@@ -70,8 +70,28 @@ export interface LmdbEnv {
   commits: Database<number, string>;
 }
 
-export function openLmdbEnv(dir: string, overlappingSync: boolean): LmdbEnv {
-  mkdirSync(dir, { recursive: true });
+let unhandledCommitFailuresIgnored = false;
+
+/**
+ * When a commit fails (ENOSPC, EIO), lmdb-js rejects internal promises that no caller can reach
+ * (one per failed transaction, besides the write promises it returns, which the store awaits and
+ * reports). Node would crash the process on them. This listener swallows exactly those (an Error
+ * carrying lmdb-js's `commitError`) and rethrows anything else, which keeps Node's default
+ * crash-on-unhandled-rejection behaviour for every other promise.
+ */
+function ignoreUnreachableCommitFailures(): void {
+  if (unhandledCommitFailuresIgnored) return;
+  unhandledCommitFailuresIgnored = true;
+  process.on('unhandledRejection', (reason) => {
+    if (reason instanceof Error && 'commitError' in reason) {
+      (reason as { commitError?: Promise<unknown> }).commitError?.catch(() => undefined);
+      return;
+    }
+    throw reason;
+  });
+}
+
+function openHandles(dir: string, overlappingSync: boolean): LmdbEnv {
   const root = open({
     path: dir,
     maxDbs: 16,
@@ -94,6 +114,14 @@ export function openLmdbEnv(dir: string, overlappingSync: boolean): LmdbEnv {
     cursors: root.openDB('cursors', {}),
     commits: root.openDB('commits', { useVersions: true }),
   };
+  return env;
+}
+
+export function openLmdbEnv(dir: string, overlappingSync: boolean): LmdbEnv {
+  mkdirSync(dir, { recursive: true });
+  ignoreUnreachableCommitFailures();
+  const env = openHandles(dir, overlappingSync);
+  const root = env.root;
   if (env.commits.getEntry('seq') === undefined) env.commits.putSync('seq', 1, 1);
   const version = env.meta.get('formatVersion');
   if (version === undefined) {
@@ -114,7 +142,58 @@ export type CommitPromise = Promise<boolean> & { flushed?: Promise<unknown> };
 
 /** Waits until the transaction holding `write` is committed and flushed to disk. */
 export async function durable(write: Promise<boolean>): Promise<void> {
-  await write;
-  const flushed = (write as CommitPromise).flushed;
-  if (flushed !== undefined) await flushed;
+  // Both promises reject when the commit fails: await them together so neither goes unhandled.
+  await Promise.all([write, (write as CommitPromise).flushed]).catch((err: unknown) => {
+    handleCommitError(err);
+    throw err;
+  });
+}
+
+/**
+ * lmdb-js hangs the underlying error of a failed commit on the write's error as a second,
+ * rejected promise (`commitError`); handle it in the same tick so it never counts as unhandled.
+ */
+function handleCommitError(err: unknown): void {
+  (err as { commitError?: Promise<unknown> } | undefined)?.commitError?.catch(() => undefined);
+}
+
+/** For writes whose outcome is observed through another write of the same transaction. */
+export function sameTransaction(write: Promise<boolean>): void {
+  write.catch(handleCommitError);
+  (write as CommitPromise).flushed?.catch(handleCommitError);
+}
+
+/** Collects the writes of one transaction; `durable()` waits for the last (they commit together). */
+export class TxnWrites {
+  private last: Promise<boolean> | undefined;
+
+  add(write: Promise<boolean>): void {
+    if (this.last !== undefined) sameTransaction(this.last);
+    this.last = write;
+  }
+
+  durable(): Promise<void> {
+    return this.last === undefined ? Promise.resolve() : durable(this.last);
+  }
+}
+
+/** Whether an lmdb-js commit failure was the filesystem running out of space (ENOSPC). */
+export async function isNoSpace(err: unknown): Promise<boolean> {
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  while (typeof current === 'object' && current !== null && !seen.has(current)) {
+    seen.add(current);
+    const e = current as { code?: unknown; message?: unknown; cause?: unknown; commitError?: Promise<unknown> };
+    if (e.code === 28 || e.code === 'ENOSPC' || (typeof e.message === 'string' && e.message.includes('No space left'))) return true;
+    if (e.commitError !== undefined) {
+      // lmdb-js attaches the underlying error as a rejected promise.
+      current = await e.commitError.then(
+        () => undefined,
+        (inner: unknown) => inner,
+      );
+      continue;
+    }
+    current = e.cause;
+  }
+  return false;
 }

@@ -11,7 +11,7 @@ import { readBatchHeader, splitRecordSet, verifyBatchCrc, type RecordInput } fro
 import { Admission } from './admission.js';
 import { GroupCommitter, type PendingAppend } from './group-commit.js';
 import { logKey, partitionEndKey } from './keys.js';
-import { durable, openLmdbEnv, type LmdbEnv, type SegmentMeta, type TopicRecord } from './lmdb-env.js';
+import { TxnWrites, durable, isNoSpace, openLmdbEnv, type LmdbEnv, type SegmentMeta, type TopicRecord } from './lmdb-env.js';
 import { lockDataDir, type DirLock } from './lock.js';
 import { PartitionState } from './partition.js';
 import { deleteSegments, planBudget, planRetention, type BudgetCandidate, type SegmentDeletion } from './retention.js';
@@ -34,12 +34,14 @@ const RECORD_OVERHEAD_ESTIMATE = 24;
 /** The sticky partitioner (KIP-480) moves on after this many null-key records, about one batch. */
 const STICKY_BATCH_RECORDS = 100;
 
+
 export class LmdbStore implements LogStore {
   private readonly committer: GroupCommitter;
   private readonly admission: Admission;
   private readonly topics: TopicRegistry;
   private readonly sticky = new Map<string, { partition: number; records: number }>();
   private usedBytes = 0;
+  private storageFailure: string | undefined;
   private recordsAppended = 0;
   private recordsDropped = 0;
   private closing = false;
@@ -61,19 +63,24 @@ export class LmdbStore implements LogStore {
       onDurable: (bytes, records) => {
         this.usedBytes += bytes;
         this.recordsAppended += records;
-        if (this.usedBytes > options.diskBudgetBytes) this.requestRetention();
+        if (this.usedBytes > this.diskBudgetBytes()) this.requestRetention();
       },
       onQueueDrained: () => this.admission.wake(),
-      reloadAfterFailure: () => this.topics.reloadPartitions(),
+      recoverAfterFailure: async () => {
+        await this.retentionRunning?.catch(() => undefined);
+        this.topics.reloadPartitions();
+        this.usedBytes = this.topics.allPartitions().reduce((sum, p) => sum + p.sizeBytes, 0);
+      },
+      onCommitFailed: (cause) => void this.noteStorageFailure(cause),
     });
     this.admission = new Admission(
       {
         maxQueuedRecords: options.writeQueueMaxRecords,
         maxQueuedBytes: options.writeQueueMaxBytes,
-        diskBudgetBytes: options.diskBudgetBytes,
         blockTimeoutMs: options.blockTimeoutMs,
       },
       {
+        diskBudgetBytes: () => this.diskBudgetBytes(),
         queuedRecords: () => this.committer.records,
         queuedBytes: () => this.committer.bytes,
         usedBytes: () => this.usedBytes,
@@ -130,6 +137,28 @@ export class LmdbStore implements LogStore {
     return state;
   }
 
+  private diskBudgetBytes(): number {
+    return this.options.diskBudgetBytes;
+  }
+
+  /**
+   * After a commit fails for want of space (ENOSPC) or with an I/O error, LMDB answers every
+   * later write transaction of this environment with EIO (lmdb-js 3.5; even closing it fails),
+   * while what was committed before stays intact and readable. The store therefore refuses
+   * appends at once, retriably, says what to do, and exposes the failure for health checks; a
+   * restart after freeing space resumes writing (the next start derives an `auto` budget from
+   * the space actually free).
+   */
+  private async noteStorageFailure(cause: unknown): Promise<void> {
+    if (this.storageFailure !== undefined) return;
+    const noSpace = await isNoSpace(cause);
+    this.storageFailure = noSpace
+      ? `the filesystem holding ${this.options.dir} is full; free space on it, then restart Weir`
+      : `LMDB failed to write to ${this.options.dir} (${String(cause)}); check the device, then restart Weir`;
+    this.log.fatal({ dir: this.options.dir, noSpace, usedBytes: this.usedBytes }, `storage failure: ${this.storageFailure}`);
+    this.admission.wake();
+  }
+
   // ---------------------------------------------------------------- topics
 
   async createTopic(name: string, options: { partitions?: number; configs?: Record<string, string> } = {}): Promise<TopicDescription> {
@@ -143,23 +172,23 @@ export class LmdbStore implements LogStore {
     const partitions = this.topics.partitionsOf(name);
     // Let appends already queued for this topic land first: they were acknowledged as accepted.
     await this.committer.idle();
-    let last: Promise<boolean> | undefined;
+    const writes = new TxnWrites();
     for (const p of partitions) {
       p.releaseWaiters();
       this.usedBytes -= p.sizeBytes;
       for (const key of this.env.batches.getKeys({ start: logKey(p.id, 0), end: partitionEndKey(p.id) })) {
-        last = this.env.batches.remove(Buffer.from(key));
+        writes.add(this.env.batches.remove(Buffer.from(key)));
       }
       for (const key of this.env.segments.getKeys({ start: logKey(p.id, 0), end: partitionEndKey(p.id) })) {
-        last = this.env.segments.remove(Buffer.from(key));
+        writes.add(this.env.segments.remove(Buffer.from(key)));
       }
-      last = this.env.partitions.remove(p.id);
+      writes.add(this.env.partitions.remove(p.id));
     }
-    for (const c of this.listCursors()) if (c.topic === name) last = this.env.cursors.remove([c.name, c.topic, c.partition]);
-    for (const { key } of this.env.groups.getRange()) if (key[1] === name) last = this.env.groups.remove(key);
-    last = this.topics.remove(name);
+    for (const c of this.listCursors()) if (c.topic === name) writes.add(this.env.cursors.remove([c.name, c.topic, c.partition]));
+    for (const { key } of this.env.groups.getRange()) if (key[1] === name) writes.add(this.env.groups.remove(key));
+    writes.add(this.topics.remove(name));
     this.sticky.delete(name);
-    if (last !== undefined) await durable(last);
+    await writes.durable();
     this.log.info({ topic: name }, 'topic deleted');
   }
 
@@ -203,7 +232,7 @@ export class LmdbStore implements LogStore {
   // ---------------------------------------------------------------- the log
 
   async appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult> {
-    this.assertOpen();
+    this.assertWritable();
     const state = this.topics.partition(topic, partition);
     const config = this.topics.config(topic);
     if (records.length === 0) throw new WeirError('INVALID_ARGUMENT', 'appendRecords needs at least one record');
@@ -220,7 +249,7 @@ export class LmdbStore implements LogStore {
   }
 
   async appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult> {
-    this.assertOpen();
+    this.assertWritable();
     const state = this.topics.partition(topic, partition);
     const config = this.topics.config(topic);
     const batches = splitRecordSet(recordSet);
@@ -318,11 +347,11 @@ export class LmdbStore implements LogStore {
   async commitGroupOffsets(group: string, offsets: Omit<GroupOffset, 'commitTimestamp'>[]): Promise<void> {
     this.assertOpen();
     const commitTimestamp = Date.now();
-    let last: Promise<boolean> | undefined;
+    const writes = new TxnWrites();
     for (const o of offsets) {
-      last = this.env.groups.put([group, o.topic, o.partition], { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp });
+      writes.add(this.env.groups.put([group, o.topic, o.partition], { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp }));
     }
-    if (last !== undefined) await durable(last);
+    await writes.durable();
   }
 
   fetchGroupOffsets(group: string): GroupOffset[] {
@@ -342,9 +371,9 @@ export class LmdbStore implements LogStore {
 
   async deleteGroupOffsets(group: string): Promise<void> {
     this.assertOpen();
-    let last: Promise<boolean> | undefined;
-    for (const o of this.fetchGroupOffsets(group)) last = this.env.groups.remove([group, o.topic, o.partition]);
-    if (last !== undefined) await durable(last);
+    const writes = new TxnWrites();
+    for (const o of this.fetchGroupOffsets(group)) writes.add(this.env.groups.remove([group, o.topic, o.partition]));
+    await writes.durable();
   }
 
   async setCursor(name: string, topic: string, partition: number, offset: number): Promise<void> {
@@ -425,14 +454,14 @@ export class LmdbStore implements LogStore {
     };
     const all = this.topics.allPartitions();
     for (const p of all) await apply(p, planRetention(this.retentionInput(p, now, minCursors.get(p.id))));
-    const excess = this.usedBytes - this.options.diskBudgetBytes;
+    const excess = this.usedBytes - this.diskBudgetBytes();
     if (excess > 0) {
       const candidates: BudgetCandidate[] = all
         .filter((p) => this.topics.has(p.topic))
         .map((p) => ({ partition: p, config: this.topics.config(p.topic), minCursor: minCursors.get(p.id) ?? Infinity }));
       for (const [p, deletions] of planBudget(candidates, excess)) await apply(p, deletions);
-      if (this.usedBytes > this.options.diskBudgetBytes) {
-        this.log.warn({ usedBytes: this.usedBytes, diskBudgetBytes: this.options.diskBudgetBytes }, 'disk budget full: appends to block/reject-new topics wait or fail');
+      if (this.usedBytes > this.diskBudgetBytes()) {
+        this.log.warn({ usedBytes: this.usedBytes, diskBudgetBytes: this.diskBudgetBytes() }, 'disk budget full: appends to block/reject-new topics wait or fail');
       }
     }
     if (report.segmentsDeleted > 0) {
@@ -445,12 +474,13 @@ export class LmdbStore implements LogStore {
   stats(): StoreStats {
     return {
       usedBytes: this.usedBytes,
-      diskBudgetBytes: this.options.diskBudgetBytes,
+      diskBudgetBytes: this.diskBudgetBytes(),
       queuedRecords: this.committer.records,
       queuedBytes: this.committer.bytes,
       commits: this.committer.commits,
       recordsAppended: this.recordsAppended,
       recordsDropped: this.recordsDropped,
+      storageFailure: this.storageFailure,
     };
   }
 
@@ -458,6 +488,13 @@ export class LmdbStore implements LogStore {
 
   private assertOpen(): void {
     if (this.closing) throw new WeirError('STORE_CLOSED', 'the store is closed');
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.storageFailure !== undefined) {
+      throw new WeirError('STORAGE_ERROR', `the store cannot write: ${this.storageFailure}`, { details: { dir: this.options.dir } });
+    }
   }
 
   /** Stops taking appends, lets queued ones commit, waits for the flush, closes LMDB, unlocks. */
@@ -469,8 +506,14 @@ export class LmdbStore implements LogStore {
       await this.committer.idle();
       await this.retentionRunning?.catch(() => undefined);
       for (const p of this.topics.allPartitions()) p.releaseWaiters();
-      await this.env.root.flushed;
-      await this.env.root.close();
+      if (this.storageFailure === undefined) {
+        await this.env.root.flushed;
+        await this.env.root.close();
+      } else {
+        // After a storage failure lmdb-js fails the final flush and may never settle close():
+        // give it a moment, then let the process go (everything committed is already on disk).
+        await Promise.race([this.env.root.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000))]);
+      }
       this.lock.release();
       this.log.info('store closed');
     })();

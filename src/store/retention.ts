@@ -13,7 +13,7 @@
  * unpassed are reported as drops.
  */
 import { logKey } from './keys.js';
-import { durable, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
+import { durable, sameTransaction, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
 import type { PartitionState } from './partition.js';
 import type { TopicConfig } from './topic-config.js';
 import type { DropEvent } from './types.js';
@@ -109,12 +109,11 @@ export function planBudget(candidates: BudgetCandidate[], excessBytes: number): 
  * readers stop at the new log start; the returned promise resolves once the deletion is durable.
  */
 export function deleteSegments(env: LmdbEnv, partition: PartitionState, deletions: SegmentDeletion[]): Promise<void> {
-  let last: Promise<boolean> | undefined;
   for (const { segment } of deletions) {
     const start = logKey(partition.id, segment.baseOffset);
     const end = logKey(partition.id, segment.nextOffset);
-    for (const key of env.batches.getKeys({ start, end })) last = env.batches.remove(Buffer.from(key));
-    last = env.segments.remove(start);
+    for (const key of env.batches.getKeys({ start, end })) sameTransaction(env.batches.remove(Buffer.from(key)));
+    sameTransaction(env.segments.remove(start));
     const index = partition.segments.indexOf(segment);
     if (index >= 0) partition.segments.splice(index, 1);
     partition.sizeBytes -= segment.bytes;
@@ -123,7 +122,7 @@ export function deleteSegments(env: LmdbEnv, partition: PartitionState, deletion
   if (partition.segments.length === 0) partition.logStartOffset = Math.max(partition.logStartOffset, partition.highWatermark);
   // The high watermark, not nextOffset: a commit still in flight may yet fail. Recovery takes the
   // larger of this and the last stored batch, so a later commit's own record is never lost.
-  last = env.partitions.put(partition.id, {
+  const last = env.partitions.put(partition.id, {
     topic: partition.topic,
     partition: partition.partition,
     nextOffset: partition.highWatermark,

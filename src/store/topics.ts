@@ -4,7 +4,7 @@
  * a counter that never goes back, so a topic deleted and created again never sees old data.
  */
 import { WeirError } from '../errors.js';
-import { durable, type LmdbEnv, type TopicRecord } from './lmdb-env.js';
+import { durable, sameTransaction, type LmdbEnv, type TopicRecord } from './lmdb-env.js';
 import type { PartitionState } from './partition.js';
 import { TOPIC_CONFIG_NAMES, isTopicConfigName, parseTopicConfigs, validateTopicName, type TopicConfig } from './topic-config.js';
 
@@ -95,7 +95,7 @@ export class TopicRegistry {
 
   private allocatePartitionIds(count: number): number[] {
     const next = (this.env.meta.get('nextPartitionId') as number | undefined) ?? 1;
-    void this.env.meta.put('nextPartitionId', next + count);
+    sameTransaction(this.env.meta.put('nextPartitionId', next + count));
     return Array.from({ length: count }, (_, i) => next + i);
   }
 

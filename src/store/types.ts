@@ -110,6 +110,8 @@ export interface StoreStats {
   commits: number;
   recordsAppended: number;
   recordsDropped: number;
+  /** Set once LMDB refused a write (disk full, I/O error): what happened and what to do. */
+  storageFailure: string | undefined;
 }
 
 export interface LogStore {
