@@ -101,6 +101,7 @@ export class GroupCommitter {
   }
 
   enqueue(append: PendingAppend): void {
+    append.partition.appendQueued();
     this.queue.push(append);
     this.queuedRecords += append.recordCount;
     this.queuedBytes += append.bytes;
@@ -138,6 +139,7 @@ export class GroupCommitter {
         for (const a of appends) {
           this.queuedRecords -= a.recordCount;
           this.queuedBytes -= a.bytes;
+          a.partition.appendSettled();
         }
         this.hooks.onQueueDrained();
         if (this.failed && this.inFlight === 0 && !this.recovering) {

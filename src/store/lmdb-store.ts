@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { WeirError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { partitionForKey } from '../kafka/protocol/murmur2.js';
-import { readBatchHeader, splitRecordSet, verifyBatchCrc, type RecordInput } from '../kafka/protocol/record-batch.js';
+import type { RecordInput } from '../kafka/protocol/record-batch.js';
 import { Admission } from './admission.js';
 import { GroupCommitter, type PendingAppend } from './group-commit.js';
 import { logKey, partitionEndKey } from './keys.js';
@@ -15,7 +15,9 @@ import { TxnWrites, durable, isNoSpace, openLmdbEnv, type LmdbEnv, type SegmentM
 import { lockDataDir, type DirLock } from './lock.js';
 import { PartitionState } from './partition.js';
 import { deleteSegments, planBudget, planRetention, type BudgetCandidate, type SegmentDeletion } from './retention.js';
+import { SmallState } from './small-state.js';
 import { TopicRegistry } from './topics.js';
+import { checkRecordsSize, validateClientBatches } from './validate.js';
 import type { TopicConfig } from './topic-config.js';
 import type {
   AppendResult,
@@ -29,14 +31,13 @@ import type {
   TopicDescription,
 } from './types.js';
 
-/** Per-record framing overhead used to size an append before it is encoded (varints, attributes). */
-const RECORD_OVERHEAD_ESTIMATE = 24;
 /** The sticky partitioner (KIP-480) moves on after this many null-key records, about one batch. */
 const STICKY_BATCH_RECORDS = 100;
 
 
 export class LmdbStore implements LogStore {
   private readonly committer: GroupCommitter;
+  private readonly small: SmallState;
   private readonly admission: Admission;
   private readonly topics: TopicRegistry;
   private readonly sticky = new Map<string, { partition: number; records: number }>();
@@ -59,6 +60,7 @@ export class LmdbStore implements LogStore {
       this.loadPartition(pid, topic, partition),
     );
     this.usedBytes = this.topics.allPartitions().reduce((sum, p) => sum + p.sizeBytes, 0);
+    this.small = new SmallState(env);
     this.committer = new GroupCommitter(env, log, {
       onDurable: (bytes, records) => {
         this.usedBytes += bytes;
@@ -170,9 +172,13 @@ export class LmdbStore implements LogStore {
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
     const partitions = this.topics.partitionsOf(name);
-    // Let appends already queued for this topic land first: they were acknowledged as accepted.
-    await this.committer.idle();
+    // Forget the topic first, so no new append reaches it; let those already queued land (their
+    // callers were told they were accepted), then remove everything in one transaction.
+    const removeRecord = this.topics.remove(name);
+    this.sticky.delete(name);
+    await Promise.all(partitions.map((p) => p.whenAppendsSettled()));
     const writes = new TxnWrites();
+    writes.add(removeRecord);
     for (const p of partitions) {
       p.releaseWaiters();
       this.usedBytes -= p.sizeBytes;
@@ -186,8 +192,6 @@ export class LmdbStore implements LogStore {
     }
     for (const c of this.listCursors()) if (c.topic === name) writes.add(this.env.cursors.remove([c.name, c.topic, c.partition]));
     for (const { key } of this.env.groups.getRange()) if (key[1] === name) writes.add(this.env.groups.remove(key));
-    writes.add(this.topics.remove(name));
-    this.sticky.delete(name);
     await writes.durable();
     this.log.info({ topic: name }, 'topic deleted');
   }
@@ -235,16 +239,7 @@ export class LmdbStore implements LogStore {
     this.assertWritable();
     const state = this.topics.partition(topic, partition);
     const config = this.topics.config(topic);
-    if (records.length === 0) throw new WeirError('INVALID_ARGUMENT', 'appendRecords needs at least one record');
-    let bytes = 0;
-    for (const r of records) bytes += estimateRecordBytes(r);
-    if (bytes > config['max.message.bytes']) {
-      throw new WeirError(
-        'MESSAGE_TOO_LARGE',
-        `records of ${bytes} bytes exceed max.message.bytes=${config['max.message.bytes']} of topic ${topic}; raise it with weir topics alter --topic ${topic} --config max.message.bytes=N`,
-        { details: { topic, partition, bytes, max: config['max.message.bytes'] } },
-      );
-    }
+    const bytes = checkRecordsSize(records, config, topic, partition);
     return this.enqueue(state, config, { records }, records.length, bytes);
   }
 
@@ -252,23 +247,7 @@ export class LmdbStore implements LogStore {
     this.assertWritable();
     const state = this.topics.partition(topic, partition);
     const config = this.topics.config(topic);
-    const batches = splitRecordSet(recordSet);
-    if (batches.length === 0) throw new WeirError('CORRUPT_MESSAGE', 'the record set holds no record batch');
-    let records = 0;
-    for (const batch of batches) {
-      const header = readBatchHeader(batch);
-      if (header.sizeInBytes > config['max.message.bytes']) {
-        throw new WeirError('MESSAGE_TOO_LARGE', `a record batch of ${header.sizeInBytes} bytes exceeds max.message.bytes=${config['max.message.bytes']} of topic ${topic}`, {
-          details: { topic, partition, bytes: header.sizeInBytes, max: config['max.message.bytes'] },
-        });
-      }
-      if (header.isControl) throw new WeirError('CORRUPT_MESSAGE', 'clients may not write control batches');
-      if (header.recordCount <= 0 || header.lastOffsetDelta !== header.recordCount - 1) {
-        throw new WeirError('CORRUPT_MESSAGE', `record batch has ${header.recordCount} records but lastOffsetDelta ${header.lastOffsetDelta}`);
-      }
-      if (!verifyBatchCrc(batch)) throw new WeirError('CORRUPT_MESSAGE', 'record batch CRC-32C does not match its contents');
-      records += header.recordCount;
-    }
+    const { batches, records } = validateClientBatches(recordSet, config, topic, partition);
     // The caller's buffer is rewritten in place (base offset) and kept until committed: copy it.
     return this.enqueue(state, config, { batches: batches.map((b) => Buffer.from(b)) }, records, recordSet.length);
   }
@@ -346,53 +325,39 @@ export class LmdbStore implements LogStore {
 
   async commitGroupOffsets(group: string, offsets: Omit<GroupOffset, 'commitTimestamp'>[]): Promise<void> {
     this.assertOpen();
-    const commitTimestamp = Date.now();
-    const writes = new TxnWrites();
-    for (const o of offsets) {
-      writes.add(this.env.groups.put([group, o.topic, o.partition], { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestamp }));
-    }
-    await writes.durable();
+    return this.small.commitGroupOffsets(group, offsets);
   }
 
   fetchGroupOffsets(group: string): GroupOffset[] {
-    const out: GroupOffset[] = [];
-    for (const { key, value } of this.env.groups.getRange({ start: [group], end: [group, '\uffff'] })) {
-      if (key[0] !== group) continue;
-      out.push({ topic: key[1], partition: key[2], ...value });
-    }
-    return out;
+    return this.small.fetchGroupOffsets(group);
   }
 
   listGroupsWithOffsets(): string[] {
-    const groups = new Set<string>();
-    for (const key of this.env.groups.getKeys()) groups.add(key[0]);
-    return [...groups];
+    return this.small.listGroupsWithOffsets();
   }
 
   async deleteGroupOffsets(group: string): Promise<void> {
     this.assertOpen();
-    const writes = new TxnWrites();
-    for (const o of this.fetchGroupOffsets(group)) writes.add(this.env.groups.remove([group, o.topic, o.partition]));
-    await writes.durable();
+    return this.small.deleteGroupOffsets(group);
   }
 
   async setCursor(name: string, topic: string, partition: number, offset: number): Promise<void> {
     this.assertOpen();
     this.topics.partition(topic, partition);
-    await durable(this.env.cursors.put([name, topic, partition], offset));
+    return this.small.setCursor(name, topic, partition, offset);
   }
 
   getCursor(name: string, topic: string, partition: number): number | undefined {
-    return this.env.cursors.get([name, topic, partition]);
+    return this.small.getCursor(name, topic, partition);
   }
 
   listCursors(): CursorPosition[] {
-    return [...this.env.cursors.getRange()].map(({ key, value }) => ({ name: key[0], topic: key[1], partition: key[2], offset: value }));
+    return this.small.listCursors();
   }
 
   async deleteCursor(name: string, topic: string, partition: number): Promise<void> {
     this.assertOpen();
-    await durable(this.env.cursors.remove([name, topic, partition]));
+    return this.small.deleteCursor(name, topic, partition);
   }
 
   // ---------------------------------------------------------------- housekeeping
@@ -520,10 +485,3 @@ export class LmdbStore implements LogStore {
     return this.closed;
   }
 }
-
-function estimateRecordBytes(r: RecordInput): number {
-  let bytes = RECORD_OVERHEAD_ESTIMATE + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (const h of r.headers ?? []) bytes += 4 + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
-  return bytes;
-}
-

@@ -31,6 +31,9 @@ export class PartitionState {
   /** Oldest first; the last one is the active segment that appends go to. */
   readonly segments: SegmentMeta[];
   sizeBytes: number;
+  /** Appends queued or being committed for this partition. */
+  private pendingAppends = 0;
+  private readonly settledWaiters: (() => void)[] = [];
   private readonly waiters = new Set<Waiter>();
 
   constructor(
@@ -45,6 +48,20 @@ export class PartitionState {
     this.logStartOffset = state.logStartOffset;
     this.segments = state.segments;
     this.sizeBytes = state.segments.reduce((sum, s) => sum + s.bytes, 0);
+  }
+
+  appendQueued(): void {
+    this.pendingAppends++;
+  }
+
+  appendSettled(): void {
+    if (--this.pendingAppends === 0) for (const wake of this.settledWaiters.splice(0)) wake();
+  }
+
+  /** Resolves once no append to this partition is queued or being committed. */
+  whenAppendsSettled(): Promise<void> {
+    if (this.pendingAppends === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
   /** Takes over state freshly loaded from disk (after a failed commit), keeping the waiters. */

@@ -97,6 +97,24 @@ export function storeContract(name: string, makeFactory: () => StoreFactory): vo
         await expectWeirError(store.createPartitions('t', 3), 'INVALID_PARTITIONS');
       });
 
+      it('deletes a topic while other topics are under constant load, after its queued appends land', async () => {
+        await store.createTopic('t');
+        await store.createTopic('busy');
+        let running = true;
+        const load = (async () => {
+          let n = 0;
+          while (running) n += (await store.appendRecords('busy', 0, [{ key: null, value: value('x') }])).lastOffset >= 0 ? 1 : 0;
+          return n;
+        })();
+        const queued = store.appendRecords('t', 0, [{ key: null, value: value('queued before delete') }]);
+        await store.deleteTopic('t');
+        expect((await queued).baseOffset).toBe(0);
+        expect(store.hasTopic('t')).toBe(false);
+        await expectWeirError(store.appendRecords('t', 0, [{ key: null, value: null }]), 'UNKNOWN_TOPIC_OR_PARTITION');
+        running = false;
+        expect(await load).toBeGreaterThan(0);
+      });
+
       it('a deleted and recreated topic starts empty at offset 0', async () => {
         await store.createTopic('t');
         await store.appendRecords('t', 0, [{ key: null, value: value('old') }]);

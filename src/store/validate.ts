@@ -1,0 +1,52 @@
+/**
+ * Checks an append before it is queued, so bad input costs only its sender: nothing invalid ever
+ * reaches a group commit that other callers' records share.
+ */
+import { WeirError } from '../errors.js';
+import { readBatchHeader, splitRecordSet, verifyBatchCrc, type RecordInput } from '../kafka/protocol/record-batch.js';
+import type { TopicConfig } from './topic-config.js';
+
+/** Per-record framing overhead used to size an append before it is encoded (varints, attributes). */
+const RECORD_OVERHEAD_ESTIMATE = 24;
+
+function tooLarge(bytes: number, config: TopicConfig, topic: string, partition: number, what: string): WeirError {
+  const max = config['max.message.bytes'];
+  return new WeirError(
+    'MESSAGE_TOO_LARGE',
+    `${what} of ${bytes} bytes exceeds max.message.bytes=${max} of topic ${topic}; raise it with weir topics alter --topic ${topic} --config max.message.bytes=N`,
+    { details: { topic, partition, bytes, max } },
+  );
+}
+
+/** Estimated batch bytes of store-built records; throws MESSAGE_TOO_LARGE past the topic's limit. */
+export function checkRecordsSize(records: RecordInput[], config: TopicConfig, topic: string, partition: number): number {
+  if (records.length === 0) throw new WeirError('INVALID_ARGUMENT', 'appendRecords needs at least one record');
+  let bytes = 0;
+  for (const r of records) {
+    bytes += RECORD_OVERHEAD_ESTIMATE + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+    for (const h of r.headers ?? []) bytes += 4 + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
+  }
+  if (bytes > config['max.message.bytes']) throw tooLarge(bytes, config, topic, partition, 'records');
+  return bytes;
+}
+
+/**
+ * Splits a client's record set into its batches and checks each as a Kafka broker does: size,
+ * no control batches from clients, offset deltas that match the record count, and the CRC-32C.
+ */
+export function validateClientBatches(recordSet: Buffer, config: TopicConfig, topic: string, partition: number): { batches: Buffer[]; records: number } {
+  const batches = splitRecordSet(recordSet);
+  if (batches.length === 0) throw new WeirError('CORRUPT_MESSAGE', 'the record set holds no record batch');
+  let records = 0;
+  for (const batch of batches) {
+    const header = readBatchHeader(batch);
+    if (header.sizeInBytes > config['max.message.bytes']) throw tooLarge(header.sizeInBytes, config, topic, partition, 'a record batch');
+    if (header.isControl) throw new WeirError('CORRUPT_MESSAGE', 'clients may not write control batches');
+    if (header.recordCount <= 0 || header.lastOffsetDelta !== header.recordCount - 1) {
+      throw new WeirError('CORRUPT_MESSAGE', `record batch has ${header.recordCount} records but lastOffsetDelta ${header.lastOffsetDelta}`);
+    }
+    if (!verifyBatchCrc(batch)) throw new WeirError('CORRUPT_MESSAGE', 'record batch CRC-32C does not match its contents');
+    records += header.recordCount;
+  }
+  return { batches, records };
+}
