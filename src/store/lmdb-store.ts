@@ -44,6 +44,7 @@ export class LmdbStore implements LogStore {
   private usedBytes = 0;
   private storageFailure: string | undefined;
   private recordsAppended = 0;
+  private bytesAppended = 0;
   private recordsDropped = 0;
   private closing = false;
   private closed: Promise<void> | undefined;
@@ -64,6 +65,7 @@ export class LmdbStore implements LogStore {
     this.committer = new GroupCommitter(env, log, {
       onDurable: (bytes, records) => {
         this.usedBytes += bytes;
+        this.bytesAppended += bytes;
         this.recordsAppended += records;
         if (this.usedBytes > this.diskBudgetBytes()) this.requestRetention();
       },
@@ -444,6 +446,7 @@ export class LmdbStore implements LogStore {
       queuedBytes: this.committer.bytes,
       commits: this.committer.commits,
       recordsAppended: this.recordsAppended,
+      bytesAppended: this.bytesAppended,
       recordsDropped: this.recordsDropped,
       storageFailure: this.storageFailure,
     };

@@ -109,6 +109,8 @@ export interface StoreStats {
   queuedBytes: number;
   commits: number;
   recordsAppended: number;
+  /** RecordBatch bytes appended durably since the store opened (payload plus Kafka framing). */
+  bytesAppended: number;
   recordsDropped: number;
   /** Set once LMDB refused a write (disk full, I/O error): what happened and what to do. */
   storageFailure: string | undefined;

@@ -1,0 +1,110 @@
+/**
+ * The Prometheus registry behind `/metrics`. The store's figures are read at scrape time (no
+ * timers, nothing kept between scrapes but the counters' last values); other components (MQTT,
+ * the Kafka listener, the mirror) register their own metrics into the same registry.
+ *
+ * Names follow Prometheus conventions: `_total` counters, `_bytes` units, labels for topic and
+ * partition. Process metrics (RSS, heap, event-loop lag, open fds) come from prom-client's
+ * default collectors.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LogStore } from '../store/types.js';
+import { processWriteBytes } from './flash-wear.js';
+
+/** A counter whose value is read from a monotonic source at scrape time. */
+function mirroredCounter(registry: Registry, name: string, help: string, read: () => number | undefined): void {
+  let last = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = read();
+      if (now === undefined) return;
+      if (now > last) this.inc(now - last);
+      last = now;
+    },
+  });
+}
+
+export function createMetrics(store: LogStore, version: string): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+
+  new Gauge({ name: 'weir_build_info', help: 'Weir version (value is always 1)', labelNames: ['version'], registers: [registry] }).set({ version }, 1);
+
+  const stats = () => store.stats();
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge('weir_store_used_bytes', 'Bytes of record batches stored, all topics', () => stats().usedBytes);
+  gauge('weir_store_disk_budget_bytes', 'The disk budget in force (store.disk_budget_bytes)', () => stats().diskBudgetBytes);
+  gauge('weir_store_disk_budget_headroom_bytes', 'Budget minus bytes stored; at or below 0 the overflow policies apply', () => stats().diskBudgetBytes - stats().usedBytes);
+  gauge('weir_store_write_queue_records', 'Records waiting for or in a group commit', () => stats().queuedRecords);
+  gauge('weir_store_write_queue_bytes', 'Bytes waiting for or in a group commit', () => stats().queuedBytes);
+  gauge('weir_store_storage_failed', '1 once LMDB refused a write (disk full, I/O error): free space and restart', () => (stats().storageFailure === undefined ? 0 : 1));
+  mirroredCounter(registry, 'weir_store_commits_total', 'Group commits (LMDB write transactions) issued', () => stats().commits);
+  mirroredCounter(registry, 'weir_store_records_appended_total', 'Records appended and flushed to disk', () => stats().recordsAppended);
+  mirroredCounter(registry, 'weir_store_bytes_appended_total', 'Record-batch bytes appended and flushed to disk', () => stats().bytesAppended);
+  mirroredCounter(registry, 'weir_store_records_dropped_total', 'Records deleted before every cursor had passed them (overflow policy drop-oldest)', () => stats().recordsDropped);
+  mirroredCounter(registry, 'weir_flash_bytes_written_total', 'Bytes this process caused to be written to storage (/proc/self/io write_bytes)', processWriteBytes);
+  new Gauge({
+    name: 'weir_flash_write_amplification',
+    help: 'Bytes written to storage per record-batch byte appended, since start (flash wear; lower is better)',
+    registers: [registry],
+    collect() {
+      const written = processWriteBytes();
+      const appended = stats().bytesAppended;
+      if (written !== undefined && appended > 0) this.set(written / appended);
+    },
+  });
+
+  // One collector, registered before the per-partition gauges (collection runs in registration
+  // order), refreshes all their series at each scrape, so deleted topics disappear.
+  new Gauge({
+    name: 'weir_topics',
+    help: 'Topics in the store',
+    registers: [registry],
+    collect() {
+      logEnd.reset();
+      logStart.reset();
+      size.reset();
+      lag.reset();
+      const topics = store.listTopics();
+      this.set(topics.length);
+      for (const topic of topics) {
+        for (const p of store.describeTopic(topic).partitions) {
+          const labels = { topic, partition: String(p.partition) };
+          logEnd.set(labels, p.highWatermark);
+          logStart.set(labels, p.logStartOffset);
+          size.set(labels, p.sizeBytes);
+        }
+      }
+      for (const group of store.listGroupsWithOffsets()) {
+        for (const o of store.fetchGroupOffsets(group)) {
+          if (!store.hasTopic(o.topic)) continue;
+          const end = store.offsets(o.topic, o.partition).highWatermark;
+          lag.set({ group, topic: o.topic, partition: String(o.partition) }, Math.max(0, end - o.offset));
+        }
+      }
+    },
+  });
+  const partitionGauge = (name: string, help: string) =>
+    new Gauge({ name, help, labelNames: ['topic', 'partition'], registers: [registry] });
+  const logEnd = partitionGauge('weir_partition_log_end_offset', 'High watermark: one past the last durable offset');
+  const logStart = partitionGauge('weir_partition_log_start_offset', 'First offset still stored');
+  const size = partitionGauge('weir_partition_size_bytes', 'Bytes stored for the partition');
+  const lag = new Gauge({
+    name: 'weir_consumer_group_lag',
+    help: "Log end offset minus the group's committed offset",
+    labelNames: ['group', 'topic', 'partition'],
+    registers: [registry],
+  });
+  return registry;
+}

@@ -1,0 +1,68 @@
+/**
+ * The admin HTTP listener (default 127.0.0.1:9644): `/metrics` (Prometheus text), `/healthz`
+ * (the process is alive and its event loop answers), `/readyz` (every component that must be up
+ * is up; 503 with the reasons otherwise). Loopback by default: it has no authentication.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../logger.js';
+import type { Readiness } from './readiness.js';
+
+export interface AdminServer {
+  readonly address: AddressInfo;
+  close(): Promise<void>;
+}
+
+export async function startAdminServer(
+  options: { host: string; port: number },
+  deps: { registry: Registry; readiness: Readiness; logger: Logger },
+): Promise<AdminServer> {
+  const log = deps.logger.child({ component: 'admin' });
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (path === '/readyz') {
+      const report = deps.readiness.report();
+      res.writeHead(report.ready ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(report)}\n`);
+      return;
+    }
+    if (path === '/metrics') {
+      deps.registry
+        .metrics()
+        .then((text) => res.writeHead(200, { 'content-type': deps.registry.contentType }).end(text))
+        .catch((err: unknown) => {
+          log.error({ err }, 'collecting metrics failed');
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('collecting metrics failed\n');
+        });
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
+  });
+  // Scrapers keep connections open; do not let them hold a shutdown.
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  log.info({ host: address.address, port: address.port }, 'admin HTTP listening');
+  return {
+    address,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
