@@ -1,5 +1,6 @@
 /**
- * The admin HTTP listener (default 127.0.0.1:9644): `/metrics` (Prometheus text), `/healthz`
+ * The admin HTTP listener (default 127.0.0.1:9644): `/` (the status page, fed by `/api/status`),
+ * `/metrics` (Prometheus text), `/healthz`
  * (the process is alive and its event loop answers), `/readyz` (every component that must be up
  * is up; 503 with the reasons otherwise). Loopback by default: it has no authentication.
  */
@@ -8,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { Readiness } from './readiness.js';
+import { STATUS_PAGE_HTML } from './status-page.js';
+import type { StatusSnapshot } from './status.js';
 
 export interface AdminServer {
   readonly address: AddressInfo;
@@ -16,7 +19,7 @@ export interface AdminServer {
 
 export async function startAdminServer(
   options: { host: string; port: number },
-  deps: { registry: Registry; readiness: Readiness; logger: Logger },
+  deps: { registry: Registry; readiness: Readiness; logger: Logger; status: () => StatusSnapshot },
 ): Promise<AdminServer> {
   const log = deps.logger.child({ component: 'admin' });
   const server: Server = createServer((req, res) => {
@@ -34,6 +37,14 @@ export async function startAdminServer(
       res.writeHead(report.ready ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(report)}\n`);
       return;
     }
+    if (path === '/' || path === '/index.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' }).end(STATUS_PAGE_HTML);
+      return;
+    }
+    if (path === '/api/status') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(deps.status()));
+      return;
+    }
     if (path === '/metrics') {
       deps.registry
         .metrics()
@@ -44,7 +55,7 @@ export async function startAdminServer(
         });
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /, /metrics, /healthz or /readyz\n');
   });
   // Scrapers keep connections open; do not let them hold a shutdown.
   server.keepAliveTimeout = 5_000;

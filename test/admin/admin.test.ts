@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/admin/metrics.js';
 import { Readiness } from '../../src/admin/readiness.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
+import { statusSnapshot } from '../../src/admin/status.js';
 import type { LogStore } from '../../src/store/index.js';
 import { openTestStore, silentLogger, tempDir } from '../helpers/store.js';
 
@@ -53,7 +54,10 @@ describe('admin HTTP: /metrics, /healthz, /readyz', () => {
     ({ dir, cleanup } = tempDir());
     store = await openTestStore(dir);
     readiness = new Readiness();
-    server = await startAdminServer({ host: '127.0.0.1', port: 0 }, { registry: createMetrics(store, '0.0.0-test'), readiness, logger: silentLogger });
+    server = await startAdminServer(
+      { host: '127.0.0.1', port: 0 },
+      { registry: createMetrics(store, '0.0.0-test'), readiness, logger: silentLogger, status: () => statusSnapshot(store, readiness, '0.0.0-test', new Map()) },
+    );
     base = `http://127.0.0.1:${server.address.port}`;
   });
 
@@ -72,7 +76,7 @@ describe('admin HTTP: /metrics, /healthz, /readyz', () => {
     listener.mark();
     res = await fetch(`${base}/readyz`);
     expect(res.status).toBe(200);
-    expect((await res.json()).ready).toBe(true);
+    expect(((await res.json()) as { ready: boolean }).ready).toBe(true);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });

@@ -1,0 +1,136 @@
+/**
+ * The status page at `/`: one self-contained HTML document (no build step, nothing fetched from
+ * the internet) that polls `/api/status` every two seconds (`?refresh=MS` to change) and draws rates as small SVG
+ * sparklines. It is kept as a string here so `tsc` ships it inside dist/ like any other module.
+ */
+export const STATUS_PAGE_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Weir status</title>
+<style>
+  :root { font-family: system-ui, sans-serif; color: #1d2630; background: #f5f7f9; }
+  body { margin: 0 auto; max-width: 980px; padding: 16px; }
+  h1 { font-size: 20px; margin: 0 0 4px; }
+  h2 { font-size: 15px; margin: 22px 0 8px; text-transform: uppercase; letter-spacing: .04em; color: #4a5866; }
+  .sub { color: #5b6a78; font-size: 13px; }
+  .pill { display: inline-block; padding: 2px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
+  .ok { background: #d8f3e3; color: #146c3a; } .bad { background: #fde0de; color: #9b1c12; } .warn { background: #fff1cc; color: #7a5a00; }
+  table { width: 100%; border-collapse: collapse; background: #fff; border-radius: 8px; overflow: hidden; box-shadow: 0 1px 2px #0001; }
+  th, td { text-align: left; padding: 7px 10px; font-size: 14px; border-bottom: 1px solid #eef1f4; }
+  th { background: #eef2f6; font-weight: 600; font-size: 12px; color: #4a5866; }
+  td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+  .bar { height: 10px; background: #e3e8ee; border-radius: 5px; overflow: hidden; }
+  .bar > div { height: 100%; background: #2f7de1; }
+  .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); gap: 10px; }
+  .card { background: #fff; border-radius: 8px; padding: 10px 12px; box-shadow: 0 1px 2px #0001; }
+  .card b { display: block; font-size: 20px; font-variant-numeric: tabular-nums; }
+  .card span { font-size: 12px; color: #5b6a78; }
+  svg.spark { width: 120px; height: 24px; vertical-align: middle; }
+  #error { color: #9b1c12; font-weight: 600; }
+</style>
+</head>
+<body>
+<h1>Weir <span id="ready" class="pill">…</span></h1>
+<div class="sub" id="meta">connecting…</div>
+<div id="error"></div>
+<h2>Disk</h2>
+<div class="cards">
+  <div class="card"><b id="used">–</b><span>stored of the disk budget</span><div class="bar"><div id="usedbar" style="width:0"></div></div></div>
+  <div class="card"><b id="headroom">–</b><span>headroom before the overflow policies apply</span></div>
+  <div class="card"><b id="rate">–</b><span>records/s appended (all topics)</span></div>
+  <div class="card"><b id="dropped">–</b><span>records dropped by drop-oldest</span></div>
+</div>
+<h2>Topics</h2>
+<table><thead><tr><th>topic</th><th class="num">partitions</th><th class="num">records/s</th><th>recent</th><th class="num">records kept</th><th class="num">size</th><th>when full</th></tr></thead><tbody id="topics"></tbody></table>
+<h2>Consumer groups</h2>
+<table><thead><tr><th>group</th><th class="num">partitions</th><th class="num">lag (records)</th></tr></thead><tbody id="groups"></tbody></table>
+<h2>Components</h2>
+<table><thead><tr><th>component</th><th>state</th></tr></thead><tbody id="components"></tbody></table>
+<div id="sections"></div>
+<script>
+"use strict";
+const HISTORY = 60;
+const history = new Map();
+let last;
+function bytes(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0; let v = n;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return (i === 0 ? v : v.toFixed(1)) + ' ' + units[i];
+}
+function num(n) { return Math.round(n).toLocaleString('en'); }
+function cell(text, cls) { const td = document.createElement('td'); td.textContent = text; if (cls) td.className = cls; return td; }
+function spark(values) {
+  const max = Math.max(1, ...values);
+  const pts = values.map((v, i) => (i * 120 / (HISTORY - 1)).toFixed(1) + ',' + (22 - v / max * 20).toFixed(1)).join(' ');
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('class', 'spark'); svg.setAttribute('viewBox', '0 0 120 24');
+  svg.innerHTML = '<polyline fill="none" stroke="#2f7de1" stroke-width="1.5" points="' + pts + '"/>';
+  return svg;
+}
+function render(s) {
+  const ready = document.getElementById('ready');
+  ready.textContent = s.ready ? 'ready' : 'not ready';
+  ready.className = 'pill ' + (s.ready ? 'ok' : 'warn');
+  document.getElementById('meta').textContent = 'version ' + s.version + ' · up ' + Math.floor(s.uptimeSeconds / 60) + ' min · updated ' + new Date(s.now).toLocaleTimeString();
+  document.getElementById('error').textContent = s.store.storageFailure ? 'Storage failure: ' + s.store.storageFailure : '';
+  const pct = s.store.diskBudgetBytes > 0 ? Math.min(100, 100 * s.store.usedBytes / s.store.diskBudgetBytes) : 0;
+  document.getElementById('used').textContent = bytes(s.store.usedBytes) + ' / ' + bytes(s.store.diskBudgetBytes);
+  document.getElementById('usedbar').style.width = pct.toFixed(1) + '%';
+  document.getElementById('headroom').textContent = bytes(s.store.headroomBytes);
+  document.getElementById('dropped').textContent = num(s.store.recordsDropped);
+  const dt = last ? (s.now - last.now) / 1000 : 0;
+  let total = 0;
+  const tbody = document.getElementById('topics');
+  tbody.replaceChildren();
+  for (const t of s.topics) {
+    const prev = last && last.topics.find((x) => x.name === t.name);
+    const rate = prev && dt > 0 ? Math.max(0, (t.logEndOffset - prev.logEndOffset) / dt) : 0;
+    total += rate;
+    const h = history.get(t.name) || new Array(HISTORY).fill(0);
+    h.push(rate); h.splice(0, h.length - HISTORY); history.set(t.name, h);
+    const tr = document.createElement('tr');
+    tr.dataset.topic = t.name;
+    tr.append(cell(t.name), cell(String(t.partitions), 'num'), cell(rate.toFixed(1), 'num rate'));
+    const chart = document.createElement('td'); chart.append(spark(h)); tr.append(chart);
+    tr.append(cell(num(t.records), 'num'), cell(bytes(t.sizeBytes), 'num'), cell(t.overflowPolicy));
+    tbody.append(tr);
+  }
+  if (s.topics.length === 0) { const tr = document.createElement('tr'); tr.append(cell('no topics yet')); tbody.append(tr); }
+  document.getElementById('rate').textContent = last ? total.toFixed(1) : '–';
+  const groups = document.getElementById('groups');
+  groups.replaceChildren();
+  for (const g of s.groups) { const tr = document.createElement('tr'); tr.append(cell(g.group), cell(String(g.partitions), 'num'), cell(num(g.lag), 'num')); groups.append(tr); }
+  if (s.groups.length === 0) { const tr = document.createElement('tr'); tr.append(cell('no committed offsets yet')); groups.append(tr); }
+  const comps = document.getElementById('components');
+  comps.replaceChildren();
+  for (const [name, state] of Object.entries(s.components)) {
+    const tr = document.createElement('tr'); const st = cell(state); st.className = state === 'ok' ? '' : 'warn'; tr.append(cell(name), st); comps.append(tr);
+  }
+  const sections = document.getElementById('sections');
+  sections.replaceChildren();
+  for (const [name, value] of Object.entries(s.sections)) {
+    const h = document.createElement('h2'); h.textContent = name;
+    const pre = document.createElement('pre'); pre.textContent = JSON.stringify(value, null, 2);
+    sections.append(h, pre);
+  }
+  last = s;
+}
+async function poll() {
+  try {
+    const res = await fetch('/api/status', { cache: 'no-store' });
+    render(await res.json());
+  } catch (err) {
+    document.getElementById('meta').textContent = 'cannot reach Weir: ' + err;
+  }
+}
+poll();
+// ?refresh=MS changes the polling period (tests use a short one); at least 250 ms.
+const refresh = Math.max(250, Number(new URLSearchParams(location.search).get('refresh')) || 2000);
+setInterval(poll, refresh);
+</script>
+</body>
+</html>
+`;

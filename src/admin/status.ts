@@ -1,0 +1,77 @@
+/**
+ * The JSON behind the status page (`/api/status`): what a person at the gateway wants at a
+ * glance. Rates are computed by the page from successive samples, so the server keeps no history.
+ */
+import type { LogStore } from '../store/types.js';
+import type { Readiness } from './readiness.js';
+
+export interface StatusSnapshot {
+  version: string;
+  now: number;
+  uptimeSeconds: number;
+  ready: boolean;
+  components: Record<string, string>;
+  store: {
+    usedBytes: number;
+    diskBudgetBytes: number;
+    headroomBytes: number;
+    queuedRecords: number;
+    recordsAppended: number;
+    recordsDropped: number;
+    storageFailure: string | null;
+  };
+  topics: { name: string; partitions: number; logEndOffset: number; records: number; sizeBytes: number; overflowPolicy: string }[];
+  groups: { group: string; lag: number; partitions: number }[];
+  /** Extra sections other components add (MQTT clients, mirror state), by name. */
+  sections: Record<string, unknown>;
+}
+
+export type StatusSection = () => unknown;
+
+export function statusSnapshot(store: LogStore, readiness: Readiness, version: string, sections: Map<string, StatusSection>): StatusSnapshot {
+  const stats = store.stats();
+  const report = readiness.report();
+  const topics = store.listTopics().map((name) => {
+    const d = store.describeTopic(name);
+    let logEndOffset = 0;
+    let records = 0;
+    let sizeBytes = 0;
+    for (const p of d.partitions) {
+      logEndOffset += p.highWatermark;
+      records += p.highWatermark - p.logStartOffset;
+      sizeBytes += p.sizeBytes;
+    }
+    return { name, partitions: d.partitions.length, logEndOffset, records, sizeBytes, overflowPolicy: d.config['weir.overflow.policy'] };
+  });
+  const groups = store.listGroupsWithOffsets().map((group) => {
+    let lag = 0;
+    let partitions = 0;
+    for (const o of store.fetchGroupOffsets(group)) {
+      if (!store.hasTopic(o.topic)) continue;
+      partitions++;
+      lag += Math.max(0, store.offsets(o.topic, o.partition).highWatermark - o.offset);
+    }
+    return { group, lag, partitions };
+  });
+  const extra: Record<string, unknown> = {};
+  for (const [name, read] of sections) extra[name] = read();
+  return {
+    version,
+    now: Date.now(),
+    uptimeSeconds: Math.round(process.uptime()),
+    ready: report.ready,
+    components: report.checks,
+    store: {
+      usedBytes: stats.usedBytes,
+      diskBudgetBytes: stats.diskBudgetBytes,
+      headroomBytes: stats.diskBudgetBytes - stats.usedBytes,
+      queuedRecords: stats.queuedRecords,
+      recordsAppended: stats.recordsAppended,
+      recordsDropped: stats.recordsDropped,
+      storageFailure: stats.storageFailure ?? null,
+    },
+    topics,
+    groups,
+    sections: extra,
+  };
+}
