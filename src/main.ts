@@ -6,7 +6,16 @@
  * issues add their components to `startWeir` with a stop step each; nothing else in Weir stops
  * the process.
  */
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { createMetrics } from './admin/metrics.js';
+import { Readiness } from './admin/readiness.js';
+import { startAdminServer } from './admin/server.js';
+import { statusSnapshot, type StatusSection } from './admin/status.js';
+import { weirVersion } from './cli/version.js';
 import type { WeirConfig } from './config/schema.js';
+import { WeirError } from './errors.js';
+import { isLoopbackHost } from './loopback.js';
 import { storeOptionsFromConfig } from './config/store-options.js';
 import type { Logger } from './logger.js';
 import { openStore } from './store/index.js';
@@ -25,6 +34,13 @@ export interface RunningWeir {
   readonly config: WeirConfig;
   readonly storeOptions: Readonly<StoreOptions>;
   readonly store: LogStore;
+  /** Components register here what must be up before Weir is ready (/readyz, READY=1). */
+  readonly readiness: Readiness;
+  /** The Prometheus registry behind /metrics; components add their own metrics to it. */
+  readonly metrics: Registry;
+  readonly statusSections: Map<string, StatusSection>;
+  /** Where the admin HTTP listener is bound, when enabled. */
+  readonly adminAddress: AddressInfo | undefined;
   /**
    * Stops everything once, in reverse start order, bounded by `shutdown.timeout_ms`. Safe to call
    * more than once: later calls get the first call's result.
@@ -47,8 +63,36 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
   }
   // The store makes its own child logger ({ component: 'store' }).
   const store = await openStore(storeOptions, logger);
+  const readiness = new Readiness();
+  const metrics = createMetrics(store, weirVersion());
+  /** Sections other components add to the status page (MQTT clients, mirror state). */
+  const statusSections = new Map<string, StatusSection>();
+  let adminAddress: AddressInfo | undefined;
   // store.close() stops taking appends, lets queued ones commit and flush, then closes LMDB.
   steps.push({ name: 'store', stop: () => store.close() });
+
+  readiness.register({ name: 'store', check: () => store.stats().storageFailure });
+  if (config.admin.enabled) {
+    const { host, port } = config.admin.listen;
+    if (!isLoopbackHost(host) && !config.admin.allow_unauthenticated_non_loopback) {
+      await store.close();
+      throw new WeirError(
+        'CONFIG_INVALID',
+        `admin.listen ${host}:${port} is not a loopback address and the admin listener has no authentication: keep it on 127.0.0.1, or set admin.allow_unauthenticated_non_loopback: true behind a firewall`,
+        { details: { field: 'admin.listen', host, port } },
+      );
+    }
+    const version = weirVersion();
+    const admin = await startAdminServer(
+      { host, port },
+      { registry: metrics, readiness, logger, status: () => statusSnapshot(store, readiness, version, statusSections) },
+    ).catch(async (err: unknown) => {
+      await store.close();
+      throw err;
+    });
+    steps.push({ name: 'admin', stop: () => admin.close() });
+    adminAddress = admin.address;
+  }
 
   // Later issues, in this order, each pushing its stop step (stop accepting first):
   //   admin HTTP (127.0.0.1:9644), Kafka listener (127.0.0.1:9092), MQTT (127.0.0.1:1883), mirror.
@@ -59,6 +103,10 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
     config,
     storeOptions,
     store,
+    readiness,
+    metrics,
+    statusSections,
+    adminAddress,
     shutdown(reason: string): Promise<ShutdownResult> {
       stopping ??= runShutdown(steps, reason, config.shutdown.timeout_ms, log);
       return stopping;

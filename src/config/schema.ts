@@ -15,7 +15,7 @@
  * Fields are `<section>.<key>`; keys may contain dots (the Kafka topic config names do).
  */
 import { TOPIC_CONFIG_NAMES, TOPIC_CONFIG_SPECS, type TopicConfig, type TopicConfigName } from '../store/topic-config.js';
-import { bool, bytesSize, dirPath, durationMs, enumOf, int, orAuto, topicConfig, type FieldType } from './types.js';
+import { bool, bytesSize, dirPath, durationMs, enumOf, hostPort, int, orAuto, topicConfig, type FieldType } from './types.js';
 
 /** A raw value as it would appear in the file: it goes through the field's parser like any other. */
 export type RawDefault = string | number | boolean;
@@ -118,6 +118,26 @@ export const SCHEMA = {
       fix: 'Set a whole number from 1 to 10000, or remove it to use the default.',
     }),
     ...topicDefaultFields(),
+  },
+  admin: {
+    listen: field({
+      type: hostPort(),
+      default: '127.0.0.1:9644',
+      doc: 'Admin HTTP listener: the status page at /, /metrics (Prometheus), /healthz and /readyz. It has no authentication: keep it on loopback, or put a proxy with authentication in front.',
+      fix: 'Set host:port, e.g. 127.0.0.1:9644 (port 0 picks a free one).',
+    }),
+    enabled: field({
+      type: bool(),
+      default: true,
+      doc: 'Serve the admin HTTP listener at all.',
+      fix: 'Set true or false.',
+    }),
+    allow_unauthenticated_non_loopback: field({
+      type: bool(),
+      default: false,
+      doc: 'The admin listener has no authentication, so Weir refuses to bind it to a non-loopback address unless this is true.',
+      fix: 'Set true only if a firewall or proxy protects the port; otherwise keep admin.listen on 127.0.0.1.',
+    }),
   },
   log: {
     level: field({

@@ -61,7 +61,7 @@ describe('status page in headless Chromium', () => {
     await page.goto(`http://127.0.0.1:${server.address.port}/?refresh=300`);
     await page.waitForSelector('tr[data-topic="sensors.temperature"]');
     // Rates need two samples: wait until the page shows a non-zero one.
-    await page.waitForFunction(() => Number(document.querySelector('tr[data-topic="sensors.temperature"] td.rate')?.textContent) > 0, undefined, { timeout: 10_000 });
+    await page.waitForFunction(`Number(document.querySelector('tr[data-topic="sensors.temperature"] td.rate')?.textContent) > 0`, undefined, { timeout: 10_000 });
     await page.waitForTimeout(1500); // let the sparklines draw a few points for the screenshot
     appending = false;
     await load;

@@ -22,8 +22,13 @@ export interface RunResult {
 
 /** A clean environment: nothing from the developer's shell (no stray WEIR_* or STATE_DIRECTORY). */
 export function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...extra };
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...TEST_LISTENERS, ...extra };
 }
+
+/** Tests never bind fixed ports: every listener asks the OS for a free one. */
+export const TEST_LISTENERS: Record<string, string> = {
+  WEIR_ADMIN__LISTEN: '127.0.0.1:0',
+};
 
 export function spawnWeir(args: string[], options: { cwd: string; env?: Record<string, string> }): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, [WEIR_BIN, ...args], { cwd: options.cwd, env: baseEnv(options.env) });

@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { start } from '../../src/cli/commands/start.js';
 import type { CliContext } from '../../src/cli/spec.js';
+import { TEST_LISTENERS } from './helpers.js';
 
 let dir: string;
 beforeEach(() => {
@@ -27,7 +28,7 @@ it('a second signal forces exit with 143; the first one still shuts down cleanly
   const ctx: CliContext = {
     stdout: sink,
     stderr: sink,
-    env: { WEIR_STORE__DIR: path.join(dir, 'data'), WEIR_LOG__LEVEL: 'silent' },
+    env: { ...TEST_LISTENERS, WEIR_STORE__DIR: path.join(dir, 'data'), WEIR_LOG__LEVEL: 'silent' },
     cwd: dir,
     exit: (code: number): never => {
       throw new ExitCalled(code);
