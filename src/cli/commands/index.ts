@@ -1,5 +1,6 @@
 /** Every `weir` command, in the order help lists them. */
 import type { CommandSpec } from '../spec.js';
+import { doctor } from './doctor.js';
 import { start } from './start.js';
 import { topicsAlter } from './topics-alter.js';
 import { topicsCreate } from './topics-create.js';
@@ -7,7 +8,7 @@ import { topicsDelete } from './topics-delete.js';
 import { topicsDescribe } from './topics-describe.js';
 import { topicsList } from './topics-list.js';
 
-export const COMMANDS: readonly CommandSpec[] = [start, topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAlter];
+export const COMMANDS: readonly CommandSpec[] = [start, topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAlter, doctor];
 
 export interface CommandGroup {
   name: string;

@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkClock, checkNode } from '../../device/doctor.js';
+import { assertBuilt, runWeir } from './helpers.js';
+
+let cwd: string;
+beforeEach(() => {
+  assertBuilt();
+  cwd = mkdtempSync(path.join(tmpdir(), 'weir-doctor-'));
+});
+afterEach(() => rmSync(cwd, { recursive: true, force: true }));
+
+describe('weir doctor', () => {
+  it('passes on a fresh data dir and reports each check', async () => {
+    const r = await runWeir(['doctor'], { cwd, env: { WEIR_STORE__DIR: path.join(cwd, 'data') } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^✓ config: built-in defaults is valid$/m);
+    expect(r.stdout).toMatch(/^✓ data dir: .*data does not exist yet; Weir will create it$/m);
+    expect(r.stdout).toMatch(/^✓ disk budget: .* \(auto: 75% of free space plus data\)$/m);
+    expect(r.stdout).toMatch(/^✓ admin\.listen: 127\.0\.0\.1:0: any free port$/m);
+    expect(r.stdout).toMatch(/^Nothing to fix\.$/m);
+  });
+
+  describe('with a port taken by another program', () => {
+    let server: Server;
+    beforeEach(async () => {
+      server = createServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    });
+    afterEach(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('fails, names the field and says how to find the other program', async () => {
+      const port = (server.address() as AddressInfo).port;
+      const r = await runWeir(['doctor'], { cwd, env: { WEIR_STORE__DIR: path.join(cwd, 'data'), WEIR_ADMIN__LISTEN: `127.0.0.1:${port}` } });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`^✗ admin\\.listen: 127\\.0\\.0\\.1:${port} is in use by another program$`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^ {4}fix: Find it with: ss -ltnp 'sport = :${port}'; stop it or change admin\\.listen\\.$`, 'm'));
+      expect(r.stdout).toMatch(/^1 problem to fix\.$/m);
+    });
+  });
+
+  it('fails when the configured disk budget exceeds what the disk can hold', async () => {
+    const r = await runWeir(['doctor'], { cwd, env: { WEIR_STORE__DIR: path.join(cwd, 'data'), WEIR_STORE__DISK_BUDGET_BYTES: '1000000GiB' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^✗ disk budget: store\.disk_budget_bytes is .* but only .* can ever be available$/m);
+  });
+
+  it('an invalid config is reported as such (exit 1)', async () => {
+    const r = await runWeir(['doctor'], { cwd, env: { WEIR_STORE__BLOCK_TIMEOUT_MS: 'soon' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/store\.block_timeout_ms: "?soon"? is invalid/);
+  });
+
+  it('knows a clock that was never set and a Node.js that is too old', () => {
+    expect(checkClock(new Date('2020-01-01T00:00:00Z'))).toMatchObject({ level: 'fail', name: 'clock' });
+    expect(checkNode('18.19.0')).toMatchObject({ level: 'fail' });
+    expect(checkNode('20.20.2')).toMatchObject({ level: 'ok' });
+  });
+});
