@@ -94,6 +94,9 @@ function ignoreUnreachableCommitFailures(): void {
 function openHandles(dir: string, overlappingSync: boolean): LmdbEnv {
   const root = open({
     path: dir,
+    // lmdb-js guesses "a file, not a directory" from a dot in the last path component
+    // (`/srv/weir.data` would fail with EISDIR); the data dir is always a directory.
+    noSubdir: false,
     maxDbs: 16,
     overlappingSync,
     // Resolve writes at commit and expose a per-write `flushed` promise: appends wait for that

@@ -19,6 +19,11 @@ interface TopicEntry {
 
 export class TopicRegistry {
   private readonly entries = new Map<string, TopicEntry>();
+  /**
+   * Next partition id, kept in memory: lmdb-js reads see only committed data, so reading the
+   * counter from `meta` would hand two creates in the same commit window the same ids.
+   */
+  private nextPartitionId: number;
 
   constructor(
     private readonly env: LmdbEnv,
@@ -26,7 +31,13 @@ export class TopicRegistry {
     private readonly defaultPartitions: number,
     private readonly loadPartition: (pid: number, topic: string, partition: number) => PartitionState,
   ) {
-    for (const { value } of env.topics.getRange()) this.install(value);
+    let highest = 0;
+    for (const { value } of env.topics.getRange()) {
+      this.install(value);
+      highest = Math.max(highest, ...value.partitionIds);
+    }
+    const persisted = (env.meta.get('nextPartitionId') as number | undefined) ?? 1;
+    this.nextPartitionId = Math.max(persisted, highest + 1);
   }
 
   private install(record: TopicRecord): TopicEntry {
@@ -94,8 +105,9 @@ export class TopicRegistry {
   }
 
   private allocatePartitionIds(count: number): number[] {
-    const next = (this.env.meta.get('nextPartitionId') as number | undefined) ?? 1;
-    sameTransaction(this.env.meta.put('nextPartitionId', next + count));
+    const next = this.nextPartitionId;
+    this.nextPartitionId = next + count;
+    sameTransaction(this.env.meta.put('nextPartitionId', this.nextPartitionId));
     return Array.from({ length: count }, (_, i) => next + i);
   }
 

@@ -125,6 +125,20 @@ export function storeContract(name: string, makeFactory: () => StoreFactory): vo
         expect(r.baseOffset).toBe(0);
         expect(recordsOf(store, 't', 0).map((x) => x.value)).toEqual(['new']);
       });
+
+      it('topics created concurrently get partitions of their own', async () => {
+        await Promise.all([store.createTopic('a', { partitions: 2 }), store.createTopic('b', { partitions: 2 })]);
+        await Promise.all([store.createPartitions('a', 3), store.createTopic('c', { partitions: 2 })]);
+        await expectWeirError(Promise.all([store.createTopic('d'), store.createTopic('d')]), 'TOPIC_ALREADY_EXISTS');
+        const layout = { a: 3, b: 2, c: 2 } as const;
+        const writes = Object.entries(layout).flatMap(([t, n]) =>
+          Array.from({ length: n }, (_, p) => store.appendRecords(t, p, [{ key: null, value: value(`${t}${p}`) }])),
+        );
+        await Promise.all(writes);
+        for (const [t, n] of Object.entries(layout)) {
+          for (let p = 0; p < n; p++) expect(recordsOf(store, t, p).map((r) => r.value)).toEqual([`${t}${p}`]);
+        }
+      });
     });
 
     describe('append and read', () => {

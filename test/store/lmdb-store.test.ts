@@ -33,6 +33,19 @@ describe('LMDB store across restarts', () => {
     }
   });
 
+  it('opens a data dir whose name has a dot in it (lmdb-js would take it for a file)', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const { join } = await import('node:path');
+      const store = await openTestStore(join(dir, 'weir.data'));
+      await store.createTopic('t');
+      await store.appendRecords('t', 0, [{ key: null, value: Buffer.from('x') }]);
+      await store.close();
+    } finally {
+      cleanup();
+    }
+  });
+
   it('refuses a second process-level opener of the same data dir while the first holds it', async () => {
     const { dir, cleanup } = tempDir();
     try {
