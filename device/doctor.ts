@@ -10,6 +10,7 @@ import path from 'node:path';
 import { bytesInDir, freeBytesFor, resolveDiskBudget } from '../src/config/store-options.js';
 import type { WeirConfig } from '../src/config/schema.js';
 import type { HostPort } from '../src/config/types.js';
+import { boardModel, resolveProfile } from './profiles.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -144,6 +145,17 @@ export function checkPython(): CheckResult {
   }
 }
 
+export function checkBoard(config: WeirConfig): CheckResult {
+  const profile = resolveProfile(config.device.profile);
+  const model = boardModel();
+  const how = config.device.profile === 'auto' ? `detected${model === undefined ? ' from memory size' : ` from "${model}"`}` : 'set in device.profile';
+  return {
+    level: 'ok',
+    name: 'board',
+    message: `${profile.description}: profile ${profile.name} (${how}); auto write queue ${profile.writeQueueMaxRecords} records / ${size(profile.writeQueueMaxBytes)}; unit MemoryMax=${profile.memoryMax} fits it`,
+  };
+}
+
 export async function runChecks(config: WeirConfig): Promise<CheckResult[]> {
   const pid = existsSync(config.store.dir) ? runningWeirPid(config.store.dir) : undefined;
   const results: CheckResult[] = [checkNode(), checkDataDir(config.store.dir)];
@@ -152,7 +164,7 @@ export async function runChecks(config: WeirConfig): Promise<CheckResult[]> {
       ? { level: 'ok', name: 'weir', message: 'not running on this data dir' }
       : { level: 'ok', name: 'weir', message: `running on this data dir (pid ${Number.isNaN(pid) ? 'of another user' : pid})` },
   );
-  results.push(...checkDisk(config), checkClock(), checkPython());
+  results.push(checkBoard(config), ...checkDisk(config), checkClock(), checkPython());
   for (const { section, address } of configuredListeners(config)) results.push(await checkPort(section, address, pid !== undefined));
   results.push({ level: 'ok', name: 'upstream', message: 'no upstream configured (the mirror comes in a later release)' });
   return results;

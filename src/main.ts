@@ -2,11 +2,14 @@
  * The one place that wires Weir together and the one path that takes it apart again.
  *
  * Start order is bottom-up (the store first, since everything else writes to it); shutdown is
- * the reverse: stop accepting new work, let in-flight commits finish, then close LMDB. Later
- * issues add their components to `startWeir` with a stop step each; nothing else in Weir stops
- * the process.
+ * the reverse: stop accepting new work, let in-flight commits finish, then close LMDB. Each
+ * component adds a stop step as it starts; nothing else in Weir stops the process.
  */
 import type { AddressInfo } from 'node:net';
+import { startMqttBridge } from '../bridge/mqtt/index.js';
+import type { HostPort } from '../bridge/mqtt/listeners.js';
+import { registerMqttMetrics } from '../bridge/mqtt/metrics.js';
+import { mqttOptionsFromConfig } from '../bridge/mqtt/options.js';
 import type { Registry } from 'prom-client';
 import { createMetrics } from './admin/metrics.js';
 import { Readiness } from './admin/readiness.js';
@@ -18,6 +21,10 @@ import { WeirError } from './errors.js';
 import { isLoopbackHost } from './loopback.js';
 import { storeOptionsFromConfig } from './config/store-options.js';
 import type { Logger } from './logger.js';
+import { coreHandlers } from './kafka/server/handlers/index.js';
+import { startKafkaListener } from './kafka/server/listener.js';
+import { GroupCoordinator } from './kafka/server/groups/coordinator.js';
+import { groupHandlers } from './kafka/server/groups/handlers/index.js';
 import { openStore } from './store/index.js';
 import type { LogStore, StoreOptions } from './store/types.js';
 
@@ -41,6 +48,10 @@ export interface RunningWeir {
   readonly statusSections: Map<string, StatusSection>;
   /** Where the admin HTTP listener is bound, when enabled. */
   readonly adminAddress: AddressInfo | undefined;
+  /** Where the Kafka listener is bound, when enabled. */
+  readonly kafkaAddress: AddressInfo | undefined;
+  /** Where the plain-TCP MQTT listener is bound, when enabled. */
+  readonly mqttAddress: HostPort | undefined;
   /**
    * Stops everything once, in reverse start order, bounded by `shutdown.timeout_ms`. Safe to call
    * more than once: later calls get the first call's result.
@@ -68,35 +79,90 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
   /** Sections other components add to the status page (MQTT clients, mirror state). */
   const statusSections = new Map<string, StatusSection>();
   let adminAddress: AddressInfo | undefined;
+  let kafkaAddress: AddressInfo | undefined;
+  let mqttAddress: HostPort | undefined;
   // store.close() stops taking appends, lets queued ones commit and flush, then closes LMDB.
   steps.push({ name: 'store', stop: () => store.close() });
 
   readiness.register({ name: 'store', check: () => store.stats().storageFailure });
+  // Listeners register before any of them starts, so /readyz (served first) says what it waits for.
+  const kafkaReady = config.kafka.enabled ? readiness.flag('kafka') : undefined;
+  const mqttReady = config.mqtt.enabled ? readiness.flag('mqtt') : undefined;
+
+  /** Starts one component; if it fails, stops those already started (newest first) and rethrows. */
+  async function startStep<T>(start: () => Promise<T>): Promise<T> {
+    try {
+      return await start();
+    } catch (err) {
+      for (const step of [...steps].reverse()) await step.stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
   if (config.admin.enabled) {
     const { host, port } = config.admin.listen;
-    if (!isLoopbackHost(host) && !config.admin.allow_unauthenticated_non_loopback) {
-      await store.close();
-      throw new WeirError(
-        'CONFIG_INVALID',
-        `admin.listen ${host}:${port} is not a loopback address and the admin listener has no authentication: keep it on 127.0.0.1, or set admin.allow_unauthenticated_non_loopback: true behind a firewall`,
-        { details: { field: 'admin.listen', host, port } },
-      );
-    }
     const version = weirVersion();
-    const admin = await startAdminServer(
-      { host, port },
-      { registry: metrics, readiness, logger, status: () => statusSnapshot(store, readiness, version, statusSections) },
-    ).catch(async (err: unknown) => {
-      await store.close();
-      throw err;
+    const admin = await startStep(async () => {
+      if (!isLoopbackHost(host) && !config.admin.allow_unauthenticated_non_loopback) {
+        throw new WeirError(
+          'CONFIG_INVALID',
+          `admin.listen ${host}:${port} is not a loopback address and the admin listener has no authentication: keep it on 127.0.0.1, or set admin.allow_unauthenticated_non_loopback: true behind a firewall`,
+          { details: { field: 'admin.listen', host, port } },
+        );
+      }
+      return startAdminServer(
+        { host, port },
+        { registry: metrics, readiness, logger, status: () => statusSnapshot(store, readiness, version, statusSections) },
+      );
     });
     steps.push({ name: 'admin', stop: () => admin.close() });
     adminAddress = admin.address;
   }
 
-  // Later issues, in this order, each pushing its stop step (stop accepting first):
-  //   admin HTTP (127.0.0.1:9644), Kafka listener (127.0.0.1:9092), MQTT (127.0.0.1:1883), mirror.
-  // A component that fails to start must stop those already started before rethrowing.
+  if (config.kafka.enabled) {
+    const { host, port } = config.kafka.listen;
+    // Consumer groups: membership in memory, committed offsets in the store.
+    const groups = new GroupCoordinator({ store });
+    const kafka = await startStep(() =>
+      startKafkaListener({
+        host,
+        port,
+        advertisedHost: config.kafka.advertised_host,
+        advertisedPort: config.kafka.advertised_port,
+        allowUnauthenticatedNonLoopback: config.kafka.allow_unauthenticated_non_loopback,
+        maxFrameBytes: config.kafka.max_frame_bytes,
+        maxConnections: config.kafka.max_connections,
+        maxInFlightPerConnection: config.kafka.max_in_flight_per_connection,
+        maxQueuedRequestBytes: config.kafka.max_queued_request_bytes,
+        handlers: [
+          ...coreHandlers({ store, autoCreateTopics: config.kafka.auto_create_topics_enable, defaultPartitions: config.topic_defaults.partitions }),
+          ...groupHandlers(groups),
+        ],
+        logger,
+      }),
+    );
+    // Stops accepting, lets in-flight requests be answered (long polls return early), closes.
+    // The coordinator first: parked JoinGroup/SyncGroup get a retriable answer instead of holding the close.
+    steps.push({
+      name: 'kafka',
+      stop: () => {
+        groups.close();
+        return kafka.close();
+      },
+    });
+    kafkaAddress = kafka.address;
+    kafkaReady?.mark();
+  }
+
+  if (config.mqtt.enabled) {
+    const mqtt = await startStep(() => startMqttBridge(mqttOptionsFromConfig(config), store, logger));
+    // Stops accepting, lets appends under way finish and their PUBACKs go out, closes clients.
+    steps.push({ name: 'mqtt', stop: () => mqtt.close() });
+    statusSections.set('mqtt', () => ({ address: mqtt.address, ...mqtt.stats() }));
+    registerMqttMetrics(metrics, () => mqtt.stats());
+    mqttAddress = mqtt.address;
+    mqttReady?.mark();
+  }
 
   let stopping: Promise<ShutdownResult> | undefined;
   return {
@@ -107,6 +173,8 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
     metrics,
     statusSections,
     adminAddress,
+    kafkaAddress,
+    mqttAddress,
     shutdown(reason: string): Promise<ShutdownResult> {
       stopping ??= runShutdown(steps, reason, config.shutdown.timeout_ms, log);
       return stopping;

@@ -14,8 +14,12 @@
  * then run `UPDATE_DOCS=1 npx vitest run test/config/docs.test.ts` to regenerate the docs.
  * Fields are `<section>.<key>`; keys may contain dots (the Kafka topic config names do).
  */
+import { PROFILE_NAMES } from '../../device/profiles.js';
 import { TOPIC_CONFIG_NAMES, TOPIC_CONFIG_SPECS, type TopicConfig, type TopicConfigName } from '../store/topic-config.js';
-import { bool, bytesSize, dirPath, durationMs, enumOf, hostPort, int, orAuto, topicConfig, type FieldType } from './types.js';
+import { aclEntries } from '../../bridge/mqtt/acl.js';
+import { logTopicName, mappingRules } from '../../bridge/mqtt/mapping.js';
+import { optionalFilePath, optionalHostPort } from '../../bridge/mqtt/config-types.js';
+import { bool, bytesSize, dirPath, durationMs, enumOf, hostPort, int, nonEmptyString, orAuto, topicConfig, type FieldType } from './types.js';
 
 /** A raw value as it would appear in the file: it goes through the field's parser like any other. */
 export type RawDefault = string | number | boolean;
@@ -80,16 +84,16 @@ export const SCHEMA = {
       fix: 'Set auto, or a size that fits on the disk, e.g. 2GiB.',
     }),
     write_queue_max_records: field({
-      type: int(1, 10_000_000),
-      default: 100_000,
-      doc: 'Cap on records waiting for the next group commit. A full queue makes appends wait up to `store.block_timeout_ms`, then fail with a retriable error.',
-      fix: 'Set a whole number of records, e.g. 100000, or remove it to use the default.',
+      type: orAuto(int(1, 10_000_000)),
+      default: 'auto',
+      doc: 'Cap on records waiting for the next group commit. A full queue makes appends wait up to `store.block_timeout_ms`, then fail with a retriable error. `auto` = from `device.profile`: 20000 on a 512 MB board, else 100000.',
+      fix: 'Set auto, or a whole number of records, e.g. 100000.',
     }),
     write_queue_max_bytes: field({
-      type: bytesSize(64 * 1024, GiB),
-      default: '64MiB',
-      doc: 'Cap on bytes waiting for the next group commit; same behaviour as the record cap when full. Bounds memory on small boards.',
-      fix: 'Set a size such as 64MiB (smaller on a 512 MB board), or remove it to use the default.',
+      type: orAuto(bytesSize(64 * 1024, GiB)),
+      default: 'auto',
+      doc: 'Cap on bytes waiting for the next group commit; same behaviour as the record cap when full. Bounds memory on small boards. `auto` = from `device.profile`: 8MiB on a 512 MB board, else 64MiB.',
+      fix: 'Set auto, or a size such as 64MiB (8MiB on a 512 MB board).',
     }),
     block_timeout_ms: field({
       type: durationMs(0, 300_000),
@@ -137,6 +141,210 @@ export const SCHEMA = {
       default: false,
       doc: 'The admin listener has no authentication, so Weir refuses to bind it to a non-loopback address unless this is true.',
       fix: 'Set true only if a firewall or proxy protects the port; otherwise keep admin.listen on 127.0.0.1.',
+    }),
+  },
+  mqtt: {
+    enabled: field({
+      type: bool(),
+      default: true,
+      doc: 'Run the embedded MQTT 3.1.1 broker, which turns every accepted PUBLISH into a log record.',
+      fix: 'Set true or false.',
+    }),
+    listen: field({
+      type: hostPort(),
+      default: '127.0.0.1:1883',
+      doc: 'Address of the plain-TCP MQTT 3.1.1 listener. Loopback by default; any other address needs `mqtt.password_file` or `mqtt.allow_anonymous: true`.',
+      fix: 'Set host:port, e.g. 127.0.0.1:1883, or 0.0.0.0:1883 together with mqtt.password_file or mqtt.allow_anonymous: true.',
+    }),
+    allow_anonymous: field({
+      type: bool(),
+      default: false,
+      doc: 'Accept clients without a username: needed on a non-loopback `mqtt.listen` without `mqtt.password_file`, and to let anonymous clients in beside password users (mosquitto 2.0 style). Without a password file, loopback accepts them anyway.',
+      fix: 'Set true or false.',
+    }),
+    tls_listen: field({
+      type: optionalHostPort(),
+      default: '',
+      defaultDoc: '`""` (off)',
+      doc: 'Address of the MQTT-over-TLS listener (usually port 8883), or "" for none. Needs `mqtt.tls_cert_file` and `mqtt.tls_key_file`; off loopback it needs authentication like `mqtt.listen`.',
+      fix: 'Set host:port, e.g. 0.0.0.0:8883, or "" to turn the TLS listener off.',
+    }),
+    tls_cert_file: field({
+      type: optionalFilePath(),
+      default: '',
+      defaultDoc: '`""`',
+      doc: 'PEM certificate chain of the TLS listener.',
+      fix: 'Set the path of a PEM certificate file.',
+    }),
+    tls_key_file: field({
+      type: optionalFilePath(),
+      default: '',
+      defaultDoc: '`""`',
+      doc: 'PEM private key of the TLS listener.',
+      fix: 'Set the path of a PEM private key file.',
+    }),
+    tls_ca_file: field({
+      type: optionalFilePath(),
+      default: '',
+      defaultDoc: '`""`',
+      doc: 'PEM CA bundle that client certificates must chain to (with `mqtt.tls_require_client_cert`).',
+      fix: 'Set the path of a PEM CA file, or "" for none.',
+    }),
+    tls_require_client_cert: field({
+      type: bool(),
+      default: false,
+      doc: 'TLS clients must present a certificate signed by `mqtt.tls_ca_file`; its Common Name becomes their username (for ACLs and the `mqtt.username` header), and no password is asked.',
+      fix: 'Set true or false.',
+    }),
+    ws_listen: field({
+      type: optionalHostPort(),
+      default: '',
+      defaultDoc: '`""` (off)',
+      doc: 'Address of the MQTT-over-WebSocket listener (subprotocol `mqtt`, any path), or "" for none; for browser dashboards. Off loopback it needs authentication like `mqtt.listen`; put TLS in front with a reverse proxy.',
+      fix: 'Set host:port, e.g. 127.0.0.1:8080, or "" to turn the WebSocket listener off.',
+    }),
+    password_file: field({
+      type: optionalFilePath(),
+      default: '',
+      defaultDoc: '`""` (none)',
+      doc: 'Password file of MQTT users, made with `weir users add`; reread when it changes. When set, clients must log in (unless `mqtt.allow_anonymous`).',
+      fix: 'Set the path of a file made with weir users add, or "" for none.',
+    }),
+    acl: field({
+      type: aclEntries(),
+      default: '[]',
+      doc: 'Publish/subscribe ACL: `[{user: alice, publish: [sensors/%u/#], subscribe: [cmd/%c/#]}]`; `user` and `client_id` pick whom an entry applies to (both optional), `%u`/`%c` are substituted. Empty = allow all; otherwise what no entry allows is denied (a denied PUBLISH disconnects, a denied SUBSCRIBE gets a failure SUBACK).',
+      fix: 'Write a YAML list of entries with user, client_id, publish and subscribe; the message names the entry at fault.',
+    }),
+    rules: field({
+      type: mappingRules(),
+      default: '[]',
+      doc: 'MQTT→log mapping rules, first match wins: `{filter: sensors/{site}/{device}/#, topic: sensors.{site}, key: "{device}", headers: {…}}`. `{name}` captures one level; templates may also use `{mqtt.topic}`, `{mqtt.client_id}`, `{mqtt.username}`. In a topic, substituted `/` becomes `.` and other illegal characters `_`.',
+      fix: 'Write a YAML list of rules, each with filter and topic (key and headers optional); the message names the rule and field at fault.',
+    }),
+    unmatched: field({
+      type: enumOf(['store', 'drop', 'refuse'] as const),
+      default: 'store',
+      doc: 'Messages no rule matches: `store` = the default rule (log topic `mqtt.unmatched_topic`, key = the MQTT topic); `drop` = acknowledge, discard and count; `refuse` = disconnect the client.',
+      fix: 'Set store, drop or refuse.',
+    }),
+    unmatched_topic: field({
+      type: logTopicName(),
+      default: 'mqtt',
+      doc: 'Log topic of the default rule (`mqtt.unmatched: store`).',
+      fix: 'Set a Kafka topic name, e.g. mqtt.',
+    }),
+    auto_create_topics: field({
+      type: bool(),
+      default: true,
+      doc: 'Create a missing target log topic with `topic_defaults` on its first message. When false a message for a missing topic is refused (the client is disconnected).',
+      fix: 'Set true or false.',
+    }),
+    max_connections: field({
+      type: int(1, 1_000_000),
+      default: 1000,
+      doc: 'Open MQTT connections at most; one more is closed at once, with a log line.',
+      fix: 'Set a whole number, e.g. 1000.',
+    }),
+    max_packet_size: field({
+      type: orAuto(bytesSize(64, 256 * MiB)),
+      default: 'auto',
+      doc: 'Largest MQTT packet (Remaining Length) accepted; a bigger one closes its connection as soon as its header arrives. `auto` = `topic_defaults.max.message.bytes` plus room for the topic name.',
+      fix: 'Set auto, or a size such as 1MiB.',
+    }),
+    max_retained_messages: field({
+      type: int(0, 10_000_000),
+      default: 10_000,
+      doc: 'Topics with a retained message kept in memory for new subscribers. Past the cap a retained PUBLISH on a new topic is still logged and delivered, but not retained (counted, logged).',
+      fix: 'Set a whole number, e.g. 10000.',
+    }),
+    max_keepalive_s: field({
+      type: int(0, 65_535),
+      default: 0,
+      doc: 'Largest keep-alive (seconds) a client may ask for; a CONNECT without one, or with a longer one, is refused. 0 = no limit (and keep-alive 0, never timing out, is allowed).',
+      fix: 'Set a whole number of seconds, e.g. 300, or 0 for no limit.',
+    }),
+    connect_timeout_ms: field({
+      type: durationMs(100, 300_000),
+      default: 10_000,
+      doc: 'How long a new connection has to send its CONNECT before it is closed.',
+      fix: 'Set a duration such as 10s.',
+    }),
+    max_inflight_per_client: field({
+      type: int(1, 65_535),
+      default: 100,
+      doc: 'Appends one client may have waiting for the disk at once; further PUBLISHes wait (and the socket is not read) until one is acknowledged.',
+      fix: 'Set a whole number, e.g. 100.',
+    }),
+  },
+  kafka: {
+    enabled: field({
+      type: bool(),
+      default: true,
+      doc: 'Serve the Kafka wire protocol, so standard Kafka clients (kcat, kafkajs, librdkafka, Java) produce, fetch and list offsets against Weir.',
+      fix: 'Set true or false.',
+    }),
+    listen: field({
+      type: hostPort(),
+      default: '127.0.0.1:9092',
+      doc: 'Address of the Kafka protocol listener (plain TCP). SASL and TLS are not built yet, so a non-loopback address also needs `kafka.allow_unauthenticated_non_loopback: true`.',
+      fix: 'Set host:port, e.g. 127.0.0.1:9092 (port 0 picks a free one).',
+    }),
+    advertised_host: field({
+      type: orAuto(nonEmptyString()),
+      default: 'auto',
+      doc: 'Host that Metadata tells clients to connect to. `auto` = the `kafka.listen` host, or 127.0.0.1 when that is a wildcard (0.0.0.0 or ::), which is never advertised.',
+      fix: 'Set auto, or a host name or address clients can reach, e.g. gateway.local.',
+    }),
+    advertised_port: field({
+      type: orAuto(int(1, 65_535)),
+      default: 'auto',
+      doc: 'Port that Metadata tells clients to connect to. `auto` = the port actually bound.',
+      fix: 'Set auto, or a port from 1 to 65535.',
+    }),
+    allow_unauthenticated_non_loopback: field({
+      type: bool(),
+      default: false,
+      doc: 'The Kafka listener has no authentication yet (SASL is not built), so Weir refuses to bind it to a non-loopback address unless this is true.',
+      fix: 'Set true only if a firewall protects the port; otherwise keep kafka.listen on 127.0.0.1.',
+    }),
+    auto_create_topics_enable: field({
+      type: bool(),
+      default: true,
+      doc: 'Kafka\'s `auto.create.topics.enable`: a Metadata or Produce request for a missing topic creates it with `topic_defaults.partitions`.',
+      fix: 'Set true or false.',
+    }),
+    max_frame_bytes: field({
+      type: bytesSize(64 * 1024, GiB),
+      default: '16MiB',
+      doc: 'Largest Kafka request frame accepted (Kafka\'s `socket.request.max.bytes`); a bigger size prefix closes that connection. Keep it above `max.message.bytes`.',
+      fix: 'Set a size such as 16MiB (at least 64KiB).',
+    }),
+    max_connections: field({
+      type: int(1, 100_000),
+      default: 256,
+      doc: 'Open Kafka connections at most; one more is closed at once, with a log line.',
+      fix: 'Set a whole number, e.g. 256.',
+    }),
+    max_in_flight_per_connection: field({
+      type: int(1, 10_000),
+      default: 32,
+      doc: 'Requests one connection may have being served or waiting to be answered; at the cap its socket is not read until a response is sent.',
+      fix: 'Set a whole number, e.g. 32.',
+    }),
+    max_queued_request_bytes: field({
+      type: bytesSize(MiB, 16 * GiB),
+      default: '32MiB',
+      doc: 'Request bytes all connections together may hold while they are served (Kafka\'s `queued.max.request.bytes`). When spent, connections with a request in flight are not read; an idle one may still send one request, so every client progresses.',
+      fix: 'Set a size such as 32MiB (smaller on a 512 MB board).',
+    }),
+  },
+  device: {
+    profile: field({
+      type: enumOf(['auto', ...PROFILE_NAMES] as const),
+      default: 'auto',
+      doc: 'Board profile for memory-bound defaults (the `auto` write-queue caps): pi-zero-2w, pi-4, pi-5, generic (≥ 1 GB) or small (< 1 GB). `auto` detects the board from /proc/device-tree/model, else from the memory size.',
+      fix: `Set auto or one of ${PROFILE_NAMES.join(', ')}.`,
     }),
   },
   log: {

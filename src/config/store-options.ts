@@ -4,6 +4,7 @@
  */
 import { readdirSync, statSync, statfsSync } from 'node:fs';
 import path from 'node:path';
+import { resolveProfile } from '../../device/profiles.js';
 import type { StoreOptions } from '../store/types.js';
 import type { TopicConfig } from '../store/topic-config.js';
 import type { WeirConfig } from './schema.js';
@@ -56,13 +57,14 @@ export function resolveDiskBudget(store: WeirConfig['store']): number {
 export function storeOptionsFromConfig(config: WeirConfig, overrides: { dir?: string } = {}): StoreOptions {
   const store = { ...config.store, dir: overrides.dir ?? config.store.dir };
   const { partitions, ...topicDefaults } = config.topic_defaults;
+  const profile = resolveProfile(config.device.profile);
   return {
     dir: store.dir,
     topicDefaults: { ...topicDefaults } as TopicConfig,
     defaultPartitions: partitions,
     diskBudgetBytes: resolveDiskBudget(store),
-    writeQueueMaxRecords: store.write_queue_max_records,
-    writeQueueMaxBytes: store.write_queue_max_bytes,
+    writeQueueMaxRecords: store.write_queue_max_records === 'auto' ? profile.writeQueueMaxRecords : store.write_queue_max_records,
+    writeQueueMaxBytes: store.write_queue_max_bytes === 'auto' ? profile.writeQueueMaxBytes : store.write_queue_max_bytes,
     blockTimeoutMs: store.block_timeout_ms,
     retentionCheckIntervalMs: store.retention_check_interval_ms,
     overlappingSync: store.overlapping_sync,

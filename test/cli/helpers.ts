@@ -28,6 +28,8 @@ export function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** Tests never bind fixed ports: every listener asks the OS for a free one. */
 export const TEST_LISTENERS: Record<string, string> = {
   WEIR_ADMIN__LISTEN: '127.0.0.1:0',
+  WEIR_MQTT__LISTEN: '127.0.0.1:0',
+  WEIR_KAFKA__LISTEN: '127.0.0.1:0',
 };
 
 export function spawnWeir(args: string[], options: { cwd: string; env?: Record<string, string> }): ChildProcessWithoutNullStreams {

@@ -33,7 +33,9 @@ it('notifies READY with a status line, pings the watchdog, serves /readyz and /m
 
     const readyz = await fetch(`http://${admin}/readyz`);
     expect(readyz.status).toBe(200);
-    expect(await readyz.json()).toMatchObject({ ready: true, checks: { store: 'ok' } });
+    expect(await readyz.json()).toMatchObject({ ready: true, checks: { store: 'ok', kafka: 'ok', mqtt: 'ok' } });
+    expect(String(ready['kafka'])).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(String(ready['mqtt'])).toMatch(/^127\.0\.0\.1:\d+$/);
     const metrics = await (await fetch(`http://${admin}/metrics`)).text();
     expect(metrics).toMatch(/^weir_store_used_bytes 0$/m);
 

@@ -36,8 +36,8 @@ describe('loadConfig defaults', () => {
     expect(config.store).toEqual({
       dir: path.join(dir, 'data'),
       disk_budget_bytes: 'auto',
-      write_queue_max_records: 100_000,
-      write_queue_max_bytes: 64 * 2 ** 20,
+      write_queue_max_records: 'auto',
+      write_queue_max_bytes: 'auto',
       block_timeout_ms: 5000,
       retention_check_interval_ms: 60_000,
       overlapping_sync: true,
@@ -126,7 +126,7 @@ log:
   level: loud
 shutdown:
   timeout_ms: 0
-mqtt:
+modbus:
   port: 1883
 `);
     const err = loadError({ file, env: {}, cwd: dir });
@@ -140,7 +140,7 @@ mqtt:
       return line!;
     };
     expect(problem('store.write_queue_max_records')).toMatch(
-      /^ {2}- store\.write_queue_max_records: "lots" is invalid — expected an integer from 1 to 10000000\. Fix: .+ \[weir\.yaml:3:3\]$/,
+      /^ {2}- store\.write_queue_max_records: "lots" is invalid — expected auto, or an integer from 1 to 10000000\. Fix: .+ \[weir\.yaml:3:3\]$/,
     );
     expect(problem('store.disk_budget_bytes')).toContain('"12 parsecs" is invalid — expected auto, or a size in bytes');
     expect(problem('store.overlaping_sync')).toContain('unknown field. Fix: Did you mean "store.overlapping_sync"?');
@@ -148,7 +148,7 @@ mqtt:
     expect(problem('topic_defaults.cleanup.policy')).toContain('"compact" is invalid — cleanup.policy=compact is not supported yet');
     expect(problem('log.level')).toContain('"loud" is invalid — expected one of fatal, error, warn, info, debug, trace, silent. Fix: Set one of');
     expect(problem('shutdown.timeout_ms')).toContain('0 is invalid — out of range');
-    expect(problem('mqtt')).toContain('unknown section');
+    expect(problem('modbus')).toContain('unknown section');
     for (const line of lines.slice(1)) expect(line).toMatch(/ is invalid — .+\. Fix: .+ \[weir\.yaml:\d+:\d+\]$/);
     expect((err.details?.problems as unknown[]).length).toBe(8);
   });

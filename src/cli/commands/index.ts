@@ -1,14 +1,16 @@
 /** Every `weir` command, in the order help lists them. */
 import type { CommandSpec } from '../spec.js';
 import { doctor } from './doctor.js';
+import { simulate } from './simulate.js';
 import { start } from './start.js';
 import { topicsAlter } from './topics-alter.js';
 import { topicsCreate } from './topics-create.js';
 import { topicsDelete } from './topics-delete.js';
 import { topicsDescribe } from './topics-describe.js';
 import { topicsList } from './topics-list.js';
+import { usersAdd, usersList, usersRemove } from './users.js';
 
-export const COMMANDS: readonly CommandSpec[] = [start, topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAlter, doctor];
+export const COMMANDS: readonly CommandSpec[] = [start, topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAlter, usersAdd, usersRemove, usersList, simulate, doctor];
 
 export interface CommandGroup {
   name: string;
@@ -22,6 +24,13 @@ export const GROUPS: readonly CommandGroup[] = [
     summary: 'Create, list, describe, delete and alter topics in a data directory',
     description: [
       'Works directly on the store in a data directory, one command at a time. Weir must not be running on that directory: the store has a single writer, and these commands refuse a locked one rather than write behind the broker\'s back. Flag names follow Kafka\'s kafka-topics.sh.',
+    ],
+  },
+  {
+    name: 'users',
+    summary: 'Add, remove and list MQTT users in the password file',
+    description: [
+      'Edits the file named by mqtt.password_file (or --password-file): one username and salted scrypt hash per line. A running Weir rereads it when it changes.',
     ],
   },
 ];

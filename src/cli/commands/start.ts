@@ -77,9 +77,17 @@ export const start: CommandSpec = {
       // Imported here so that `weir --help` does not load the native LMDB module.
       const { startWeir } = await import('../../main.js');
       const weir = await startWeir(config, logger);
-      const admin = weir.adminAddress === undefined ? null : `${weir.adminAddress.address}:${weir.adminAddress.port}`;
+      const at = (a: { address?: string; host?: string; port: number } | undefined) => (a === undefined ? null : `${a.address ?? a.host}:${a.port}`);
       logger.info(
-        { dataDir: weir.storeOptions.dir, diskBudgetBytes: weir.storeOptions.diskBudgetBytes, topics: weir.store.listTopics().length, admin, startupMs: Date.now() - began },
+        {
+          dataDir: weir.storeOptions.dir,
+          diskBudgetBytes: weir.storeOptions.diskBudgetBytes,
+          topics: weir.store.listTopics().length,
+          admin: at(weir.adminAddress),
+          kafka: at(weir.kafkaAddress),
+          mqtt: at(weir.mqttAddress),
+          startupMs: Date.now() - began,
+        },
         'ready',
       );
       // systemd (Type=notify): READY=1 only now, with the store open and every listener bound.

@@ -1,0 +1,93 @@
+/**
+ * aedes's authentication and authorization hooks: who may connect (password file, or a TLS
+ * client certificate), and what the ACL lets them publish and subscribe to. Publishes that pass
+ * go on to the ingest hook, which appends them before they are acknowledged.
+ */
+import type { AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes';
+import { TLSSocket } from 'node:tls';
+import type { Logger } from '../../src/logger.js';
+import { Acl, type AclEntry } from './acl.js';
+import type { Ingest } from './ingest.js';
+import { PasswordFile } from './passwords.js';
+import type { ConnectionStats } from './stats.js';
+
+export interface AuthOptions {
+  allowAnonymous: boolean;
+  passwordFile: string | undefined;
+  acl: readonly AclEntry[];
+}
+
+type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>>;
+
+/** The verified client certificate's Common Name, when the connection is TLS with a trusted certificate. */
+function certificateIdentity(client: Client): string | undefined {
+  const conn = client.conn;
+  if (!(conn instanceof TLSSocket) || !conn.authorized) return undefined;
+  const cn = conn.getPeerCertificate().subject?.CN;
+  return typeof cn === 'string' && cn !== '' ? cn : undefined;
+}
+
+export function authHooks(options: AuthOptions, ingest: Ingest, conns: ConnectionStats, log: Logger): Hooks {
+  const passwords = options.passwordFile === undefined ? undefined : new PasswordFile(options.passwordFile);
+  const acl = new Acl(options.acl);
+  const usernames = new WeakMap<Client, string>();
+  const subject = (client: Client) => ({ username: usernames.get(client), clientId: client.id });
+  const identify = (client: Client, username: string | undefined): void => {
+    if (username === undefined) return;
+    usernames.set(client, username);
+    ingest.setUsername(client, username);
+  };
+  const refuseLogin = (client: Client, username: string | undefined, returnCode: 4 | 5, why: string): AuthenticateError => {
+    conns.authFailed++;
+    log.warn({ clientId: client.id, username, returnCode }, `refusing CONNECT: ${why}`);
+    // [MQTT-3.2.2-5] CONNACK 4 = bad user name or password, 5 = not authorized; then close.
+    return Object.assign(new Error(why), { returnCode });
+  };
+
+  return {
+    authenticate(client, username, password, done) {
+      // A certificate verified against mqtt.tls_ca_file is the client's identity: its CN is the
+      // username the ACL and the mqtt.username header see.
+      const certUser = certificateIdentity(client);
+      if (certUser !== undefined) {
+        identify(client, certUser);
+        done(null, true);
+        return;
+      }
+      identify(client, username);
+      if (passwords === undefined || (username === undefined && options.allowAnonymous)) {
+        done(null, true);
+        return;
+      }
+      if (username === undefined) {
+        done(refuseLogin(client, username, 5, 'no username, and mqtt.allow_anonymous is false'), false);
+        return;
+      }
+      passwords.check(username, password ?? Buffer.alloc(0)).then(
+        (valid) => (valid ? done(null, true) : done(refuseLogin(client, username, 4, 'bad username or password'), false)),
+        (err: unknown) => {
+          log.error({ err }, 'password check failed');
+          done(refuseLogin(client, username, 5, 'password check failed'), false);
+        },
+      );
+    },
+    authorizePublish(client: Client | null, packet: PublishPacket, callback) {
+      if (client !== null && !acl.canPublish(subject(client), packet.topic)) {
+        conns.aclDenied++;
+        // MQTT 3.1.1 cannot refuse one PUBLISH, so the connection goes, with a log line.
+        callback(ingest.refusal(client, 'acl-denied', 'the ACL does not allow this client to publish to the topic', packet));
+        return;
+      }
+      ingest.authorizePublish(client, packet, callback);
+    },
+    authorizeSubscribe(client, sub, callback) {
+      if (acl.canSubscribe(subject(client), sub.topic)) {
+        callback(null, sub);
+        return;
+      }
+      conns.aclDenied++;
+      log.info({ clientId: client.id, username: usernames.get(client), filter: sub.topic }, 'subscription refused by the ACL');
+      callback(null, null); // SUBACK return code 0x80, Failure [MQTT-3.9.3]
+    },
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * The MQTT door into Weir: aedes inside the weir process behind a plain TCP listener (and an
+ * optional TLS one), with every accepted PUBLISH appended to the log before it is acknowledged
+ * (see ingest.ts).
+ *
+ * Secure defaults in the spirit of mosquitto 2.0: listeners bind loopback unless told
+ * otherwise, and a listener on any other address refuses to start unless authentication is
+ * configured (password file, or TLS client certificates) or `mqtt.allow_anonymous: true` says
+ * anonymous access is meant. Bad input costs only its sender: a limit breach or a malformed
+ * packet closes that one connection.
+ */
+import { Aedes, type Client } from 'aedes';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WeirError } from '../../src/errors.js';
+import type { Logger } from '../../src/logger.js';
+import { isLoopbackHost } from '../../src/loopback.js';
+import type { LogStore } from '../../src/store/types.js';
+import type { AclEntry } from './acl.js';
+import { authHooks } from './auth.js';
+import { Ingest, RefusedPublish, type UnmatchedPolicy } from './ingest.js';
+import { connectionHandler, createTlsServer, createWsServer, listen, type HostPort, type TlsListenerOptions } from './listeners.js';
+import { Mapper, compileRule, defaultRule, type CompiledRule } from './mapping.js';
+import type { ConnectionStats, MqttStats } from './stats.js';
+
+export type { MqttStats } from './stats.js';
+export type { TlsListenerOptions } from './listeners.js';
+
+export interface MqttBridgeOptions {
+  listen: HostPort;
+  /** Optional TLS listener. */
+  tls: TlsListenerOptions | undefined;
+  /** Optional MQTT-over-WebSocket listener. */
+  ws: HostPort | undefined;
+  allowAnonymous: boolean;
+  /** Password file (`weir users`); when set, clients must log in unless allowAnonymous. */
+  passwordFile: string | undefined;
+  acl: readonly AclEntry[];
+  rules: readonly CompiledRule[];
+  unmatched: UnmatchedPolicy;
+  /** Log topic of the default rule (`mqtt.unmatched: store`). */
+  unmatchedTopic: string;
+  autoCreateTopics: boolean;
+  maxConnections: number;
+  /** Largest MQTT Remaining Length accepted [MQTT-2.2.3]. */
+  maxPacketSize: number;
+  maxInflightPerClient: number;
+  maxRetained: number;
+  /** Largest keep-alive a client may ask for, in seconds; 0 = any (including none). */
+  keepaliveLimitS: number;
+  /** How long a new connection has to send its CONNECT. */
+  connectTimeoutMs: number;
+}
+
+export interface MqttBridge {
+  /** The bound address (the real port when `listen` asked for port 0). */
+  readonly address: HostPort;
+  /** The TLS listener's bound address, when there is one. */
+  readonly tlsAddress: HostPort | undefined;
+  /** The WebSocket listener's bound address, when there is one. */
+  readonly wsAddress: HostPort | undefined;
+  stats(): MqttStats;
+  /** Stops accepting, lets appends under way finish (their acks go out), then closes clients. */
+  close(): Promise<void>;
+}
+
+/** The part of aedes's incoming-packet persistence the bridge hooks (not in aedes's typings). */
+interface IncomingPersistence {
+  incomingGetPacket(client: Client, packet: { messageId?: number }): Promise<unknown>;
+  incomingDelPacket(client: Client, packet: { messageId?: number }): Promise<unknown>;
+}
+
+function checkExposure(options: MqttBridgeOptions): void {
+  // Anonymous access on the network is fine when the operator said so explicitly.
+  const authenticated = options.allowAnonymous || options.passwordFile !== undefined;
+  const exposed: [string, HostPort][] = [];
+  if (!isLoopbackHost(options.listen.host) && !authenticated) exposed.push(['mqtt.listen', options.listen]);
+  if (options.tls !== undefined && !isLoopbackHost(options.tls.listen.host) && !authenticated && !options.tls.requireClientCert) {
+    exposed.push(['mqtt.tls_listen', options.tls.listen]);
+  }
+  if (options.ws !== undefined && !isLoopbackHost(options.ws.host) && !authenticated) exposed.push(['mqtt.ws_listen', options.ws]);
+  const [field, at] = exposed[0] ?? [];
+  if (field === undefined || at === undefined) return;
+  throw new WeirError(
+    'CONFIG_INVALID',
+    `${field} is ${at.host}:${at.port}, which is not loopback, and no MQTT authentication is configured: ` +
+      'set mqtt.password_file (users made with weir users add), mqtt.tls_require_client_cert on the TLS listener, ' +
+      'or mqtt.allow_anonymous: true to accept anonymous clients from the network; or bind 127.0.0.1',
+    { details: { field, host: at.host } },
+  );
+}
+
+export async function startMqttBridge(options: MqttBridgeOptions, store: LogStore, logger: Logger): Promise<MqttBridge> {
+  const log = logger.child({ component: 'mqtt' });
+  checkExposure(options);
+
+  const rules = [...options.rules];
+  if (options.unmatched === 'store') rules.push(compileRule(defaultRule(options.unmatchedTopic), rules.length, []));
+  const ingest = new Ingest(store, {
+    mapper: new Mapper(rules),
+    unmatched: options.unmatched,
+    autoCreateTopics: options.autoCreateTopics,
+    maxInflightPerClient: options.maxInflightPerClient,
+    maxRetained: options.maxRetained,
+  }, log);
+  const conns: ConnectionStats = {
+    open: 0, accepted: 0, rejectedMaxConnections: 0, closedOversize: 0, closedProtocolError: 0, authFailed: 0, aclDenied: 0, tlsHandshakeFailed: 0,
+  };
+  const broker = new Aedes({
+    ...authHooks(options, ingest, conns, log),
+    // [MQTT-3.1.2-24] a client silent for 1.5× its keep-alive is disconnected; the limit makes
+    // clients ask for one, so half-open connections cannot hold slots forever.
+    keepaliveLimit: options.keepaliveLimitS,
+    connectTimeout: options.connectTimeoutMs,
+  });
+  await broker.listen();
+  hookIncomingPersistence(broker, ingest);
+
+  broker.on('clientError', (client, err) => {
+    if (err instanceof RefusedPublish) return; // already logged with its reason
+    conns.closedProtocolError++;
+    log.info({ clientId: client.id, err: err.message }, 'client disconnected after an error');
+  });
+  broker.on('connectionError', (_client, err) => {
+    conns.closedProtocolError++;
+    log.info({ err: err.message }, 'connection closed before CONNECT completed');
+  });
+
+  const sockets = new Set<Duplex>();
+  const servers: net.Server[] = [];
+  const closeBroker = (): Promise<void> => new Promise((resolve) => broker.close(() => resolve()));
+  let address: HostPort;
+  let tlsAddress: HostPort | undefined;
+  let wsAddress: HostPort | undefined;
+  try {
+    const accept = connectionHandler(broker, sockets, options, conns, log);
+    const tcp = net.createServer(accept);
+    servers.push(tcp);
+    address = await listen(tcp, options.listen, log, 'MQTT');
+    if (options.tls !== undefined) {
+      const tlsServer = createTlsServer(options.tls, accept, conns, log);
+      servers.push(tlsServer);
+      tlsAddress = await listen(tlsServer, options.tls.listen, log, 'MQTT TLS');
+    }
+    if (options.ws !== undefined) {
+      const wsServer = createWsServer(accept, options.maxPacketSize, log);
+      servers.push(wsServer);
+      wsAddress = await listen(wsServer, options.ws, log, 'MQTT WebSocket');
+    }
+  } catch (err) {
+    for (const server of servers) server.close();
+    await closeBroker();
+    throw err;
+  }
+  log.info({ address, tlsAddress, wsAddress, rules: options.rules.length, unmatched: options.unmatched }, 'MQTT listener started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    tlsAddress,
+    wsAddress,
+    stats: () => ({
+      connections: { ...conns, open: sockets.size },
+      received: [...ingest.stats.received],
+      appended: ingest.stats.appended,
+      duplicates: ingest.stats.duplicates,
+      unmatchedDropped: ingest.stats.unmatchedDropped,
+      retries: ingest.stats.retries,
+      inflightWaits: ingest.stats.inflightWaits,
+      retainRefused: ingest.stats.retainRefused,
+      refused: Object.fromEntries(ingest.stats.refused),
+    }),
+    close() {
+      closing ??= (async () => {
+        const serversClosed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+        await ingest.drain();
+        await closeBroker();
+        for (const socket of sockets) socket.destroy();
+        await Promise.all(serversClosed);
+        log.info('MQTT listener stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * A QoS 2 packet id is "in use" from its PUBLISH until PUBREL [MQTT-4.3.3-2]; aedes deletes it
+ * from its incoming store on PUBREL, so that is where the bridge learns the id is free again.
+ * On a new connection of a persistent session the map of ids is empty, so a DUP PUBLISH is also
+ * looked up in aedes's incoming store before it is appended a second time.
+ */
+function hookIncomingPersistence(broker: Aedes, ingest: Ingest): void {
+  const persistence = (broker as unknown as { persistence: IncomingPersistence }).persistence;
+  const del = persistence.incomingDelPacket.bind(persistence);
+  const get = persistence.incomingGetPacket.bind(persistence);
+  persistence.incomingDelPacket = (client, packet) => {
+    ingest.released(client, packet.messageId);
+    return del(client, packet);
+  };
+  ingest.incomingStored = (client, messageId) => get(client, { messageId }).then(
+    (found) => found !== undefined && found !== null,
+    () => false,
+  );
+}

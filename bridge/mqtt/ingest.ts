@@ -1,0 +1,301 @@
+/**
+ * Turns accepted MQTT PUBLISH packets into durable log records, and holds each QoS 1/2
+ * acknowledgement until its record is on disk.
+ *
+ * The hook is aedes's `authorizePublish`. aedes 1.x (lib/handlers/publish.js) runs it before
+ * anything else for a PUBLISH, and only when it calls back does it write the PUBACK (QoS 1) or
+ * persist the packet and write the PUBREC (QoS 2). So we append in the hook and call back once
+ * the append resolved, i.e. once the group commit holding the record was flushed: no PUBACK can
+ * go out for a record that is not durable. Calling back with an error makes aedes close that
+ * one connection, which is how MQTT 3.1.1 refuses a message (it has no negative PUBACK).
+ *
+ * aedes reads a client's next socket chunk only after every packet of the previous chunk called
+ * back (lib/client.js `nextBatch`), so while appends wait, that socket is not read and TCP flow
+ * control pushes back on the sender: memory per client stays at one read chunk.
+ */
+import type { Client, PublishPacket } from 'aedes';
+import { isWeirError } from '../../src/errors.js';
+import type { Logger } from '../../src/logger.js';
+import type { LogStore } from '../../src/store/types.js';
+import type { Mapper } from './mapping.js';
+import { IngestStats } from './stats.js';
+
+export type UnmatchedPolicy = 'store' | 'drop' | 'refuse';
+
+export interface IngestOptions {
+  mapper: Mapper;
+  unmatched: UnmatchedPolicy;
+  autoCreateTopics: boolean;
+  /** Appends one client may have waiting; more wait their turn (they are already parsed). */
+  maxInflightPerClient: number;
+  /** Distinct topics with a retained message that aedes keeps in memory. */
+  maxRetained: number;
+}
+
+/** An error handed to aedes: it closes the client's connection, and we log why once. */
+export class RefusedPublish extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+    this.name = 'RefusedPublish';
+  }
+}
+
+interface ClientState {
+  inflight: number;
+  waiters: (() => void)[];
+  /** Settles when the previous publish of this client has called back (ack order). */
+  chain: Promise<void>;
+  /** QoS 2 packet ids appended and not yet released by PUBREL, with their append. */
+  qos2: Map<number, Promise<void>>;
+}
+
+const SYS_PREFIX = '$SYS/';
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 1000;
+
+export class Ingest {
+  readonly stats = new IngestStats();
+  private readonly clients = new WeakMap<Client, ClientState>();
+  private readonly usernames = new WeakMap<Client, string>();
+  private readonly creating = new Map<string, Promise<void>>();
+  private createChain: Promise<void> = Promise.resolve();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly retainedTopics = new Set<string>();
+  /** Retained PUBLISHes stripped of their flag by the cap: the record still says they were retained. */
+  private readonly notRetained = new WeakSet<PublishPacket>();
+  private stopping = false;
+  /** Whether aedes's incoming store holds this QoS 2 packet id (set by the server). */
+  incomingStored: (client: Client, messageId: number) => Promise<boolean> = () => Promise.resolve(false);
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly options: IngestOptions,
+    private readonly log: Logger,
+  ) {}
+
+  setUsername(client: Client, username: string | undefined): void {
+    if (username !== undefined) this.usernames.set(client, username);
+  }
+
+  /** PUBREL for a QoS 2 packet id: the id may now be reused for a new message [MQTT-4.3.3-2]. */
+  released(client: Client, messageId: number | undefined): void {
+    if (messageId !== undefined) this.clients.get(client)?.qos2.delete(messageId);
+  }
+
+  /** The aedes `authorizePublish` hook. */
+  readonly authorizePublish = (client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void => {
+    if (client === null) {
+      callback(null); // wills of other brokers in a cluster: Weir runs one broker
+      return;
+    }
+    if (packet.topic.startsWith(SYS_PREFIX)) {
+      callback(this.refuse(client, 'sys-topic', `publishing to ${SYS_PREFIX} is reserved to the broker`, packet));
+      return;
+    }
+    this.limitRetained(client, packet);
+    let state = this.clients.get(client);
+    if (state === undefined) {
+      state = { inflight: 0, waiters: [], chain: Promise.resolve(), qos2: new Map() };
+      this.clients.set(client, state);
+    }
+    // A closed client cannot send a PUBLISH (aedes stops parsing on close), so a publish for a
+    // closed client is its Will [MQTT-3.1.2-8], sent by aedes as the connection ends. It is
+    // appended like any message, but nobody waits for an ack, so it is kept even though its
+    // client is gone.
+    const work = this.ingest(client, state, packet, client.closed);
+    // [MQTT-4.6.0-2] acknowledgements go out in the order the PUBLISHes arrived, so each
+    // callback waits for the previous one even when its own commit finished first.
+    const previous = state.chain;
+    const done = work.then(
+      async () => {
+        await previous;
+        callback(null);
+      },
+      async (err: unknown) => {
+        await previous;
+        if (err instanceof StopIngest) return; // shutting down or client gone: no ack, never
+        callback(err instanceof Error ? err : new Error(String(err)));
+      },
+    ).catch((err: unknown) => {
+      // The chain must never reject, or every later ack of this client would stall behind it.
+      this.log.error({ err, clientId: client.id }, 'aedes failed while acknowledging a PUBLISH');
+    });
+    state.chain = done;
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
+  };
+
+  /**
+   * aedes keeps retained messages in memory, one per topic, so their number is capped: past the
+   * cap a retained PUBLISH on a new topic is still appended and delivered, but not retained.
+   * A zero-length retained payload deletes the topic's retained message [MQTT-3.3.1-10].
+   */
+  private limitRetained(client: Client, packet: PublishPacket): void {
+    if (!packet.retain) return;
+    if (packet.payload.length === 0) {
+      this.retainedTopics.delete(packet.topic);
+      return;
+    }
+    if (this.retainedTopics.has(packet.topic)) return;
+    if (this.retainedTopics.size < this.options.maxRetained) {
+      this.retainedTopics.add(packet.topic);
+      return;
+    }
+    this.stats.retainRefused++;
+    this.log.warn({ clientId: client.id, topic: packet.topic, maxRetained: this.options.maxRetained }, 'not retaining the message: mqtt.max_retained_messages reached');
+    packet.retain = false;
+    this.notRetained.add(packet);
+  }
+
+  private async ingest(client: Client, state: ClientState, packet: PublishPacket, isWill: boolean): Promise<void> {
+    const receivedAt = Date.now();
+    const qos = packet.qos;
+    this.stats.received[qos]++;
+    if (qos === 2 && packet.messageId !== undefined) {
+      const earlier = state.qos2.get(packet.messageId);
+      // [MQTT-4.3.3-2] a retransmitted QoS 2 PUBLISH (DUP set, same packet id, not yet released
+      // by PUBREL) is the same message: answer it once its first copy is durable, append nothing.
+      if (earlier !== undefined && packet.dup) {
+        this.stats.duplicates++;
+        await earlier;
+        return;
+      }
+      // A DUP of a persistent session's message from an earlier connection: aedes still holds
+      // it, unreleased, so it was appended then.
+      if (earlier === undefined && packet.dup && (await this.incomingStored(client, packet.messageId))) {
+        this.stats.duplicates++;
+        return;
+      }
+      const appended = this.appendOne(client, state, packet, receivedAt, isWill);
+      state.qos2.set(packet.messageId, appended);
+      try {
+        await appended;
+      } catch (err) {
+        state.qos2.delete(packet.messageId);
+        throw err;
+      }
+      return;
+    }
+    await this.appendOne(client, state, packet, receivedAt, isWill);
+  }
+
+  private async appendOne(client: Client, state: ClientState, packet: PublishPacket, receivedAt: number, isWill: boolean): Promise<void> {
+    const username = this.usernames.get(client);
+    const mapped = this.options.mapper.map({ topic: packet.topic, clientId: client.id, username });
+    if (mapped === undefined) {
+      if (this.options.unmatched === 'refuse') {
+        throw this.refuse(client, 'unmatched', 'no mapping rule matches the topic (mqtt.unmatched: refuse)', packet);
+      }
+      this.stats.unmatchedDropped++;
+      return; // mqtt.unmatched: drop — acknowledged and discarded, counted
+    }
+    await this.ensureTopic(client, mapped.topic, packet);
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
+    const headers = [
+      { key: 'mqtt.topic', value: Buffer.from(packet.topic, 'utf8') },
+      { key: 'mqtt.qos', value: Buffer.from(String(packet.qos)) },
+      { key: 'mqtt.client_id', value: Buffer.from(client.id, 'utf8') },
+      ...(username === undefined ? [] : [{ key: 'mqtt.username', value: Buffer.from(username, 'utf8') }]),
+      ...(packet.retain || this.notRetained.has(packet) ? [{ key: 'mqtt.retain', value: Buffer.from('1') }] : []),
+      ...mapped.headers,
+    ];
+    const partition = this.store.partitionFor(mapped.topic, mapped.key);
+    const record = { key: mapped.key, value: payload, headers, timestamp: receivedAt };
+
+    await this.acquire(state);
+    try {
+      for (let delay = RETRY_MIN_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+        if (this.stopping || (client.closed && !isWill)) throw new StopIngest();
+        try {
+          await this.store.appendRecords(mapped.topic, partition, [record]);
+          this.stats.appended++;
+          return;
+        } catch (err) {
+          if (!isWeirError(err) || !err.retriable) {
+            const code = isWeirError(err) ? err.code : 'UNEXPECTED';
+            throw this.refuse(client, code, `the log refused the message: ${err instanceof Error ? err.message : String(err)}`, packet);
+          }
+          if (err.code === 'STORE_CLOSED') throw new StopIngest();
+          // Retriable (write queue full, disk budget full under `block`, I/O hiccup): keep the
+          // ack withheld and try again; the client waits, which is the back-pressure we want.
+          this.stats.retries++;
+          this.log.debug({ err, clientId: client.id, topic: mapped.topic }, 'append failed retriably; PUBACK withheld, retrying');
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+      }
+    } finally {
+      this.release(state);
+    }
+  }
+
+  private async ensureTopic(client: Client, topic: string, packet: PublishPacket): Promise<void> {
+    if (this.store.hasTopic(topic)) return;
+    if (!this.options.autoCreateTopics) {
+      throw this.refuse(client, 'unknown-topic', `log topic ${topic} does not exist and mqtt.auto_create_topics is false`, packet);
+    }
+    let creating = this.creating.get(topic);
+    if (creating === undefined) {
+      // One creation at a time: the store allocates partition ids from a counter it reads
+      // before the previous creation committed, so concurrent createTopic calls can be given
+      // the same ids (and then share their log). Serializing here avoids that.
+      creating = this.createChain.then(() => this.store.hasTopic(topic) ? undefined : this.store.createTopic(topic)).then(
+        (created) => {
+          if (created !== undefined) this.log.info({ topic }, 'created log topic for MQTT messages');
+        },
+        (err: unknown) => {
+          if (!isWeirError(err, 'TOPIC_ALREADY_EXISTS')) throw err;
+        },
+      );
+      this.creating.set(topic, creating);
+      this.createChain = creating.catch(() => undefined);
+      void creating.then(
+        () => this.creating.delete(topic),
+        () => this.creating.delete(topic),
+      );
+    }
+    try {
+      await creating;
+    } catch (err) {
+      throw this.refuse(client, 'create-topic-failed', `cannot create log topic ${topic}: ${err instanceof Error ? err.message : String(err)}`, packet);
+    }
+  }
+
+  private async acquire(state: ClientState): Promise<void> {
+    if (state.inflight < this.options.maxInflightPerClient) {
+      state.inflight++;
+      return;
+    }
+    this.stats.inflightWaits++;
+    await new Promise<void>((resolve) => state.waiters.push(resolve));
+  }
+
+  private release(state: ClientState): void {
+    const next = state.waiters.shift();
+    if (next !== undefined) next(); // the slot passes straight to the next waiter
+    else state.inflight--;
+  }
+
+  /** Counts and logs a refused PUBLISH; the returned error, given to aedes, closes the connection. */
+  refusal(client: Client, reason: string, message: string, packet: PublishPacket): RefusedPublish {
+    return this.refuse(client, reason, message, packet);
+  }
+
+  private refuse(client: Client, reason: string, message: string, packet: PublishPacket): RefusedPublish {
+    this.stats.refused.set(reason, (this.stats.refused.get(reason) ?? 0) + 1);
+    this.log.warn({ clientId: client.id, topic: packet.topic, qos: packet.qos, reason }, `refusing PUBLISH and disconnecting the client: ${message}`);
+    return new RefusedPublish(reason, message);
+  }
+
+  /** Stops starting appends and waits for those under way to settle (their acks are sent). */
+  async drain(): Promise<void> {
+    this.stopping = true;
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+}
+
+/** Internal: stop without acknowledging (shutdown, or the client went away). */
+class StopIngest extends Error {
+  constructor() {
+    super('ingest stopped');
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The MQTT bridge's Prometheus metrics, read from its counters at scrape time (the admin
+ * registry's pattern: nothing runs between scrapes). Every refusal and drop the bridge counts is
+ * here, so an operator can alert on disconnected sensors and dropped messages.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { MqttStats } from './stats.js';
+
+export function registerMqttMetrics(registry: Registry, stats: () => MqttStats): void {
+  /** A counter following a monotonic value of the bridge, optionally split by one label. */
+  const mirrored = (name: string, help: string, read: (s: MqttStats) => Record<string, number>, label?: string): void => {
+    const last = new Map<string, number>();
+    new Counter({
+      name, help, registers: [registry], labelNames: label === undefined ? [] : [label],
+      collect() {
+        for (const [key, now] of Object.entries(read(stats()))) {
+          const before = last.get(key) ?? 0;
+          if (now > before) {
+            if (label === undefined) this.inc(now - before);
+            else this.inc({ [label]: key }, now - before);
+          }
+          last.set(key, now);
+        }
+      },
+    });
+  };
+  new Gauge({
+    name: 'weir_mqtt_connections', help: 'Open MQTT connections', registers: [registry],
+    collect() {
+      this.set(stats().connections.open);
+    },
+  });
+  mirrored('weir_mqtt_publishes_received_total', 'PUBLISH packets that reached the log mapping, by QoS', (s) => ({ 0: s.received[0] ?? 0, 1: s.received[1] ?? 0, 2: s.received[2] ?? 0 }), 'qos');
+  mirrored('weir_mqtt_records_appended_total', 'MQTT messages durably appended to the log', (s) => ({ all: s.appended }));
+  mirrored('weir_mqtt_qos2_duplicates_total', 'QoS 2 retransmissions answered without a second append', (s) => ({ all: s.duplicates }));
+  mirrored('weir_mqtt_unmatched_dropped_total', 'Messages no mapping rule matched, acknowledged and dropped (mqtt.unmatched: drop)', (s) => ({ all: s.unmatchedDropped }));
+  mirrored('weir_mqtt_retain_refused_total', 'Retained PUBLISHes logged but not retained (mqtt.max_retained_messages)', (s) => ({ all: s.retainRefused }));
+  mirrored('weir_mqtt_append_retries_total', 'Appends retried with the PUBACK withheld (store blocked or write queue full)', (s) => ({ all: s.retries }));
+  mirrored('weir_mqtt_publishes_refused_total', 'PUBLISHes refused by disconnecting the client, by reason', (s) => s.refused, 'reason');
+  mirrored('weir_mqtt_connections_closed_total', 'Connections the bridge closed or refused, by reason', (s) => ({
+    max_connections: s.connections.rejectedMaxConnections,
+    max_packet_size: s.connections.closedOversize,
+    protocol_error: s.connections.closedProtocolError,
+    auth_failed: s.connections.authFailed,
+    tls_handshake: s.connections.tlsHandshakeFailed,
+  }), 'reason');
+  mirrored('weir_mqtt_acl_denied_total', 'PUBLISHes and SUBSCRIBEs the ACL refused', (s) => ({ all: s.connections.aclDenied }));
+}

@@ -1,0 +1,264 @@
+/**
+ * One client connection: frames in, responses out in request order.
+ *
+ * - Requests are decoded as they arrive and served concurrently; each gets a slot in `queue`,
+ *   and slots are written strictly front to back, so responses leave in request order (Kafka
+ *   clients match by correlation id but librdkafka and kafkajs also expect order). A request
+ *   that gets no response (Produce acks=0) still holds its slot until it is served, so order
+ *   holds for the requests behind it.
+ * - At most `maxInFlight` slots: at the cap, or while the socket's write buffer is full, the
+ *   socket is paused (TCP backpressure reaches the client) and decoded frames wait in
+ *   `backlog`, which only ever holds what one read returned.
+ * - Bad input (a bad frame size, a header or body that does not parse, an API key nobody
+ *   serves, a version outside the range for anything but ApiVersions) closes this connection
+ *   only: other clients and stored data are untouched (DESIGN.md invariants).
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from '../../logger.js';
+import { ApiKey } from '../protocol/api-keys.js';
+import { encodeApiVersionsResponse } from '../protocol/apis/api-versions.js';
+import { errorCode } from '../protocol/error-codes.js';
+import { readRequestHeaderPrefix, responseHeaderIsFlexible, writeResponseHeader, type RequestHeader } from '../protocol/header.js';
+import { Reader } from '../protocol/reader.js';
+import { Writer } from '../protocol/writer.js';
+import type { ByteBudget } from './byte-budget.js';
+import { FrameDecoder } from './frame-decoder.js';
+import { isFlexible, NO_RESPONSE, type BrokerInfo, type ConnectionInfo, type KafkaHandler } from './handler.js';
+import type { HandlerRegistry } from './registry.js';
+
+export interface ConnectionOptions {
+  id: number;
+  socket: Socket;
+  registry: HandlerRegistry;
+  broker: () => BrokerInfo;
+  log: Logger;
+  maxFrameBytes: number;
+  maxInFlight: number;
+  /** Listener-wide cap on request bytes held (see byte-budget.ts). */
+  budget: ByteBudget;
+  onClose: () => void;
+}
+
+interface Slot {
+  done: boolean;
+  /** Request bytes held against the budget until the slot is written. */
+  bytes: number;
+  /** null: served, nothing to send. */
+  chunks: Buffer[] | null;
+}
+
+export class KafkaConnection {
+  readonly info: ConnectionInfo;
+  private readonly socket: Socket;
+  private readonly opts: ConnectionOptions;
+  private readonly log: Logger;
+  private readonly decoder: FrameDecoder;
+  private readonly abort = new AbortController();
+  private readonly queue: Slot[] = [];
+  private backlog: Buffer[] = [];
+  private writeBlocked = false;
+  private closed = false;
+  private draining: (() => void) | undefined;
+  /** One child logger per API on this connection, made on first use (not per request). */
+  private readonly apiLogs = new Map<number, Logger>();
+  private readonly stopWaitingForBudget: () => void;
+
+  constructor(opts: ConnectionOptions) {
+    this.opts = opts;
+    this.socket = opts.socket;
+    this.decoder = new FrameDecoder(opts.maxFrameBytes);
+    this.info = {
+      id: opts.id,
+      remoteAddress: opts.socket.remoteAddress ?? '',
+      remotePort: opts.socket.remotePort ?? 0,
+      signal: this.abort.signal,
+    };
+    this.log = opts.log.child({ connection: opts.id, remote: `${this.info.remoteAddress}:${this.info.remotePort}` });
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('drain', () => {
+      this.writeBlocked = false;
+      this.pump();
+    });
+    this.socket.on('error', (err) => this.log.debug({ err }, 'kafka connection error'));
+    this.socket.on('close', () => this.onSocketClose());
+    this.stopWaitingForBudget = opts.budget.onAvailable(() => this.pump());
+  }
+
+  /** Stop reading, let requests in flight finish and be answered, then close. */
+  drainAndClose(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.socket.pause();
+    this.backlog = [];
+    // Long polls (Fetch) answer now with what they have.
+    this.abort.abort();
+    return new Promise<void>((resolve) => {
+      this.draining = resolve;
+      this.maybeFinishDrain();
+    });
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.draining !== undefined) return;
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.fail(err, 'bad frame');
+      return;
+    }
+    for (const f of frames) this.backlog.push(f);
+    this.pump();
+  }
+
+  /** Starts backlog frames while there is room, and pauses or resumes the socket to match. */
+  private pump(): void {
+    while (!this.closed && this.draining === undefined && this.backlog.length > 0 && this.hasRoom()) {
+      this.startRequest(this.backlog.shift()!);
+    }
+    if (this.closed || this.draining !== undefined) return;
+    const full = !this.hasRoom() || this.backlog.length > 0 || this.writeBlocked;
+    if (full) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** Room for one more request: under the in-flight cap, and the budget allows it (always when idle). */
+  private hasRoom(): boolean {
+    return this.queue.length < this.opts.maxInFlight && (this.queue.length === 0 || !this.opts.budget.exhausted);
+  }
+
+  private startRequest(frame: Buffer): void {
+    const reader = new Reader(frame);
+    let header: RequestHeader;
+    let handler: KafkaHandler | undefined;
+    let request: unknown;
+    let flexible = false;
+    try {
+      header = readRequestHeaderPrefix(reader);
+      handler = this.opts.registry.get(header.apiKey);
+      if (handler === undefined) {
+        this.fail(undefined, 'unknown API key', { apiKey: header.apiKey });
+        return;
+      }
+      if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
+        if (header.apiKey === ApiKey.ApiVersions) {
+          this.enqueueUnsupportedApiVersions(header);
+          return;
+        }
+        // No body layout exists for a version the handler does not know: Kafka closes too.
+        this.fail(undefined, 'unsupported API version', { api: handler.name, version: header.apiVersion });
+        return;
+      }
+      flexible = isFlexible(handler, header.apiVersion);
+      if (flexible) reader.taggedFields();
+      request = handler.decode(reader, header.apiVersion);
+    } catch (err) {
+      this.fail(err, 'request does not parse');
+      return;
+    }
+    const slot: Slot = { done: false, bytes: frame.length, chunks: null };
+    this.opts.budget.take(slot.bytes);
+    this.queue.push(slot);
+    const h = handler;
+    const ctx = {
+      header,
+      apiVersion: header.apiVersion,
+      connection: this.info,
+      broker: this.opts.broker(),
+      log: this.apiLog(h),
+    };
+    Promise.resolve()
+      .then(() => h.handle(request, ctx))
+      .then((response) => {
+        if (response !== NO_RESPONSE) {
+          const w = new Writer();
+          w.int32(0); // size, patched below
+          writeResponseHeader(w, header.correlationId, responseHeaderIsFlexible(header.apiKey, flexible));
+          h.encode(w, header.apiVersion, response);
+          slot.chunks = frameChunks(w);
+        }
+        slot.done = true;
+        this.flush();
+      })
+      .catch((err: unknown) => {
+        slot.done = true;
+        this.fail(err, 'handler failed', { api: h.name, version: header.apiVersion });
+      });
+  }
+
+  private apiLog(h: KafkaHandler): Logger {
+    let l = this.apiLogs.get(h.apiKey);
+    if (l === undefined) {
+      l = this.log.child({ api: h.name });
+      this.apiLogs.set(h.apiKey, l);
+    }
+    return l;
+  }
+
+  /** KIP-511: a too-new ApiVersions gets a v0 body with UNSUPPORTED_VERSION and our ranges. */
+  private enqueueUnsupportedApiVersions(header: RequestHeader): void {
+    const w = new Writer();
+    w.int32(0);
+    writeResponseHeader(w, header.correlationId, false);
+    encodeApiVersionsResponse(w, 0, { errorCode: errorCode('UNSUPPORTED_VERSION'), apiKeys: this.opts.registry.ranges(), throttleTimeMs: 0 });
+    this.queue.push({ done: true, bytes: 0, chunks: frameChunks(w) });
+    this.flush();
+  }
+
+  /** Writes every finished slot at the front of the queue. */
+  private flush(): void {
+    if (this.closed) return;
+    while (this.queue.length > 0 && this.queue[0]!.done) {
+      const slot = this.queue.shift()!;
+      this.opts.budget.release(slot.bytes);
+      if (slot.chunks === null) continue;
+      let ok = true;
+      for (const c of slot.chunks) ok = this.socket.write(c);
+      if (!ok) this.writeBlocked = true;
+    }
+    this.maybeFinishDrain();
+    this.pump();
+  }
+
+  private maybeFinishDrain(): void {
+    if (this.draining === undefined || this.queue.length > 0) return;
+    const done = this.draining;
+    this.socket.once('close', done);
+    this.socket.end();
+    // Read (and drop) what the peer still sends, so its FIN is seen and the socket closes; a
+    // paused socket would wait for it forever.
+    this.socket.resume();
+  }
+
+  private fail(err: unknown, why: string, details: Record<string, unknown> = {}): void {
+    if (this.closed) return;
+    this.log.warn({ err, ...details }, `kafka connection closed: ${why}`);
+    this.socket.destroy();
+    this.onSocketClose();
+  }
+
+  private onSocketClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.backlog = [];
+    this.stopWaitingForBudget();
+    // Requests still being served will never be written: give their bytes back now.
+    for (const slot of this.queue) this.opts.budget.release(slot.bytes);
+    this.queue.length = 0;
+    this.abort.abort();
+    this.draining?.();
+    this.opts.onClose();
+  }
+}
+
+/** The writer's chunks with the int32 size prefix (the writer's first 4 bytes) filled in. */
+function frameChunks(w: Writer): Buffer[] {
+  const size = w.length - 4;
+  const chunks = w.toChunks();
+  chunks[0]!.writeInt32BE(size, 0);
+  return chunks;
+}

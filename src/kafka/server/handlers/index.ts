@@ -1,0 +1,44 @@
+/**
+ * The core handlers (everything but consumer groups, which src/kafka/server/groups/ adds) and
+ * the state they share. ApiVersions is registered by the listener itself.
+ */
+import type { LogStore } from '../../../store/types.js';
+import type { KafkaHandler } from '../handler.js';
+import { ProducerStateManager } from '../producer-state.js';
+import { TopicResolver } from '../topics.js';
+import { createCreatePartitionsHandler } from './create-partitions.js';
+import { createCreateTopicsHandler } from './create-topics.js';
+import { createDeleteRecordsHandler } from './delete-records.js';
+import { createDeleteTopicsHandler } from './delete-topics.js';
+import { createDescribeConfigsHandler } from './describe-configs.js';
+import { createFetchHandler } from './fetch.js';
+import { createInitProducerIdHandler } from './init-producer-id.js';
+import { createListOffsetsHandler } from './list-offsets.js';
+import { createMetadataHandler } from './metadata.js';
+import { createProduceHandler } from './produce.js';
+
+export interface CoreHandlerOptions {
+  store: LogStore;
+  /** kafka.auto_create_topics_enable */
+  autoCreateTopics: boolean;
+  /** topic_defaults.partitions, for CreateTopics with num_partitions -1. */
+  defaultPartitions: number;
+}
+
+export function coreHandlers(opts: CoreHandlerOptions): KafkaHandler[] {
+  const { store } = opts;
+  const topics = new TopicResolver(store, opts.autoCreateTopics);
+  const producers = new ProducerStateManager();
+  return [
+    createMetadataHandler({ store, topics }),
+    createProduceHandler({ store, topics, producers }),
+    createFetchHandler({ store }),
+    createListOffsetsHandler({ store }),
+    createCreateTopicsHandler({ store, defaultPartitions: opts.defaultPartitions }),
+    createDeleteTopicsHandler({ store }),
+    createInitProducerIdHandler({ producers }),
+    createCreatePartitionsHandler({ store }),
+    createDescribeConfigsHandler({ store }),
+    createDeleteRecordsHandler({ store }),
+  ];
+}

@@ -1,0 +1,93 @@
+/**
+ * Produce: advertise 0–11 (old librdkafka turns compression off unless v0 is in the advertised
+ * range: KAFKA-PROTOCOL.md), serve 3–11, answer 0–2 with UNSUPPORTED_VERSION per partition
+ * (they carry message sets v0/v1, which Weir does not store).
+ *
+ * acks 1 and -1 are the same on one node: the response is sent only after the store's durable
+ * commit (DESIGN.md: acknowledged ⇒ on disk). acks 0 is served the same way but answered with
+ * nothing; it keeps its place in the connection's order.
+ */
+import { ApiKey } from '../../protocol/api-keys.js';
+import {
+  decodeProduceRequest, encodeProduceResponse, PRODUCE_FIRST_FLEXIBLE, type ProducePartitionResponse,
+} from '../../protocol/apis/produce.js';
+import { errorCode, type KafkaErrorName } from '../../protocol/error-codes.js';
+import { NO_PRODUCER_ID, readBatchHeader, splitRecordSet } from '../../protocol/record-batch.js';
+import type { LogStore } from '../../../store/types.js';
+import { kafkaErrorCode, kafkaErrorMessage } from '../errors.js';
+import { defineHandler, NO_RESPONSE } from '../handler.js';
+import { incrementSequence, type ProducerStateManager } from '../producer-state.js';
+import type { TopicResolver } from '../topics.js';
+
+export const PRODUCE_MIN_SERVED_VERSION = 3;
+
+function failed(index: number, name: KafkaErrorName, message: string | null): ProducePartitionResponse {
+  return { index, errorCode: errorCode(name), baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage: message };
+}
+
+export function createProduceHandler(deps: { store: LogStore; topics: TopicResolver; producers: ProducerStateManager }) {
+  const { store, topics, producers } = deps;
+
+  async function producePartition(topic: string, index: number, records: Buffer | null): Promise<ProducePartitionResponse> {
+    if (records === null || records.length === 0) return failed(index, 'CORRUPT_MESSAGE', 'no records');
+    try {
+      if (!(await topics.ensure(topic))) return failed(index, 'UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${topic}`);
+      // Checks the store does not make: what Kafka calls an invalid record (not a corrupt one).
+      const batches = splitRecordSet(records);
+      let recordCount = 0;
+      const first = readBatchHeader(batches[0]!);
+      for (const b of batches) {
+        const h = readBatchHeader(b);
+        if (h.isControl) return failed(index, 'INVALID_RECORD', 'clients may not write control batches');
+        if (h.isTransactional) return failed(index, 'INVALID_RECORD', 'transactions are not supported by Weir');
+        if (h.producerId !== first.producerId || (h.producerId !== NO_PRODUCER_ID && h.baseSequence !== incrementSequence(first.baseSequence, recordCount))) {
+          return failed(index, 'INVALID_RECORD', 'batches of one record set must share a producer and continue its sequence');
+        }
+        recordCount += h.lastOffsetDelta + 1;
+      }
+      const append = () => store.appendBatches(topic, index, records);
+      if (first.producerId === NO_PRODUCER_ID) {
+        const r = await append();
+        return { index, errorCode: 0, baseOffset: r.baseOffset, logAppendTimeMs: -1, logStartOffset: r.logStartOffset, errorMessage: null };
+      }
+      const seq = await producers.append(topic, index, {
+        producerId: first.producerId, producerEpoch: first.producerEpoch, firstSeq: first.baseSequence, recordCount,
+      }, append);
+      if (!seq.ok) return failed(index, seq.error, seq.message);
+      return { index, errorCode: 0, baseOffset: seq.result.baseOffset, logAppendTimeMs: -1, logStartOffset: seq.result.logStartOffset, errorMessage: null };
+    } catch (err) {
+      return { ...failed(index, 'NONE', kafkaErrorMessage(err)), errorCode: kafkaErrorCode(err) };
+    }
+  }
+
+  return defineHandler({
+    apiKey: ApiKey.Produce,
+    name: 'Produce',
+    minVersion: 0,
+    maxVersion: 11,
+    firstFlexibleVersion: PRODUCE_FIRST_FLEXIBLE,
+    decode: decodeProduceRequest,
+    encode: encodeProduceResponse,
+    async handle(req, ctx) {
+      let refuse: { name: KafkaErrorName; message: string } | undefined;
+      if (ctx.apiVersion < PRODUCE_MIN_SERVED_VERSION) refuse = { name: 'UNSUPPORTED_VERSION', message: 'Produce v0–2 (message format v0/v1) is not supported: use v3 or later' };
+      else if (req.transactionalId !== null) refuse = { name: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', message: 'transactions are not supported by Weir' };
+      else if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) refuse = { name: 'INVALID_REQUIRED_ACKS', message: `acks must be 0, 1 or -1, not ${req.acks}` };
+
+      const responses = await Promise.all(req.topics.map(async (t) => ({
+        name: t.name,
+        partitions: await Promise.all(t.partitions.map((p) =>
+          refuse !== undefined ? failed(p.index, refuse.name, refuse.message) : producePartition(t.name, p.index, p.records))),
+      })));
+      if (req.acks === 0) {
+        for (const t of responses) {
+          for (const p of t.partitions) {
+            if (p.errorCode !== 0) ctx.log.debug({ topic: t.name, partition: p.index, errorCode: p.errorCode, message: p.errorMessage }, 'acks=0 produce failed');
+          }
+        }
+        return NO_RESPONSE;
+      }
+      return { responses, throttleTimeMs: 0 };
+    },
+  });
+}

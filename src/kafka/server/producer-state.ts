@@ -1,0 +1,125 @@
+/**
+ * Idempotent-producer state (KIP-98): producer ids, epochs and, per (producer id, topic,
+ * partition), the last 5 batches' sequence ranges, so a retried batch is not written twice.
+ *
+ * Kept in memory only, for now: after a restart every producer id is unknown, and an unknown
+ * producer's first sequence is accepted as it is (as Kafka does after its producer state
+ * expired), so the guarantee is "no duplicates within one Weir process lifetime". Producer
+ * ids start at Date.now() × 1000, so ids handed out after a restart never meet an old
+ * producer's id. Persisting the state with the log is left for later.
+ *
+ * Rules (Kafka's ProducerStateManager / ProducerAppendInfo):
+ * - epoch lower than the known one: INVALID_PRODUCER_EPOCH (47);
+ * - epoch higher: a new epoch must start at sequence 0, else OUT_OF_ORDER_SEQUENCE_NUMBER (45);
+ * - same epoch: a batch equal to one of the last 5 is a duplicate and gets the original
+ *   append's result; otherwise it must start at last sequence + 1, else error 45.
+ * Sequences wrap from 2^31 - 1 to 0 (DefaultRecordBatch.incrementSequence).
+ */
+import type { AppendResult } from '../../store/types.js';
+import type { KafkaErrorName } from '../protocol/error-codes.js';
+
+/** Kafka keeps the metadata of the last 5 batches per producer and partition (max.in.flight ≤ 5). */
+export const RETAINED_BATCHES = 5;
+/** Cap on tracked (producer, partition) pairs; the least recently written is forgotten first. */
+export const MAX_TRACKED_PARTITIONS = 100_000;
+
+interface BatchEntry {
+  firstSeq: number;
+  lastSeq: number;
+  result: Promise<AppendResult>;
+}
+
+interface PartitionProducerState {
+  epoch: number;
+  /** Next sequence expected; null until the first batch is accepted. */
+  nextSeq: number | null;
+  batches: BatchEntry[];
+}
+
+export interface ProducerBatchInfo {
+  producerId: number;
+  producerEpoch: number;
+  firstSeq: number;
+  /** Records in the set (lastOffsetDelta + 1 summed over its batches). */
+  recordCount: number;
+}
+
+export type SequencedAppend =
+  | { ok: true; result: AppendResult; duplicate: boolean }
+  | { ok: false; error: KafkaErrorName; message: string };
+
+export function incrementSequence(seq: number, by: number): number {
+  const max = 0x7fffffff;
+  return seq > max - by ? by - (max - seq) - 1 : seq + by;
+}
+
+export class ProducerStateManager {
+  private nextProducerId = Date.now() * 1000;
+  private readonly epochs = new Map<number, number>();
+  private readonly partitions = new Map<string, PartitionProducerState>();
+
+  /** InitProducerId without a transactional id: a new id, or (KIP-360) the same id, epoch + 1. */
+  initProducerId(existingId: number, existingEpoch: number): { producerId: number; producerEpoch: number } | { error: KafkaErrorName } {
+    if (existingId >= 0) {
+      const known = this.epochs.get(existingId);
+      if (known !== undefined && known !== existingEpoch) return { error: 'INVALID_PRODUCER_EPOCH' };
+      const epoch = (known ?? existingEpoch) + 1;
+      if (epoch <= 0x7fff) {
+        this.epochs.set(existingId, epoch);
+        return { producerId: existingId, producerEpoch: epoch };
+      }
+      // Epoch exhausted: a fresh id, as Kafka does.
+    }
+    const producerId = this.nextProducerId++;
+    this.epochs.set(producerId, 0);
+    return { producerId, producerEpoch: 0 };
+  }
+
+  /**
+   * Checks the batch's sequence and runs `append` only when it is the next one. Concurrent
+   * calls for one partition are ordered by call order, which is request order on a connection.
+   */
+  async append(topic: string, partition: number, info: ProducerBatchInfo, append: () => Promise<AppendResult>): Promise<SequencedAppend> {
+    const key = `${info.producerId}\u0000${partition}\u0000${topic}`;
+    let state = this.partitions.get(key);
+    const lastSeq = incrementSequence(info.firstSeq, info.recordCount - 1);
+    if (state !== undefined) {
+      if (info.producerEpoch < state.epoch) {
+        return { ok: false, error: 'INVALID_PRODUCER_EPOCH', message: `producer ${info.producerId} epoch ${info.producerEpoch} is older than ${state.epoch}` };
+      }
+      if (info.producerEpoch > state.epoch) {
+        if (info.firstSeq !== 0) {
+          return { ok: false, error: 'OUT_OF_ORDER_SEQUENCE_NUMBER', message: `a new epoch ${info.producerEpoch} must start at sequence 0, not ${info.firstSeq}` };
+        }
+        state = { epoch: info.producerEpoch, nextSeq: null, batches: [] };
+      } else {
+        const dup = state.batches.find((b) => b.firstSeq === info.firstSeq && b.lastSeq === lastSeq);
+        if (dup !== undefined) return { ok: true, result: await dup.result, duplicate: true };
+        if (state.nextSeq !== null && info.firstSeq !== state.nextSeq) {
+          return { ok: false, error: 'OUT_OF_ORDER_SEQUENCE_NUMBER', message: `expected sequence ${state.nextSeq} from producer ${info.producerId} on ${topic}-${partition}, got ${info.firstSeq}` };
+        }
+      }
+    } else {
+      state = { epoch: info.producerEpoch, nextSeq: null, batches: [] };
+    }
+    // Re-insert to keep the Map in least-recently-written order for eviction.
+    this.partitions.delete(key);
+    this.partitions.set(key, state);
+    if (this.partitions.size > MAX_TRACKED_PARTITIONS) this.partitions.delete(this.partitions.keys().next().value!);
+
+    const previousNext = state.nextSeq;
+    const entry: BatchEntry = { firstSeq: info.firstSeq, lastSeq, result: append() };
+    state.batches.push(entry);
+    if (state.batches.length > RETAINED_BATCHES) state.batches.shift();
+    state.nextSeq = incrementSequence(lastSeq, 1);
+    try {
+      return { ok: true, result: await entry.result, duplicate: false };
+    } catch (err) {
+      // Not written: forget it, so the client's retry is taken as new rather than a duplicate.
+      const s = state;
+      s.batches = s.batches.filter((b) => b !== entry);
+      if (s.nextSeq === incrementSequence(lastSeq, 1)) s.nextSeq = previousNext;
+      throw err;
+    }
+  }
+}

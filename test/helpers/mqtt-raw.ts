@@ -1,0 +1,100 @@
+/**
+ * A raw MQTT 3.1.1 client for tests that need exact bytes on the wire: retransmissions with the
+ * DUP flag, malformed packets, oversize Remaining Lengths. It writes packets built by hand
+ * (MQTT 3.1.1 §3) and reads back whatever the broker sends.
+ */
+import net from 'node:net';
+
+function remainingLength(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+function str(s: string): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(b.length);
+  return Buffer.concat([len, b]);
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+
+export function packet(firstByte: number, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([firstByte]), remainingLength(body.length), body]);
+}
+
+/** CONNECT, protocol level 4, clean session, keepalive 60 s [MQTT-3.1]. */
+export function connectPacket(clientId: string): Buffer {
+  return packet(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 0x02]), u16(60), str(clientId)]));
+}
+
+/** PUBLISH [MQTT-3.3]: flags are DUP (bit 3), QoS (bits 2–1), RETAIN (bit 0). */
+export function publishPacket(topic: string, payload: Buffer, opts: { qos: 0 | 1 | 2; id?: number; dup?: boolean }): Buffer {
+  const flags = (opts.dup === true ? 0x08 : 0) | (opts.qos << 1);
+  const id = opts.qos > 0 ? u16(opts.id ?? 1) : Buffer.alloc(0);
+  return packet(0x30 | flags, Buffer.concat([str(topic), id, payload]));
+}
+
+/** PUBREL [MQTT-3.6]: fixed header flags must be 0010. */
+export function pubrelPacket(id: number): Buffer {
+  return packet(0x62, u16(id));
+}
+
+export class RawClient {
+  private received = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  readonly closed: Promise<void>;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.received = Buffer.concat([this.received, d]);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) => socket.once('close', () => {
+      for (const w of this.waiters.splice(0)) w();
+      resolve();
+    }));
+  }
+
+  static async connect(port: number, clientId?: string): Promise<RawClient> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const c = new RawClient(socket);
+    if (clientId !== undefined) {
+      c.write(connectPacket(clientId));
+      const connack = await c.read(4);
+      if (!connack.equals(Buffer.from([0x20, 0x02, 0x00, 0x00]))) throw new Error(`unexpected CONNACK ${connack.toString('hex')}`);
+    }
+    return c;
+  }
+
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** Resolves with exactly `n` bytes from the broker; rejects if the connection closes first. */
+  async read(n: number): Promise<Buffer> {
+    while (this.received.length < n) {
+      if (this.socket.destroyed || this.socket.readableEnded) throw new Error(`connection closed with ${this.received.length}/${n} bytes read`);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    const out = this.received.subarray(0, n);
+    this.received = this.received.subarray(n);
+    return out;
+  }
+
+  end(): void {
+    this.socket.destroy();
+  }
+}

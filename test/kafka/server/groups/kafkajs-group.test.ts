@@ -1,0 +1,161 @@
+/**
+ * kafkajs consumer groups against a real listener on port 0: two members split a 4-partition
+ * topic, consume everything once and commit; a restarted member resumes from the committed
+ * offsets without re-reading. Admin group listing and describing ride along. kcat's balanced
+ * consumer (librdkafka 2.0.2: JoinGroup v5, OffsetFetch v7 flexible) checks the same where
+ * kcat is installed (.ci/run installs it).
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { GroupCoordinator } from '../../../../src/kafka/server/groups/coordinator.js';
+import { groupHandlers } from '../../../../src/kafka/server/groups/handlers/index.js';
+import { coreHandlers } from '../../../../src/kafka/server/handlers/index.js';
+import { startKafkaListener, type KafkaListener } from '../../../../src/kafka/server/listener.js';
+import type { LogStore } from '../../../../src/store/types.js';
+import { openTestStore, silentLogger, tempDir } from '../../../helpers/store.js';
+
+const run = promisify(execFile);
+const hasKcat = spawnSync('kcat', ['-V']).status === 0;
+const TOPIC = 'group-t';
+const GROUP = 'g-split';
+
+let store: LogStore;
+let coordinator: GroupCoordinator;
+let listener: KafkaListener;
+let cleanup: () => void;
+let kafka: Kafka;
+let admin: Admin;
+let producer: Producer;
+
+beforeAll(async () => {
+  const tmp = tempDir('weir-groups-');
+  cleanup = tmp.cleanup;
+  store = await openTestStore(tmp.dir);
+  // A short initial delay keeps the test quick; it still gathers both members in one generation.
+  coordinator = new GroupCoordinator({ store, initialRebalanceDelayMs: 200 });
+  listener = await startKafkaListener({
+    host: '127.0.0.1',
+    port: 0,
+    advertisedHost: 'auto',
+    advertisedPort: 'auto',
+    allowUnauthenticatedNonLoopback: false,
+    maxFrameBytes: 16 * 1024 * 1024,
+    maxConnections: 64,
+    maxInFlightPerConnection: 16,
+    handlers: [...coreHandlers({ store, autoCreateTopics: true, defaultPartitions: 1 }), ...groupHandlers(coordinator)],
+    logger: silentLogger,
+  });
+  kafka = new Kafka({ clientId: 'weir-groups', brokers: [`127.0.0.1:${listener.address.port}`], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+  admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 4 }] });
+  producer = kafka.producer();
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await admin?.disconnect();
+  coordinator?.close();
+  await listener?.close();
+  await store?.close();
+  cleanup?.();
+});
+
+/** Resolves once `check` holds, polling; fails the test with `what` after `ms`. */
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface Seen {
+  partition: number;
+  offset: number;
+  value: string;
+}
+
+async function startMember(seen: Seen[], assigned: Map<string, number[]>, name: string): Promise<Consumer> {
+  const consumer = kafka.consumer({ groupId: GROUP, sessionTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
+  consumer.on(consumer.events.GROUP_JOIN, (e) => assigned.set(name, [...(e.payload.memberAssignment[TOPIC] ?? [])].sort()));
+  await consumer.connect();
+  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+  await consumer.run({
+    autoCommitInterval: 100,
+    eachMessage: async ({ partition, message }) => {
+      seen.push({ partition, offset: Number(message.offset), value: message.value?.toString() ?? '' });
+    },
+  });
+  return consumer;
+}
+
+async function produce(from: number, count: number): Promise<void> {
+  const messages = Array.from({ length: count }, (_, i) => ({ key: `k${from + i}`, value: `v${from + i}` }));
+  await producer.send({ topic: TOPIC, acks: -1, messages });
+}
+
+async function committedTotal(): Promise<number> {
+  const [t] = await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] });
+  return (t?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
+describe('kafkajs consumer group', () => {
+  it('two members split 4 partitions, consume once, commit; a restarted member resumes without re-reading', async () => {
+    const seen: Seen[] = [];
+    const assigned = new Map<string, number[]>();
+    const a = await startMember(seen, assigned, 'a');
+    const b = await startMember(seen, assigned, 'b');
+    await until('both members to hold two partitions each', () => assigned.get('a')?.length === 2 && assigned.get('b')?.length === 2);
+    expect([...assigned.get('a')!, ...assigned.get('b')!].sort()).toEqual([0, 1, 2, 3]);
+
+    const listed = await admin.listGroups();
+    expect(listed.groups).toContainEqual({ groupId: GROUP, protocolType: 'consumer' });
+    const described = await admin.describeGroups([GROUP]);
+    expect(described.groups[0]).toMatchObject({ groupId: GROUP, state: 'Stable', protocolType: 'consumer' });
+    expect(described.groups[0]!.members).toHaveLength(2);
+
+    await produce(0, 40);
+    await until('all 40 records consumed', () => seen.length >= 40);
+    await until('offsets of all 40 records committed', async () => (await committedTotal()) === 40);
+    const keys = seen.map((s) => `${s.partition}:${s.offset}`);
+    expect(new Set(keys).size).toBe(keys.length); // each record once
+    expect(new Set(seen.map((s) => s.partition)).size).toBe(4);
+    expect(seen.map((s) => s.value).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `v${i}`).sort());
+
+    await a.disconnect();
+    await b.disconnect();
+    await until('the group to be empty', async () => (await admin.describeGroups([GROUP])).groups[0]?.state === 'Empty');
+
+    await produce(40, 8);
+    const again: Seen[] = [];
+    const c = await startMember(again, assigned, 'c');
+    await until('the restarted member to read the 8 new records', () => again.length >= 8);
+    await until('its commit of them', async () => (await committedTotal()) === 48);
+    await c.disconnect();
+    expect(assigned.get('c')).toEqual([0, 1, 2, 3]);
+    expect(again.map((s) => s.value).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `v${40 + i}`).sort());
+  });
+});
+
+describe.skipIf(!hasKcat)('kcat balanced consumer', () => {
+  async function kcatGroup(group: string, topic: string): Promise<string[]> {
+    const args = ['-b', `127.0.0.1:${listener.address.port}`, '-G', group, '-X', 'auto.offset.reset=earliest', '-X', 'api.version.request=true', '-e', '-q', '-f', '%p:%o:%s\\n', topic];
+    const { stdout } = await run('kcat', args, { timeout: 30_000 });
+    return stdout.split('\n').filter((l) => l !== '');
+  }
+
+  it('consumes a 2-partition topic, commits, and a second run reads only what is new', async () => {
+    await admin.createTopics({ topics: [{ topic: 'kcat-group', numPartitions: 2 }] });
+    await producer.send({ topic: 'kcat-group', acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+    const first = await kcatGroup('g-kcat', 'kcat-group');
+    expect(first.map((l) => l.split(':')[2]).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`).sort());
+    const [t] = await admin.fetchOffsets({ groupId: 'g-kcat', topics: ['kcat-group'] });
+    expect((t?.partitions ?? []).reduce((sum, p) => sum + Number(p.offset), 0)).toBe(10);
+    await producer.send({ topic: 'kcat-group', acks: -1, messages: [{ key: 'k10', value: 'v10' }] });
+    expect((await kcatGroup('g-kcat', 'kcat-group')).map((l) => l.split(':')[2])).toEqual(['v10']);
+  });
+});

@@ -1,0 +1,89 @@
+/** Idempotent produce (KIP-98): duplicates get the original offset, gaps error 45, old epochs 47. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Reader } from '../../../src/kafka/protocol/reader.js';
+import { Writer } from '../../../src/kafka/protocol/writer.js';
+import { encodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
+import { incrementSequence, ProducerStateManager } from '../../../src/kafka/server/producer-state.js';
+import { RawClient, requestFrame, startTestBroker, type TestBroker } from './helpers.js';
+import { produceBody, readProduceResponse } from './requests.js';
+
+let broker: TestBroker;
+beforeAll(async () => {
+  broker = await startTestBroker();
+});
+afterAll(async () => {
+  await broker?.close();
+});
+
+function idemBatch(producerId: number, epoch: number, seq: number, n: number): Buffer {
+  return encodeRecordBatch({
+    baseOffset: 0, producerId, producerEpoch: epoch, baseSequence: seq,
+    records: Array.from({ length: n }, (_, i) => ({ key: null, value: Buffer.from(`s${seq + i}`) })),
+  });
+}
+
+describe('idempotent produce over the wire', () => {
+  it('a retried batch is not written twice, a gap is refused, an old epoch is fenced', async () => {
+    const c = await RawClient.connect(broker.port);
+    // InitProducerId v1: transactional_id null, timeout.
+    c.write(requestFrame(22, 1, 1, Buffer.from('ffff' + '0000ea60', 'hex')));
+    const [init] = await c.waitFrames(1);
+    const producerId = Number(init!.readBigInt64BE(10));
+    const epoch = init!.readInt16BE(18);
+    expect(init!.readInt16BE(8)).toBe(0);
+    const send = (corr: number, b: Buffer) => c.write(requestFrame(0, 7, corr, produceBody({ acks: -1, topic: 'idem', partition: 0, records: b })));
+
+    send(2, idemBatch(producerId, epoch, 0, 3));
+    send(3, idemBatch(producerId, epoch, 3, 2));
+    send(4, idemBatch(producerId, epoch, 0, 3)); // retry of the first: duplicate
+    send(5, idemBatch(producerId, epoch, 9, 1)); // gap
+    send(6, idemBatch(producerId, epoch, 5, 1)); // next in line
+    const frames = (await c.waitFrames(6)).slice(1).map((f) => readProduceResponse(f, 7));
+    expect(frames.map((f) => [f.errorCode, f.baseOffset])).toEqual([[0, 0], [0, 3], [0, 0], [45, -1], [0, 5]]);
+    expect(broker.store.offsets('idem', 0).highWatermark).toBe(6);
+
+    // KIP-360 bump with v3: same producer id, epoch + 1; the old epoch is then fenced.
+    // InitProducerId v3 is flexible: header v2, compact string, tagged fields; response header v1.
+    const body = new Writer().nullableString(null, true).int32(60_000).int64(producerId).int16(epoch).taggedFields().toBuffer();
+    c.write(requestFrame(22, 3, 7, body, { flexible: true }));
+    const bump = new Reader((await c.waitFrames(7))[6]!, 4);
+    bump.taggedFields();
+    bump.int32();
+    expect([bump.int16(), bump.int64(), bump.int16()]).toEqual([0, producerId, epoch + 1]);
+    send(8, idemBatch(producerId, epoch + 1, 0, 1));
+    send(9, idemBatch(producerId, epoch, 6, 1));
+    const [newEpoch, fenced] = (await c.waitFrames(9)).slice(7).map((f) => readProduceResponse(f, 7));
+    expect(newEpoch!.errorCode).toBe(0);
+    expect(fenced!.errorCode).toBe(47);
+    c.destroy();
+  });
+});
+
+describe('ProducerStateManager', () => {
+  const ok = (offset: number) => () => Promise.resolve({ baseOffset: offset, lastOffset: offset, logStartOffset: 0 });
+
+  it('accepts any first sequence from an unknown producer, keeps the last 5 for duplicates', async () => {
+    const m = new ProducerStateManager();
+    const info = (seq: number) => ({ producerId: 7, producerEpoch: 0, firstSeq: seq, recordCount: 1 });
+    expect(await m.append('t', 0, info(40), ok(0))).toMatchObject({ ok: true, duplicate: false });
+    for (let s = 41; s < 47; s++) await m.append('t', 0, info(s), ok(s - 40));
+    expect(await m.append('t', 0, info(46), ok(99))).toEqual({ ok: true, duplicate: true, result: { baseOffset: 6, lastOffset: 6, logStartOffset: 0 } });
+    // 41 has left the window of 5: neither a duplicate nor the next sequence.
+    expect(await m.append('t', 0, info(41), ok(99))).toMatchObject({ ok: false, error: 'OUT_OF_ORDER_SEQUENCE_NUMBER' });
+    // Another partition of the same producer is tracked on its own.
+    expect(await m.append('t', 1, info(3), ok(0))).toMatchObject({ ok: true });
+  });
+
+  it('a failed append is forgotten, so the retry is written', async () => {
+    const m = new ProducerStateManager();
+    const info = { producerId: 1, producerEpoch: 0, firstSeq: 0, recordCount: 2 };
+    await expect(m.append('t', 0, info, () => Promise.reject(new Error('disk')))).rejects.toThrow('disk');
+    expect(await m.append('t', 0, info, ok(0))).toMatchObject({ ok: true, duplicate: false });
+  });
+
+  it('wraps sequences at 2^31 - 1', () => {
+    expect(incrementSequence(0x7fffffff, 1)).toBe(0);
+    expect(incrementSequence(0x7ffffffe, 3)).toBe(1);
+    expect(incrementSequence(5, 2)).toBe(7);
+  });
+});
