@@ -79,8 +79,8 @@ if live && [ "$NODE_BIN" != /usr/bin/node ]; then
 fi
 
 if [ ! -f "$SRC/dist/src/cli/weir.js" ]; then
-  say "building (npm ci && npm run build) ..."
-  (cd "$SRC" && npm ci && npm run build)
+  say "building (CKJS_LINKING=dynamic npm ci && npm run build) ..."
+  (cd "$SRC" && CKJS_LINKING=dynamic npm ci && npm run build)
 fi
 
 say "installing the program into $ROOT$PREFIX ..."
@@ -94,6 +94,14 @@ done
 cp "$SRC/package.json" "$SRC/package-lock.json" "$SRC/README.md" "$SRC/weir.example.yaml" "$STAGE/"
 # Production dependencies only; lmdb ships prebuilt binaries for arm64 and armhf, nothing compiles.
 (cd "$STAGE" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null)
+# The mirror's Kafka client (librdkafka) is the one native build: reuse the one the checkout's
+# `npm ci` compiled on this machine (same architecture) instead of compiling it again.
+CKJS=node_modules/@confluentinc/kafka-javascript
+if [ -f "$SRC/$CKJS/build/Release/confluent-kafka-javascript.node" ] && [ -d "$STAGE/$CKJS" ]; then
+  cp -R "$SRC/$CKJS/build" "$STAGE/$CKJS/build"
+else
+  say "note: the mirror's Kafka client is not built, so upstreams cannot be used; see README, 'The mirror's Kafka client'."
+fi
 # Replace the program in one step, so an upgrade never leaves half of two versions.
 mkdir -p "$(dirname "$ROOT$PREFIX")"
 rm -rf "$ROOT$PREFIX.new"

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Runs after `npm ci` (package.json postinstall). The mirror's Kafka client,
+// @confluentinc/kafka-javascript (librdkafka), is an optional dependency compiled at install
+// time; when it did not build, say so and how to fix it instead of letting npm drop it silently.
+// Never fails the install: Weir runs without the mirror.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+try {
+  require('@confluentinc/kafka-javascript');
+} catch (err) {
+  const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  process.stderr.write(
+    [
+      '',
+      'weir: the upstream mirror\'s Kafka client (@confluentinc/kafka-javascript) is not available:',
+      `  ${reason}`,
+      'Weir runs without it, but cannot mirror to central Kafka. To build it (about a minute on a PC):',
+      '  sudo apt-get install -y build-essential pkg-config libssl-dev zlib1g-dev libzstd-dev',
+      '  CKJS_LINKING=dynamic npm ci',
+      '',
+    ].join('\n'),
+  );
+}
