@@ -10,6 +10,7 @@ import { startMqttBridge } from '../bridge/mqtt/index.js';
 import type { HostPort } from '../bridge/mqtt/listeners.js';
 import { registerMqttMetrics } from '../bridge/mqtt/metrics.js';
 import { mqttOptionsFromConfig } from '../bridge/mqtt/options.js';
+import { mqttStatusSection } from '../bridge/mqtt/status.js';
 import type { Registry } from 'prom-client';
 import { createMetrics } from './admin/metrics.js';
 import { Readiness } from './admin/readiness.js';
@@ -158,7 +159,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
     const mqtt = await startStep(() => startMqttBridge(mqttOptionsFromConfig(config), store, logger));
     // Stops accepting, lets appends under way finish and their PUBACKs go out, closes clients.
     steps.push({ name: 'mqtt', stop: () => mqtt.close() });
-    statusSections.set('mqtt', () => ({ address: mqtt.address, ...mqtt.stats() }));
+    statusSections.set('mqtt', () => mqttStatusSection(mqtt));
     registerMqttMetrics(metrics, () => mqtt.stats());
     mqttAddress = mqtt.address;
     mqttReady?.mark();

@@ -28,6 +28,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   .card b { display: block; font-size: 20px; font-variant-numeric: tabular-nums; }
   .card span { font-size: 12px; color: #5b6a78; }
   svg.spark { width: 120px; height: 24px; vertical-align: middle; }
+  .cards + table { margin-top: 10px; }
   #error { color: #9b1c12; font-weight: 600; }
 </style>
 </head>
@@ -70,6 +71,49 @@ function spark(values) {
   svg.innerHTML = '<polyline fill="none" stroke="#2f7de1" stroke-width="1.5" points="' + pts + '"/>';
   return svg;
 }
+function show(value, unit) {
+  if (typeof value !== 'number') return String(value);
+  return unit === 'bytes' ? bytes(value) : num(value);
+}
+// A component's section (src/admin/status.ts StatusSectionView): cards, then one table.
+function section(v, prev, dt) {
+  const box = document.createElement('section');
+  box.dataset.section = v.id;
+  const h = document.createElement('h2'); h.textContent = v.title + ' ';
+  if (v.state) { const p = document.createElement('span'); p.className = 'pill ' + v.state.level; p.textContent = v.state.text; h.append(p); }
+  box.append(h);
+  if (v.cards && v.cards.length > 0) {
+    const cards = document.createElement('div'); cards.className = 'cards';
+    for (const c of v.cards) {
+      const card = document.createElement('div'); card.className = 'card'; card.dataset.card = c.id;
+      const b = document.createElement('b');
+      if (c.rate) {
+        const before = prev && prev.cards && prev.cards.find((x) => x.id === c.id);
+        b.textContent = before && dt > 0 ? show(Math.max(0, (c.value - before.value) / dt), c.unit) + '/s' : '–';
+      } else {
+        b.textContent = show(c.value, c.unit);
+      }
+      const label = document.createElement('span'); label.textContent = c.label;
+      card.append(b, label); cards.append(card);
+    }
+    box.append(cards);
+  }
+  if (v.table) {
+    const table = document.createElement('table');
+    const head = document.createElement('tr');
+    for (const col of v.table.columns) { const th = document.createElement('th'); th.textContent = col.label; if (col.numeric) th.className = 'num'; head.append(th); }
+    const thead = document.createElement('thead'); thead.append(head);
+    const tbody = document.createElement('tbody');
+    for (const row of v.table.rows) {
+      const tr = document.createElement('tr');
+      row.forEach((value, i) => tr.append(cell(show(value), v.table.columns[i] && v.table.columns[i].numeric ? 'num' : '')));
+      tbody.append(tr);
+    }
+    if (v.table.rows.length === 0) { const tr = document.createElement('tr'); tr.append(cell(v.table.empty || 'none')); tbody.append(tr); }
+    table.append(thead, tbody); box.append(table);
+  }
+  return box;
+}
 function render(s) {
   const ready = document.getElementById('ready');
   ready.textContent = s.ready ? 'ready' : 'not ready';
@@ -111,11 +155,7 @@ function render(s) {
   }
   const sections = document.getElementById('sections');
   sections.replaceChildren();
-  for (const [name, value] of Object.entries(s.sections)) {
-    const h = document.createElement('h2'); h.textContent = name;
-    const pre = document.createElement('pre'); pre.textContent = JSON.stringify(value, null, 2);
-    sections.append(h, pre);
-  }
+  for (const v of s.sections) sections.append(section(v, last && last.sections.find((x) => x.id === v.id), dt));
   last = s;
 }
 async function poll() {

@@ -22,11 +22,35 @@ export interface StatusSnapshot {
   };
   topics: { name: string; partitions: number; logEndOffset: number; records: number; sizeBytes: number; overflowPolicy: string }[];
   groups: { group: string; lag: number; partitions: number }[];
-  /** Extra sections other components add (MQTT clients, mirror state), by name. */
-  sections: Record<string, unknown>;
+  /** Sections other components add (MQTT clients, Kafka clients, mirror state), in the order added. */
+  sections: StatusSectionView[];
 }
 
-export type StatusSection = () => unknown;
+/**
+ * What a component shows on the status page: a titled block of cards and/or one table. The page
+ * draws it without knowing the component; a card with `rate: true` is a counter the page turns
+ * into a per-second rate from successive samples (matched by `id`), so the server keeps no history.
+ */
+export interface StatusSectionView {
+  id: string;
+  title: string;
+  /** A one-line state shown next to the title, e.g. "connected" or "down since 12:03". */
+  state?: { text: string; level: 'ok' | 'warn' | 'bad' };
+  cards?: StatusCard[];
+  table?: { columns: { label: string; numeric?: boolean }[]; rows: (string | number)[][]; empty?: string };
+}
+
+export interface StatusCard {
+  id: string;
+  label: string;
+  value: number | string;
+  /** A monotonically growing counter: show its rate per second instead of its value. */
+  rate?: boolean;
+  /** How to print a number: a count (default) or bytes. */
+  unit?: 'count' | 'bytes';
+}
+
+export type StatusSection = () => StatusSectionView;
 
 export function statusSnapshot(store: LogStore, readiness: Readiness, version: string, sections: Map<string, StatusSection>): StatusSnapshot {
   const stats = store.stats();
@@ -53,8 +77,7 @@ export function statusSnapshot(store: LogStore, readiness: Readiness, version: s
     }
     return { group, lag, partitions };
   });
-  const extra: Record<string, unknown> = {};
-  for (const [name, read] of sections) extra[name] = read();
+  const extra = [...sections.values()].map((read) => read());
   return {
     version,
     now: Date.now(),

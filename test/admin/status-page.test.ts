@@ -4,13 +4,18 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
 import { chromium, type Browser } from 'playwright-core';
+import { startMqttBridge, type MqttBridge } from '../../bridge/mqtt/index.js';
+import { mqttOptionsFromConfig } from '../../bridge/mqtt/options.js';
+import { mqttStatusSection } from '../../bridge/mqtt/status.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/admin/metrics.js';
 import { Readiness } from '../../src/admin/readiness.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { statusSnapshot } from '../../src/admin/status.js';
 import type { LogStore } from '../../src/store/index.js';
+import { bridgeConfig } from '../helpers/mqtt-bridge.js';
 import { openTestStore, silentLogger, tempDir } from '../helpers/store.js';
 
 const ARTIFACTS = join(import.meta.dirname, '../artifacts');
@@ -20,6 +25,8 @@ describe('status page in headless Chromium', () => {
   let store: LogStore;
   let server: AdminServer;
   let browser: Browser;
+  let mqtt: MqttBridge;
+  let sensors: MqttClient[] = [];
 
   beforeEach(async () => {
     let dir: string;
@@ -27,9 +34,12 @@ describe('status page in headless Chromium', () => {
     store = await openTestStore(dir);
     const readiness = new Readiness();
     readiness.register({ name: 'store', check: () => undefined });
+    // A real MQTT bridge on the same store: its section on the page comes from live counters.
+    mqtt = await startMqttBridge(mqttOptionsFromConfig(bridgeConfig(dir)), store, silentLogger);
+    const sections = new Map([['mqtt', () => mqttStatusSection(mqtt)]]);
     server = await startAdminServer(
       { host: '127.0.0.1', port: 0 },
-      { registry: createMetrics(store, '0.1.0'), readiness, logger: silentLogger, status: () => statusSnapshot(store, readiness, '0.1.0', new Map()) },
+      { registry: createMetrics(store, '0.1.0'), readiness, logger: silentLogger, status: () => statusSnapshot(store, readiness, '0.1.0', sections) },
     );
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -39,12 +49,15 @@ describe('status page in headless Chromium', () => {
 
   afterEach(async () => {
     await browser?.close();
+    await Promise.all(sensors.map((c) => c.endAsync()));
+    sensors = [];
+    await mqtt.close();
     await server.close();
     await store.close();
     cleanup();
   });
 
-  it('shows topics with live rates and sizes, consumer-group lag, disk headroom and readiness', async () => {
+  it('shows topics with live rates and sizes, consumer-group lag, disk headroom, readiness and MQTT clients', async () => {
     await store.createTopic('sensors.temperature', { partitions: 3 });
     await store.createTopic('sensors.humidity');
     let appending = true;
@@ -55,6 +68,13 @@ describe('status page in headless Chromium', () => {
         await new Promise((r) => setTimeout(r, 2));
       }
     })();
+    sensors = await Promise.all([1, 2, 3].map((n) => connectAsync(`mqtt://127.0.0.1:${mqtt.address.port}`, { clientId: `sensor-${n}`, reconnectPeriod: 0 })));
+    const publishing = (async () => {
+      for (let i = 0; appending; i++) {
+        await Promise.all(sensors.map((c, n) => c.publishAsync(`sensors/site-1/dev-${n}/temp`, `{"t":${i}}`, { qos: 1 })));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
     await store.commitGroupOffsets('dashboard', [{ topic: 'sensors.temperature', partition: 0, offset: 0, leaderEpoch: -1, metadata: null }]);
 
     const page = await browser.newPage({ viewport: { width: 1000, height: 760 } });
@@ -63,17 +83,20 @@ describe('status page in headless Chromium', () => {
     // Rates need two samples: wait until the page shows a non-zero one.
     await page.waitForFunction(`Number(document.querySelector('tr[data-topic="sensors.temperature"] td.rate')?.textContent) > 0`, undefined, { timeout: 10_000 });
     await page.waitForTimeout(1500); // let the sparklines draw a few points for the screenshot
+    await page.waitForFunction(`parseFloat(document.querySelector('[data-section="mqtt"] [data-card="received"] b')?.textContent) > 0`, undefined, { timeout: 10_000 });
     appending = false;
-    await load;
+    await Promise.all([load, publishing]);
 
     expect(await page.textContent('#ready')).toBe('ready');
     const rows = await page.$$eval('#topics tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
-    expect(rows.map((r) => r[0])).toEqual(['sensors.humidity', 'sensors.temperature']);
-    expect(rows[1]![1]).toBe('3');
-    expect(Number(rows[1]![4]!.replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(rows.map((r) => r[0])).toEqual(['mqtt', 'sensors.humidity', 'sensors.temperature']);
+    expect(rows[2]![1]).toBe('3');
+    expect(Number(rows[2]![4]!.replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(await page.textContent('[data-section="mqtt"] [data-card="clients"] b')).toBe('3');
+    expect(await page.textContent('[data-section="mqtt"] table')).toMatch(/mqtt \(tcp\)127\.0\.0\.1:\d+/);
     expect(await page.textContent('#groups')).toMatch(/dashboard/);
     expect(await page.textContent('#used')).toMatch(/KiB|B \//);
-    expect(await page.$$('svg.spark polyline')).toHaveLength(2);
+    expect(await page.$$('svg.spark polyline')).toHaveLength(3);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'status-page.png'), fullPage: true });

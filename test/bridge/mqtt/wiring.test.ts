@@ -8,20 +8,16 @@ import { silentLogger, tempDir } from '../../helpers/store.js';
 import { startWeir } from '../../../src/main.js';
 import { isWeirError } from '../../../src/errors.js';
 
-interface MqttSection {
-  address: { port: number };
-  appended: number;
-}
-
 describe('startWeir with MQTT', () => {
   it('accepts MQTT publishes into the log, then shuts down cleanly', async () => {
     const { dir, cleanup } = tempDir('weir-mqtt-main-');
     try {
       const weir = await startWeir(bridgeConfig(dir, { WEIR_ADMIN__ENABLED: 'false', WEIR_KAFKA__ENABLED: 'false' }), silentLogger);
-      const section = (): MqttSection => weir.statusSections.get('mqtt')?.() as MqttSection;
-      const c = await connectAsync(`mqtt://127.0.0.1:${section().address.port}`, { reconnectPeriod: 0 });
+      const card = (id: string) => weir.statusSections.get('mqtt')?.().cards?.find((c) => c.id === id)?.value;
+      const c = await connectAsync(`mqtt://127.0.0.1:${weir.mqttAddress?.port}`, { reconnectPeriod: 0 });
       await c.publishAsync('room/1', 'v', { qos: 1 });
-      expect(section().appended).toBe(1);
+      expect(card('appended')).toBe(1);
+      expect(card('clients')).toBe(1);
       expect(weir.store.offsets('mqtt', 0).highWatermark).toBe(1);
       const metrics = await weir.metrics.metrics();
       expect(metrics).toMatch(/^weir_mqtt_records_appended_total 1$/m);
