@@ -15,6 +15,7 @@ import type { Registry } from 'prom-client';
 import { createMetrics } from './admin/metrics.js';
 import { Readiness } from './admin/readiness.js';
 import { startAdminServer } from './admin/server.js';
+import { StatusLine } from './admin/status-line.js';
 import { statusSnapshot, type StatusSection } from './admin/status.js';
 import { weirVersion } from './cli/version.js';
 import type { WeirConfig } from './config/schema.js';
@@ -47,6 +48,8 @@ export interface RunningWeir {
   /** The Prometheus registry behind /metrics; components add their own metrics to it. */
   readonly metrics: Registry;
   readonly statusSections: Map<string, StatusSection>;
+  /** The one-line summary for systemd's STATUS=; components add their part. */
+  readonly statusLine: StatusLine;
   /** Where the admin HTTP listener is bound, when enabled. */
   readonly adminAddress: AddressInfo | undefined;
   /** Where the Kafka listener is bound, when enabled. */
@@ -79,6 +82,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
   const metrics = createMetrics(store, weirVersion());
   /** Sections other components add to the status page (MQTT clients, mirror state). */
   const statusSections = new Map<string, StatusSection>();
+  const statusLine = new StatusLine(store);
   let adminAddress: AddressInfo | undefined;
   let kafkaAddress: AddressInfo | undefined;
   let mqttAddress: HostPort | undefined;
@@ -160,6 +164,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
     // Stops accepting, lets appends under way finish and their PUBACKs go out, closes clients.
     steps.push({ name: 'mqtt', stop: () => mqtt.close() });
     statusSections.set('mqtt', () => mqttStatusSection(mqtt));
+    statusLine.register('mqtt', () => `${mqtt.stats().connections.open} MQTT clients`);
     registerMqttMetrics(metrics, () => mqtt.stats());
     mqttAddress = mqtt.address;
     mqttReady?.mark();
@@ -173,6 +178,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
     readiness,
     metrics,
     statusSections,
+    statusLine,
     adminAddress,
     kafkaAddress,
     mqttAddress,

@@ -3,7 +3,6 @@ import { loadConfig, redactedConfig } from '../../config/load.js';
 import { createSdNotifier } from '../../../device/sd-notify.js';
 import { systemdEnvironment } from '../../config/systemd-env.js';
 import { createLogger, type Logger } from '../../logger.js';
-import type { LogStore } from '../../store/types.js';
 import { stringValue, type CliContext, type CommandSpec } from '../spec.js';
 import { weirVersion } from '../version.js';
 
@@ -11,13 +10,6 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 /** How often the one-line STATUS= summary that `systemctl status weir` shows is refreshed. */
 const STATUS_INTERVAL_MS = 10_000;
 
-/** One line for `systemctl status`: topics, records stored, disk budget use. */
-function statusLine(store: LogStore): string {
-  const s = store.stats();
-  const pct = s.diskBudgetBytes > 0 ? Math.round((100 * s.usedBytes) / s.diskBudgetBytes) : 0;
-  if (s.storageFailure !== undefined) return `storage failure: ${s.storageFailure}`;
-  return `${store.listTopics().length} topics, ${s.recordsAppended} records appended since start, disk budget ${pct}% used`;
-}
 type StopSignal = (typeof SIGNALS)[number];
 
 /**
@@ -93,8 +85,8 @@ export const start: CommandSpec = {
       // systemd (Type=notify): READY=1 only now, with the store open and every listener bound.
       const { notifySocket, watchdogUsec } = systemdEnvironment(ctx.env);
       const notifier = createSdNotifier({ socket: notifySocket, watchdogUsec }, logger);
-      notifier.ready(statusLine(weir.store));
-      const statusTimer = setInterval(() => notifier.status(statusLine(weir.store)), STATUS_INTERVAL_MS);
+      notifier.ready(weir.statusLine.render());
+      const statusTimer = setInterval(() => notifier.status(weir.statusLine.render()), STATUS_INTERVAL_MS);
       statusTimer.unref();
       const signal = await stop.signal;
       clearInterval(statusTimer);
