@@ -51,6 +51,8 @@ export const ErrorCodes = {
   STORAGE_ERROR: { retriable: true },
   /** A wrong argument to a Weir API (a programming or usage error). */
   INVALID_ARGUMENT: { retriable: false },
+  /** Upstreams are configured but the mirror's Kafka client (@confluentinc/kafka-javascript) did not build. */
+  MIRROR_CLIENT_MISSING: { retriable: false },
   /** A CLI invocation that cannot be carried out as given. */
   USAGE: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;

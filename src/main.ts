@@ -11,6 +11,8 @@ import type { HostPort } from '../bridge/mqtt/listeners.js';
 import { registerMqttMetrics } from '../bridge/mqtt/metrics.js';
 import { mqttOptionsFromConfig } from '../bridge/mqtt/options.js';
 import { mqttStatusSection } from '../bridge/mqtt/status.js';
+import { startMirror } from '../bridge/upstream/index.js';
+import { mirrorStatusSection, registerMirrorMetrics } from '../bridge/upstream/status.js';
 import type { Registry } from 'prom-client';
 import { createMetrics } from './admin/metrics.js';
 import { Readiness } from './admin/readiness.js';
@@ -73,6 +75,9 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
   const steps: StopStep[] = [];
 
   const storeOptions = storeOptionsFromConfig(config);
+  // The mirror starts after the store; drops are handed to it once it runs.
+  let onDropForMirror: StoreOptions['onDrop'];
+  storeOptions.onDrop = (event) => onDropForMirror?.(event);
   if (config.store.disk_budget_bytes === 'auto') {
     log.info({ dir: storeOptions.dir, diskBudgetBytes: storeOptions.diskBudgetBytes }, 'disk budget auto: 75% of free space plus the data already stored');
   }
@@ -83,6 +88,8 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
   /** Sections other components add to the status page (MQTT clients, mirror state). */
   const statusSections = new Map<string, StatusSection>();
   const statusLine = new StatusLine(store);
+  /** JSON endpoints other components add to the admin listener (`/api/mirror`). */
+  const apiRoutes = new Map<string, () => unknown>();
   let adminAddress: AddressInfo | undefined;
   let kafkaAddress: AddressInfo | undefined;
   let mqttAddress: HostPort | undefined;
@@ -117,7 +124,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
       }
       return startAdminServer(
         { host, port },
-        { registry: metrics, readiness, logger, status: () => statusSnapshot(store, readiness, version, statusSections) },
+        { registry: metrics, readiness, logger, status: () => statusSnapshot(store, readiness, version, statusSections), api: apiRoutes },
       );
     });
     steps.push({ name: 'admin', stop: () => admin.close() });
@@ -168,6 +175,30 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
     registerMqttMetrics(metrics, () => mqtt.stats());
     mqttAddress = mqtt.address;
     mqttReady?.mark();
+  }
+
+  if (config.mirror.upstreams.length > 0 || config.mirror.rules.length > 0) {
+    const m = config.mirror;
+    const mirror = await startStep(() =>
+      startMirror(
+        { deviceId: config.device.id, upstreams: m.upstreams, rules: m.rules, backoffMinMs: m.backoff_min_ms, backoffMaxMs: m.backoff_max_ms, stopTimeoutMs: m.stop_timeout_ms },
+        store,
+        logger,
+      ),
+    );
+    onDropForMirror = (event) => mirror.onDrop(event);
+    // Stops reading, waits (mirror.stop_timeout_ms) for acknowledgements, saves cursors, disconnects;
+    // before the store step, which is older and so stops after it.
+    steps.push({ name: 'mirror', stop: () => mirror.stop() });
+    apiRoutes.set('/api/mirror', () => mirror.status());
+    statusSections.set('mirror', () => mirrorStatusSection(mirror.status()));
+    registerMirrorMetrics(metrics, () => mirror.status());
+    // Informational: an unreachable datacenter must not make the gateway unready (it keeps
+    // taking data; that is the point of store-and-forward).
+    readiness.inform('mirror', () => {
+      const down = mirror.status().rules.filter((r) => !r.connected || r.stopped !== null);
+      return down.length === 0 ? 'connected' : down.map((r) => `${r.name}: ${r.stopped ?? `upstream not reached since ${new Date(r.since).toISOString()}`}`).join('; ');
+    });
   }
 
   let stopping: Promise<ShutdownResult> | undefined;

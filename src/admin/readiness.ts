@@ -11,6 +11,12 @@ export interface ReadinessCheck {
 
 export class Readiness {
   private readonly checks: ReadinessCheck[] = [];
+  private readonly notes: { name: string; describe: () => string }[] = [];
+
+  /** An informational state shown in the report (`info`) that never makes Weir unready. */
+  inform(name: string, describe: () => string): void {
+    this.notes.push({ name, describe });
+  }
 
   register(check: ReadinessCheck): void {
     this.checks.push(check);
@@ -27,7 +33,7 @@ export class Readiness {
     };
   }
 
-  report(): { ready: boolean; checks: Record<string, string> } {
+  report(): { ready: boolean; checks: Record<string, string>; info?: Record<string, string> } {
     const checks: Record<string, string> = {};
     let ready = this.checks.length > 0;
     for (const c of this.checks) {
@@ -35,6 +41,9 @@ export class Readiness {
       checks[c.name] = problem ?? 'ok';
       if (problem !== undefined) ready = false;
     }
-    return { ready, checks };
+    if (this.notes.length === 0) return { ready, checks };
+    const info: Record<string, string> = {};
+    for (const n of this.notes) info[n.name] = n.describe();
+    return { ready, checks, info };
   }
 }

@@ -19,7 +19,7 @@ export interface AdminServer {
 
 export async function startAdminServer(
   options: { host: string; port: number },
-  deps: { registry: Registry; readiness: Readiness; logger: Logger; status: () => StatusSnapshot },
+  deps: { registry: Registry; readiness: Readiness; logger: Logger; status: () => StatusSnapshot; api?: ReadonlyMap<string, () => unknown> },
 ): Promise<AdminServer> {
   const log = deps.logger.child({ component: 'admin' });
   const server: Server = createServer((req, res) => {
@@ -43,6 +43,11 @@ export async function startAdminServer(
     }
     if (path === '/api/status') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(deps.status()));
+      return;
+    }
+    const api = path === undefined ? undefined : deps.api?.get(path);
+    if (api !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(api()));
       return;
     }
     if (path === '/metrics') {

@@ -16,6 +16,7 @@
  */
 import { PROFILE_NAMES } from '../../device/profiles.js';
 import { TOPIC_CONFIG_NAMES, TOPIC_CONFIG_SPECS, type TopicConfig, type TopicConfigName } from '../store/topic-config.js';
+import { DEVICE_ID_FIELD, MIRROR_FIELDS } from '../../bridge/upstream/config-fields.js';
 import { aclEntries } from '../../bridge/mqtt/acl.js';
 import { logTopicName, mappingRules } from '../../bridge/mqtt/mapping.js';
 import { optionalFilePath, optionalHostPort } from '../../bridge/mqtt/config-types.js';
@@ -340,6 +341,7 @@ export const SCHEMA = {
     }),
   },
   device: {
+    id: DEVICE_ID_FIELD,
     profile: field({
       type: enumOf(['auto', ...PROFILE_NAMES] as const),
       default: 'auto',
@@ -347,6 +349,8 @@ export const SCHEMA = {
       fix: `Set auto or one of ${PROFILE_NAMES.join(', ')}.`,
     }),
   },
+  // The mirror's fields live with the mirror (this file stays readable in one sitting).
+  mirror: MIRROR_FIELDS,
   log: {
     level: field({
       type: enumOf(LOG_LEVELS),

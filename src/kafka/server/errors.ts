@@ -29,6 +29,7 @@ const WEIR_TO_KAFKA = {
   STORAGE_ERROR: 'KAFKA_STORAGE_ERROR',
   INVALID_ARGUMENT: 'INVALID_REQUEST',
   USAGE: 'INVALID_REQUEST',
+  MIRROR_CLIENT_MISSING: 'UNKNOWN_SERVER_ERROR',
 } as const satisfies Record<ErrorCode, KafkaErrorName>;
 
 /** Kafka's name for any thrown value: WeirErrors by the table, anything else UNKNOWN_SERVER_ERROR. */

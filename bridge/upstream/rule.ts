@@ -1,0 +1,438 @@
+/**
+ * One mirror rule: one librdkafka producer to its upstream, and a pump per mirrored partition.
+ *
+ * Flow control. The rule caps records and bytes handed to the client and not yet reported
+ * (`max_in_flight`, `max_in_flight_bytes`); librdkafka's own queue is sized just above that cap
+ * (client.ts), so memory does not grow with an outage: the log on disk is the buffer.
+ *
+ * Backlog vs live data. Each partition has its own pump; a pump sends at most one chunk (a read
+ * of `chunkBytes`) per turn and then queues behind the other pumps for in-flight room (a FIFO of
+ * waiters), so a partition with a few fresh records gets its turn after at most one chunk of each
+ * backlogged partition, while a lone backlog still fills the whole in-flight window with large
+ * batches (librdkafka packs up to `batch_size` records per request). Within a partition the order
+ * is the log's, so live records follow that partition's backlog.
+ */
+import { isWeirError } from '../../src/errors.js';
+import { decodeRecordBatch } from '../../src/kafka/protocol/record-batch.js';
+import type { Logger } from '../../src/logger.js';
+import type { LogStore } from '../../src/store/types.js';
+import type { DeliveryReport, KafkaModule, LibrdKafkaError, MessageHeader, Producer } from './client.js';
+import { producerConfig } from './client.js';
+import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
+import type { PartitionMirror, SentRecord } from './partition.js';
+
+/** Names of the headers every mirrored record gains (documented in the README). */
+export const ORIGIN_HEADERS = {
+  device: 'weir.origin.device',
+  topic: 'weir.origin.topic',
+  partition: 'weir.origin.partition',
+  offset: 'weir.origin.offset',
+} as const;
+
+/** Upstream error codes that refuse a record for good: retrying the same bytes cannot succeed. */
+const SIZE_REFUSALS = new Set([10 /* MESSAGE_TOO_LARGE */, 18 /* RECORD_LIST_TOO_LARGE */, 87 /* INVALID_RECORD */]);
+const AUTH_REFUSALS = new Set([17 /* INVALID_TOPIC_EXCEPTION */, 29 /* TOPIC_AUTHORIZATION_FAILED */, 31 /* CLUSTER_AUTHORIZATION_FAILED */, 44 /* POLICY_VIOLATION */]);
+
+export interface RuleDeps {
+  store: LogStore;
+  kafka: KafkaModule;
+  logger: Logger;
+  deviceId: string;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  /** Writes a refused record to the dead-letter topic; resolves once durable. */
+  deadLetter(rule: MirrorRuleSpec, pm: PartitionMirror, offset: number, reason: string): Promise<void>;
+}
+
+export interface RuleCounters {
+  sent: number;
+  acked: number;
+  ackedBytes: number;
+  refused: number;
+  deadLettered: number;
+  reconnects: number;
+}
+
+/** Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniform in [base/2, min(max, base·2^n)]. */
+export function backoffMs(attempt: number, minMs: number, maxMs: number): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+export class RuleMirror {
+  readonly spec: MirrorRuleSpec;
+  readonly upstream: UpstreamSpec;
+  readonly partitions: PartitionMirror[] = [];
+  readonly counters: RuleCounters = { sent: 0, acked: 0, ackedBytes: 0, refused: 0, deadLettered: 0, reconnects: 0 };
+  connected = false;
+  /** When the current connected/disconnected state began. */
+  since = Date.now();
+  lastError: { at: number; message: string } | undefined;
+  /** Set when on_refused: stop stopped the rule: why, and what to do. */
+  stoppedBy: string | undefined;
+  private producer: Producer | undefined;
+  private producerGen = 0;
+  private inFlight = 0;
+  private inFlightBytes = 0;
+  private readonly roomWaiters: (() => void)[] = [];
+  private readonly changeWaiters: (() => void)[] = [];
+  private readonly abort = new AbortController();
+  private readonly pumps: Promise<void>[] = [];
+  private readonly log: Logger;
+  private readonly chunkBytes: number;
+  private tokens = 0;
+  private tokensAt = Date.now();
+  private stopping = false;
+  private connecting: Promise<void> | undefined;
+
+  constructor(spec: MirrorRuleSpec, upstream: UpstreamSpec, private readonly deps: RuleDeps) {
+    this.spec = spec;
+    this.upstream = upstream;
+    this.log = deps.logger.child({ component: 'mirror', rule: spec.name, upstream: upstream.name });
+    this.chunkBytes = Math.max(64 * 1024, Math.min(1024 * 1024, Math.floor(spec.maxInFlightBytes / 4)));
+  }
+
+  get inFlightRecords(): number {
+    return this.inFlight;
+  }
+
+  start(): void {
+    this.connecting = this.connectLoop();
+  }
+
+  addPartition(pm: PartitionMirror): void {
+    this.partitions.push(pm);
+    this.pumps.push(this.pump(pm));
+  }
+
+  /** Stops reading, waits up to `timeoutMs` for reports of what was sent, then disconnects. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    this.wakeAll();
+    await Promise.all(this.pumps);
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
+    await this.connecting?.catch(() => undefined);
+    await this.closeProducer();
+  }
+
+  // --- connection ---------------------------------------------------------------------------
+
+  /** `connect()` must succeed before `produce()` works: retry with backoff and jitter until it does. */
+  private async connectLoop(): Promise<void> {
+    for (let attempt = 0; !this.stopping; attempt++) {
+      const gen = ++this.producerGen;
+      let producer: Producer;
+      try {
+        producer = new this.deps.kafka.Producer(producerConfig(this.upstream, this.spec, this.deps.deviceId));
+      } catch (err) {
+        this.noteError(err, 'cannot create the Kafka producer');
+        await sleep(backoffMs(attempt, this.deps.backoffMinMs, this.deps.backoffMaxMs), this.abort.signal);
+        continue;
+      }
+      producer.on('delivery-report', (err, report) => this.onReport(gen, err, report));
+      producer.on('event.error', (err) => this.onClientError(gen, err));
+      try {
+        await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+      } catch (err) {
+        this.noteError(err, 'cannot connect to the upstream');
+        await sleep(backoffMs(attempt, this.deps.backoffMinMs, this.deps.backoffMaxMs), this.abort.signal);
+        continue;
+      }
+      if (this.stopping) {
+        this.producer = producer;
+        return;
+      }
+      producer.setPollInterval(5);
+      this.producer = producer;
+      this.setConnected(true);
+      this.log.info({ bootstrap: this.upstream.bootstrapServers }, 'mirror connected to upstream');
+      this.wakeAll();
+      return;
+    }
+  }
+
+  private onClientError(gen: number, err: LibrdKafkaError): void {
+    if (gen !== this.producerGen) return;
+    // librdkafka reconnects on its own; these say the link is down until a report says otherwise.
+    if (err.code === -195 /* ERR__TRANSPORT */ || err.code === -187 /* ERR__ALL_BROKERS_DOWN */) this.setConnected(false);
+    this.noteError(err, 'upstream client error');
+    if (err.isFatal === true) {
+      // A fatal idempotence error (e.g. the sequence state cannot be recovered): this producer is
+      // done. A new one gets a new producer id; every partition resends from its cursor.
+      this.log.warn({ err }, 'fatal producer error: replacing the producer, resending from the cursors');
+      this.counters.reconnects++;
+      void this.replaceProducer();
+    }
+  }
+
+  private async replaceProducer(): Promise<void> {
+    this.producerGen++;
+    const old = this.producer;
+    this.producer = undefined;
+    this.setConnected(false);
+    this.inFlight = 0;
+    this.inFlightBytes = 0;
+    for (const pm of this.partitions) pm.reset();
+    if (old !== undefined) await disconnect(old, 0);
+    if (!this.stopping) {
+      await sleep(backoffMs(0, this.deps.backoffMinMs, this.deps.backoffMaxMs), this.abort.signal);
+      this.connecting = this.connectLoop();
+    }
+  }
+
+  private async closeProducer(): Promise<void> {
+    const p = this.producer;
+    this.producer = undefined;
+    this.producerGen++;
+    if (p !== undefined) await disconnect(p, 0);
+  }
+
+  private setConnected(connected: boolean): void {
+    if (this.connected === connected) return;
+    this.connected = connected;
+    this.since = Date.now();
+    if (!connected) this.log.warn({ lastError: this.lastError?.message }, 'mirror lost the upstream; records stay in the log until it is back');
+  }
+
+  private noteError(err: unknown, what: string): void {
+    const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+    const repeat = this.lastError?.message === message;
+    this.lastError = { at: Date.now(), message };
+    if (!repeat) this.log.warn({ err }, what);
+  }
+
+  // --- reports ------------------------------------------------------------------------------
+
+  private onReport(gen: number, err: LibrdKafkaError | null, report: DeliveryReport): void {
+    if (gen !== this.producerGen) return;
+    const entry = report.opaque as SentRecord;
+    this.inFlight--;
+    this.inFlightBytes -= entry.bytes;
+    if (this.roomWaiters.length > 0) this.wakeRoom();
+    const pm = entry.pm;
+    const current = pm.reported(entry);
+    if (err === null || err === undefined || err.code === 0) {
+      if (!this.connected) this.setConnected(true);
+      if (!current) return;
+      this.counters.acked++;
+      this.counters.ackedBytes += entry.bytes;
+      pm.complete(entry);
+      return;
+    }
+    if (!current) return;
+    this.handleFailure(pm, entry, err);
+  }
+
+  private handleFailure(pm: PartitionMirror, entry: SentRecord, err: LibrdKafkaError): void {
+    const code = typeof err.code === 'number' ? err.code : -1;
+    const size = SIZE_REFUSALS.has(code);
+    if ((size && entry.alone) || AUTH_REFUSALS.has(code)) {
+      // Refused for good, and (for size) sent alone, so it is this record and not its batch.
+      this.refuse(pm, entry, `${err.message} (code ${code})`);
+      return;
+    }
+    if (size) {
+      // The upstream refused a whole batch: resend its records one at a time to find the culprit.
+      pm.isolateUntil = Math.max(pm.isolateUntil, entry.offset + 1);
+    } else this.noteError(err, `upstream did not take ${pm.topic}[${pm.partition}] offset ${entry.offset}; resending from the cursor`);
+    pm.fail(entry);
+  }
+
+  private refuse(pm: PartitionMirror, entry: SentRecord, reason: string): void {
+    this.counters.refused++;
+    const where = `${pm.topic}[${pm.partition}] offset ${entry.offset}`;
+    if (this.spec.onRefused === 'stop') {
+      this.stoppedBy = `upstream refused ${where} for good: ${reason}; raise the upstream topic's limit or fix its ACLs, or set on_refused: skip for rule ${this.spec.name}, then restart Weir`;
+      this.lastError = { at: Date.now(), message: this.stoppedBy };
+      this.log.error({ topic: pm.topic, partition: pm.partition, offset: entry.offset, reason }, 'mirror rule stopped: a record was refused for good (on_refused: stop)');
+      pm.fail(entry);
+      return;
+    }
+    this.log.warn({ topic: pm.topic, partition: pm.partition, offset: entry.offset, reason, deadLetterTopic: this.spec.deadLetterTopic }, 'record refused for good: dead-lettered (on_refused: skip)');
+    this.deps
+      .deadLetter(this.spec, pm, entry.offset, reason)
+      .then(() => {
+        this.counters.deadLettered++;
+        pm.complete(entry);
+      })
+      .catch((err: unknown) => {
+        this.noteError(err, `cannot write ${where} to the dead-letter topic`);
+        pm.fail(entry);
+      });
+  }
+
+  // --- pumps --------------------------------------------------------------------------------
+
+  private wakeRoom(): void {
+    while (this.roomWaiters.length > 0 && this.hasRoom()) this.roomWaiters.shift()!();
+  }
+
+  private wakeAll(): void {
+    for (const w of this.roomWaiters.splice(0)) w();
+    for (const w of this.changeWaiters.splice(0)) w();
+  }
+
+  private hasRoom(): boolean {
+    return this.inFlight < this.spec.maxInFlight && this.inFlightBytes < this.spec.maxInFlightBytes;
+  }
+
+  private waitChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.changeWaiters.push(done);
+    });
+  }
+
+  private async pump(pm: PartitionMirror): Promise<void> {
+    let retries = 0;
+    while (!this.stopping) {
+      try {
+        if (this.producer === undefined || this.stoppedBy !== undefined) {
+          await this.waitChange(1000);
+          continue;
+        }
+        if (pm.phase === 'rewinding') {
+          await pm.drained();
+          if (this.stopping) break;
+          if (pm.phase === 'rewinding') {
+            await sleep(backoffMs(retries++, this.deps.backoffMinMs, this.deps.backoffMaxMs), this.abort.signal);
+            pm.rewind();
+          }
+          continue;
+        }
+        const { logStartOffset, highWatermark } = this.deps.store.offsets(pm.topic, pm.partition);
+        if (pm.cursor < logStartOffset && pm.outstanding === 0) {
+          pm.skipTo(logStartOffset);
+          continue;
+        }
+        if (pm.nextRead < logStartOffset) pm.nextRead = logStartOffset;
+        if (pm.nextRead >= highWatermark) {
+          await this.deps.store.waitForData(pm.topic, pm.partition, pm.nextRead, 1000, this.abort.signal);
+          continue;
+        }
+        if (pm.isolating() && pm.outstanding > 0) {
+          await pm.drained();
+          continue;
+        }
+        if (!this.hasRoom()) {
+          await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+          continue;
+        }
+        const bytes = this.sendChunk(pm);
+        if (bytes > 0) retries = 0;
+        await this.throttle(bytes);
+        // Let the other pumps (and report callbacks) have their turn before the next chunk.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      } catch (err) {
+        if (this.stopping) break;
+        if (isWeirError(err, 'UNKNOWN_TOPIC_OR_PARTITION')) {
+          // The local topic was deleted: nothing left to mirror (its cursors went with it).
+          this.partitions.splice(this.partitions.indexOf(pm), 1);
+          this.log.info({ topic: pm.topic, partition: pm.partition }, 'mirrored topic deleted; stopped mirroring it');
+          return;
+        }
+        this.noteError(err, `mirroring ${pm.topic}[${pm.partition}] failed; retrying`);
+        await sleep(backoffMs(retries++, this.deps.backoffMinMs, this.deps.backoffMaxMs), this.abort.signal);
+      }
+    }
+  }
+
+  /** Reads one chunk at `pm.nextRead` and hands its records to the client; returns record bytes sent. */
+  private sendChunk(pm: PartitionMirror): number {
+    const producer = this.producer!;
+    const isolate = pm.isolating();
+    const read = this.deps.store.read(pm.topic, pm.partition, pm.nextRead, isolate ? 1 : this.chunkBytes);
+    const partition = this.spec.partitioning === 'same' ? pm.partition : -1;
+    const device = Buffer.from(this.deps.deviceId);
+    const topic = Buffer.from(pm.topic);
+    const part = Buffer.from(String(pm.partition));
+    let sentBytes = 0;
+    outer: for (const batch of read.batches) {
+      const { records } = decodeRecordBatch(batch);
+      for (const r of records) {
+        if (r.offset < pm.nextRead) continue;
+        if (!this.hasRoom() || (isolate && pm.outstanding > 0)) break outer;
+        const headers: MessageHeader[] = [];
+        let bytes = (r.key?.length ?? 0) + (r.value?.length ?? 0);
+        for (const h of r.headers) {
+          // librdkafka's binding takes no null header value; Kafka readers see an empty one.
+          headers.push({ [h.key]: h.value ?? Buffer.alloc(0) });
+          bytes += h.key.length + (h.value?.length ?? 0);
+        }
+        headers.push(
+          { [ORIGIN_HEADERS.device]: device },
+          { [ORIGIN_HEADERS.topic]: topic },
+          { [ORIGIN_HEADERS.partition]: part },
+          { [ORIGIN_HEADERS.offset]: Buffer.from(String(r.offset)) },
+        );
+        const entry = pm.sent(r.offset, bytes);
+        this.inFlight++;
+        this.inFlightBytes += bytes;
+        try {
+          // Copies: key and value are views into the batch, which librdkafka must not outlive.
+          producer.produce(pm.upstreamTopic, partition, r.value === null ? null : Buffer.from(r.value), r.key === null ? null : Buffer.from(r.key), r.timestamp, entry, headers);
+        } catch (err) {
+          this.inFlight--;
+          this.inFlightBytes -= bytes;
+          pm.reported(entry);
+          const code = (err as { code?: unknown }).code;
+          if (code === 10) this.refuse(pm, entry, `larger than librdkafka's message.max.bytes: ${(err as Error).message}`);
+          else pm.fail(entry);
+          throw err;
+        }
+        this.counters.sent++;
+        sentBytes += bytes;
+        if (isolate) break outer;
+      }
+    }
+    // A lone record goes out now rather than after linger.ms, so isolation is one round trip each.
+    if (isolate && sentBytes > 0) producer.flush(10_000, () => undefined);
+    return sentBytes;
+  }
+
+  /** Token bucket for `max_bytes_per_second` (record bytes before compression); one second of burst. */
+  private async throttle(bytes: number): Promise<void> {
+    const rate = this.spec.maxBytesPerSecond;
+    if (rate <= 0 || bytes === 0) return;
+    const now = Date.now();
+    this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) * rate) / 1000) - bytes;
+    this.tokensAt = now;
+    if (this.tokens < 0) await sleep(Math.ceil((-this.tokens / rate) * 1000), this.abort.signal);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** librdkafka's disconnect flushes first; 0 means do not wait (unacknowledged records are resent after the restart). */
+function disconnect(p: Producer, flushMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, 5000);
+    try {
+      p.setPollInterval(0);
+      p.disconnect(flushMs, () => {
+        clearTimeout(t);
+        resolve();
+      });
+    } catch {
+      clearTimeout(t);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,207 @@
+/**
+ * The mirror's test rig: the upstream is a second Weir process (its Kafka listener plays the
+ * central cluster) behind the fault proxy; the edge is a real Weir (in this process via
+ * startWeir, or as a child for the kill test) with a mirror rule pointing at the proxy.
+ *
+ * What arrived upstream is read from the upstream's own data dir once it has stopped (the store
+ * has one writer), so the check sees exactly what the upstream made durable.
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { pino } from 'pino';
+import { loadConfig } from '../../../src/config/load.js';
+import { decodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
+import { startWeir, type RunningWeir } from '../../../src/main.js';
+import type { MirrorStatus } from '../../../bridge/upstream/status.js';
+import { openTestStore, tempDir } from '../../helpers/store.js';
+import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
+import { spawnWeir, waitForLog } from '../../cli/helpers.js';
+
+export interface Upstream {
+  readonly dir: string;
+  readonly proxy: FaultProxy;
+  child: ChildProcessWithoutNullStreams | undefined;
+  /** Starts (or restarts) the upstream Weir; the proxy is pointed at its new port. */
+  start(): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops it (if running) and reads every record of `topic` from its data dir. */
+  records(topic: string): Promise<UpRecord[]>;
+  cleanup(): Promise<void>;
+}
+
+export interface UpRecord {
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string | null;
+  timestamp: number;
+  headers: Record<string, string>;
+}
+
+export async function startUpstream(env: Record<string, string> = {}): Promise<Upstream> {
+  const tmp = tempDir('weir-upstream-');
+  const proxy = await startFaultProxy();
+  const up: Upstream = {
+    dir: tmp.dir,
+    proxy,
+    child: undefined,
+    async start() {
+      const child = spawnWeir(['start'], {
+        cwd: tmp.dir,
+        env: {
+          WEIR_STORE__DIR: tmp.dir,
+          WEIR_MQTT__ENABLED: 'false',
+          WEIR_ADMIN__ENABLED: 'false',
+          WEIR_KAFKA__ADVERTISED_PORT: String(proxy.port),
+          WEIR_TOPIC_DEFAULTS__PARTITIONS: '4',
+          WEIR_LOG__LEVEL: 'info',
+          ...env,
+        },
+      });
+      const ready = await waitForLog(child, 'ready');
+      proxy.target = Number(String(ready.kafka).split(':').pop());
+      up.child = child;
+      child.stdout.resume();
+    },
+    async stop(signal = 'SIGTERM') {
+      const child = up.child;
+      if (child === undefined) return;
+      up.child = undefined;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill(signal);
+      await exited;
+    },
+    async records(topic) {
+      await up.stop();
+      const store = await openTestStore(tmp.dir);
+      try {
+        if (!store.hasTopic(topic)) return [];
+        const out: UpRecord[] = [];
+        for (const p of store.describeTopic(topic).partitions) {
+          let offset = p.logStartOffset;
+          while (offset < p.highWatermark) {
+            const read = store.read(topic, p.partition, offset, 4 * 1024 * 1024);
+            for (const batch of read.batches) {
+              for (const r of decodeRecordBatch(batch).records) {
+                if (r.offset < offset) continue;
+                const headers: Record<string, string> = {};
+                for (const h of r.headers) headers[h.key] = h.value?.toString() ?? '';
+                out.push({ partition: p.partition, offset: r.offset, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null, timestamp: r.timestamp, headers });
+                offset = r.offset + 1;
+              }
+            }
+          }
+        }
+        return out;
+      } finally {
+        await store.close();
+      }
+    },
+    async cleanup() {
+      await up.stop('SIGKILL');
+      await proxy.close();
+      tmp.cleanup();
+    },
+  };
+  await up.start();
+  return up;
+}
+
+export interface RuleOverrides {
+  [key: string]: unknown;
+}
+
+/** The edge's mirror config as WEIR_* variables: one upstream through the proxy, one rule. */
+export function mirrorEnv(proxyPort: number, rule: RuleOverrides = {}, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    WEIR_DEVICE__ID: 'edge-1',
+    WEIR_MIRROR__UPSTREAMS: JSON.stringify([{ name: 'central', bootstrap_servers: [`127.0.0.1:${proxyPort}`] }]),
+    WEIR_MIRROR__RULES: JSON.stringify([{ name: 'r1', upstream: 'central', topics: ['sensors.*'], upstream_topic: 'edge.{device}.{topic}', linger_ms: 5, ...rule }]),
+    WEIR_MIRROR__BACKOFF_MIN_MS: '100',
+    WEIR_MIRROR__BACKOFF_MAX_MS: '1000',
+    ...extra,
+  };
+}
+
+export const quietLogger = pino({ level: process.env.WEIR_TEST_LOG ?? 'silent' });
+
+/** A real Weir in this process (store, listeners off, the mirror), from WEIR_* variables. */
+export async function startEdge(dir: string, env: Record<string, string>): Promise<RunningWeir> {
+  const config = loadConfig({
+    env: {
+      WEIR_STORE__DIR: dir,
+      WEIR_MQTT__ENABLED: 'false',
+      WEIR_KAFKA__ENABLED: 'false',
+      WEIR_ADMIN__LISTEN: '127.0.0.1:0',
+      WEIR_STORE__RETENTION_CHECK_INTERVAL_MS: '0',
+      WEIR_STORE__DISK_BUDGET_BYTES: '1GiB',
+      ...env,
+    },
+    cwd: dir,
+  });
+  return startWeir(config, quietLogger);
+}
+
+export async function mirrorStatusOf(weir: RunningWeir): Promise<MirrorStatus> {
+  const a = weir.adminAddress!;
+  const res = await fetch(`http://127.0.0.1:${a.port}/api/mirror`);
+  return (await res.json()) as MirrorStatus;
+}
+
+/** Polls until `check` holds (status from the admin API), or fails with the last status. */
+export async function waitForStatus(read: () => Promise<MirrorStatus>, check: (s: MirrorStatus) => boolean, timeoutMs = 30_000): Promise<MirrorStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: MirrorStatus | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await read();
+      if (check(last)) return last;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`mirror status condition not met in ${timeoutMs} ms; last status: ${JSON.stringify(last, null, 1)}`);
+}
+
+export function totalLag(s: MirrorStatus): number {
+  return s.rules.reduce((n, r) => n + r.partitions.reduce((m, p) => m + p.lagRecords, 0), 0);
+}
+
+/** All caught up: every partition's cursor at its log end, and at least `partitions` of them. */
+export function caughtUp(partitions: number) {
+  return (s: MirrorStatus): boolean => s.rules[0] !== undefined && s.rules[0].partitions.length >= partitions && totalLag(s) === 0;
+}
+
+/**
+ * Checks what arrived upstream against what the edge holds: per origin partition, after dropping
+ * duplicates by the README's recipe (skip an offset ≤ the highest seen), the offsets are exactly
+ * 0..n-1 in order. Returns the number of duplicates dropped.
+ */
+export function checkArrived(records: UpRecord[], expected: Map<number, number>, device = 'edge-1'): { duplicates: number; byPartition: Map<number, UpRecord[]> } {
+  const highest = new Map<string, number>();
+  const byPartition = new Map<number, UpRecord[]>();
+  let duplicates = 0;
+  // Upstream partitions are read one after another; origin order is within one upstream partition.
+  for (const r of records) {
+    const key = `${r.headers['weir.origin.device']}|${r.headers['weir.origin.topic']}|${r.headers['weir.origin.partition']}`;
+    const offset = Number(r.headers['weir.origin.offset']);
+    if (r.headers['weir.origin.device'] !== device) throw new Error(`record without the origin device header: ${JSON.stringify(r.headers)}`);
+    if (offset <= (highest.get(key) ?? -1)) {
+      duplicates++;
+      continue;
+    }
+    if (offset !== (highest.get(key) ?? -1) + 1) throw new Error(`gap or reorder in ${key}: ${offset} after ${highest.get(key) ?? -1}`);
+    highest.set(key, offset);
+    const p = Number(r.headers['weir.origin.partition']);
+    let list = byPartition.get(p);
+    if (list === undefined) byPartition.set(p, (list = []));
+    list.push(r);
+  }
+  for (const [p, n] of expected) {
+    const got = byPartition.get(p)?.length ?? 0;
+    if (got !== n) throw new Error(`origin partition ${p}: ${got} distinct records upstream, expected ${n}`);
+  }
+  return { duplicates, byPartition };
+}

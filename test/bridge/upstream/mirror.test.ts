@@ -1,0 +1,144 @@
+/**
+ * The mirror end to end: an in-process edge Weir mirrors to a second Weir process through the
+ * fault proxy. Happy path (order, key, value, timestamp, headers, origin headers); an outage
+ * under load; a connection cut mid-response; an upstream restart (its idempotent-producer state
+ * is in memory, so it forgets the mirror's producer id); a slow, throttled link.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { RunningWeir } from '../../../src/main.js';
+import { assertBuilt } from '../../cli/helpers.js';
+import { tempDir } from '../../helpers/store.js';
+import { caughtUp, checkArrived, mirrorEnv, mirrorStatusOf, startEdge, startUpstream, waitForStatus, type Upstream } from './helpers.js';
+
+let upstream: Upstream;
+let edge: RunningWeir | undefined;
+let edgeDir: { dir: string; cleanup(): void };
+
+beforeEach(async () => {
+  assertBuilt();
+  upstream = await startUpstream();
+  edgeDir = tempDir('weir-edge-');
+});
+
+afterEach(async () => {
+  await edge?.shutdown('test end');
+  edge = undefined;
+  await upstream.cleanup();
+  edgeDir.cleanup();
+});
+
+async function append(weir: RunningWeir, topic: string, partitions: number, perPartition: number, from = 0, tag = 'v'): Promise<void> {
+  const jobs: Promise<unknown>[] = [];
+  for (let p = 0; p < partitions; p++) {
+    for (let i = from; i < from + perPartition; i += 500) {
+      const n = Math.min(500, from + perPartition - i);
+      jobs.push(
+        weir.store.appendRecords(
+          topic,
+          p,
+          Array.from({ length: n }, (_, j) => ({
+            key: Buffer.from(`k${p}-${i + j}`),
+            value: Buffer.from(`${tag}${p}-${i + j}`),
+            timestamp: 1_700_000_000_000 + i + j,
+            headers: [{ key: 'app', value: Buffer.from(`h${i + j}`) }],
+          })),
+        ),
+      );
+    }
+  }
+  await Promise.all(jobs);
+}
+
+it('mirrors every record in order per partition with key, value, timestamp, headers and origin headers', async () => {
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port));
+  await edge.store.createTopic('sensors.a', { partitions: 3 });
+  await edge.store.createTopic('other', { partitions: 1 });
+  await append(edge, 'sensors.a', 3, 1000);
+  await append(edge, 'other', 1, 10);
+  const status = await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(3));
+  expect(status.rules[0]!.connected).toBe(true);
+  expect(status.rules[0]!.partitions.map((p) => p.cursor)).toEqual([1000, 1000, 1000]);
+
+  const records = await upstream.records('edge.edge-1.sensors.a');
+  const { duplicates, byPartition } = checkArrived(records, new Map([[0, 1000], [1, 1000], [2, 1000]]));
+  expect(duplicates).toBe(0);
+  // partitioning: same — origin partition p went to upstream partition p, in offset order.
+  for (const [p, list] of byPartition) {
+    list.forEach((r, i) => {
+      expect(r.partition).toBe(p);
+      expect(r.offset).toBe(i);
+      expect(r.key).toBe(`k${p}-${i}`);
+      expect(r.value).toBe(`v${p}-${i}`);
+      expect(r.timestamp).toBe(1_700_000_000_000 + i);
+      expect(r.headers).toEqual({
+        app: `h${i}`,
+        'weir.origin.device': 'edge-1',
+        'weir.origin.topic': 'sensors.a',
+        'weir.origin.partition': String(p),
+        'weir.origin.offset': String(i),
+      });
+    });
+  }
+  // Not matched by the rule: not mirrored.
+  expect(await upstream.records('edge.edge-1.other')).toEqual([]);
+}, 60_000);
+
+it('holds records through an upstream outage under load and delivers all of them after it, duplicates within the in-flight window', async () => {
+  const maxInFlight = 2000;
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { max_in_flight: maxInFlight }));
+  await edge.store.createTopic('sensors.b', { partitions: 2 });
+  await append(edge, 'sensors.b', 2, 2000);
+  await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2));
+
+  // Outage: the link goes dark (black hole), then the upstream dies; appends continue meanwhile.
+  upstream.proxy.blackhole = true;
+  const writing = append(edge, 'sensors.b', 2, 8000, 2000);
+  await new Promise((r) => setTimeout(r, 1500));
+  await upstream.stop('SIGKILL');
+  upstream.proxy.cutAll();
+  upstream.proxy.blackhole = false;
+  upstream.proxy.refuse = true;
+  await writing;
+  const during = await waitForStatus(() => mirrorStatusOf(edge!), (s) => !s.rules[0]!.connected, 30_000);
+  expect(during.rules[0]!.lastError).not.toBeNull();
+  expect(during.rules[0]!.inFlight).toBeLessThanOrEqual(maxInFlight);
+  const lag = during.rules[0]!.partitions.reduce((n, p) => n + p.lagRecords, 0);
+  expect(lag).toBeGreaterThan(0);
+  expect(during.rules[0]!.partitions.every((p) => p.oldestUnsentAgeMs !== null)).toBe(true);
+
+  upstream.proxy.refuse = false;
+  await upstream.start();
+  await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2), 60_000);
+  const { duplicates } = checkArrived(await upstream.records('edge.edge-1.sensors.b'), new Map([[0, 10_000], [1, 10_000]]));
+  // The upstream was killed: batches it had made durable but not answered are sent again.
+  expect(duplicates).toBeLessThanOrEqual(maxInFlight);
+}, 90_000);
+
+it('survives connections cut mid-response, an upstream restart and a slow throttled link', async () => {
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { max_in_flight: 1000, batch_size: 200 }));
+  await edge.store.createTopic('sensors.c', { partitions: 2 });
+  // Cut mid-response, several times, while a backlog drains.
+  await append(edge, 'sensors.c', 2, 3000);
+  for (let i = 0; i < 4; i++) {
+    upstream.proxy.cutAfterResponseBytes = 300 + i * 7;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2), 60_000);
+
+  // Upstream restart (graceful): its producer state is gone; the mirror goes on.
+  await append(edge, 'sensors.c', 2, 1000, 3000);
+  await upstream.stop('SIGTERM');
+  await upstream.start();
+  await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2), 60_000);
+
+  // Slow link: 40 ms each way and 200 KB/s.
+  upstream.proxy.delayMs = 40;
+  upstream.proxy.bytesPerSecond = 200_000;
+  await append(edge, 'sensors.c', 2, 1000, 4000);
+  await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2), 60_000);
+  upstream.proxy.delayMs = 0;
+  upstream.proxy.bytesPerSecond = 0;
+
+  const { duplicates } = checkArrived(await upstream.records('edge.edge-1.sensors.c'), new Map([[0, 5000], [1, 5000]]));
+  expect(duplicates).toBeLessThanOrEqual(3 * 1000);
+}, 120_000);
