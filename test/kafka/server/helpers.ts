@@ -1,6 +1,8 @@
 /** Starts a Kafka listener on 127.0.0.1:0 over a fresh store in a temp dir. */
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { GroupCoordinator } from '../../../src/kafka/server/groups/coordinator.js';
+import { groupHandlers } from '../../../src/kafka/server/groups/handlers/index.js';
 import { coreHandlers } from '../../../src/kafka/server/handlers/index.js';
 import { startKafkaListener, type KafkaListener, type KafkaListenerOptions } from '../../../src/kafka/server/listener.js';
 import type { LogStore, StoreOptions } from '../../../src/store/types.js';
@@ -15,10 +17,17 @@ export interface TestBroker {
 }
 
 export async function startTestBroker(
-  opts: { listener?: Partial<KafkaListenerOptions>; store?: Partial<StoreOptions>; autoCreateTopics?: boolean } = {},
+  opts: {
+    listener?: Partial<KafkaListenerOptions>;
+    store?: Partial<StoreOptions>;
+    autoCreateTopics?: boolean;
+    /** Serve consumer groups too; a short initial rebalance delay keeps group tests quick. */
+    groups?: { initialRebalanceDelayMs: number };
+  } = {},
 ): Promise<TestBroker> {
   const tmp = tempDir('weir-kafka-');
   const store = await openTestStore(tmp.dir, opts.store);
+  const coordinator = opts.groups === undefined ? undefined : new GroupCoordinator({ store, ...opts.groups });
   const listener = await startKafkaListener({
     host: '127.0.0.1',
     port: 0,
@@ -29,7 +38,10 @@ export async function startTestBroker(
     maxConnections: 64,
     maxInFlightPerConnection: 16,
     maxQueuedRequestBytes: 32 * 1024 * 1024,
-    handlers: coreHandlers({ store, autoCreateTopics: opts.autoCreateTopics ?? true, defaultPartitions: 1 }),
+    handlers: [
+      ...coreHandlers({ store, autoCreateTopics: opts.autoCreateTopics ?? true, defaultPartitions: 1 }),
+      ...(coordinator === undefined ? [] : groupHandlers(coordinator)),
+    ],
     logger: silentLogger,
     ...opts.listener,
   });
@@ -40,6 +52,7 @@ export async function startTestBroker(
     port,
     bootstrap: `127.0.0.1:${port}`,
     async close() {
+      coordinator?.close();
       await listener.close();
       await store.close();
       tmp.cleanup();
