@@ -7,7 +7,9 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
+import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
+import { decodeRecordBatch, readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
+import { startFaultProxy } from './fault-proxy.js';
 import { startTestBroker, type TestBroker } from './helpers.js';
 
 const CODEC_IDS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
@@ -35,8 +37,8 @@ afterAll(async () => {
   await broker?.close();
 });
 
-async function kcat(args: string[], input?: string): Promise<string> {
-  const child = run('kcat', ['-b', broker.bootstrap, ...args], { timeout: 20_000, maxBuffer: 64 * 1024 * 1024 });
+async function kcat(args: string[], input?: string, bootstrap = broker.bootstrap): Promise<string> {
+  const child = run('kcat', ['-b', bootstrap, ...args], { timeout: 20_000, maxBuffer: 64 * 1024 * 1024 });
   if (input !== undefined) {
     child.child.stdin!.end(input);
   }
@@ -106,6 +108,57 @@ describe.skipIf(!hasKcat)('kcat', () => {
     expect(earliest).toMatch(/times \[0\] offset 0/);
     const latest = await kcat(['-Q', '-t', 'times:0:-1']);
     expect(latest).toMatch(/times \[0\] offset 3/);
+  });
+
+  it('keyed produce (-K, murmur2_random: Java\'s partitioner) puts each key where Java does, headers and timestamps kept', async () => {
+    // kcat has no admin commands: the topic is made here (auto-create would give it 1 partition).
+    await broker.store.createTopic('kcat-keyed', { partitions: 4 });
+    const keys = Array.from({ length: 40 }, (_, i) => `device-${i}`);
+    const before = Date.now();
+    await kcat(['-P', '-t', 'kcat-keyed', '-K', ':', '-H', 'site=north', '-X', 'topic.partitioner=murmur2_random'], keys.map((k, i) => `${k}:v${i}`).join('\n') + '\n');
+    const after = Date.now();
+    for (let p = 0; p < 4; p++) {
+      const msgs = await consume('kcat-keyed', p);
+      const expected = keys.map((k, i) => ({ k, i })).filter(({ k }) => partitionForKey(Buffer.from(k), 4) === p);
+      expect(msgs.map((m) => [m.offset, m.key, m.payload, m.headers])).toEqual(expected.map(({ k, i }, n) => [n, k, `v${i}`, ['site', 'north']]));
+      // CreateTime set by the producer, kept by the broker.
+      for (const m of msgs) expect(m.ts).toBeGreaterThanOrEqual(before - 1000), expect(m.ts).toBeLessThanOrEqual(after + 1000);
+    }
+  });
+
+  it('a 1 MiB record: refused at the default max.message.bytes, accepted once the topic raises it, fetched whole', async () => {
+    const big = 'b'.repeat(1024 * 1024);
+    const bigger = ['-X', 'message.max.bytes=4000000'];
+    await broker.store.createTopic('kcat-small');
+    // kcat reports the failed delivery and exits non-zero; nothing is stored.
+    await expect(kcat(['-P', '-t', 'kcat-small', '-p', '0', ...bigger], big + '\n')).rejects.toThrow(/too large/i);
+    expect(broker.store.offsets('kcat-small', 0).highWatermark).toBe(0);
+    await broker.store.createTopic('kcat-big', { configs: { 'max.message.bytes': String(2 * 1024 * 1024) } });
+    await kcat(['-P', '-t', 'kcat-big', '-p', '0', ...bigger], big + '\nsmall\n');
+    const msgs = await consume('kcat-big', 0);
+    expect(msgs.map((m) => [m.offset, m.payload?.length])).toEqual([[0, big.length], [1, 5]]);
+    expect(msgs[0]!.payload === big).toBe(true);
+  });
+
+  it('idempotent producer whose Produce responses are lost retries without writing twice', async () => {
+    const proxy = await startFaultProxy();
+    const behind = await startTestBroker({ listener: { advertisedPort: proxy.port } });
+    proxy.target = behind.port;
+    try {
+      proxy.dropProduceResponses = 2;
+      const lines = Array.from({ length: 2000 }, (_, i) => `line-${i}`);
+      // -E: kcat exits on the first connection error otherwise, before librdkafka's retry.
+      await kcat(['-P', '-E', '-t', 'kcat-retry', '-p', '0', '-X', 'enable.idempotence=true', '-X', 'batch.num.messages=200', '-X', 'reconnect.backoff.ms=20'],
+        lines.join('\n') + '\n', `127.0.0.1:${proxy.port}`);
+      expect(proxy.dropped).toBe(2);
+      const { batches } = behind.store.read('kcat-retry', 0, 0, 64 << 20);
+      const records = batches.flatMap((b) => decodeRecordBatch(b).records);
+      expect(records.map((r) => r.value?.toString())).toEqual(lines);
+      expect(records.map((r) => r.offset)).toEqual(lines.map((_, i) => i));
+    } finally {
+      await behind.close();
+      await proxy.close();
+    }
   });
 
   it('lists metadata (-L) with the advertised host and port', async () => {

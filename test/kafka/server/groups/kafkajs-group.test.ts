@@ -5,7 +5,7 @@
  * consumer (librdkafka 2.0.2: JoinGroup v5, OffsetFetch v7 flexible) checks the same where
  * kcat is installed (.ci/run installs it).
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
@@ -157,5 +157,43 @@ describe.skipIf(!hasKcat)('kcat balanced consumer', () => {
     expect((t?.partitions ?? []).reduce((sum, p) => sum + Number(p.offset), 0)).toBe(10);
     await producer.send({ topic: 'kcat-group', acks: -1, messages: [{ key: 'k10', value: 'v10' }] });
     expect((await kcatGroup('g-kcat', 'kcat-group')).map((l) => l.split(':')[2])).toEqual(['v10']);
+  });
+  it('two kcat members split a 4-partition topic, commit on exit, and a restarted member reads only what is new', async () => {
+    await admin.createTopics({ topics: [{ topic: 'kcat-split', numPartitions: 4 }] });
+    const members = ['m1', 'm2'].map(() => {
+      // -u: unbuffered output; no -q, so kcat reports each rebalance's assignment on stderr.
+      const child = spawn('kcat', ['-b', `127.0.0.1:${listener.address.port}`, '-G', 'g-kcat-split', '-u', '-X', 'auto.offset.reset=earliest',
+        '-X', 'partition.assignment.strategy=range', '-X', 'auto.commit.interval.ms=100', '-f', '%p:%o:%s\\n', 'kcat-split']);
+      const m = { child, out: '', err: '', exited: new Promise<void>((resolve) => child.on('exit', () => resolve())) };
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (m.out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (m.err += d));
+      return m;
+    });
+    /** Partitions of the member's latest assignment ("% Group ... rebalanced ...: assigned: t [0], t [1]"). */
+    const latest = (err: string): number[] => {
+      const all = [...err.matchAll(/assigned: ([^\n]*)/g)];
+      return all.length === 0 ? [] : [...all.at(-1)![1]!.matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1])).sort();
+    };
+    const lines = (out: string) => out.split('\n').filter((l) => l !== '');
+    try {
+      await until('both kcat members to hold two partitions each', () => members.every((m) => latest(m.err).length === 2), 25_000);
+      expect(members.flatMap((m) => latest(m.err)).sort()).toEqual([0, 1, 2, 3]);
+      await producer.send({ topic: 'kcat-split', acks: -1, messages: Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `v${i}` })) });
+      await until('all 40 records consumed', () => members.reduce((n, m) => n + lines(m.out).length, 0) >= 40);
+      for (const m of members) {
+        const mine = latest(m.err);
+        expect(lines(m.out).every((l) => mine.includes(Number(l.split(':')[0])))).toBe(true);
+      }
+      const all = members.flatMap((m) => lines(m.out).map((l) => l.split(':')[2]));
+      expect(all.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `v${i}`).sort());
+    } finally {
+      // SIGTERM: kcat closes its consumer, which commits the final offsets and leaves the group.
+      for (const m of members) m.child.kill('SIGTERM');
+      await Promise.all(members.map((m) => m.exited));
+    }
+    const [t] = await admin.fetchOffsets({ groupId: 'g-kcat-split', topics: ['kcat-split'] });
+    expect((t?.partitions ?? []).reduce((sum, p) => sum + Number(p.offset), 0)).toBe(40);
+    await producer.send({ topic: 'kcat-split', acks: -1, messages: [{ key: 'k40', value: 'v40' }, { key: 'k41', value: 'v41' }] });
+    expect((await kcatGroup('g-kcat-split', 'kcat-split')).map((l) => l.split(':')[2]).sort()).toEqual(['v40', 'v41']);
   });
 });
