@@ -10,6 +10,7 @@ import path from 'node:path';
 import { bytesInDir, freeBytesFor, resolveDiskBudget } from '../src/config/store-options.js';
 import type { WeirConfig } from '../src/config/schema.js';
 import type { HostPort } from '../src/config/types.js';
+import { checkUpstreams } from './doctor-upstream.js';
 import { boardModel, resolveProfile } from './profiles.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -166,6 +167,6 @@ export async function runChecks(config: WeirConfig): Promise<CheckResult[]> {
   );
   results.push(checkBoard(config), ...checkDisk(config), checkClock(), checkPython());
   for (const { section, address } of configuredListeners(config)) results.push(await checkPort(section, address, pid !== undefined));
-  results.push({ level: 'ok', name: 'upstream', message: 'no upstream configured (the mirror comes in a later release)' });
+  results.push(...(await checkUpstreams(config)));
   return results;
 }

@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkClock, checkNode } from '../../device/doctor.js';
+import { startTestBroker, type TestBroker } from '../kafka/server/helpers.js';
 import { assertBuilt, runWeir } from './helpers.js';
 
 let cwd: string;
@@ -59,5 +60,47 @@ describe('weir doctor', () => {
     expect(checkClock(new Date('2020-01-01T00:00:00Z'))).toMatchObject({ level: 'fail', name: 'clock' });
     expect(checkNode('18.19.0')).toMatchObject({ level: 'fail' });
     expect(checkNode('20.20.2')).toMatchObject({ level: 'ok' });
+  });
+});
+
+describe('weir doctor: mirror upstreams', () => {
+  let broker: TestBroker;
+  let closedPort: number;
+  let notKafka: Server;
+  const notKafkaSockets: Socket[] = [];
+  beforeEach(async () => {
+    broker = await startTestBroker();
+    // A port nobody listens on: bind one, note it, close it.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    closedPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    // Something that answers, but not Kafka (an HTTP-ish banner).
+    notKafka = createServer((socket) => {
+      notKafkaSockets.push(socket);
+      socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+    });
+    await new Promise<void>((resolve) => notKafka.listen(0, '127.0.0.1', resolve));
+  });
+  afterEach(async () => {
+    await broker.close();
+    for (const socket of notKafkaSockets) socket.destroy();
+    await new Promise<void>((resolve) => notKafka.close(() => resolve()));
+  });
+
+  it('asks each upstream for ApiVersions and says which answer and which do not', async () => {
+    const upstreams = [
+      { name: 'central', bootstrap_servers: [`127.0.0.1:${closedPort}`, `127.0.0.1:${broker.port}`] },
+      { name: 'down', bootstrap_servers: [`127.0.0.1:${closedPort}`] },
+      { name: 'web', bootstrap_servers: [`127.0.0.1:${(notKafka.address() as AddressInfo).port}`] },
+      { name: 'secret', bootstrap_servers: [`127.0.0.1:${broker.port}`], sasl: { mechanism: 'PLAIN', username: 'u', password_file: path.join(cwd, 'missing') } },
+    ];
+    const r = await runWeir(['doctor'], { cwd, env: { WEIR_STORE__DIR: path.join(cwd, 'data'), WEIR_MIRROR__UPSTREAMS: JSON.stringify(upstreams) } });
+    expect(r.stdout).toMatch(/^✓ mirror client: @confluentinc\/kafka-javascript \(librdkafka\) loads$/m);
+    expect(r.stdout).toMatch(new RegExp(`^✓ upstream central: 127\\.0\\.0\\.1:${broker.port} answers as a Kafka broker$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^! upstream down: no bootstrap server answered \\(127\\.0\\.0\\.1:${closedPort}: ECONNREFUSED\\)$`, 'm'));
+    expect(r.stdout).toMatch(/^! upstream web: no bootstrap server answered \(.*it answered, but not like a Kafka broker\)$/m);
+    expect(r.stdout).toMatch(/^✗ upstream secret: cannot read .*missing: ENOENT$/m);
+    expect(r.code).toBe(1);
   });
 });
