@@ -27,7 +27,7 @@ const XERIAL_HEADER = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x0
 const XERIAL_BLOCK = 32 * 1024;
 
 export function xerialSnappy(data: Buffer): Buffer {
-  const parts = [XERIAL_HEADER];
+  const parts: Buffer[] = [XERIAL_HEADER];
   for (let at = 0; at < data.length; at += XERIAL_BLOCK) {
     const block = snappyjs.compress(data.subarray(at, at + XERIAL_BLOCK));
     const size = Buffer.alloc(4);
@@ -54,7 +54,7 @@ export function zstdStored(data: Buffer): Buffer {
   head.writeUInt32LE(0xfd2fb528, 0);
   head[4] = 0xe0; // Frame_Content_Size_flag 3 (8 bytes), Single_Segment_flag 1, no checksum, no dictionary
   head.writeBigUInt64LE(BigInt(data.length), 5);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   const MAX_BLOCK = 128 * 1024;
   let at = 0;
   do {
