@@ -133,6 +133,7 @@ export class RuleMirror {
       }
       producer.on('delivery-report', (err, report) => this.onReport(gen, err, report));
       producer.on('event.error', (err) => this.onClientError(gen, err));
+      producer.on('event.stats', (stats: { message: string }) => this.onStats(gen, stats.message));
       try {
         await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
       } catch (err) {
@@ -153,12 +154,27 @@ export class RuleMirror {
     }
   }
 
+  /**
+   * Connected = some broker connection is UP, from librdkafka's statistics (once a second). The
+   * binding's error events lose librdkafka's error code, so they only feed `lastError`.
+   */
+  private onStats(gen: number, json: string): void {
+    if (gen !== this.producerGen || this.producer === undefined) return;
+    try {
+      const stats = JSON.parse(json) as { brokers?: Record<string, { nodeid: number; state: string }> };
+      const brokers = Object.values(stats.brokers ?? {}).filter((b) => b.nodeid >= 0);
+      this.setConnected(brokers.some((b) => b.state === 'UP'));
+    } catch {
+      // A malformed statistics line changes nothing.
+    }
+  }
+
   private onClientError(gen: number, err: LibrdKafkaError): void {
     if (gen !== this.producerGen) return;
-    // librdkafka reconnects on its own; these say the link is down until a report says otherwise.
-    if (err.code === -195 /* ERR__TRANSPORT */ || err.code === -187 /* ERR__ALL_BROKERS_DOWN */) this.setConnected(false);
+    // librdkafka reconnects on its own; an error here is reported, and the link state comes from stats.
     this.noteError(err, 'upstream client error');
-    if (err.isFatal === true) {
+    const fatal = err.isFatal === true || /fatal/i.test(`${err.message} ${err.stack ?? ''}`);
+    if (fatal) {
       // A fatal idempotence error (e.g. the sequence state cannot be recovered): this producer is
       // done. A new one gets a new producer id; every partition resends from its cursor.
       this.log.warn({ err }, 'fatal producer error: replacing the producer, resending from the cursors');

@@ -24,6 +24,8 @@ export interface FaultProxy {
   /** Bytes forwarded upstream→client so far. */
   readonly responseBytes: number;
   readonly connections: number;
+  /** Connections cut so far (cutAll and cutAfterResponseBytes). */
+  readonly cuts: number;
   /** Cuts every open connection now. */
   cutAll(): void;
   close(): Promise<void>;
@@ -34,6 +36,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function startFaultProxy(target = 0): Promise<FaultProxy> {
   const pairs = new Set<{ client: Socket; server: Socket }>();
   let responseBytes = 0;
+  let cuts = 0;
 
   const server: Server = createServer((client) => {
     if (proxy.refuse) {
@@ -95,8 +98,12 @@ export async function startFaultProxy(target = 0): Promise<FaultProxy> {
     get connections() {
       return pairs.size;
     },
+    get cuts() {
+      return cuts;
+    },
     cutAll() {
       for (const p of [...pairs]) {
+        cuts++;
         p.client.resetAndDestroy();
         p.server.destroy();
       }

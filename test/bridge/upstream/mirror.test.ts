@@ -124,6 +124,7 @@ it('survives connections cut mid-response, an upstream restart and a slow thrott
     await new Promise((r) => setTimeout(r, 300));
   }
   await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2), 60_000);
+  expect(upstream.proxy.cuts).toBeGreaterThan(0);
 
   // Upstream restart (graceful): its producer state is gone; the mirror goes on.
   await append(edge, 'sensors.c', 2, 1000, 3000);
