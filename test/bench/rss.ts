@@ -9,8 +9,8 @@ export interface RssSample {
   externalMB?: number;
 }
 
-function read(): RssSample {
-  const status = readFileSync('/proc/self/status', 'utf8');
+function read(pid: number | 'self' = 'self'): RssSample {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
   return { rssAnonMB: kb('RssAnon') / 1024, rssFileMB: kb('RssFile') / 1024 };
 }
@@ -37,6 +37,29 @@ export function trackPeakRss(intervalMs = 25): { stop(): RssSample } {
         rssAnonMB: Math.round(Math.max(peak.rssAnonMB, now.rssAnonMB) * 10) / 10,
         rssFileMB: Math.round(Math.max(peak.rssFileMB, now.rssFileMB) * 10) / 10,
       };
+    },
+  };
+}
+
+/** Peak RssAnon/RssFile of another process (the Weir under benchmark), sampled every `intervalMs`. */
+export function trackPeakRssOf(pid: number, intervalMs = 25): { stop(): RssSample } {
+  const peak: RssSample = { rssAnonMB: 0, rssFileMB: 0 };
+  const sample = () => {
+    try {
+      const now = read(pid);
+      peak.rssAnonMB = Math.max(peak.rssAnonMB, now.rssAnonMB);
+      peak.rssFileMB = Math.max(peak.rssFileMB, now.rssFileMB);
+    } catch {
+      // the process has gone
+    }
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return { rssAnonMB: Math.round(peak.rssAnonMB * 10) / 10, rssFileMB: Math.round(peak.rssFileMB * 10) / 10 };
     },
   };
 }

@@ -1,0 +1,158 @@
+/**
+ * `npm run bench:kafka`: the Kafka listener's throughput, as a client sees it, against `weir
+ * start` in its own process (run with the systemd unit's V8 flags, node-flags.ts):
+ *
+ * - kcat -P (librdkafka batching, acks=-1: answered only after the fsynced commit) from a file;
+ * - kcat -C from the beginning to the end (-e);
+ * - kafkajs producing (acks=-1, batches of 1000, 4 sends in flight), a second client;
+ * - the store alone appending the same kind of batches (kafka-store-scenario.ts), so the
+ *   ratio kcat/store is the protocol's overhead;
+ * - peak RssAnon/RssFile of the Weir process over the whole scenario.
+ *
+ * For 100 B and 1 KiB records, one and three partitions. Each scenario runs BENCH_REPEAT times
+ * (default 3) in fresh processes and temp dirs; medians are printed, one JSON line per scenario.
+ * Env: BENCH_RECORDS (default 1,000,000 at 100 B; scaled down for bigger records),
+ * BENCH_SIZES=100,1024, BENCH_PARTITIONS=1,3, BENCH_PROFILE_DIR=dir (Weir runs with
+ * --cpu-prof and writes its profile there on SIGTERM), BENCH_NODE_OPTIONS (node-flags.ts).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { startWeirProcess } from '../helpers/weir-process.js';
+import { unitNodeFlags } from './node-flags.js';
+import { trackPeakRssOf } from './rss.js';
+
+const STORE_SCENARIO = join(import.meta.dirname, 'kafka-store-scenario.js');
+const repeat = Number(process.env['BENCH_REPEAT'] ?? 3);
+const list = (name: string, fallback: number[]) => process.env[name]?.split(',').map(Number) ?? fallback;
+const sizes = list('BENCH_SIZES', [100, 1024]);
+const partitionCounts = list('BENCH_PARTITIONS', [1, 3]);
+const profileDir = process.env['BENCH_PROFILE_DIR'];
+const nodeFlags = unitNodeFlags();
+/** librdkafka's batch cap: up to 10000 records or 1 MB per partition and request. */
+const KCAT_BATCH_RECORDS = 10_000;
+const KCAT_BATCH_BYTES = 1_000_000;
+
+function recordsFor(bytes: number): number {
+  const base = Number(process.env['BENCH_RECORDS'] ?? 1_000_000);
+  return bytes <= 100 ? base : Math.round((base * 100) / bytes) * 2;
+}
+
+/** N lines of `bytes` printable bytes each: kcat -l sends one record per line. */
+function inputFile(dir: string, bytes: number, records: number): string {
+  const file = join(dir, `input-${bytes}.txt`);
+  const fd = openSync(file, 'w');
+  const line = Buffer.alloc(bytes + 1, 0x61);
+  line[bytes] = 0x0a;
+  const chunk = Buffer.concat(Array.from({ length: 1000 }, () => line));
+  for (let written = 0; written < records; written += 1000) writeSync(fd, chunk, 0, Math.min(1000, records - written) * line.length);
+  closeSync(fd);
+  return file;
+}
+
+function timed(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('exit', (code) => (code === 0 ? resolve((performance.now() - started) / 1000) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`))));
+  });
+}
+
+interface Run {
+  kcatProduce: number;
+  kcatFetch: number;
+  kafkajsProduce: number;
+  store: number;
+  peakRssAnonMB: number;
+  peakRssFileMB: number;
+}
+
+async function runOnce(bytes: number, partitions: number, input: string, records: number, n: number): Promise<Run> {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-kbench-'));
+  const storeDir = mkdtempSync(join(tmpdir(), 'weir-kbench-store-'));
+  try {
+    const prof = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=weir-${bytes}B-${partitions}p-${n}.cpuprofile`];
+    const weir = await startWeirProcess(dir, { nodeArgs: [...nodeFlags, ...prof], env: { WEIR_TOPIC_DEFAULTS__PARTITIONS: String(partitions) } });
+    const rss = trackPeakRssOf(weir.pid);
+    const kafka = new Kafka({ clientId: 'bench', brokers: [weir.kafka], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'bench', numPartitions: partitions }, { topic: 'bench-kafkajs', numPartitions: partitions }] });
+    const total = async (topic: string) => (await admin.fetchTopicOffsets(topic)).reduce((s, o) => s + Number(o.high), 0);
+
+    const kcatProduceS = await timed('kcat', ['-P', '-b', weir.kafka, '-t', 'bench', '-X', 'acks=-1', '-X', 'linger.ms=5',
+      '-X', `batch.num.messages=${KCAT_BATCH_RECORDS}`, '-X', `batch.size=${KCAT_BATCH_BYTES}`, '-X', 'queue.buffering.max.messages=1000000', '-l', input]);
+    const stored = await total('bench');
+    if (stored !== records) throw new Error(`kcat produced ${records} records, the broker has ${stored}`);
+    const kcatFetchS = await timed('kcat', ['-C', '-b', weir.kafka, '-t', 'bench', '-o', 'beginning', '-e', '-q']);
+
+    const producer = kafka.producer();
+    await producer.connect();
+    const kjsRecords = Math.min(records, 200_000);
+    const value = Buffer.alloc(bytes, 0x62);
+    const messages = Array.from({ length: 1000 }, () => ({ value }));
+    let sent = 0;
+    const kjsStarted = performance.now();
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (sent < kjsRecords) {
+        sent += messages.length;
+        await producer.send({ topic: 'bench-kafkajs', acks: -1, messages });
+      }
+    }));
+    const kafkajsS = (performance.now() - kjsStarted) / 1000;
+    await producer.disconnect();
+    await admin.disconnect();
+    const peak = rss.stop();
+    await weir.kill('SIGTERM');
+
+    const perBatch = Math.min(KCAT_BATCH_RECORDS, Math.floor(KCAT_BATCH_BYTES / (bytes + 8)));
+    const storeOut = execFileSync(process.execPath, [...nodeFlags, STORE_SCENARIO, String(bytes), String(partitions), String(records), String(perBatch), storeDir], { encoding: 'utf8' });
+    const storeRun = JSON.parse(storeOut.trim().split('\n').at(-1)!) as { recordsPerSec: number };
+    return {
+      kcatProduce: Math.round(records / kcatProduceS),
+      kcatFetch: Math.round(records / kcatFetchS),
+      kafkajsProduce: Math.round(sent / kafkajsS),
+      store: storeRun.recordsPerSec,
+      peakRssAnonMB: peak.rssAnonMB,
+      peakRssFileMB: peak.rssFileMB,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(storeDir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const inputs = mkdtempSync(join(tmpdir(), 'weir-kbench-input-'));
+try {
+  for (const bytes of sizes) {
+    const records = recordsFor(bytes);
+    const input = inputFile(inputs, bytes, records);
+    for (const partitions of partitionCounts) {
+      const runs: Run[] = [];
+      for (let i = 0; i < repeat; i++) runs.push(await runOnce(bytes, partitions, input, records, i));
+      const m = (k: keyof Run) => median(runs.map((r) => r[k]));
+      const result = {
+        scenario: `kafka/${bytes}B/${partitions}p`,
+        records,
+        repeat,
+        kcatProduceMsgPerSec: m('kcatProduce'),
+        kcatFetchMsgPerSec: m('kcatFetch'),
+        kafkajsProduceMsgPerSec: m('kafkajsProduce'),
+        storeAppendMsgPerSec: m('store'),
+        kcatProduceVsStore: Math.round((m('kcatProduce') / m('store')) * 100) / 100,
+        kcatProduceMBPerSec: Math.round((m('kcatProduce') * bytes) / 1e5) / 10,
+        peakRssAnonMB: Math.max(...runs.map((r) => r.peakRssAnonMB)),
+        peakRssFileMB: Math.max(...runs.map((r) => r.peakRssFileMB)),
+        runs: runs.map((r) => [r.kcatProduce, r.kcatFetch, r.kafkajsProduce, r.store]),
+      };
+      console.log(JSON.stringify(result));
+    }
+  }
+} finally {
+  rmSync(inputs, { recursive: true, force: true });
+}
