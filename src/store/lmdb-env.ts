@@ -10,6 +10,7 @@
  *   batches     [pid][baseOffset] → RecordBatch v2 bytes, exactly as served to consumers
  *   groups      [group,topic,p]   → committed offset
  *   cursors     [name,topic,p]    → offset (e.g. "mirrored up to N")
+ *   kv          [namespace, ...]  → msgpack   small state of other components (kv.ts)
  *   commits     'seq'             → versioned entry: the group-commit sequence number. Each group
  *                                   commit is conditional on it (lmdb-js ifVersion), so if one
  *                                   transaction fails, the ones queued behind it cannot commit
@@ -68,6 +69,7 @@ export interface LmdbEnv {
   groups: Database<StoredGroupOffset, [string, string, number]>;
   cursors: Database<number, [string, string, number]>;
   commits: Database<number, string>;
+  kv: Database<unknown, (string | number)[]>;
 }
 
 let unhandledCommitFailuresIgnored = false;
@@ -116,6 +118,7 @@ function openHandles(dir: string, overlappingSync: boolean): LmdbEnv {
     groups: root.openDB('groups', {}),
     cursors: root.openDB('cursors', {}),
     commits: root.openDB('commits', { useVersions: true }),
+    kv: root.openDB('kv', {}),
   };
   return env;
 }

@@ -10,10 +10,11 @@ import { partitionForKey } from '../kafka/protocol/murmur2.js';
 import type { RecordInput } from '../kafka/protocol/record-batch.js';
 import { Admission } from './admission.js';
 import { GroupCommitter, type PendingAppend } from './group-commit.js';
+import { LmdbKv } from './kv.js';
 import { logKey, partitionEndKey } from './keys.js';
-import { TxnWrites, durable, isNoSpace, openLmdbEnv, type LmdbEnv, type SegmentMeta, type TopicRecord } from './lmdb-env.js';
+import { TxnWrites, durable, isNoSpace, openLmdbEnv, type LmdbEnv, type TopicRecord } from './lmdb-env.js';
 import { lockDataDir, type DirLock } from './lock.js';
-import { PartitionState } from './partition.js';
+import { loadPartition, type PartitionState } from './partition.js';
 import { deleteSegments, planBudget, planRetention, type BudgetCandidate, type SegmentDeletion } from './retention.js';
 import { SmallState } from './small-state.js';
 import { TopicRegistry } from './topics.js';
@@ -23,6 +24,7 @@ import type {
   AppendResult,
   CursorPosition,
   GroupOffset,
+  KvNamespace,
   LogStore,
   ReadResult,
   RetentionReport,
@@ -58,7 +60,7 @@ export class LmdbStore implements LogStore {
     private readonly log: Logger,
   ) {
     this.topics = new TopicRegistry(env, options.topicDefaults, options.defaultPartitions, (pid, topic, partition) =>
-      this.loadPartition(pid, topic, partition),
+      loadPartition(env, log, pid, topic, partition),
     );
     this.usedBytes = this.topics.allPartitions().reduce((sum, p) => sum + p.sizeBytes, 0);
     this.small = new SmallState(env);
@@ -112,33 +114,6 @@ export class LmdbStore implements LogStore {
     const topics = store.listTopics();
     log.info({ dir: options.dir, topics: topics.length, usedBytes: store.usedBytes, diskBudgetBytes: options.diskBudgetBytes }, 'store opened');
     return store;
-  }
-
-  /**
-   * Builds a partition's in-memory state from disk. The next offset is the larger of the stored
-   * partition record and the end of the last stored batch: both are written in each group
-   * commit's transaction, and retention writes only the high watermark, so this is exact.
-   */
-  private loadPartition(pid: number, topic: string, partition: number): PartitionState {
-    const record = this.env.partitions.get(pid);
-    const segments: SegmentMeta[] = [];
-    for (const { value } of this.env.segments.getRange({ start: logKey(pid, 0), end: partitionEndKey(pid) })) segments.push(value);
-    const state = new PartitionState(this.env, pid, topic, partition, {
-      nextOffset: record?.nextOffset ?? 0,
-      logStartOffset: record?.logStartOffset ?? 0,
-      segments,
-    });
-    const last = state.lastStoredBatch();
-    if (last !== undefined && last.nextOffset > state.nextOffset) {
-      state.nextOffset = state.highWatermark = last.nextOffset;
-    }
-    const active = segments.at(-1);
-    if (last !== undefined && active !== undefined && active.nextOffset < last.nextOffset) {
-      // Cannot happen while segment metadata and batches share a transaction; repair anyway.
-      this.log.warn({ topic, partition, segment: active.baseOffset, stored: last.nextOffset }, 'segment metadata behind its batches; repaired');
-      active.nextOffset = last.nextOffset;
-    }
-    return state;
   }
 
   private diskBudgetBytes(): number {
@@ -360,6 +335,10 @@ export class LmdbStore implements LogStore {
   async deleteCursor(name: string, topic: string, partition: number): Promise<void> {
     this.assertOpen();
     return this.small.deleteCursor(name, topic, partition);
+  }
+
+  kv<V = unknown>(namespace: string): KvNamespace<V> {
+    return new LmdbKv<V>(this.env, namespace, () => this.assertOpen());
   }
 
   // ---------------------------------------------------------------- housekeeping

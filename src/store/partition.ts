@@ -10,7 +10,8 @@
  */
 import { WeirError } from '../errors.js';
 import { decodeRecordBatch, readBatchHeader } from '../kafka/protocol/record-batch.js';
-import { logKey, offsetOfLogKey } from './keys.js';
+import type { Logger } from '../logger.js';
+import { logKey, offsetOfLogKey, partitionEndKey } from './keys.js';
 import type { LmdbEnv, SegmentMeta } from './lmdb-env.js';
 import type { ReadResult } from './types.js';
 
@@ -177,4 +178,31 @@ export class PartitionState {
   releaseWaiters(): void {
     for (const waiter of this.waiters) waiter.wake(false);
   }
+}
+
+/**
+ * Builds a partition's in-memory state from disk. The next offset is the larger of the stored
+ * partition record and the end of the last stored batch: both are written in each group
+ * commit's transaction, and retention writes only the high watermark, so this is exact.
+ */
+export function loadPartition(env: LmdbEnv, log: Logger, pid: number, topic: string, partition: number): PartitionState {
+  const record = env.partitions.get(pid);
+  const segments: SegmentMeta[] = [];
+  for (const { value } of env.segments.getRange({ start: logKey(pid, 0), end: partitionEndKey(pid) })) segments.push(value);
+  const state = new PartitionState(env, pid, topic, partition, {
+    nextOffset: record?.nextOffset ?? 0,
+    logStartOffset: record?.logStartOffset ?? 0,
+    segments,
+  });
+  const last = state.lastStoredBatch();
+  if (last !== undefined && last.nextOffset > state.nextOffset) {
+    state.nextOffset = state.highWatermark = last.nextOffset;
+  }
+  const active = segments.at(-1);
+  if (last !== undefined && active !== undefined && active.nextOffset < last.nextOffset) {
+    // Cannot happen while segment metadata and batches share a transaction; repair anyway.
+    log.warn({ topic, partition, segment: active.baseOffset, stored: last.nextOffset }, 'segment metadata behind its batches; repaired');
+    active.nextOffset = last.nextOffset;
+  }
+  return state;
 }

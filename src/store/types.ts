@@ -116,6 +116,29 @@ export interface StoreStats {
   storageFailure: string | undefined;
 }
 
+/** A key of a kv namespace: a tuple ordered element by element (numbers numerically, strings by bytes). */
+export type KvKey = readonly (string | number)[];
+
+export interface KvEntry<V> {
+  key: (string | number)[];
+  value: V;
+}
+
+/**
+ * Small durable key/value state in the log's LMDB environment, for components that need more
+ * than cursors and group offsets (the MQTT bridge's sessions and retained messages). Values are
+ * anything msgpack carries, Buffers included.
+ */
+export interface KvNamespace<V = unknown> {
+  get(key: KvKey): V | undefined;
+  /** Resolves once flushed to disk; writes started in the same tick share a transaction. */
+  put(key: KvKey, value: V): Promise<void>;
+  /** Resolves once flushed to disk. Removing a missing key is not an error. */
+  remove(key: KvKey): Promise<void>;
+  /** Entries whose key starts with `prefix` (all by default), in key order, keys without the namespace. */
+  getRange(prefix?: KvKey): IterableIterator<KvEntry<V>>;
+}
+
 export interface LogStore {
   // Topics
   createTopic(name: string, options?: { partitions?: number; configs?: Record<string, string> }): Promise<TopicDescription>;
@@ -154,6 +177,8 @@ export interface LogStore {
   getCursor(name: string, topic: string, partition: number): number | undefined;
   listCursors(): CursorPosition[];
   deleteCursor(name: string, topic: string, partition: number): Promise<void>;
+  /** A namespace of small durable key/value state (see KvNamespace). */
+  kv<V = unknown>(namespace: string): KvNamespace<V>;
 
   // Housekeeping
   runRetention(now?: number): Promise<RetentionReport>;
