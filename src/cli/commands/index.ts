@@ -1,6 +1,7 @@
 /** Every `weir` command, in the order help lists them. */
 import type { CommandSpec } from '../spec.js';
 import { doctor } from './doctor.js';
+import { mirrorStatus } from './mirror-status.js';
 import { simulate } from './simulate.js';
 import { start } from './start.js';
 import { topicsAlter } from './topics-alter.js';
@@ -10,7 +11,7 @@ import { topicsDescribe } from './topics-describe.js';
 import { topicsList } from './topics-list.js';
 import { usersAdd, usersList, usersRemove } from './users.js';
 
-export const COMMANDS: readonly CommandSpec[] = [start, topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAlter, usersAdd, usersRemove, usersList, simulate, doctor];
+export const COMMANDS: readonly CommandSpec[] = [start, topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAlter, usersAdd, usersRemove, usersList, mirrorStatus, simulate, doctor];
 
 export interface CommandGroup {
   name: string;
@@ -25,6 +26,11 @@ export const GROUPS: readonly CommandGroup[] = [
     description: [
       'Works directly on the store in a data directory, one command at a time. Weir must not be running on that directory: the store has a single writer, and these commands refuse a locked one rather than write behind the broker\'s back. Flag names follow Kafka\'s kafka-topics.sh.',
     ],
+  },
+  {
+    name: 'mirror',
+    summary: 'Show the state of the mirror to central Kafka',
+    description: ['Reads the running Weir\'s mirror figures over its admin HTTP listener (the data directory is locked while Weir runs).'],
   },
   {
     name: 'users',

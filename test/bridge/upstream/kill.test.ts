@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MirrorStatus } from '../../../bridge/upstream/status.js';
-import { assertBuilt, spawnWeir, waitForLog } from '../../cli/helpers.js';
+import { assertBuilt, runWeir, spawnWeir, waitForLog } from '../../cli/helpers.js';
 import { openTestStore, tempDir } from '../../helpers/store.js';
 import { caughtUp, checkArrived, mirrorEnv, startUpstream, waitForStatus, type Upstream } from './helpers.js';
 
@@ -83,6 +83,11 @@ it(`every acknowledged record reaches the upstream across ${KILLS} SIGKILLs of t
   // Last start: let it catch up, then stop it cleanly.
   const edge = await startEdgeProcess();
   await waitForStatus(() => status(edge.admin), caughtUp(2), 60_000);
+  // `weir mirror status` reads the same figures from the running process.
+  const cli = await runWeir(['mirror', 'status', '--admin', edge.admin], { cwd: edgeDir.dir });
+  expect(cli.code).toBe(0);
+  expect(cli.stdout).toMatch(/rule r1 -> central \(127\.0\.0\.1:\d+\): connected for/);
+  expect(cli.stdout).toMatch(/sensors\.kill\s+0\s+edge\.edge-1\.sensors\.kill\s+(\d+)\s+\1\s+0\s+0\s+-/);
   const exited = once(edge.child, 'exit');
   edge.child.kill('SIGTERM');
   await exited;
