@@ -21,6 +21,7 @@ import { authHooks } from './auth.js';
 import { Ingest, RefusedPublish, type UnmatchedPolicy } from './ingest.js';
 import { connectionHandler, createTlsServer, createWsServer, listen, type HostPort, type TlsListenerOptions } from './listeners.js';
 import { Mapper, compileRule, defaultRule, type CompiledRule } from './mapping.js';
+import { lmdbPersistence, type LmdbPersistence } from './persistence/index.js';
 import type { ConnectionStats, MqttStats } from './stats.js';
 
 export type { MqttStats } from './stats.js';
@@ -46,6 +47,12 @@ export interface MqttBridgeOptions {
   maxPacketSize: number;
   maxInflightPerClient: number;
   maxRetained: number;
+  /** Where MQTT state lives: the log's LMDB environment (survives restarts) or aedes's memory. */
+  persistence: 'lmdb' | 'memory';
+  /** Queued QoS 1/2 messages per persistent session (lmdb persistence). */
+  maxQueuedPerClient: number;
+  /** Queued QoS 1/2 messages across all sessions (lmdb persistence). */
+  maxQueuedTotal: number;
   /** Largest keep-alive a client may ask for, in seconds; 0 = any (including none). */
   keepaliveLimitS: number;
   /** How long a new connection has to send its CONNECT. */
@@ -106,14 +113,21 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
   const conns: ConnectionStats = {
     open: 0, accepted: 0, rejectedMaxConnections: 0, closedOversize: 0, closedProtocolError: 0, authFailed: 0, aclDenied: 0, tlsHandshakeFailed: 0,
   };
+  const persistence: LmdbPersistence | undefined = options.persistence === 'lmdb'
+    ? lmdbPersistence(store, { maxRetained: options.maxRetained, maxPerClient: options.maxQueuedPerClient, maxTotal: options.maxQueuedTotal }, log)
+    : undefined;
   const broker = new Aedes({
     ...authHooks(options, ingest, conns, log),
+    // undefined: aedes's own in-memory persistence (aedes-persistence).
+    persistence,
     // [MQTT-3.1.2-24] a client silent for 1.5× its keep-alive is disconnected; the limit makes
     // clients ask for one, so half-open connections cannot hold slots forever.
     keepaliveLimit: options.keepaliveLimitS,
     connectTimeout: options.connectTimeoutMs,
   });
   await broker.listen();
+  // The retained cap counts the retained messages that survived the restart too.
+  if (persistence !== undefined) ingest.seedRetained(persistence.retainedTopics());
   hookIncomingPersistence(broker, ingest);
 
   broker.on('clientError', (client, err) => {
@@ -168,6 +182,7 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
       retries: ingest.stats.retries,
       inflightWaits: ingest.stats.inflightWaits,
       retainRefused: ingest.stats.retainRefused,
+      persistence: persistence?.stats(),
       refused: Object.fromEntries(ingest.stats.refused),
     }),
     close() {

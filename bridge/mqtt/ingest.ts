@@ -77,6 +77,11 @@ export class Ingest {
     if (username !== undefined) this.usernames.set(client, username);
   }
 
+  /** Topics whose retained message survived a restart: they count toward `maxRetained`. */
+  seedRetained(topics: Iterable<string>): void {
+    for (const topic of topics) this.retainedTopics.add(topic);
+  }
+
   /** PUBREL for a QoS 2 packet id: the id may now be reused for a new message [MQTT-4.3.3-2]. */
   released(client: Client, messageId: number | undefined): void {
     if (messageId !== undefined) this.clients.get(client)?.qos2.delete(messageId);

@@ -28,6 +28,9 @@ export function mqttOptionsFromConfig(config: WeirConfig): MqttBridgeOptions {
       : mqtt.max_packet_size,
     maxInflightPerClient: mqtt.max_inflight_per_client,
     maxRetained: mqtt.max_retained_messages,
+    persistence: mqtt.persistence,
+    maxQueuedPerClient: mqtt.max_queued_messages,
+    maxQueuedTotal: mqtt.max_queued_messages_total,
     keepaliveLimitS: mqtt.max_keepalive_s,
     connectTimeoutMs: mqtt.connect_timeout_ms,
   };

@@ -1,4 +1,5 @@
 /** Counters of the MQTT bridge: read by tests and, later, by the admin HTTP metrics. */
+import type { PersistenceStats } from './persistence/index.js';
 
 export class IngestStats {
   /** PUBLISH packets that reached the mapping step, by QoS. */
@@ -50,5 +51,7 @@ export interface MqttStats {
   retries: number;
   inflightWaits: number;
   retainRefused: number;
+  /** MQTT state kept in LMDB (`mqtt.persistence: lmdb`); undefined with the in-memory one. */
+  persistence: PersistenceStats | undefined;
   refused: Record<string, number>;
 }

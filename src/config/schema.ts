@@ -256,8 +256,26 @@ export const SCHEMA = {
     max_retained_messages: field({
       type: int(0, 10_000_000),
       default: 10_000,
-      doc: 'Topics with a retained message kept in memory for new subscribers. Past the cap a retained PUBLISH on a new topic is still logged and delivered, but not retained (counted, logged).',
+      doc: 'Topics with a retained message kept for new subscribers (on disk with `mqtt.persistence: lmdb`; only the topic names are held in memory). Past the cap a retained PUBLISH on a new topic is still logged and delivered, but not retained (counted, logged); replacing or clearing an existing one always works.',
       fix: 'Set a whole number, e.g. 10000.',
+    }),
+    persistence: field({
+      type: enumOf(['lmdb', 'memory'] as const),
+      default: 'lmdb',
+      doc: 'Where the broker keeps MQTT state: retained messages, persistent sessions (clean=false) with their subscriptions and queued QoS 1/2 messages, QoS 2 ids awaiting PUBREL, wills. `lmdb` = in the data directory, surviving restarts; `memory` = aedes\'s in-memory store, lost on restart, and its offline queues are not capped (only `mqtt.max_retained_messages` applies): for tests and comparisons.',
+      fix: 'Set lmdb or memory.',
+    }),
+    max_queued_messages: field({
+      type: int(1, 10_000_000),
+      default: 1_000,
+      doc: 'QoS 1/2 messages queued per persistent session (clean=false) while its client is away or has not acknowledged them. When full, the oldest queued message of that client is dropped (counted, logged): the newest readings are kept.',
+      fix: 'Set a whole number, e.g. 1000.',
+    }),
+    max_queued_messages_total: field({
+      type: int(1, 100_000_000),
+      default: 100_000,
+      doc: 'QoS 1/2 messages queued across all persistent sessions (about 100 bytes of memory each, payloads stay on disk with `mqtt.persistence: lmdb`). When full, the oldest message of the longest queue is dropped (counted, logged).',
+      fix: 'Set a whole number, e.g. 100000.',
     }),
     max_keepalive_s: field({
       type: int(0, 65_535),
