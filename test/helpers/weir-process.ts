@@ -16,6 +16,8 @@ export interface WeirProcess {
   readonly pid: number;
   /** host:port of the Kafka listener. */
   readonly kafka: string;
+  /** host:port of the MQTT listener, when it is on. */
+  readonly mqtt: string | null;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -41,12 +43,16 @@ export async function startWeirProcess(dir: string, opts: { env?: Record<string,
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d.slice(0, 10_000)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  let mqtt: string | null = null;
   const kafka = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.includes('"ready"')) return;
       try {
-        const entry = JSON.parse(line) as { msg?: string; kafka?: string };
-        if (entry.msg === 'ready' && typeof entry.kafka === 'string') resolve(entry.kafka);
+        const entry = JSON.parse(line) as { msg?: string; kafka?: string; mqtt?: string | null };
+        if (entry.msg === 'ready' && typeof entry.kafka === 'string') {
+          mqtt = entry.mqtt ?? null;
+          resolve(entry.kafka);
+        }
       } catch {
         // not a log line
       }
@@ -57,6 +63,7 @@ export async function startWeirProcess(dir: string, opts: { env?: Record<string,
     child,
     pid: child.pid!,
     kafka,
+    mqtt,
     exited,
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       child.kill(signal);

@@ -44,6 +44,7 @@ describe('store.kv', () => {
     const store = await openTestStore(t.dir);
     const kv = store.kv('mqtt');
     expect(() => kv.get(['x'.repeat(4000)])).toThrow(/more than/);
+    expect(() => kv.get(['a\u0000b'])).toThrow(/U\+0000/);
     await store.close();
     let caught: unknown;
     try {

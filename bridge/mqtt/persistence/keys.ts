@@ -22,10 +22,14 @@ const MAX_PLAIN_BYTES = 256;
  */
 export const Packet = createRequire(import.meta.url)('aedes-packet') as new (original: object) => { messageId?: number | undefined; [field: string]: unknown };
 
-/** A topic or client id as a key part: itself, or a hash when it is too long for an LMDB key. */
+/**
+ * A topic or client id as a key part: itself, or a hash when it is too long for an LMDB key or
+ * holds U+0000 (the tuple separator of ordered-binary keys; MQTT forbids it [MQTT-1.5.3-2], but
+ * a client may send it anyway).
+ */
 export function keyPart(s: string): string {
-  if (s.length * 3 <= MAX_PLAIN_BYTES || Buffer.byteLength(s) <= MAX_PLAIN_BYTES) return s;
-  return `\u0000sha256:${createHash('sha256').update(s).digest('hex')}`;
+  if ((s.length * 3 <= MAX_PLAIN_BYTES || Buffer.byteLength(s) <= MAX_PLAIN_BYTES) && !s.includes('\u0000')) return s;
+  return `#sha256:${createHash('sha256').update(s).digest('hex')}`;
 }
 
 /** A plain copy of a packet's own fields, as msgpack stores it. */

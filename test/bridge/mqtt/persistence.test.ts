@@ -1,0 +1,97 @@
+/**
+ * The LMDB persistence on its own, over a real store: everything it keeps comes back after the
+ * store is closed and reopened, and its caps drop what their documented policy says.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { LmdbPersistence } from '../../../bridge/mqtt/persistence/index.js';
+import type { LogStore } from '../../../src/store/types.js';
+import { openTestStore, silentLogger, tempDir } from '../../helpers/store.js';
+
+async function collect(stream: AsyncIterable<unknown>): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for await (const item of stream) out.push(item as Record<string, unknown>);
+  return out;
+}
+
+const broker = { id: 'broker-a' };
+const caps = { maxRetained: 2, maxPerClient: 3, maxTotal: 5 };
+
+describe('LMDB persistence', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function open(dir: string): Promise<{ store: LogStore; p: LmdbPersistence }> {
+    const store = await openTestStore(dir);
+    const p = new LmdbPersistence(store.kv('mqtt'), caps, silentLogger);
+    await p.setup(broker);
+    return { store, p };
+  }
+
+  it('restores retained messages, subscriptions, queues with packet ids and PUBRELs, QoS 2 ids and wills', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    let { store, p } = await open(t.dir);
+    const client = { id: 'c'.repeat(3000) }; // longer than an LMDB key: hashed in keys
+    await p.addSubscriptions({ id: 'nul\u0000id' }, [{ topic: 'x/\u0000', qos: 1 }]); // U+0000 splits ordered-binary keys: hashed too
+    await p.storeRetained({ cmd: 'publish', topic: 'a/b', payload: Buffer.from('r1'), qos: 1, retain: true });
+    await p.addSubscriptions(client, [{ topic: 'a/#', qos: 1 }, { topic: 'q0', qos: 0 }]);
+    await p.outgoingEnqueueCombi([{ clientId: client.id }], { cmd: 'publish', topic: 'a/x', payload: Buffer.from('m1'), qos: 1, brokerId: 'b0', brokerCounter: 1 });
+    await p.outgoingEnqueueCombi([{ clientId: client.id }], { cmd: 'publish', topic: 'a/y', payload: Buffer.from('m2'), qos: 2, brokerId: 'b0', brokerCounter: 2 });
+    await p.outgoingUpdate(client, { brokerId: 'b0', brokerCounter: 1, messageId: 7 });
+    await p.outgoingUpdate(client, { brokerId: 'b0', brokerCounter: 2, messageId: 8 });
+    await p.outgoingUpdate(client, { cmd: 'pubrel', messageId: 8 });
+    await p.incomingStorePacket(client, { cmd: 'publish', topic: 'in', payload: Buffer.from('q2'), qos: 2, messageId: 99 });
+    await p.putWill(client, { cmd: 'publish', topic: 'will', payload: Buffer.from('bye'), qos: 1, retain: false });
+    await store.close(); // background writes are flushed by close
+
+    ({ store, p } = await open(t.dir));
+    cleanups.push(() => store.close());
+    expect(p.stats()).toMatchObject({ retained: 1, sessions: 2, subscriptions: 2, queued: 2 });
+    expect(await p.subscriptionsByClient({ id: 'nul\u0000id' })).toEqual([expect.objectContaining({ topic: 'x/\u0000', qos: 1 })]);
+    const retained = await collect(p.createRetainedStreamCombi(['a/+']));
+    expect(retained.map((r) => [r['topic'], String(r['payload'])])).toEqual([['a/b', 'r1']]);
+    expect(await p.subscriptionsByClient(client)).toEqual([
+      { topic: 'a/#', qos: 1, rh: undefined, rap: undefined, nl: undefined },
+      { topic: 'q0', qos: 0, rh: undefined, rap: undefined, nl: undefined },
+    ]);
+    expect((await p.subscriptionsByTopic('a/z')).map((s) => s.clientId)).toEqual([client.id]);
+    await p.cleanSubscriptions({ id: 'nul\u0000id' });
+    const queued = await collect(p.outgoingStream(client));
+    expect(queued).toEqual([
+      expect.objectContaining({ topic: 'a/x', messageId: 7, brokerCounter: 1 }),
+      { cmd: 'pubrel', messageId: 8 },
+    ]);
+    expect(Buffer.isBuffer(queued[0]?.['payload'])).toBe(true);
+    expect((await p.incomingGetPacket(client, { messageId: 99 }))['topic']).toBe('in');
+    // A new broker id after the restart: the old process's will is due.
+    const wills = await collect(p.streamWill({ [broker.id]: {} }));
+    expect(wills).toEqual([]);
+    expect((await collect(p.streamWill({ 'broker-new': {} }))).map((w) => w['topic'])).toEqual(['will']);
+    expect((await p.outgoingClearMessageId(client, { messageId: 7 }))?.['topic']).toBe('a/x');
+    await p.incomingDelPacket(client, { messageId: 99 });
+    await expect(p.incomingGetPacket(client, { messageId: 99 })).rejects.toThrow('no such packet');
+  });
+
+  it('caps retained topics (new topics not retained) and queues (oldest dropped, per client and in total)', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const { store, p } = await open(t.dir);
+    cleanups.push(() => store.close());
+    for (const topic of ['r1', 'r2', 'r3']) await p.storeRetained({ topic, payload: Buffer.from(topic), retain: true });
+    await p.storeRetained({ topic: 'r1', payload: Buffer.from('r1-new'), retain: true }); // replacing is always allowed
+    const retained = await collect(p.createRetainedStream('#'));
+    expect(retained.map((r) => String(r['payload'])).sort()).toEqual(['r1-new', 'r2']);
+    expect(p.stats().retainRefused).toBe(1);
+
+    const publish = (n: number) => ({ cmd: 'publish', topic: 't', payload: Buffer.from(`m${n}`), qos: 1, brokerId: 'b', brokerCounter: n });
+    for (let n = 1; n <= 5; n++) await p.outgoingEnqueue({ clientId: 'a' }, publish(n));
+    expect((await collect(p.outgoingStream({ id: 'a' }))).map((q) => String(q['payload']))).toEqual(['m3', 'm4', 'm5']);
+    for (let n = 6; n <= 8; n++) await p.outgoingEnqueue({ clientId: 'b' }, publish(n));
+    // m8 would make 6 in total, past 5: the longest queue ('a', 3) loses its oldest.
+    expect((await collect(p.outgoingStream({ id: 'a' }))).map((q) => String(q['payload']))).toEqual(['m4', 'm5']);
+    expect((await collect(p.outgoingStream({ id: 'b' }))).map((q) => String(q['payload']))).toEqual(['m6', 'm7', 'm8']);
+    expect(p.stats()).toMatchObject({ queued: 5, queueDropped: 3 });
+  });
+});
