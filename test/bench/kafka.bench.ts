@@ -13,7 +13,8 @@
  * (default 3) in fresh processes and temp dirs; medians are printed, one JSON line per scenario.
  * Env: BENCH_RECORDS (default 1,000,000 at 100 B; scaled down for bigger records),
  * BENCH_SIZES=100,1024, BENCH_PARTITIONS=1,3, BENCH_PROFILE_DIR=dir (Weir runs with
- * --cpu-prof and writes its profile there on SIGTERM), BENCH_NODE_OPTIONS (node-flags.ts).
+ * --cpu-prof and writes its profile there on SIGTERM), BENCH_NODE_OPTIONS (node-flags.ts),
+ * BENCH_WEIR_ENV=WEIR_X__Y=v,... (settings for the Weir under test).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -31,6 +32,8 @@ const sizes = list('BENCH_SIZES', [100, 1024]);
 const partitionCounts = list('BENCH_PARTITIONS', [1, 3]);
 const profileDir = process.env['BENCH_PROFILE_DIR'];
 const nodeFlags = unitNodeFlags();
+/** Extra WEIR_* settings for the Weir under test, e.g. BENCH_WEIR_ENV=WEIR_KAFKA__MAX_QUEUED_REQUEST_BYTES=8MiB,... */
+const weirEnv = Object.fromEntries((process.env['BENCH_WEIR_ENV'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
 /** librdkafka's batch cap: up to 10000 records or 1 MB per partition and request. */
 const KCAT_BATCH_RECORDS = 10_000;
 const KCAT_BATCH_BYTES = 1_000_000;
@@ -69,6 +72,8 @@ interface Run {
   store: number;
   peakRssAnonMB: number;
   peakRssFileMB: number;
+  /** Peak RssAnon during kcat produce, kcat fetch, kafkajs produce: which one sets the peak. */
+  phaseRssAnonMB: [number, number, number];
 }
 
 async function runOnce(bytes: number, partitions: number, input: string, records: number, n: number): Promise<Run> {
@@ -76,8 +81,13 @@ async function runOnce(bytes: number, partitions: number, input: string, records
   const storeDir = mkdtempSync(join(tmpdir(), 'weir-kbench-store-'));
   try {
     const prof = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=weir-${bytes}B-${partitions}p-${n}.cpuprofile`];
-    const weir = await startWeirProcess(dir, { nodeArgs: [...nodeFlags, ...prof], env: { WEIR_TOPIC_DEFAULTS__PARTITIONS: String(partitions) } });
-    const rss = trackPeakRssOf(weir.pid);
+    const weir = await startWeirProcess(dir, { nodeArgs: [...nodeFlags, ...prof], env: { WEIR_TOPIC_DEFAULTS__PARTITIONS: String(partitions), ...weirEnv } });
+    let rss = trackPeakRssOf(weir.pid);
+    const phases: { rssAnonMB: number; rssFileMB: number }[] = [];
+    const nextPhase = () => {
+      phases.push(rss.stop());
+      rss = trackPeakRssOf(weir.pid);
+    };
     const kafka = new Kafka({ clientId: 'bench', brokers: [weir.kafka], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
@@ -88,7 +98,9 @@ async function runOnce(bytes: number, partitions: number, input: string, records
       '-X', `batch.num.messages=${KCAT_BATCH_RECORDS}`, '-X', `batch.size=${KCAT_BATCH_BYTES}`, '-X', 'queue.buffering.max.messages=1000000', '-l', input]);
     const stored = await total('bench');
     if (stored !== records) throw new Error(`kcat produced ${records} records, the broker has ${stored}`);
+    nextPhase();
     const kcatFetchS = await timed('kcat', ['-C', '-b', weir.kafka, '-t', 'bench', '-o', 'beginning', '-e', '-q']);
+    nextPhase();
 
     const producer = kafka.producer();
     await producer.connect();
@@ -106,7 +118,7 @@ async function runOnce(bytes: number, partitions: number, input: string, records
     const kafkajsS = (performance.now() - kjsStarted) / 1000;
     await producer.disconnect();
     await admin.disconnect();
-    const peak = rss.stop();
+    phases.push(rss.stop());
     await weir.kill('SIGTERM');
 
     const perBatch = Math.min(KCAT_BATCH_RECORDS, Math.floor(KCAT_BATCH_BYTES / (bytes + 8)));
@@ -117,8 +129,9 @@ async function runOnce(bytes: number, partitions: number, input: string, records
       kcatFetch: Math.round(records / kcatFetchS),
       kafkajsProduce: Math.round(sent / kafkajsS),
       store: storeRun.recordsPerSec,
-      peakRssAnonMB: peak.rssAnonMB,
-      peakRssFileMB: peak.rssFileMB,
+      peakRssAnonMB: Math.max(...phases.map((p) => p.rssAnonMB)),
+      peakRssFileMB: Math.max(...phases.map((p) => p.rssFileMB)),
+      phaseRssAnonMB: [phases[0]!.rssAnonMB, phases[1]!.rssAnonMB, phases[2]!.rssAnonMB],
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -135,7 +148,7 @@ try {
     for (const partitions of partitionCounts) {
       const runs: Run[] = [];
       for (let i = 0; i < repeat; i++) runs.push(await runOnce(bytes, partitions, input, records, i));
-      const m = (k: keyof Run) => median(runs.map((r) => r[k]));
+      const m = (k: Exclude<keyof Run, 'phaseRssAnonMB'>) => median(runs.map((r) => r[k]));
       const result = {
         scenario: `kafka/${bytes}B/${partitions}p`,
         records,
@@ -148,7 +161,8 @@ try {
         kcatProduceMBPerSec: Math.round((m('kcatProduce') * bytes) / 1e5) / 10,
         peakRssAnonMB: Math.max(...runs.map((r) => r.peakRssAnonMB)),
         peakRssFileMB: Math.max(...runs.map((r) => r.peakRssFileMB)),
-        runs: runs.map((r) => [r.kcatProduce, r.kcatFetch, r.kafkajsProduce, r.store]),
+        /** Per run: kcat produce, kcat fetch, kafkajs produce, store (msg/s); RssAnon MB in the three phases. */
+        runs: runs.map((r) => [r.kcatProduce, r.kcatFetch, r.kafkajsProduce, r.store, ...r.phaseRssAnonMB]),
       };
       console.log(JSON.stringify(result));
     }
