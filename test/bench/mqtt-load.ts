@@ -1,0 +1,204 @@
+/**
+ * One load-generator process of `npm run bench:mqtt`: raw sockets writing hand-built MQTT 3.1.1
+ * packets (§3.1 CONNECT, §3.3 PUBLISH QoS 1) and reading back 4-byte CONNACK/PUBACK frames, so
+ * that the generator, not MQTT.js's per-packet machinery, is the cheap side of the measurement.
+ *
+ * argv[2] is a JSON LoadSpec. Prints `connected` once every CONNACK is in, waits for `go` on
+ * stdin, runs warm-up then measurement, and prints one JSON LoadResult line.
+ *
+ * Closed loop (rate 0): each connection keeps `inflight` PUBLISHes outstanding. Open loop
+ * (rate > 0): publishes are sent on a 1 ms tick at `rate` msg/s overall, whatever the acks do
+ * (a connection with 1000 outstanding skips its turn, counted). Latency is PUBLISH written →
+ * PUBACK read, in a histogram of 1 µs buckets below 1 ms and 100 µs buckets up to 100 ms.
+ */
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+
+export interface LoadSpec {
+  port: number;
+  connections: number;
+  inflight: number;
+  bytes: number;
+  warmupMs: number;
+  measureMs: number;
+  /** Total msg/s of this generator; 0 = closed loop. */
+  rate: number;
+  name: string;
+}
+
+export interface LoadResult {
+  acked: number;
+  seconds: number;
+  /** Histogram counts, bucket layout as `bucketOf`. */
+  histogram: number[];
+  maxUs: number;
+  skipped: number;
+  /** CPU time of this generator over the measurement, as a share of one core (0..1+). */
+  cpu: number;
+}
+
+export const BUCKETS = 1000 + 990 + 1;
+
+export function bucketOf(us: number): number {
+  if (us < 1000) return Math.floor(us);
+  if (us < 100_000) return 1000 + Math.floor((us - 1000) / 100);
+  return BUCKETS - 1;
+}
+
+/** Upper bound (µs) of a bucket. */
+export function bucketUpperUs(i: number): number {
+  if (i < 1000) return i + 1;
+  if (i < BUCKETS - 1) return 1000 + (i - 999) * 100;
+  return Infinity;
+}
+
+function str(s: string): Buffer {
+  const b = Buffer.from(s);
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+}
+
+function remainingLength(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    out.push(byte);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+function connectPacket(clientId: string): Buffer {
+  // Protocol name "MQTT", level 4, flags: clean session; keep-alive 0 (none).
+  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0x02, 0, 0]), str(clientId)]);
+  return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
+}
+
+/** A QoS 1 PUBLISH template; the packet id sits at `idOffset`. */
+function publishTemplate(topic: string, payload: Buffer): { bytes: Buffer; idOffset: number } {
+  const t = str(topic);
+  const rest = t.length + 2 + payload.length;
+  const head = Buffer.concat([Buffer.from([0x32]), remainingLength(rest)]);
+  return { bytes: Buffer.concat([head, t, Buffer.alloc(2), payload]), idOffset: head.length + t.length };
+}
+
+class Conn {
+  readonly sentAt = new Float64Array(65_536);
+  outstanding = 0;
+  private nextId = 1;
+  private pending = Buffer.alloc(0);
+  connected!: Promise<void>;
+
+  constructor(readonly socket: net.Socket, private readonly template: { bytes: Buffer; idOffset: number }, private readonly onAck: (c: Conn, id: number) => void) {}
+
+  start(clientId: string): void {
+    this.connected = new Promise((resolve, reject) => {
+      let connack = false;
+      this.socket.on('data', (chunk: Buffer) => {
+        let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+        let at = 0;
+        while (buf.length - at >= 4) {
+          const type = buf[at]! >> 4;
+          if (type === 2 && !connack) {
+            connack = true;
+            if (buf[at + 3] !== 0) reject(new Error(`CONNACK refused: ${buf[at + 3]}`));
+            else resolve();
+          } else if (type === 4) {
+            this.outstanding--;
+            this.onAck(this, (buf[at + 2]! << 8) | buf[at + 3]!);
+          } else {
+            reject(new Error(`unexpected packet type ${type}`));
+          }
+          at += 4;
+        }
+        this.pending = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
+        buf = this.pending;
+      });
+      this.socket.once('error', reject);
+      this.socket.once('close', () => reject(new Error('connection closed')));
+    });
+    this.socket.write(connectPacket(clientId));
+  }
+
+  publish(): void {
+    const id = this.nextId;
+    this.nextId = id === 65_535 ? 1 : id + 1;
+    const packet = Buffer.allocUnsafe(this.template.bytes.length);
+    this.template.bytes.copy(packet);
+    packet[this.template.idOffset] = id >> 8;
+    packet[this.template.idOffset + 1] = id & 0xff;
+    this.sentAt[id] = performance.now();
+    this.outstanding++;
+    this.socket.write(packet);
+  }
+}
+
+async function run(spec: LoadSpec): Promise<LoadResult> {
+  const histogram = new Array<number>(BUCKETS).fill(0);
+  let measuring = false;
+  let stopping = false;
+  let acked = 0;
+  let maxUs = 0;
+  let skipped = 0;
+  const payload = Buffer.alloc(spec.bytes, 0x61);
+  const onAck = (c: Conn, id: number): void => {
+    if (measuring) {
+      const us = (performance.now() - c.sentAt[id]!) * 1000;
+      histogram[bucketOf(us)]!++;
+      if (us > maxUs) maxUs = us;
+      acked++;
+    }
+    if (spec.rate === 0 && !stopping) c.publish();
+  };
+  const conns: Conn[] = [];
+  for (let i = 0; i < spec.connections; i++) {
+    const socket = net.connect(spec.port, '127.0.0.1');
+    socket.setNoDelay(true);
+    const c = new Conn(socket, publishTemplate(`bench/${spec.name}/${i}`, payload), onAck);
+    c.start(`${spec.name}-${i}`);
+    conns.push(c);
+    if (i % 50 === 49) await Promise.all(conns.slice(-50).map((x) => x.connected)); // no SYN flood
+  }
+  await Promise.all(conns.map((c) => c.connected));
+  process.stdout.write('connected\n');
+  const stdin = createInterface({ input: process.stdin });
+  await new Promise<void>((resolve) => stdin.on('line', (l) => l === 'go' && resolve()));
+  stdin.close();
+  process.stdin.destroy();
+
+  let tick: NodeJS.Timeout | undefined;
+  if (spec.rate === 0) {
+    for (const c of conns) for (let i = 0; i < spec.inflight; i++) c.publish();
+  } else {
+    const started = performance.now();
+    let sent = 0;
+    let next = 0;
+    tick = setInterval(() => {
+      const due = Math.floor(((performance.now() - started) / 1000) * spec.rate) - sent;
+      for (let i = 0; i < due; i++) {
+        const c = conns[next]!;
+        next = (next + 1) % conns.length;
+        if (c.outstanding >= 1000) skipped++;
+        else c.publish();
+        sent++;
+      }
+    }, 1);
+  }
+  await new Promise((resolve) => setTimeout(resolve, spec.warmupMs));
+  const cpuStart = process.cpuUsage();
+  const t0 = performance.now();
+  measuring = true;
+  await new Promise((resolve) => setTimeout(resolve, spec.measureMs));
+  measuring = false;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  stopping = true;
+  if (tick !== undefined) clearInterval(tick);
+  for (const c of conns) c.socket.destroy();
+  return { acked, seconds, histogram, maxUs: Math.round(maxUs), skipped, cpu: (cpu.user + cpu.system) / 1e6 / seconds };
+}
+
+if (process.argv[2] !== undefined) {
+  const result = await run(JSON.parse(process.argv[2]) as LoadSpec);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
