@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, it, expect } from 'vitest';
@@ -9,6 +8,7 @@ import { isXerialFramed, snappyCompress } from '../../../src/kafka/protocol/snap
 import { xxhash32 } from '../../../src/kafka/protocol/xxhash32.js';
 import { isWeirError, type ErrorCode } from '../../../src/errors.js';
 import { loadHex } from './fixtures.js';
+import { requireTool } from '../../helpers/required-tools.js';
 
 function expectWeir(code: ErrorCode, fn: () => unknown): void {
   let thrown: unknown;
@@ -109,7 +109,8 @@ describe('lz4 frames', () => {
     expectWeir('CORRUPT_MESSAGE', () => decompress(CompressionType.Lz4, withBlockSums));
   });
 
-  it.skipIf(!existsSync('/usr/bin/lz4'))('our frames decode with the reference lz4 CLI (when installed)', () => {
+  it('our frames decode with the reference lz4 CLI', () => {
+    requireTool('the lz4 CLI', ['/usr/bin/lz4', ['-V']], 'apt-get install -y lz4');
     for (const data of [jsonish(200_000), randomBytes(70_000), Buffer.alloc(100_000), jsonish(13)]) {
       const out = execFileSync('/usr/bin/lz4', ['-d', '-c', '-q'], { input: compress(CompressionType.Lz4, data) });
       expect(Buffer.compare(out, data)).toBe(0);

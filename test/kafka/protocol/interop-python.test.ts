@@ -1,14 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { describe, it, expect } from 'vitest';
+import { requireTool } from '../../helpers/required-tools.js';
 import { encodeRecordBatch, type RecordInput } from '../../../src/kafka/protocol/record-batch.js';
 import { CompressionType } from '../../../src/kafka/protocol/compression.js';
 
 /**
  * Our encoder's output read by kafka-python's DefaultRecordBatch with the reference C codecs
- * behind it (python-snappy -> libsnappy, python-lz4 -> liblz4's LZ4F frame decoder). Runs only
- * where Debian's python3-kafka, python3-snappy and python3-lz4 are installed (.ci/run installs
- * them, so under CI a missing one is a failure, not a skip); skipped on a developer machine
- * without them.
+ * behind it (python-snappy -> libsnappy, python-lz4 -> liblz4's LZ4F frame decoder). Needs
+ * Debian's python3-kafka, python3-snappy and python3-lz4 (.ci/run installs them); without them
+ * the file fails with the install command.
  */
 
 const PYTHON = '/usr/bin/python3';
@@ -24,15 +24,13 @@ for line in sys.stdin:
 print(json.dumps(out))
 `;
 
-const available =
-  spawnSync(PYTHON, ['-c', 'import kafka.codec as c; assert c.has_snappy() and c.has_lz4()'], { stdio: 'ignore' }).status === 0;
+requireTool(
+  'python3 with kafka-python, snappy and lz4',
+  [PYTHON, ['-c', 'import kafka.codec as c; assert c.has_snappy() and c.has_lz4()']],
+  'apt-get install -y python3-kafka python3-snappy python3-lz4',
+);
 
-if (!available && process.env['CI'] === 'true') {
-  throw new Error('CI must run the kafka-python interop test: apt-get install -y python3-kafka python3-snappy python3-lz4');
-}
-
-// Skipped only off CI, where the Debian packages above may be missing (reason given above).
-describe.skipIf(!available)('interop: kafka-python reads batches we encode', () => {
+describe('interop: kafka-python reads batches we encode', () => {
   it('uncompressed, gzip, snappy and lz4 (small and multi-block) batches', () => {
     const make = (n: number, pad: number): RecordInput[] =>
       Array.from({ length: n }, (_, i) => ({

@@ -1,9 +1,9 @@
 /**
  * kcat (Debian's, librdkafka 2.0.2) against a real listener on port 0: produce with every
  * codec, consume from the beginning over Fetch with -J, list offsets with -Q.
- * .ci/run installs kcat; the suite is skipped where it is missing.
+ * .ci/run installs kcat; without it this file fails (requireKcat).
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
@@ -11,11 +11,12 @@ import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
 import { decodeRecordBatch, readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
 import { startFaultProxy } from './fault-proxy.js';
 import { startTestBroker, type TestBroker } from './helpers.js';
+import { requireKcat } from '../../helpers/required-tools.js';
 
 const CODEC_IDS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
 const run = promisify(execFile);
-const hasKcat = spawnSync('kcat', ['-V']).status === 0;
+requireKcat();
 
 interface KcatMessage {
   topic: string;
@@ -51,7 +52,7 @@ async function consume(topic: string, partition: number): Promise<KcatMessage[]>
   return out.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as KcatMessage);
 }
 
-describe.skipIf(!hasKcat)('kcat', () => {
+describe('kcat', () => {
   for (const codec of ['none', 'gzip', 'snappy', 'lz4', 'zstd']) {
     it(`produces with -z ${codec} and consumes it back from the beginning`, async () => {
       const topic = `kcat-${codec}`;
@@ -66,7 +67,11 @@ describe.skipIf(!hasKcat)('kcat', () => {
       // librdkafka 2.0 enables LZ4 only when the broker advertises FindCoordinator v0 (its
       // "broker >= 0.8.2" probe); that handler comes with the group coordinator.
       const lz4Off = codec === 'lz4' && broker.listener.registry.get(10) === undefined;
-      expect(new Set(stored)).toEqual(new Set([lz4Off ? 0 : CODEC_IDS[codec]]));
+      const expected = lz4Off ? 0 : CODEC_IDS[codec]!;
+      expect(stored).toContain(expected);
+      // librdkafka sends a batch uncompressed when compressing would not shrink it (a batch of one
+      // short record, as linger splits them differently on a busy machine): nothing else may appear.
+      expect([...new Set(stored)].filter((c) => c !== expected && c !== 0)).toEqual([]);
     });
   }
 

@@ -5,7 +5,7 @@
  * consumer (librdkafka 2.0.2: JoinGroup v5, OffsetFetch v7 flexible) checks the same where
  * kcat is installed (.ci/run installs it).
  */
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
@@ -14,10 +14,11 @@ import { groupHandlers } from '../../../../src/kafka/server/groups/handlers/inde
 import { coreHandlers } from '../../../../src/kafka/server/handlers/index.js';
 import { startKafkaListener, type KafkaListener } from '../../../../src/kafka/server/listener.js';
 import type { LogStore } from '../../../../src/store/types.js';
+import { requireKcat } from '../../../helpers/required-tools.js';
 import { openTestStore, silentLogger, tempDir } from '../../../helpers/store.js';
 
 const run = promisify(execFile);
-const hasKcat = spawnSync('kcat', ['-V']).status === 0;
+requireKcat();
 const TOPIC = 'group-t';
 const GROUP = 'g-split';
 
@@ -141,7 +142,7 @@ describe('kafkajs consumer group', () => {
   });
 });
 
-describe.skipIf(!hasKcat)('kcat balanced consumer', () => {
+describe('kcat balanced consumer', () => {
   async function kcatGroup(group: string, topic: string): Promise<string[]> {
     const args = ['-b', `127.0.0.1:${listener.address.port}`, '-G', group, '-X', 'auto.offset.reset=earliest', '-X', 'api.version.request=true', '-e', '-q', '-f', '%p:%o:%s\\n', topic];
     const { stdout } = await run('kcat', args, { timeout: 30_000 });
