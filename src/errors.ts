@@ -55,6 +55,10 @@ export const ErrorCodes = {
   MIRROR_CLIENT_MISSING: { retriable: false },
   /** A CLI invocation that cannot be carried out as given. */
   USAGE: { retriable: false },
+  /** A `weir` command talking the Kafka protocol (--bootstrap-server) got an error from the broker or the network. */
+  KAFKA_CLIENT_ERROR: { retriable: false },
+  /** A Kafka client's SASL credentials were refused (wrong password, unknown user, bad exchange). */
+  SASL_AUTHENTICATION_FAILED: { retriable: false },
 } as const satisfies Record<string, { retriable: boolean }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

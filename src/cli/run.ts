@@ -6,8 +6,7 @@
 import { WeirError, isWeirError } from '../errors.js';
 import { suggest } from '../config/suggest.js';
 import { COMMANDS, GROUPS } from './commands/index.js';
-import { STORE_OPTIONS } from './commands/topics-common.js';
-import { columns, commandName, indentWrap, parseCommandArgs, renderCommandHelp, type CliContext, type CommandSpec } from './spec.js';
+import { columns, commandName, indentWrap, parseCommandArgs, renderCommandHelp, type CliContext, type CommandSpec, type OptionSpec } from './spec.js';
 import { weirVersion } from './version.js';
 
 export const EXIT_OK = 0;
@@ -17,8 +16,8 @@ export const EXIT_USAGE = 2;
 function topHelp(): string {
   return [
     'weir: a small broker for edge gateways. It keeps every accepted message in a durable,',
-    'Kafka-style partitioned log on local flash (MQTT ingest, a Kafka listener and a mirror to',
-    'central Kafka come in later releases).',
+    'Kafka-style partitioned log on local flash, takes it in over MQTT and the Kafka protocol,',
+    'and mirrors it to central Kafka.',
     '',
     'Usage: weir <command> [options]',
     '',
@@ -37,6 +36,8 @@ function topHelp(): string {
     '  weir start --config /etc/weir/weir.yaml',
     '  weir topics create --topic sensors --partitions 3 --config retention.ms=86400000',
     '  weir topics describe --topic sensors',
+    '  seq 1 10 | weir produce --bootstrap-server 127.0.0.1:9092 --topic numbers',
+    '  weir consume --bootstrap-server 127.0.0.1:9092 --topic numbers --from-beginning --max-messages 10',
     '',
     "Run 'weir help <command>' (or 'weir <command> --help') for a command's flags.",
     '',
@@ -55,7 +56,7 @@ function groupHelp(group: string): string {
     ...columns(commands.map((c) => [c.path[1]!, c.summary] as const)),
     '',
     `Options of every ${group} command:`,
-    ...columns(STORE_OPTIONS.map((o) => [`--${o.name} ${o.placeholder ?? ''}`.trim(), `${o.doc}${o.defaultDoc === undefined ? '' : ` Default: ${o.defaultDoc}.`}`] as const)),
+    ...columns(sharedOptions(commands).map((o) => [`--${o.name} ${o.placeholder ?? ''}`.trim(), `${o.doc}${o.defaultDoc === undefined ? '' : ` Default: ${o.defaultDoc}.`}`] as const)),
     '',
     'Examples:',
     ...commands.map((c) => `  ${c.examples[0]}`),
@@ -63,6 +64,11 @@ function groupHelp(group: string): string {
     `Run 'weir ${group} <command> --help' for each command's flags.`,
     '',
   ].join('\n');
+}
+
+/** The options every command of a group takes (the topics commands share --data-dir, --bootstrap-server…). */
+function sharedOptions(commands: readonly CommandSpec[]): readonly OptionSpec[] {
+  return (commands[0]?.options ?? []).filter((o) => commands.every((c) => c.options.some((x) => x.name === o.name)) && (o.required !== true || o.name === 'bootstrap-server'));
 }
 
 function usage(message: string, command: string): WeirError {
@@ -101,8 +107,7 @@ function hintFor(err: WeirError, command: string): string {
     case 'CONFIG_UNREADABLE':
       return 'Check that the file given to --config (--config-file for topics) exists and is readable, and that its YAML is valid where shown.';
     case 'STORE_LOCKED':
-      // Once the Kafka listener exists, suggest --bootstrap-server here instead of stopping Weir.
-      return 'A running Weir owns this data directory. Stop it first (systemctl stop weir, or Ctrl-C where it runs), then run this command again.';
+      return 'A running Weir owns this data directory: pass --bootstrap-server HOST:PORT (its kafka.listen) to work through it, or stop it first (systemctl stop weir) and run this command again.';
     case 'TOPIC_ALREADY_EXISTS':
       return "See it with 'weir topics describe --topic <name>', change it with 'weir topics alter', or pass --if-not-exists.";
     case 'UNKNOWN_TOPIC_OR_PARTITION':

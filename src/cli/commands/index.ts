@@ -1,7 +1,10 @@
 /** Every `weir` command, in the order help lists them. */
 import type { CommandSpec } from '../spec.js';
+import { consume } from './consume.js';
 import { doctor } from './doctor.js';
+import { groupsDescribe, groupsList } from './groups.js';
 import { mirrorStatus } from './mirror-status.js';
+import { produce } from './produce.js';
 import { simulate } from './simulate.js';
 import { start } from './start.js';
 import { topicsAlter } from './topics-alter.js';
@@ -11,7 +14,7 @@ import { topicsDescribe } from './topics-describe.js';
 import { topicsList } from './topics-list.js';
 import { usersAdd, usersList, usersRemove } from './users.js';
 
-export const COMMANDS: readonly CommandSpec[] = [start, topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAlter, usersAdd, usersRemove, usersList, mirrorStatus, simulate, doctor];
+export const COMMANDS: readonly CommandSpec[] = [start, produce, consume, topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAlter, groupsList, groupsDescribe, usersAdd, usersRemove, usersList, mirrorStatus, simulate, doctor];
 
 export interface CommandGroup {
   name: string;
@@ -22,10 +25,16 @@ export interface CommandGroup {
 export const GROUPS: readonly CommandGroup[] = [
   {
     name: 'topics',
-    summary: 'Create, list, describe, delete and alter topics in a data directory',
+    summary: 'Create, list, describe, delete and alter topics (in a data directory, or through a running Weir)',
     description: [
-      'Works directly on the store in a data directory, one command at a time. Weir must not be running on that directory: the store has a single writer, and these commands refuse a locked one rather than write behind the broker\'s back. Flag names follow Kafka\'s kafka-topics.sh.',
+      'With --bootstrap-server HOST:PORT the commands go through a running Weir\'s Kafka listener (its admin APIs), so they work while Weir runs.',
+      'Without it they work directly on the store in a data directory, one command at a time. Weir must not be running on that directory: the store has a single writer, and these commands refuse a locked one rather than write behind the broker\'s back. Flag names follow Kafka\'s kafka-topics.sh.',
     ],
+  },
+  {
+    name: 'groups',
+    summary: 'List consumer groups and show their offsets and lag',
+    description: ['Asks a running Weir over its Kafka listener (--bootstrap-server), like kafka-consumer-groups.'],
   },
   {
     name: 'mirror',

@@ -1,6 +1,7 @@
 import { WeirError } from '../../errors.js';
 import { intValue, listValue, type CommandSpec } from '../spec.js';
-import { STORE_OPTIONS, TOPIC_OPTION, withStore } from './topics-common.js';
+import { STORE_OPTIONS, TOPIC_OPTION, isRemote, withStore } from './topics-common.js';
+import { remoteAlter, withRemoteAdmin } from './topics-remote.js';
 import { CONFIG_KEYS_DOC, deletedConfigs, topicConfigs, topicName } from './topics-validate.js';
 
 export const topicsAlter: CommandSpec = {
@@ -19,6 +20,7 @@ export const topicsAlter: CommandSpec = {
   examples: [
     'weir topics alter --topic sensors --partitions 6',
     'weir topics alter --topic sensors --config retention.ms=3600000 --delete-config segment.ms',
+    'weir topics alter --bootstrap-server 127.0.0.1:9092 --topic sensors --partitions 6',
   ],
   async run(values, ctx) {
     const spec = topicsAlter;
@@ -28,6 +30,11 @@ export const topicsAlter: CommandSpec = {
     const remove = deletedConfigs(listValue(values, 'delete-config'), set, spec);
     if (partitions === undefined && Object.keys(set).length === 0 && remove.length === 0) {
       throw new WeirError('USAGE', 'nothing to alter: give --partitions, --config or --delete-config', { details: { command: 'weir topics alter' } });
+    }
+    if (isRemote(values)) {
+      const done = await withRemoteAdmin(values, ctx, `altering topic ${name}`, (admin) => remoteAlter(admin, name, partitions, set, remove));
+      ctx.stdout.write(`Altered topic ${name}: ${done.join('; ')}.\n`);
+      return 0;
     }
     return withStore(values, ctx, false, async ({ store }) => {
       const done: string[] = [];

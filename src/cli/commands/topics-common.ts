@@ -4,7 +4,8 @@
  * closing it. The store takes a single-writer lock, so these commands refuse to run beside a
  * running Weir on the same directory (STORE_LOCKED) rather than write behind its back.
  *
- * Flag names follow kafka-topics.sh. Kafka's `--config` means a topic config (KEY=VALUE), so
+ * With --bootstrap-server they go through a running Weir's Kafka listener instead
+ * (topics-remote.ts). Flag names follow kafka-topics.sh. Kafka's `--config` means a topic config (KEY=VALUE), so
  * Weir's own config file is `--config-file` here (`weir start --config` has no such clash).
  */
 import { existsSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { storeOptionsFromConfig } from '../../config/store-options.js';
 import type { WeirConfig } from '../../config/schema.js';
 import { createLogger } from '../../logger.js';
 import type { LogStore, StoreOptions } from '../../store/types.js';
+import { BOOTSTRAP_OPTION, COMMAND_CONFIG_OPTION } from '../kafka-client.js';
 import { stringValue, type CliContext, type OptionSpec, type OptionValues } from '../spec.js';
 
 export const TOPIC_OPTION: OptionSpec = {
@@ -25,14 +27,20 @@ export const TOPIC_OPTION: OptionSpec = {
   required: true,
 };
 
-// When the Kafka listener lands, `--bootstrap-server HOST:PORT` joins these options: the
-// commands then go through the running broker's admin APIs instead of opening the data dir.
+// With `--bootstrap-server HOST:PORT` the commands go through the running broker's admin APIs
+// (topics-remote.ts) instead of opening the data dir, which the running broker holds locked.
 export const STORE_OPTIONS: readonly OptionSpec[] = [
+  {
+    ...BOOTSTRAP_OPTION,
+    required: false,
+    doc: 'Work through the Kafka listener of a running Weir (kafka.listen, e.g. 127.0.0.1:9092) instead of opening the data directory.',
+  },
+  COMMAND_CONFIG_OPTION,
   {
     name: 'data-dir',
     type: 'string',
     placeholder: 'DIR',
-    doc: 'Data directory of the store to work on. Weir must not be running on it.',
+    doc: 'Data directory of the store to work on (without --bootstrap-server). Weir must not be running on it.',
     defaultDoc: 'store.dir from --config-file or WEIR_STORE__DIR, else ./data',
   },
   {
@@ -42,6 +50,11 @@ export const STORE_OPTIONS: readonly OptionSpec[] = [
     doc: 'Weir\'s YAML config file (the one `weir start --config` uses), for store.dir and topic_defaults.',
   },
 ];
+
+/** Whether the command goes through a running broker (--bootstrap-server) rather than the data dir. */
+export function isRemote(values: OptionValues): boolean {
+  return stringValue(values, 'bootstrap-server') !== undefined;
+}
 
 export interface StoreSession {
   store: LogStore;

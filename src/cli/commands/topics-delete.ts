@@ -1,6 +1,7 @@
 import { isWeirError } from '../../errors.js';
 import type { CommandSpec } from '../spec.js';
-import { STORE_OPTIONS, TOPIC_OPTION, withStore } from './topics-common.js';
+import { STORE_OPTIONS, TOPIC_OPTION, isRemote, withStore } from './topics-common.js';
+import { remoteDelete, withRemoteAdmin } from './topics-remote.js';
 import { topicName } from './topics-validate.js';
 
 export const topicsDelete: CommandSpec = {
@@ -12,9 +13,14 @@ export const topicsDelete: CommandSpec = {
     { name: 'if-exists', type: 'boolean', doc: 'Succeed without changes when the topic does not exist.' },
     ...STORE_OPTIONS,
   ],
-  examples: ['weir topics delete --topic sensors'],
+  examples: ['weir topics delete --topic sensors', 'weir topics delete --topic sensors --bootstrap-server 127.0.0.1:9092'],
   async run(values, ctx) {
     const name = topicName(values, topicsDelete);
+    if (isRemote(values)) {
+      const deleted = await withRemoteAdmin(values, ctx, `deleting topic ${name}`, (admin) => remoteDelete(admin, name, values['if-exists'] === true));
+      if (deleted) ctx.stdout.write(`Deleted topic ${name}.\n`);
+      return 0;
+    }
     return withStore(values, ctx, false, async ({ store, options }) => {
       try {
         await store.deleteTopic(name);

@@ -1,7 +1,8 @@
 import { TOPIC_CONFIG_NAMES, type TopicConfig } from '../../store/topic-config.js';
 import type { TopicDescription } from '../../store/types.js';
 import type { CommandSpec } from '../spec.js';
-import { STORE_OPTIONS, TOPIC_OPTION, formatSize, withStore } from './topics-common.js';
+import { STORE_OPTIONS, TOPIC_OPTION, formatSize, isRemote, withStore } from './topics-common.js';
+import { remoteDescribe, remoteList, withRemoteAdmin } from './topics-remote.js';
 import { topicName } from './topics-validate.js';
 
 /**
@@ -33,9 +34,19 @@ export const topicsDescribe: CommandSpec = {
     'Without --topic, describes every topic.',
   ],
   options: [{ ...TOPIC_OPTION, required: false, doc: `Topic to describe: ${TOPIC_OPTION.doc}`, defaultDoc: 'all topics' }, ...STORE_OPTIONS],
-  examples: ['weir topics describe --topic sensors', 'weir topics describe --data-dir /var/lib/weir'],
+  examples: ['weir topics describe --topic sensors', 'weir topics describe --data-dir /var/lib/weir', 'weir topics describe --topic sensors --bootstrap-server 127.0.0.1:9092'],
   async run(values, ctx) {
     const name = values.topic === undefined ? undefined : topicName(values, topicsDescribe);
+    if (isRemote(values)) {
+      const text = await withRemoteAdmin(values, ctx, `describing ${name ?? 'topics'}`, async (admin) => {
+        const names = name === undefined ? await remoteList(admin) : [name];
+        const out: string[] = [];
+        for (const n of names) out.push(await remoteDescribe(admin, n));
+        return out.join('\n');
+      });
+      ctx.stdout.write(text);
+      return 0;
+    }
     return withStore(values, ctx, false, async ({ store, options }) => {
       const names = name === undefined ? [...store.listTopics()].sort() : [name];
       ctx.stdout.write(names.map((n) => formatDescription(store.describeTopic(n), options.topicDefaults)).join('\n'));

@@ -30,6 +30,8 @@ const WEIR_TO_KAFKA = {
   INVALID_ARGUMENT: 'INVALID_REQUEST',
   USAGE: 'INVALID_REQUEST',
   MIRROR_CLIENT_MISSING: 'UNKNOWN_SERVER_ERROR',
+  KAFKA_CLIENT_ERROR: 'UNKNOWN_SERVER_ERROR',
+  SASL_AUTHENTICATION_FAILED: 'SASL_AUTHENTICATION_FAILED',
 } as const satisfies Record<ErrorCode, KafkaErrorName>;
 
 /** Kafka's name for any thrown value: WeirErrors by the table, anything else UNKNOWN_SERVER_ERROR. */

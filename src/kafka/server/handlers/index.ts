@@ -6,6 +6,7 @@ import type { LogStore } from '../../../store/types.js';
 import type { KafkaHandler } from '../handler.js';
 import { ProducerStateManager } from '../producer-state.js';
 import { TopicResolver } from '../topics.js';
+import { createAlterConfigsHandler } from './alter-configs.js';
 import { createCreatePartitionsHandler } from './create-partitions.js';
 import { createCreateTopicsHandler } from './create-topics.js';
 import { createDeleteRecordsHandler } from './delete-records.js';
@@ -39,6 +40,7 @@ export function coreHandlers(opts: CoreHandlerOptions): KafkaHandler[] {
     createInitProducerIdHandler({ producers }),
     createCreatePartitionsHandler({ store }),
     createDescribeConfigsHandler({ store }),
+    createAlterConfigsHandler({ store }),
     createDeleteRecordsHandler({ store }),
   ];
 }
