@@ -9,7 +9,7 @@
  * Closed loop (rate 0): each connection keeps `inflight` PUBLISHes outstanding. Open loop
  * (rate > 0): publishes are sent on a 1 ms tick at `rate` msg/s overall, whatever the acks do
  * (a connection with 1000 outstanding skips its turn, counted). Latency is PUBLISH written →
- * PUBACK read, in a histogram of 1 µs buckets below 1 ms and 100 µs buckets up to 100 ms.
+ * PUBACK read, in a histogram (bucketOf) fine below 1 ms, coarser above.
  */
 import net from 'node:net';
 import { createInterface } from 'node:readline';
@@ -37,19 +37,21 @@ export interface LoadResult {
   cpu: number;
 }
 
-export const BUCKETS = 1000 + 990 + 1;
+export const BUCKETS = 1000 + 990 + 990 + 1;
 
+/** 1 µs buckets below 1 ms, 100 µs up to 100 ms, 10 ms up to 10 s, then one overflow bucket. */
 export function bucketOf(us: number): number {
   if (us < 1000) return Math.floor(us);
   if (us < 100_000) return 1000 + Math.floor((us - 1000) / 100);
+  if (us < 10_000_000) return 1990 + Math.floor((us - 100_000) / 10_000);
   return BUCKETS - 1;
 }
 
-/** Upper bound (µs) of a bucket. */
+/** Upper bound (µs) of a bucket; the overflow bucket reports 10 s (see maxUs for the true max). */
 export function bucketUpperUs(i: number): number {
   if (i < 1000) return i + 1;
-  if (i < BUCKETS - 1) return 1000 + (i - 999) * 100;
-  return Infinity;
+  if (i < 1990) return 1000 + (i - 999) * 100;
+  return 100_000 + (i - 1989) * 10_000;
 }
 
 function str(s: string): Buffer {
