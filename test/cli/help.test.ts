@@ -27,10 +27,20 @@ describe.concurrent('weir help', () => {
     expect((await weir('help')).stdout).toBe(r.stdout);
   });
 
-  it('does not advertise flags that do not work yet', async () => {
-    for (const args of [['--help'], ['topics', '--help'], ...COMMANDS.map((c) => [...c.path, '--help'])]) {
-      expect((await weir(...args)).stdout).not.toContain('bootstrap-server');
+  it('the protocol commands and every topics command take --bootstrap-server; the group helps say so', async () => {
+    for (const c of COMMANDS.filter((c) => ['produce', 'consume', 'groups', 'topics'].includes(c.path[0]!))) {
+      expect((await weir(...c.path, '--help')).stdout).toContain('--bootstrap-server HOST:PORT');
     }
+    for (const group of ['topics', 'groups']) {
+      const r = await weir(group, '--help');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Options of every \w+ command:\n {2}--bootstrap-server HOST:PORT/);
+      expect(r.stdout).toContain('--command-config FILE');
+    }
+    // Options of every users command are the users commands' own, not the topics commands'.
+    expect((await weir('users', '--help')).stdout).not.toContain('--data-dir');
+    const top = await weir('--help');
+    for (const name of ['produce', 'consume', 'groups list', 'groups describe']) expect(top.stdout).toContain(`  ${name} `);
   });
 
   it('`weir help topics` and `weir topics --help` print the topics group help', async () => {
@@ -78,6 +88,13 @@ describe.concurrent('usage errors: exit 2, `weir: …` and what to do next on st
     [['topics', 'create', '--topic', 'a', '--config', 'retention.mss=1'], "weir: unknown topic config 'retention.mss'", 'topics create --help'],
     [['topics', 'create', '--topic', 'a', '--config', 'retention.ms=soon'], 'weir: retention.ms=soon is invalid', 'topics create --help'],
     [['topics', 'create', '--topic', 'no spaces'], "weir: invalid topic name 'no spaces'", 'topics create --help'],
+    [['produce', '--topic', 'a'], 'weir: missing --bootstrap-server HOST:PORT', "Run 'weir produce --help' for usage."],
+    [['consume', '--bootstrap-server', '127.0.0.1:9092'], 'weir: missing --topic NAME', "Run 'weir consume --help' for usage."],
+    [['consume', '--bootstrap-server', '127.0.0.1:9092', '--topic', 'a', '--offset', '5'], 'weir: --offset needs --partition', 'consume --help'],
+    [['consume', '--bootstrap-server', 'nohostport', '--topic', 'a'], 'weir: --bootstrap-server nohostport is invalid: expected HOST:PORT', 'consume --help'],
+    [['produce', '--bootstrap-server', '127.0.0.1:9092', '--topic', 'a', '--property', 'parse.kee=true'], 'weir: --property parse.kee: unknown', 'produce --help'],
+    [['groups', 'describe', '--bootstrap-server', '127.0.0.1:9092'], 'weir: missing --group GROUP', "Run 'weir groups describe --help' for usage."],
+    [['groups'], "weir: 'weir groups' needs a command", "Run 'weir groups --help'"],
     [['topics', 'create', '--topic', 'a', 'extra'], "weir: unexpected argument 'extra'", 'topics create --help'],
     [['topics', 'create', '--topic'], "weir: Option '--topic <value>' argument missing", 'topics create --help'],
     [['topics', 'alter', '--topic', 'a'], 'weir: nothing to alter: give --partitions, --config or --delete-config', 'topics alter --help'],

@@ -111,9 +111,9 @@ export const produce: CommandSpec = {
     CLIENT_OPTIONS[1]!,
   ],
   examples: [
-    'seq 1 1000 | weir produce --bootstrap-server 127.0.0.1:9092 --topic numbers',
-    'printf "sensor-1:21.5\\nsensor-2:19.0\\n" | weir produce --bootstrap-server 127.0.0.1:9092 --topic temps --key-separator :',
+    'weir produce --bootstrap-server 127.0.0.1:9092 --topic temps --key-separator :   (then type sensor-1:21.5 and Enter; Ctrl-D ends)',
     'weir produce --bootstrap-server 127.0.0.1:9092 --topic audit --property parse.headers=true --compression lz4 < lines.txt',
+    'seq 1 1000 | weir produce --bootstrap-server 127.0.0.1:9092 --topic numbers',
   ],
   async run(values, ctx) {
     const topic = topicName(values, produce);
