@@ -45,4 +45,17 @@ export function registerMqttMetrics(registry: Registry, stats: () => MqttStats):
     tls_handshake: s.connections.tlsHandshakeFailed,
   }), 'reason');
   mirrored('weir_mqtt_acl_denied_total', 'PUBLISHes and SUBSCRIBEs the ACL refused', (s) => ({ all: s.connections.aclDenied }));
+  // MQTT state in LMDB (mqtt.persistence: lmdb): how full the caps are, and what they dropped.
+  new Gauge({
+    name: 'weir_mqtt_state', help: 'MQTT state kept in LMDB: retained messages, persistent sessions, their subscriptions, queued QoS 1/2 messages', labelNames: ['kind'], registers: [registry],
+    collect() {
+      const p = stats().persistence;
+      if (p === undefined) return;
+      this.set({ kind: 'retained' }, p.retained);
+      this.set({ kind: 'sessions' }, p.sessions);
+      this.set({ kind: 'subscriptions' }, p.subscriptions);
+      this.set({ kind: 'queued' }, p.queued);
+    },
+  });
+  mirrored('weir_mqtt_queue_dropped_total', 'Queued QoS 1/2 messages of persistent sessions dropped, oldest first (mqtt.max_queued_messages, mqtt.max_queued_messages_total)', (s) => ({ all: s.persistence?.queueDropped ?? 0 }));
 }
