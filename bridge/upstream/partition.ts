@@ -1,3 +1,5 @@
+import type { DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
+
 /**
  * One mirrored partition: where the mirror reads next, what it has sent and not yet seen
  * acknowledged, and the cursor — the end of the contiguous prefix the upstream acknowledged.
@@ -54,6 +56,8 @@ export class PartitionMirror {
   /** Highest offset ever sent, to count re-sends. */
   private highestSent = -1;
   private drainWaiters: (() => void)[] = [];
+  /** The records of the stored batch decoded last (rule.ts reuses them while the window is shut). */
+  leftover: DecodedRecord[] | undefined;
 
   constructor(opts: { cursorName: string; topic: string; partition: number; upstreamTopic: string; cursor: number }) {
     this.cursorName = opts.cursorName;

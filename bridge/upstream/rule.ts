@@ -13,7 +13,7 @@
  * is the log's, so live records follow that partition's backlog.
  */
 import { isWeirError } from '../../src/errors.js';
-import { decodeRecordBatch } from '../../src/kafka/protocol/record-batch.js';
+import { decodeRecordBatch, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { Logger } from '../../src/logger.js';
 import type { LogStore } from '../../src/store/types.js';
 import type { DeliveryReport, KafkaModule, LibrdKafkaError, MessageHeader, Producer } from './client.js';
@@ -281,8 +281,13 @@ export class RuleMirror {
 
   // --- pumps --------------------------------------------------------------------------------
 
+  /**
+   * Wakes waiting pumps once a quarter of the window is free, not at the first free slot: a pump
+   * woken for one record would read and decode a whole stored batch to send one record of it.
+   */
   private wakeRoom(): void {
-    while (this.roomWaiters.length > 0 && this.hasRoom()) this.roomWaiters.shift()!();
+    if (this.inFlight > this.spec.maxInFlight * 0.75 || this.inFlightBytes > this.spec.maxInFlightBytes * 0.75) return;
+    for (const w of this.roomWaiters.splice(0)) w();
   }
 
   private wakeAll(): void {
@@ -363,14 +368,12 @@ export class RuleMirror {
   private sendChunk(pm: PartitionMirror): number {
     const producer = this.producer!;
     const isolate = pm.isolating();
-    const read = this.deps.store.read(pm.topic, pm.partition, pm.nextRead, isolate ? 1 : this.chunkBytes);
     const partition = this.spec.partitioning === 'same' ? pm.partition : -1;
     const device = Buffer.from(this.deps.deviceId);
     const topic = Buffer.from(pm.topic);
     const part = Buffer.from(String(pm.partition));
     let sentBytes = 0;
-    outer: for (const batch of read.batches) {
-      const { records } = decodeRecordBatch(batch);
+    outer: for (const records of this.decoded(pm, isolate)) {
       for (const r of records) {
         if (r.offset < pm.nextRead) continue;
         if (!this.hasRoom() || (isolate && pm.outstanding > 0)) break outer;
@@ -410,6 +413,24 @@ export class RuleMirror {
     // A lone record goes out now rather than after linger.ms, so isolation is one round trip each.
     if (isolate && sentBytes > 0) producer.flush(10_000, () => undefined);
     return sentBytes;
+  }
+
+  /**
+   * The records at `pm.nextRead`: first what is left of the batch decoded last time (a window may
+   * close in the middle of a stored batch, which can hold thousands of records), then a fresh read.
+   */
+  private *decoded(pm: PartitionMirror, isolate: boolean): Generator<DecodedRecord[]> {
+    const left = pm.leftover;
+    if (left !== undefined && left.length > 0 && left[0]!.offset <= pm.nextRead && left[left.length - 1]!.offset >= pm.nextRead) {
+      yield left;
+    }
+    pm.leftover = undefined;
+    const read = this.deps.store.read(pm.topic, pm.partition, pm.nextRead, isolate ? 1 : this.chunkBytes);
+    for (const batch of read.batches) {
+      const { records } = decodeRecordBatch(batch);
+      pm.leftover = records;
+      yield records;
+    }
   }
 
   /** Token bucket for `max_bytes_per_second` (record bytes before compression); one second of burst. */

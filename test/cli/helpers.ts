@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const WEIR_BIN = fileURLToPath(new URL('../../dist/src/cli/weir.js', import.meta.url));
+// From test/cli (vitest) or from dist/test/cli (compiled benchmarks that reuse these helpers).
+export const WEIR_BIN = fileURLToPath(new URL(import.meta.url.includes('/dist/test/') ? '../../src/cli/weir.js' : '../../dist/src/cli/weir.js', import.meta.url));
 
 export function assertBuilt(): void {
   if (!existsSync(WEIR_BIN)) throw new Error(`${WEIR_BIN} is missing: run \`npm run build\` (npm test does it for you)`);
