@@ -26,7 +26,11 @@ import { isLoopbackHost } from './loopback.js';
 import { storeOptionsFromConfig } from './config/store-options.js';
 import type { Logger } from './logger.js';
 import { coreHandlers } from './kafka/server/handlers/index.js';
-import { startKafkaListener } from './kafka/server/listener.js';
+import { startKafkaListener, type KafkaListener } from './kafka/server/listener.js';
+import { registerKafkaMetrics } from './kafka/server/metrics.js';
+import { kafkaSecurityFromConfig } from './kafka/server/security.js';
+import { KafkaServerStats } from './kafka/server/stats.js';
+import { kafkaStatusSection } from './kafka/server/status.js';
 import { GroupCoordinator } from './kafka/server/groups/coordinator.js';
 import { groupHandlers } from './kafka/server/groups/handlers/index.js';
 import { openStore } from './store/index.js';
@@ -135,6 +139,10 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
     const { host, port } = config.kafka.listen;
     // Consumer groups: membership in memory, committed offsets in the store.
     const groups = new GroupCoordinator({ store });
+    // Metrics first, so the latency histogram sees the first request too.
+    const kafkaStats = new KafkaServerStats();
+    let listener: KafkaListener | undefined;
+    registerKafkaMetrics(metrics, kafkaStats, () => listener);
     const kafka = await startStep(() =>
       startKafkaListener({
         host,
@@ -146,6 +154,8 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
         maxConnections: config.kafka.max_connections,
         maxInFlightPerConnection: config.kafka.max_in_flight_per_connection,
         maxQueuedRequestBytes: config.kafka.max_queued_request_bytes,
+        ...kafkaSecurityFromConfig(config),
+        stats: kafkaStats,
         handlers: [
           ...coreHandlers({ store, autoCreateTopics: config.kafka.auto_create_topics_enable, defaultPartitions: config.topic_defaults.partitions }),
           ...groupHandlers(groups),
@@ -162,6 +172,9 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
         return kafka.close();
       },
     });
+    listener = kafka;
+    statusSections.set('kafka', () => kafkaStatusSection(kafka));
+    statusLine.register('kafka', () => `${kafka.connectionCount()} Kafka clients`);
     kafkaAddress = kafka.address;
     kafkaReady?.mark();
   }

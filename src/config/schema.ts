@@ -20,6 +20,7 @@ import { DEVICE_ID_FIELD, MIRROR_FIELDS } from '../../bridge/upstream/config-fie
 import { aclEntries } from '../../bridge/mqtt/acl.js';
 import { logTopicName, mappingRules } from '../../bridge/mqtt/mapping.js';
 import { optionalFilePath, optionalHostPort } from '../../bridge/mqtt/config-types.js';
+import { saslMechanisms } from '../kafka/server/sasl/config-types.js';
 import { bool, bytesSize, dirPath, durationMs, enumOf, hostPort, int, nonEmptyString, orAuto, topicConfig, type FieldType } from './types.js';
 
 /** A raw value as it would appear in the file: it goes through the field's parser like any other. */
@@ -306,7 +307,7 @@ export const SCHEMA = {
     listen: field({
       type: hostPort(),
       default: '127.0.0.1:9092',
-      doc: 'Address of the Kafka protocol listener (plain TCP). SASL and TLS are not built yet, so a non-loopback address also needs `kafka.allow_unauthenticated_non_loopback: true`.',
+      doc: 'Address of the Kafka protocol listener: plain TCP, or TLS with `kafka.tls_cert_file`. A non-loopback address needs authentication (`kafka.sasl_credentials_file`, or client certificates with `kafka.tls_ca_file`) or `kafka.allow_unauthenticated_non_loopback: true`.',
       fix: 'Set host:port, e.g. 127.0.0.1:9092 (port 0 picks a free one).',
     }),
     advertised_host: field({
@@ -324,8 +325,42 @@ export const SCHEMA = {
     allow_unauthenticated_non_loopback: field({
       type: bool(),
       default: false,
-      doc: 'The Kafka listener has no authentication yet (SASL is not built), so Weir refuses to bind it to a non-loopback address unless this is true.',
-      fix: 'Set true only if a firewall protects the port; otherwise keep kafka.listen on 127.0.0.1.',
+      doc: 'Without SASL (`kafka.sasl_credentials_file`) or client certificates (`kafka.tls_ca_file`), Weir refuses to bind the Kafka listener to a non-loopback address unless this is true.',
+      fix: 'Set true only if a firewall protects the port; otherwise keep kafka.listen on 127.0.0.1 or turn on SASL.',
+    }),
+    sasl_credentials_file: field({
+      type: optionalFilePath(),
+      default: '',
+      defaultDoc: '`""` (SASL off)',
+      doc: 'Kafka users with salted SCRAM-SHA-256 credentials, made with `weir kafka-users add`; reread when it changes. When set, every Kafka client must authenticate with SASL (security.protocol SASL_PLAINTEXT, or SASL_SSL with TLS).',
+      fix: 'Set the path of a file made with weir kafka-users add, or "" for no SASL.',
+    }),
+    sasl_mechanisms: field({
+      type: saslMechanisms(),
+      default: 'SCRAM-SHA-256,PLAIN',
+      doc: 'SASL mechanisms offered with `kafka.sasl_credentials_file`. PLAIN sends the password itself: offer it only with TLS, or on loopback.',
+      fix: 'Set SCRAM-SHA-256, PLAIN, or both comma-separated.',
+    }),
+    tls_cert_file: field({
+      type: optionalFilePath(),
+      default: '',
+      defaultDoc: '`""` (plain TCP)',
+      doc: 'PEM certificate chain: when set (with `kafka.tls_key_file`), the Kafka listener speaks TLS only (security.protocol SSL, or SASL_SSL with SASL).',
+      fix: 'Set the path of a PEM certificate file, or "" for plain TCP.',
+    }),
+    tls_key_file: field({
+      type: optionalFilePath(),
+      default: '',
+      defaultDoc: '`""`',
+      doc: 'PEM private key of `kafka.tls_cert_file`.',
+      fix: 'Set the path of a PEM private key file.',
+    }),
+    tls_ca_file: field({
+      type: optionalFilePath(),
+      default: '',
+      defaultDoc: '`""` (no client certificates)',
+      doc: 'PEM CA bundle: when set, TLS clients must present a certificate signed by it (mutual TLS, which counts as authentication).',
+      fix: 'Set the path of a PEM CA file, or "" to not ask for client certificates.',
     }),
     auto_create_topics_enable: field({
       type: bool(),

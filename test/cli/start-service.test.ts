@@ -28,7 +28,7 @@ it('notifies READY with a status line, pings the watchdog, serves /readyz and /m
     const admin = String(ready['admin']);
     expect(admin).toMatch(/^127\.0\.0\.1:\d+$/);
     const notified = await receiver.waitFor('READY=1');
-    expect(notified.msg).toMatch(/^READY=1\nSTATUS=0 records appended, 0 topics, disk budget 0% used; 0 MQTT clients$/);
+    expect(notified.msg).toMatch(/^READY=1\nSTATUS=0 records appended, 0 topics, disk budget 0% used; 0 Kafka clients; 0 MQTT clients$/);
     await receiver.waitFor('WATCHDOG=1');
 
     const readyz = await fetch(`http://${admin}/readyz`);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { hashPassword, readPasswordFile, validateUsername, writePasswordFile } from '../../../bridge/mqtt/passwords.js';
 import { loadConfig } from '../../config/load.js';
 import { WeirError } from '../../errors.js';
+import { readPassword } from '../password-input.js';
 import { stringValue, type CliContext, type CommandSpec, type OptionSpec, type OptionValues } from '../spec.js';
 
 const FILE_OPTIONS: readonly OptionSpec[] = [
@@ -28,46 +29,6 @@ function passwordFile(values: OptionValues, ctx: CliContext, command: readonly s
     throw new WeirError('USAGE', `'weir ${command.join(' ')}' needs --password-file, or mqtt.password_file in the config`);
   }
   return config.mqtt.password_file;
-}
-
-/** Reads one line from stdin: echo off on a terminal (asked twice), else the first piped line. */
-async function readPassword(ctx: CliContext): Promise<string> {
-  const stdin = process.stdin;
-  if (stdin.isTTY !== true) {
-    let text = '';
-    for await (const chunk of stdin) text += String(chunk);
-    return text.split(/\r?\n/)[0] ?? '';
-  }
-  const ask = (prompt: string): Promise<string> => new Promise((resolve, reject) => {
-    ctx.stderr.write(prompt);
-    let line = '';
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.setEncoding('utf8');
-    const onData = (s: string): void => {
-      for (const ch of s) {
-        if (ch === '\r' || ch === '\n') {
-          stdin.off('data', onData);
-          stdin.setRawMode(false);
-          stdin.pause();
-          ctx.stderr.write('\n');
-          resolve(line);
-          return;
-        }
-        if (ch === '\u0003') {
-          stdin.setRawMode(false);
-          reject(new WeirError('USAGE', 'cancelled'));
-          return;
-        }
-        line = ch === '\u007f' ? line.slice(0, -1) : line + ch;
-      }
-    };
-    stdin.on('data', onData);
-  });
-  const first = await ask('Password: ');
-  const again = await ask('Password again: ');
-  if (first !== again) throw new WeirError('USAGE', 'the passwords do not match');
-  return first;
 }
 
 export const usersAdd: CommandSpec = {

@@ -12,6 +12,9 @@
  * - Bad input (a bad frame size, a header or body that does not parse, an API key nobody
  *   serves, a version outside the range for anything but ApiVersions) closes this connection
  *   only: other clients and stored data are untouched (DESIGN.md invariants).
+ * - With SASL, only ApiVersions/SaslHandshake/SaslAuthenticate are served until the exchange
+ *   succeeds (KIP-43/KIP-152); anything else closes the connection, and so does a failed
+ *   exchange once its error response is written.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../../logger.js';
@@ -25,6 +28,8 @@ import type { ByteBudget } from './byte-budget.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { isFlexible, NO_RESPONSE, type BrokerInfo, type ConnectionInfo, type KafkaHandler } from './handler.js';
 import type { HandlerRegistry } from './registry.js';
+import { openAuth, PRE_AUTH_API_KEYS, type SaslServer } from './sasl/index.js';
+import type { CloseReason, KafkaServerStats } from './stats.js';
 
 export interface ConnectionOptions {
   id: number;
@@ -36,6 +41,9 @@ export interface ConnectionOptions {
   maxInFlight: number;
   /** Listener-wide cap on request bytes held (see byte-budget.ts). */
   budget: ByteBudget;
+  /** SASL required before anything but the handshake; undefined on a listener without SASL. */
+  sasl?: SaslServer;
+  stats: KafkaServerStats;
   onClose: () => void;
 }
 
@@ -45,6 +53,8 @@ interface Slot {
   bytes: number;
   /** null: served, nothing to send. */
   chunks: Buffer[] | null;
+  /** Close the connection once this response is written (failed SASL authentication). */
+  closeAfter?: boolean;
 }
 
 export class KafkaConnection {
@@ -72,6 +82,7 @@ export class KafkaConnection {
       remoteAddress: opts.socket.remoteAddress ?? '',
       remotePort: opts.socket.remotePort ?? 0,
       signal: this.abort.signal,
+      auth: opts.sasl?.newConnection() ?? openAuth(),
     };
     this.log = opts.log.child({ connection: opts.id, remote: `${this.info.remoteAddress}:${this.info.remotePort}` });
     this.socket.setNoDelay(true);
@@ -104,11 +115,12 @@ export class KafkaConnection {
 
   private onData(chunk: Buffer): void {
     if (this.draining !== undefined) return;
+    this.opts.stats.bytesIn += chunk.length;
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
     } catch (err) {
-      this.fail(err, 'bad frame');
+      this.fail(err, 'bad frame', {}, 'bad_input');
       return;
     }
     for (const f of frames) this.backlog.push(f);
@@ -132,6 +144,11 @@ export class KafkaConnection {
   }
 
   private startRequest(frame: Buffer): void {
+    if (this.info.auth.rawTokens) {
+      this.startRawToken(frame);
+      return;
+    }
+    const started = process.hrtime.bigint();
     const reader = new Reader(frame);
     let header: RequestHeader;
     let handler: KafkaHandler | undefined;
@@ -141,7 +158,11 @@ export class KafkaConnection {
       header = readRequestHeaderPrefix(reader);
       handler = this.opts.registry.get(header.apiKey);
       if (handler === undefined) {
-        this.fail(undefined, 'unknown API key', { apiKey: header.apiKey });
+        this.fail(undefined, 'unknown API key', { apiKey: header.apiKey }, 'bad_input');
+        return;
+      }
+      if (!this.info.auth.authenticated && !PRE_AUTH_API_KEYS.has(header.apiKey)) {
+        this.fail(undefined, 'request before SASL authentication', { api: handler.name }, 'unauthenticated_request');
         return;
       }
       if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
@@ -150,14 +171,14 @@ export class KafkaConnection {
           return;
         }
         // No body layout exists for a version the handler does not know: Kafka closes too.
-        this.fail(undefined, 'unsupported API version', { api: handler.name, version: header.apiVersion });
+        this.fail(undefined, 'unsupported API version', { api: handler.name, version: header.apiVersion }, 'bad_input');
         return;
       }
       flexible = isFlexible(handler, header.apiVersion);
       if (flexible) reader.taggedFields();
       request = handler.decode(reader, header.apiVersion);
     } catch (err) {
-      this.fail(err, 'request does not parse');
+      this.fail(err, 'request does not parse', {}, 'bad_input');
       return;
     }
     const slot: Slot = { done: false, bytes: frame.length, chunks: null };
@@ -181,6 +202,8 @@ export class KafkaConnection {
           h.encode(w, header.apiVersion, response);
           slot.chunks = frameChunks(w);
         }
+        this.opts.stats.request(h.apiKey, h.name, request, response === NO_RESPONSE ? undefined : response, Number(process.hrtime.bigint() - started) / 1e9);
+        if (this.info.auth.closeAfterResponse) slot.closeAfter = true;
         slot.done = true;
         this.flush();
       })
@@ -188,6 +211,25 @@ export class KafkaConnection {
         slot.done = true;
         this.fail(err, 'handler failed', { api: h.name, version: header.apiVersion });
       });
+  }
+
+  /** A bare SASL token after a v0 SaslHandshake: answered with a bare size-framed token. */
+  private startRawToken(frame: Buffer): void {
+    const slot: Slot = { done: false, bytes: frame.length, chunks: null };
+    this.opts.budget.take(slot.bytes);
+    this.queue.push(slot);
+    void this.opts.sasl!.step(this.info.auth, frame).then((r) => {
+      slot.done = true;
+      if (!r.ok) {
+        // The original flow has no error response: the broker just closes (KIP-43).
+        this.fail(undefined, 'SASL authentication failed', {}, 'auth_failed');
+        return;
+      }
+      const size = Buffer.alloc(4);
+      size.writeInt32BE(r.response.length, 0);
+      slot.chunks = [size, r.response];
+      this.flush();
+    });
   }
 
   private apiLog(h: KafkaHandler): Logger {
@@ -217,8 +259,15 @@ export class KafkaConnection {
       this.opts.budget.release(slot.bytes);
       if (slot.chunks === null) continue;
       let ok = true;
-      for (const c of slot.chunks) ok = this.socket.write(c);
+      for (const c of slot.chunks) {
+        this.opts.stats.bytesOut += c.length;
+        ok = this.socket.write(c);
+      }
       if (!ok) this.writeBlocked = true;
+      if (slot.closeAfter === true) {
+        this.endAfterResponse();
+        return;
+      }
     }
     this.maybeFinishDrain();
     this.pump();
@@ -234,8 +283,18 @@ export class KafkaConnection {
     this.socket.resume();
   }
 
-  private fail(err: unknown, why: string, details: Record<string, unknown> = {}): void {
+  /** Sends what is written, then closes: the client reads the error before the connection goes. */
+  private endAfterResponse(): void {
+    this.opts.stats.closed.auth_failed++;
+    this.socket.end();
+    // A peer that never closes its side must not keep the socket.
+    setTimeout(() => this.socket.destroy(), 1_000).unref();
+    this.onSocketClose();
+  }
+
+  private fail(err: unknown, why: string, details: Record<string, unknown> = {}, reason?: CloseReason): void {
     if (this.closed) return;
+    if (reason !== undefined) this.opts.stats.closed[reason]++;
     this.log.warn({ err, ...details }, `kafka connection closed: ${why}`);
     this.socket.destroy();
     this.onSocketClose();

@@ -24,6 +24,7 @@ import type { Logger } from '../../logger.js';
 import type { Reader } from '../protocol/reader.js';
 import type { Writer } from '../protocol/writer.js';
 import type { RequestHeader } from '../protocol/header.js';
+import type { ConnectionAuth } from './sasl/index.js';
 
 /** What a handler returns for a request that gets no response (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol('weir.kafka.noResponse');
@@ -45,6 +46,8 @@ export interface ConnectionInfo {
   readonly remotePort: number;
   /** Aborted when the connection closes: long polls (Fetch, JoinGroup) stop waiting on it. */
   readonly signal: AbortSignal;
+  /** SASL state: always authenticated on a listener without SASL (sasl/index.ts). */
+  readonly auth: ConnectionAuth;
 }
 
 export interface HandlerContext {

@@ -2,8 +2,13 @@
  * The Kafka protocol TCP listener: accepts connections up to a cap and hands each to a
  * KafkaConnection with the handler registry. One stop path: stop accepting, let every
  * connection answer what it is serving (long polls return early), then close.
+ *
+ * Security, as Kafka names it: PLAINTEXT, SSL (TLS; with a client CA, clients must present a
+ * certificate it signed), SASL_PLAINTEXT or SASL_SSL (SASL PLAIN / SCRAM-SHA-256, sasl/).
  */
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { WeirError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { isLoopbackHost } from '../../loopback.js';
@@ -12,6 +17,18 @@ import { KafkaConnection } from './connection.js';
 import type { BrokerInfo, KafkaHandler } from './handler.js';
 import { createApiVersionsHandler } from './handlers/api-versions.js';
 import { HandlerRegistry } from './registry.js';
+import { SaslServer } from './sasl/index.js';
+import type { SaslMechanism } from './sasl/mechanisms.js';
+import { KafkaServerStats } from './stats.js';
+
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL';
+
+export interface KafkaTlsOptions {
+  certFile: string;
+  keyFile: string;
+  /** PEM CA bundle: when set, clients must present a certificate signed by it (mutual TLS). */
+  caFile?: string;
+}
 
 export interface KafkaListenerOptions {
   host: string;
@@ -29,6 +46,12 @@ export interface KafkaListenerOptions {
   maxQueuedRequestBytes?: number;
   /** Every handler but ApiVersions, which the listener adds (its ranges come from these). */
   handlers: readonly KafkaHandler[];
+  /** SASL (PLAIN, SCRAM-SHA-256) required of every connection; off when undefined. */
+  sasl?: { mechanisms: readonly SaslMechanism[]; credentialsFile: string };
+  /** TLS on the listener; plain TCP when undefined. */
+  tls?: KafkaTlsOptions;
+  /** Counters for metrics and the status page (one is made when not given). */
+  stats?: KafkaServerStats;
   /** Node id clients see for this broker (Metadata, FindCoordinator). */
   nodeId?: number;
   clusterId?: string;
@@ -39,6 +62,10 @@ export interface KafkaListener {
   readonly address: AddressInfo;
   readonly broker: BrokerInfo;
   readonly registry: HandlerRegistry;
+  readonly security: SecurityProtocol;
+  readonly stats: KafkaServerStats;
+  /** SASL logins that succeeded and failed (when SASL is on). */
+  saslCounters(): { succeeded: number; failed: number } | undefined;
   connectionCount(): number;
   /** Request bytes held now and at most so far (kafka.max_queued_request_bytes). */
   queuedRequestBytes(): { now: number; peak: number };
@@ -65,28 +92,36 @@ export function advertisedHostFor(listenHost: string, configured: string | 'auto
 
 export async function startKafkaListener(opts: KafkaListenerOptions): Promise<KafkaListener> {
   const log = opts.logger.child({ component: 'kafka' });
-  if (!isLoopbackHost(opts.host) && !opts.allowUnauthenticatedNonLoopback) {
+  // SASL, or TLS that checks client certificates, authenticates; plain TLS only encrypts.
+  const authenticated = opts.sasl !== undefined || (opts.tls?.caFile ?? '') !== '';
+  if (!isLoopbackHost(opts.host) && !authenticated && !opts.allowUnauthenticatedNonLoopback) {
     throw new WeirError(
       'CONFIG_INVALID',
-      `kafka.listen ${opts.host}:${opts.port} is not a loopback address and the Kafka listener has no authentication yet (SASL is not built): keep it on 127.0.0.1, or set kafka.allow_unauthenticated_non_loopback: true behind a firewall`,
+      `kafka.listen ${opts.host}:${opts.port} is not a loopback address and the Kafka listener has no authentication: set kafka.sasl_credentials_file (users made with weir kafka-users add) or kafka.tls_ca_file for client certificates, keep it on 127.0.0.1, or set kafka.allow_unauthenticated_non_loopback: true behind a firewall`,
       { details: { field: 'kafka.listen', host: opts.host, port: opts.port } },
     );
   }
   const advertisedHost = advertisedHostFor(opts.host, opts.advertisedHost);
-  // ApiVersions is always served: it is how a client learns everything else.
-  const registry: HandlerRegistry = new HandlerRegistry([createApiVersionsHandler(() => registry.ranges()), ...opts.handlers]);
+  const stats = opts.stats ?? new KafkaServerStats();
+  const sasl = opts.sasl === undefined ? undefined : new SaslServer(opts.sasl, log);
+  const security: SecurityProtocol = opts.tls === undefined ? (sasl === undefined ? 'PLAINTEXT' : 'SASL_PLAINTEXT') : sasl === undefined ? 'SSL' : 'SASL_SSL';
+  // ApiVersions is always served: it is how a client learns everything else. The SASL APIs
+  // are advertised only when SASL is on (KAFKA-PROTOCOL.md).
+  const registry: HandlerRegistry = new HandlerRegistry([createApiVersionsHandler(() => registry.ranges()), ...opts.handlers, ...(sasl?.handlers() ?? [])]);
   const connections = new Set<KafkaConnection>();
   const budget = new ByteBudget(opts.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES);
   let nextId = 1;
   let broker: BrokerInfo | undefined;
 
-  const server: Server = createServer((socket) => {
+  const accept = (socket: Socket): void => {
     if (connections.size >= opts.maxConnections) {
+      stats.closed.max_connections++;
       log.warn({ remote: socket.remoteAddress, max: opts.maxConnections }, 'kafka connection refused: kafka.max_connections reached');
       socket.destroy();
       return;
     }
-    const conn = new KafkaConnection({
+    stats.connectionsAccepted++;
+    const conn: KafkaConnection = new KafkaConnection({
       id: nextId++,
       socket,
       registry,
@@ -95,9 +130,18 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
       maxFrameBytes: opts.maxFrameBytes,
       maxInFlight: opts.maxInFlightPerConnection,
       budget,
-      onClose: () => connections.delete(conn),
+      ...(sasl === undefined ? {} : { sasl }),
+      stats,
+      onClose: () => {
+        connections.delete(conn);
+      },
     });
     connections.add(conn);
+  };
+  const server: Server = opts.tls === undefined ? createServer(accept) : createTlsServer(tlsOptions(opts.tls), accept);
+  server.on('tlsClientError', (err: Error, socket: Socket) => {
+    stats.closed.tls_handshake++;
+    log.warn({ err: err.message, remote: socket.remoteAddress }, 'kafka TLS handshake failed');
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -115,13 +159,19 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
     port: opts.advertisedPort === 'auto' ? address.port : opts.advertisedPort,
     clusterId: opts.clusterId ?? 'weir',
   });
-  log.info({ address: `${address.address}:${address.port}`, advertised: `${broker.host}:${broker.port}`, apis: registry.ranges().length }, 'kafka listener started');
+  log.info(
+    { address: `${address.address}:${address.port}`, advertised: `${broker.host}:${broker.port}`, apis: registry.ranges().length, security, ...(sasl === undefined ? {} : { saslMechanisms: sasl.mechanisms, saslUsers: sasl.userCount }) },
+    'kafka listener started',
+  );
 
   let closing: Promise<void> | undefined;
   return {
     address,
     broker,
     registry,
+    security,
+    stats,
+    saslCounters: () => (sasl === undefined ? undefined : { ...sasl.counters }),
     connectionCount: () => connections.size,
     queuedRequestBytes: () => ({ now: budget.usedBytes, peak: budget.peakBytes }),
     close() {
@@ -133,5 +183,21 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
       })();
       return closing;
     },
+  };
+}
+
+function tlsOptions(t: KafkaTlsOptions): import('node:tls').TlsOptions {
+  const read = (file: string, field: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new WeirError('CONFIG_INVALID', `${field} ${file} cannot be read: ${(err as Error).message}`, { cause: err, details: { field, file } });
+    }
+  };
+  const ca = t.caFile === undefined || t.caFile === '' ? undefined : read(t.caFile, 'kafka.tls_ca_file');
+  return {
+    cert: read(t.certFile, 'kafka.tls_cert_file'),
+    key: read(t.keyFile, 'kafka.tls_key_file'),
+    ...(ca === undefined ? {} : { ca, requestCert: true, rejectUnauthorized: true }),
   };
 }
