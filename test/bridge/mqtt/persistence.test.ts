@@ -1,10 +1,13 @@
 /**
  * The LMDB persistence on its own, over a real store: everything it keeps comes back after the
- * store is closed and reopened, and its caps drop what their documented policy says.
+ * store is closed and reopened, and its caps drop what their documented policy says. Then the
+ * `mqtt.persistence` switch through the real bridge.
  */
+import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LmdbPersistence } from '../../../bridge/mqtt/persistence/index.js';
 import type { LogStore } from '../../../src/store/types.js';
+import { startTestBridge } from '../../helpers/mqtt-bridge.js';
 import { openTestStore, silentLogger, tempDir } from '../../helpers/store.js';
 
 async function collect(stream: AsyncIterable<unknown>): Promise<Record<string, unknown>[]> {
@@ -93,5 +96,38 @@ describe('LMDB persistence', () => {
     expect((await collect(p.outgoingStream({ id: 'a' }))).map((q) => String(q['payload']))).toEqual(['m4', 'm5']);
     expect((await collect(p.outgoingStream({ id: 'b' }))).map((q) => String(q['payload']))).toEqual(['m6', 'm7', 'm8']);
     expect(p.stats()).toMatchObject({ queued: 5, queueDropped: 3 });
+  });
+});
+
+describe('mqtt.persistence switch', () => {
+  it('lmdb (the default) keeps a retained message across a bridge restart; memory does not', async () => {
+    const retainedAfterRestart = async (env: Record<string, string>): Promise<string[]> => {
+      const t = tempDir();
+      try {
+        let running = await startTestBridge(t.dir, silentLogger, env);
+        const pub = await connectAsync(running.url, { reconnectPeriod: 0 });
+        await pub.publishAsync('cfg/a', 'kept?', { qos: 1, retain: true });
+        await pub.endAsync();
+        await running.close();
+        running = await startTestBridge(t.dir, silentLogger, env);
+        try {
+          const sub = await connectAsync(running.url, { reconnectPeriod: 0 });
+          const got: string[] = [];
+          sub.on('message', (_topic, payload) => got.push(payload.toString()));
+          await sub.subscribeAsync('cfg/#', { qos: 1 });
+          // Retained messages go out right after SUBACK; a live marker after them bounds the wait.
+          await sub.publishAsync('cfg/marker', 'marker', { qos: 1 });
+          while (!got.includes('marker')) await new Promise((resolve) => setTimeout(resolve, 10));
+          await sub.endAsync();
+          return got.filter((g) => g !== 'marker');
+        } finally {
+          await running.close();
+        }
+      } finally {
+        t.cleanup();
+      }
+    };
+    expect(await retainedAfterRestart({})).toEqual(['kept?']);
+    expect(await retainedAfterRestart({ WEIR_MQTT__PERSISTENCE: 'memory' })).toEqual([]);
   });
 });
