@@ -106,7 +106,7 @@ describe('weir start', () => {
     expect((await done).code).toBe(0);
   });
 
-  it('while it runs, topics commands refuse its locked data dir (exit 1) and say to stop it', async () => {
+  it('while it runs, topics commands refuse its locked data dir (exit 1) and say to go through it or stop it', async () => {
     const child = spawnWeir(['start'], { cwd, env: { WEIR_STORE__DIR: dataDir } });
     const done = finished(child);
     await waitForLog(child, 'ready');
@@ -114,7 +114,8 @@ describe('weir start', () => {
       const r = await topics('list');
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^weir: .*in use by another Weir process/);
-      expect(r.stderr).toContain('Stop it first');
+      expect(r.stderr).toContain('pass --bootstrap-server HOST:PORT');
+      expect(r.stderr).toContain('stop it first (systemctl stop weir)');
     } finally {
       child.kill('SIGTERM');
     }
