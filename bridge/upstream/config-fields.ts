@@ -3,13 +3,9 @@
  * and rule lists (parsed in ./config.ts) and the reconnect and stop timings.
  */
 import { hostname } from 'node:os';
-import type { FieldSpec } from '../../src/config/schema.js';
+import { field } from '../../src/config/field.js';
 import { durationMs, nonEmptyString } from '../../src/config/types.js';
 import { mirrorRules, mirrorUpstreams } from './config.js';
-
-function field<T>(spec: FieldSpec<T>): FieldSpec<T> {
-  return spec;
-}
 
 /** `device.id`: kept here because the mirror is what uses it (templates, origin headers). */
 export const DEVICE_ID_FIELD = field({

@@ -1,0 +1,105 @@
+/**
+ * The `kafka` section of the config schema (src/config/schema.ts includes it): the listener,
+ * its advertised address, TLS and SASL, auto-creation and the request limits.
+ */
+import { field, GiB, MiB } from '../../config/field.js';
+import { bool, bytesSize, hostPort, int, nonEmptyString, orAuto } from '../../config/types.js';
+import { optionalFilePath } from '../../../bridge/mqtt/config-types.js';
+import { saslMechanisms } from './sasl/config-types.js';
+
+export const KAFKA_FIELDS = {
+  enabled: field({
+    type: bool(),
+    default: true,
+    doc: 'Serve the Kafka wire protocol, so standard Kafka clients (kcat, kafkajs, librdkafka, Java) produce, fetch and list offsets against Weir.',
+    fix: 'Set true or false.',
+  }),
+  listen: field({
+    type: hostPort(),
+    default: '127.0.0.1:9092',
+    doc: 'Address of the Kafka protocol listener: plain TCP, or TLS with `kafka.tls_cert_file`. A non-loopback address needs authentication (`kafka.sasl_credentials_file`, or client certificates with `kafka.tls_ca_file`) or `kafka.allow_unauthenticated_non_loopback: true`.',
+    fix: 'Set host:port, e.g. 127.0.0.1:9092 (port 0 picks a free one).',
+  }),
+  advertised_host: field({
+    type: orAuto(nonEmptyString()),
+    default: 'auto',
+    doc: 'Host that Metadata tells clients to connect to. `auto` = the `kafka.listen` host, or 127.0.0.1 when that is a wildcard (0.0.0.0 or ::), which is never advertised.',
+    fix: 'Set auto, or a host name or address clients can reach, e.g. gateway.local.',
+  }),
+  advertised_port: field({
+    type: orAuto(int(1, 65_535)),
+    default: 'auto',
+    doc: 'Port that Metadata tells clients to connect to. `auto` = the port actually bound.',
+    fix: 'Set auto, or a port from 1 to 65535.',
+  }),
+  allow_unauthenticated_non_loopback: field({
+    type: bool(),
+    default: false,
+    doc: 'Without SASL (`kafka.sasl_credentials_file`) or client certificates (`kafka.tls_ca_file`), Weir refuses to bind the Kafka listener to a non-loopback address unless this is true.',
+    fix: 'Set true only if a firewall protects the port; otherwise keep kafka.listen on 127.0.0.1 or turn on SASL.',
+  }),
+  sasl_credentials_file: field({
+    type: optionalFilePath(),
+    default: '',
+    defaultDoc: '`""` (SASL off)',
+    doc: 'Kafka users with salted SCRAM-SHA-256 credentials, made with `weir kafka-users add`; reread when it changes. When set, every Kafka client must authenticate with SASL (security.protocol SASL_PLAINTEXT, or SASL_SSL with TLS).',
+    fix: 'Set the path of a file made with weir kafka-users add, or "" for no SASL.',
+  }),
+  sasl_mechanisms: field({
+    type: saslMechanisms(),
+    default: 'SCRAM-SHA-256,PLAIN',
+    doc: 'SASL mechanisms offered with `kafka.sasl_credentials_file`. PLAIN sends the password itself: offer it only with TLS, or on loopback.',
+    fix: 'Set SCRAM-SHA-256, PLAIN, or both comma-separated.',
+  }),
+  tls_cert_file: field({
+    type: optionalFilePath(),
+    default: '',
+    defaultDoc: '`""` (plain TCP)',
+    doc: 'PEM certificate chain: when set (with `kafka.tls_key_file`), the Kafka listener speaks TLS only (security.protocol SSL, or SASL_SSL with SASL).',
+    fix: 'Set the path of a PEM certificate file, or "" for plain TCP.',
+  }),
+  tls_key_file: field({
+    type: optionalFilePath(),
+    default: '',
+    defaultDoc: '`""`',
+    doc: 'PEM private key of `kafka.tls_cert_file`.',
+    fix: 'Set the path of a PEM private key file.',
+  }),
+  tls_ca_file: field({
+    type: optionalFilePath(),
+    default: '',
+    defaultDoc: '`""` (no client certificates)',
+    doc: 'PEM CA bundle: when set, TLS clients must present a certificate signed by it (mutual TLS, which counts as authentication).',
+    fix: 'Set the path of a PEM CA file, or "" to not ask for client certificates.',
+  }),
+  auto_create_topics_enable: field({
+    type: bool(),
+    default: true,
+    doc: 'Kafka\'s `auto.create.topics.enable`: a Metadata or Produce request for a missing topic creates it with `topic_defaults.partitions`.',
+    fix: 'Set true or false.',
+  }),
+  max_frame_bytes: field({
+    type: bytesSize(64 * 1024, GiB),
+    default: '16MiB',
+    doc: 'Largest Kafka request frame accepted (Kafka\'s `socket.request.max.bytes`); a bigger size prefix closes that connection. Keep it above `max.message.bytes`.',
+    fix: 'Set a size such as 16MiB (at least 64KiB).',
+  }),
+  max_connections: field({
+    type: int(1, 100_000),
+    default: 256,
+    doc: 'Open Kafka connections at most; one more is closed at once, with a log line.',
+    fix: 'Set a whole number, e.g. 256.',
+  }),
+  max_in_flight_per_connection: field({
+    type: int(1, 10_000),
+    default: 32,
+    doc: 'Requests one connection may have being served or waiting to be answered; at the cap its socket is not read until a response is sent.',
+    fix: 'Set a whole number, e.g. 32.',
+  }),
+  max_queued_request_bytes: field({
+    type: bytesSize(MiB, 16 * GiB),
+    default: '32MiB',
+    doc: 'Request bytes all connections together may hold while they are served (Kafka\'s `queued.max.request.bytes`). When spent, connections with a request in flight are not read; an idle one may still send one request, so every client progresses.',
+    fix: 'Set a size such as 32MiB (smaller on a 512 MB board).',
+  }),
+} as const;
