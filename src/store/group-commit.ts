@@ -43,6 +43,8 @@ export interface PendingAppend {
   batches?: Buffer[];
   recordCount: number;
   bytes: number;
+  /** Taken off the queue's books (see `unqueue`). */
+  unqueued?: boolean;
   resolve(result: AppendResult): void;
   reject(err: unknown): void;
 }
@@ -110,7 +112,7 @@ export class GroupCommitter {
 
   /** Resolves once nothing is queued or in flight. */
   idle(): Promise<void> {
-    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
+    if (this.queue.length === 0 && this.inFlight === 0 && !this.recovering) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -136,12 +138,7 @@ export class GroupCommitter {
       this.inFlight++;
       void this.commit(appends).finally(() => {
         this.inFlight--;
-        for (const a of appends) {
-          this.queuedRecords -= a.recordCount;
-          this.queuedBytes -= a.bytes;
-          a.partition.appendSettled();
-        }
-        this.hooks.onQueueDrained();
+        this.unqueue(appends); // a no-op unless commit() left early by throwing
         if (this.failed && this.inFlight === 0 && !this.recovering) {
           // Every transaction issued after the failed one has settled (and failed with it or
           // not): recover, reload offsets from disk (the only truth), then go on with the queue.
@@ -150,7 +147,12 @@ export class GroupCommitter {
             .recoverAfterFailure()
             .catch((err: unknown) => this.log.error({ err }, 'recovering the store after a failed commit failed'))
             .finally(() => {
-              this.sequence = this.storedSequence();
+              try {
+                this.sequence = this.storedSequence();
+              } catch (err) {
+                // Only if the environment is gone; the next commit then fails and recovers again.
+                this.log.error({ err }, 'reading the commit sequence after a failed commit failed');
+              }
               this.failed = false;
               this.recovering = false;
               this.drain();
@@ -168,6 +170,22 @@ export class GroupCommitter {
     if (this.queue.length === 0 && this.inFlight === 0 && !this.recovering) {
       for (const wake of this.idleWaiters.splice(0)) wake();
     }
+  }
+
+  /**
+   * Takes settled appends off the queue's books. Called before their promises settle, so a caller
+   * that appends again at once is not counted twice (durable bytes plus still-queued bytes)
+   * against the disk budget or the queue cap.
+   */
+  private unqueue(appends: PendingAppend[]): void {
+    for (const a of appends) {
+      if (a.unqueued === true) continue;
+      a.unqueued = true;
+      this.queuedRecords -= a.recordCount;
+      this.queuedBytes -= a.bytes;
+      a.partition.appendSettled();
+    }
+    this.hooks.onQueueDrained();
   }
 
   private async commit(appends: PendingAppend[]): Promise<void> {
@@ -189,6 +207,7 @@ export class GroupCommitter {
       // Building failed part-way (a codec error): whatever was written for it commits with the
       // sequence bump, so reload offsets from disk rather than guess.
       this.failed = true;
+      this.unqueue(appends);
       for (const a of appends) a.reject(buildError);
       return;
     }
@@ -201,12 +220,14 @@ export class GroupCommitter {
       this.failed = true;
       const err = new WeirError('STORAGE_ERROR', `committing ${appends.length} appends to LMDB failed: ${String(cause)}`, { cause });
       this.log.error({ err }, 'group commit failed; offsets will be reloaded from disk');
+      this.unqueue(appends);
       for (const a of appends) a.reject(err);
       this.hooks.onCommitFailed(cause);
       return;
     }
     for (const [partition, next] of touched) partition.advanceHighWatermark(next);
     this.hooks.onDurable(bytesWritten, recordsWritten);
+    this.unqueue(appends);
     for (const { append, baseOffset, lastOffset } of assigned) {
       append.resolve({ baseOffset, lastOffset, logStartOffset: append.partition.logStartOffset });
     }

@@ -212,12 +212,18 @@ export class LmdbStore implements LogStore {
 
   // ---------------------------------------------------------------- the log
 
-  async appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult> {
-    this.assertWritable();
-    const state = this.topics.partition(topic, partition);
-    const config = this.topics.config(topic);
-    const bytes = checkRecordsSize(records, config, topic, partition);
-    return this.enqueue(state, config, { records }, records.length, bytes);
+  // Not `async`: an async function returning a promise wraps it in one more, and this runs per
+  // MQTT message. A synchronous throw still reaches the caller as a rejection.
+  appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult> {
+    try {
+      this.assertWritable();
+      const state = this.topics.partition(topic, partition);
+      const config = this.topics.config(topic);
+      const bytes = checkRecordsSize(records, config, topic, partition);
+      return this.enqueue(state, config, { records }, records.length, bytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult> {
