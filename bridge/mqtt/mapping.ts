@@ -32,6 +32,10 @@ type Part = { readonly literal: string } | { readonly variable: string };
 
 interface Template {
   readonly parts: readonly Part[];
+  /** The rendered text when the template has no variables (rendered once, not per message). */
+  readonly constant: string | undefined;
+  /** The template is exactly `{mqtt.topic}`: its bytes are the topic's, which the caller may have. */
+  readonly isMqttTopic: boolean;
 }
 
 type Level = { readonly literal: string } | { readonly capture: string | undefined } | { readonly rest: true };
@@ -48,6 +52,8 @@ export interface CompiledRule {
 
 export interface MappingContext {
   topic: string;
+  /** `topic` as UTF-8, when the caller has it anyway: a `{mqtt.topic}` key shares it. */
+  topicBytes?: Buffer;
   clientId: string;
   username: string | undefined;
 }
@@ -81,7 +87,9 @@ function parseTemplate(text: string, vars: ReadonlySet<string>, where: string, p
       parts.push({ variable: m[1] });
     } else parts.push({ literal: m[2]! });
   }
-  return { parts };
+  const constant = parts.every((p) => 'literal' in p) ? parts.map((p) => ('literal' in p ? p.literal : '')).join('') : undefined;
+  const only = parts.length === 1 ? parts[0]! : undefined;
+  return { parts, constant, isMqttTopic: only !== undefined && 'variable' in only && only.variable === 'mqtt.topic' };
 }
 
 function parseFilter(filter: string, where: string, problems: string[]): { levels: Level[]; captures: string[] } {
@@ -132,12 +140,17 @@ export function compileRule(spec: MappingRuleSpec, index: number, problems: stri
   return { index, spec: Object.freeze({ ...spec }), levels, captures, topic, key, headers };
 }
 
+/** What a rule without captures matches with: shared, never written to. */
+const NO_CAPTURES: ReadonlyMap<string, string> = new Map();
+
 /** Matches `topic` against a compiled filter; returns the named captures, or undefined. */
-function match(rule: CompiledRule, topic: string): Map<string, string> | undefined {
-  const levels = topic.split('/');
+function match(rule: CompiledRule, topic: string): ReadonlyMap<string, string> | undefined {
   // [MQTT-4.7.2-1] a filter starting with a wildcard does not match topics starting with "$".
   if (topic.startsWith('$') && rule.levels[0] !== undefined && !('literal' in rule.levels[0])) return undefined;
-  const captures = new Map<string, string>();
+  // The catch-all `#` (the default rule) matches every other topic: no split, nothing captured.
+  if (rule.levels.length === 1 && 'rest' in rule.levels[0]!) return NO_CAPTURES;
+  const levels = topic.split('/');
+  const captures = rule.captures.length === 0 ? NO_CAPTURES : new Map<string, string>();
   for (let i = 0; i < rule.levels.length; i++) {
     const level = rule.levels[i]!;
     // "#" also matches the parent level itself: "a/#" matches "a" [MQTT-4.7.1-2].
@@ -146,12 +159,13 @@ function match(rule: CompiledRule, topic: string): Map<string, string> | undefin
     if (actual === undefined) return undefined;
     if ('literal' in level) {
       if (level.literal !== actual) return undefined;
-    } else if (level.capture !== undefined) captures.set(level.capture, actual);
+    } else if (level.capture !== undefined) (captures as Map<string, string>).set(level.capture, actual);
   }
   return levels.length === rule.levels.length ? captures : undefined;
 }
 
 function render(template: Template, vars: (name: string) => string, sanitize: boolean): string {
+  if (template.constant !== undefined) return template.constant;
   let out = '';
   for (const part of template.parts) {
     if ('literal' in part) out += part.literal;
@@ -186,7 +200,12 @@ export class Mapper {
       };
       const topic = render(rule.topic, vars, true);
       if (topic === '' || topic === '.' || topic === '..' || topic.length > MAX_TOPIC_NAME_LENGTH) return undefined;
-      const key = rule.key === undefined ? null : Buffer.from(render(rule.key, vars, false), 'utf8');
+      const key =
+        rule.key === undefined
+          ? null
+          : rule.key.isMqttTopic && ctx.topicBytes !== undefined
+            ? ctx.topicBytes
+            : Buffer.from(render(rule.key, vars, false), 'utf8');
       const headers: { key: string; value: Buffer }[] = [];
       for (const [name, value] of captures) headers.push({ key: `mqtt.${name}`, value: Buffer.from(value, 'utf8') });
       for (const h of rule.headers) headers.push({ key: h.name, value: Buffer.from(render(h.value, vars, false), 'utf8') });
