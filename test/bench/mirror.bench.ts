@@ -9,7 +9,7 @@
  * that scenario's own. One JSON line per scenario, then a summary line with the ratio.
  *
  * Env: BENCH_RECORDS (default 1000000), BENCH_PARTITIONS (4), BENCH_OUTAGE_MS (20000),
- * BENCH_REPEAT (1).
+ * BENCH_REPEAT (1), BENCH_PROFILE_DIR=dir (each scenario's process runs with --cpu-prof).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -27,6 +27,7 @@ const RECORDS = Number(process.env['BENCH_RECORDS'] ?? 1_000_000);
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 4);
 const OUTAGE_MS = Number(process.env['BENCH_OUTAGE_MS'] ?? 20_000);
 const REPEAT = Number(process.env['BENCH_REPEAT'] ?? 1);
+const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
 const VALUE = Buffer.alloc(100, 'x');
 const SELF = fileURLToPath(import.meta.url);
 
@@ -152,7 +153,8 @@ async function main(): Promise<void> {
   try {
     // Asynchronous: the fault proxy in front of the upstream runs in this process's event loop.
     const run = async (m: string): Promise<Result> => {
-      const { stdout } = await promisify(execFile)(process.execPath, [SELF, m, String(upstream.proxy.port)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const prof = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=mirror-${m}.cpuprofile`];
+      const { stdout } = await promisify(execFile)(process.execPath, [...prof, SELF, m, String(upstream.proxy.port)], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const line = stdout.trim().split('\n').at(-1)!;
       process.stdout.write(`${line}\n`);
       return JSON.parse(line) as Result;
