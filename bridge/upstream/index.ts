@@ -5,9 +5,10 @@
  * `mirror.<rule>`; retention keeps what the cursor has not passed (unless the topic's overflow
  * policy is drop-oldest). The mirror reads from the cursor, sends through the rule's idempotent
  * librdkafka producer (acks=all), and moves the cursor only over the prefix the upstream
- * acknowledged (partition.ts). Cursors are saved every `CURSOR_SAVE_MS` and at stop, so after a
- * crash the records re-sent are at most those in flight plus those acknowledged in the last
- * save interval; none is skipped.
+ * acknowledged (partition.ts). Cursors are saved every `CURSOR_SAVE_MS`, at stop, and whenever a
+ * quarter of a rule's window was acknowledged since the last request; records acknowledged but
+ * not yet saved count against `max_in_flight` (rule.ts `windowUsed`), so after a crash the records
+ * re-sent are at most `max_in_flight` per rule, and none is skipped.
  */
 import { isWeirError, WeirError } from '../../src/errors.js';
 import { decodeRecordBatch } from '../../src/kafka/protocol/record-batch.js';
@@ -86,6 +87,21 @@ export async function startMirror(options: MirrorOptions, store: LogStore, logge
     // Retention took it meanwhile (drop-oldest): nothing left to keep.
   }
 
+  let stopped = false;
+  /** Cursor saves and partition discovery, one after another. */
+  let tick: Promise<void> = Promise.resolve();
+  let saveRequested = false;
+  function requestCursorSave(): void {
+    if (saveRequested || stopped) return;
+    saveRequested = true;
+    tick = tick
+      .then(async () => {
+        saveRequested = false;
+        if (!stopped) await saveCursors();
+      })
+      .catch((err: unknown) => log.error({ err }, 'saving mirror cursors failed; will retry'));
+  }
+
   const upstreams = new Map(options.upstreams.map((u) => [u.name, u]));
   const rules = options.rules.map(
     (spec) =>
@@ -97,6 +113,7 @@ export async function startMirror(options: MirrorOptions, store: LogStore, logge
         backoffMinMs: options.backoffMinMs,
         backoffMaxMs: Math.max(options.backoffMinMs, options.backoffMaxMs),
         deadLetter,
+        requestCursorSave,
       }),
   );
   const matchers = options.rules.map((r) => topicMatcher(r.topics));
@@ -142,14 +159,13 @@ export async function startMirror(options: MirrorOptions, store: LogStore, logge
         await store.setCursor(pm.cursorName, pm.topic, pm.partition, cursor);
         pm.persisted = cursor;
       }
+      rule.cursorsSaved();
     }
   }
 
   await discover();
   for (const rule of rules) rule.start();
 
-  let stopped = false;
-  let tick: Promise<void> = Promise.resolve();
   let lastDiscover = Date.now();
   const timer = setInterval(() => {
     tick = tick

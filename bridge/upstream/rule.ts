@@ -1,9 +1,11 @@
 /**
  * One mirror rule: one librdkafka producer to its upstream, and a pump per mirrored partition.
  *
- * Flow control. The rule caps records and bytes handed to the client and not yet reported
- * (`max_in_flight`, `max_in_flight_bytes`); librdkafka's own queue is sized just above that cap
- * (client.ts), so memory does not grow with an outage: the log on disk is the buffer.
+ * Flow control. The rule caps the bytes handed to the client and not yet reported
+ * (`max_in_flight_bytes`) and the records sent past the saved cursors (`max_in_flight`: in the
+ * client, or acknowledged and not yet saved, which a crash would send again); librdkafka's own
+ * queue is sized just above that cap (client.ts), so memory does not grow with an outage: the log
+ * on disk is the buffer.
  *
  * Backlog vs live data. Each partition has its own pump; a pump sends at most one chunk (a read
  * of `chunkBytes`) per turn and then queues behind the other pumps for in-flight room (a FIFO of
@@ -42,6 +44,8 @@ export interface RuleDeps {
   backoffMaxMs: number;
   /** Writes a refused record to the dead-letter topic; resolves once durable. */
   deadLetter(rule: MirrorRuleSpec, pm: PartitionMirror, offset: number, reason: string): Promise<void>;
+  /** Asks for the cursors to be saved soon (coalesced with the periodic save). */
+  requestCursorSave(): void;
 }
 
 export interface RuleCounters {
@@ -74,6 +78,8 @@ export class RuleMirror {
   private producerGen = 0;
   private inFlight = 0;
   private inFlightBytes = 0;
+  /** Records acknowledged since a cursor save was last asked for. */
+  private ackedSinceSaveRequest = 0;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly changeWaiters: (() => void)[] = [];
   private readonly abort = new AbortController();
@@ -235,6 +241,12 @@ export class RuleMirror {
       this.counters.acked++;
       this.counters.ackedBytes += entry.bytes;
       pm.complete(entry);
+      // Acknowledged but not yet saved still counts against the window (see `windowUsed`): save
+      // well before it fills, so sending never waits for the periodic save.
+      if (++this.ackedSinceSaveRequest >= this.spec.maxInFlight / 4) {
+        this.ackedSinceSaveRequest = 0;
+        this.deps.requestCursorSave();
+      }
       return;
     }
     if (!current) return;
@@ -286,8 +298,24 @@ export class RuleMirror {
    * woken for one record would read and decode a whole stored batch to send one record of it.
    */
   private wakeRoom(): void {
-    if (this.inFlight > this.spec.maxInFlight * 0.75 || this.inFlightBytes > this.spec.maxInFlightBytes * 0.75) return;
+    if (this.windowUsed() > this.spec.maxInFlight * 0.75 || this.inFlightBytes > this.spec.maxInFlightBytes * 0.75) return;
     for (const w of this.roomWaiters.splice(0)) w();
+  }
+
+  /** Cursors were saved: what they covered no longer counts against the window. */
+  cursorsSaved(): void {
+    if (this.roomWaiters.length > 0) this.wakeRoom();
+  }
+
+  /**
+   * Records of this rule a crash now would send again: everything sent past the saved cursors
+   * (in flight, or acknowledged and not yet saved), and reports still owed by an old generation.
+   * `max_in_flight` caps this, so it is also the bound on duplicates upstream after a SIGKILL.
+   */
+  private windowUsed(): number {
+    let unsaved = 0;
+    for (const pm of this.partitions) unsaved += Math.max(0, pm.nextRead - pm.persisted);
+    return Math.max(unsaved, this.inFlight);
   }
 
   private wakeAll(): void {
@@ -296,7 +324,7 @@ export class RuleMirror {
   }
 
   private hasRoom(): boolean {
-    return this.inFlight < this.spec.maxInFlight && this.inFlightBytes < this.spec.maxInFlightBytes;
+    return this.inFlightBytes < this.spec.maxInFlightBytes && this.windowUsed() < this.spec.maxInFlight;
   }
 
   private waitChange(ms: number): Promise<void> {
@@ -373,10 +401,12 @@ export class RuleMirror {
     const topic = Buffer.from(pm.topic);
     const part = Buffer.from(String(pm.partition));
     let sentBytes = 0;
+    // The window, counted once per chunk (windowUsed walks the partitions), then per record.
+    let room = this.spec.maxInFlight - this.windowUsed();
     outer: for (const records of this.decoded(pm, isolate)) {
       for (const r of records) {
         if (r.offset < pm.nextRead) continue;
-        if (!this.hasRoom() || (isolate && pm.outstanding > 0)) break outer;
+        if (room-- <= 0 || this.inFlightBytes >= this.spec.maxInFlightBytes || (isolate && pm.outstanding > 0)) break outer;
         const headers: MessageHeader[] = [];
         let bytes = (r.key?.length ?? 0) + (r.value?.length ?? 0);
         for (const h of r.headers) {
