@@ -144,7 +144,9 @@ describe('MQTT QoS 1 under SIGKILL', () => {
     const port = await freePort();
     let kills = 0;
     const acks: Ack[] = [];
-    /** Values acknowledged only after a kill that happened while they were in flight. */
+    /** Values published and not yet acknowledged: MQTT.js resends these after a kill. */
+    const inFlight = new Set<string>();
+    /** Values that were in flight at some kill, so the next broker may get them again. */
     const retransmitted = new Set<string>();
     let child = startChild(dir, port);
     await child.port;
@@ -157,11 +159,12 @@ describe('MQTT QoS 1 under SIGKILL', () => {
       const next = (): void => {
         if (stopped) return;
         const value = Buffer.from(`${device}:${seq++}`);
-        const killsAtPublish = kills;
+        const hex = value.toString('hex');
+        inFlight.add(hex);
         client.publish(`sensors/site${n % SITES}/${device}/t`, value, { qos: 1 }, (err) => {
           if (err !== undefined && err !== null) return;
+          inFlight.delete(hex);
           acks.push({ topic: `sensors.site${n % SITES}`, key: device, value });
-          if (kills > killsAtPublish) retransmitted.add(value.toString('hex'));
           next();
         });
       };
@@ -173,6 +176,8 @@ describe('MQTT QoS 1 under SIGKILL', () => {
         const before = acks.length;
         await expect.poll(() => acks.length, { timeout: 10_000 }).toBeGreaterThan(before + 50);
         await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 300)));
+        // Whatever is unacknowledged now may already be stored, and will be sent again.
+        for (const v of inFlight) retransmitted.add(v);
         child.kill();
         await child.exited;
         kills++;
@@ -180,12 +185,13 @@ describe('MQTT QoS 1 under SIGKILL', () => {
         child = startChild(dir, port);
         await child.port;
       }
-      // A record stored twice is a message whose PUBACK the kill swallowed and that the client
-      // sent again to the next broker: allowed, and only for those.
+      // A record stored twice is a message that was in flight at a kill (its PUBACK, if any, was
+      // lost) and that the client sent again to the next broker: allowed, and only for those.
+      // (Such a message may still be unacknowledged at the end, if a later kill caught it too.)
       expect([...result.duplicated].filter((v) => !retransmitted.has(v))).toEqual([]);
       console.log(
         `mqtt kill test (reconnecting publishers): ${kills} kills, ${acks.length} PUBACKed messages verified, ` +
-          `${retransmitted.size} acknowledged only after a retransmission, ${result.duplicates} duplicates on disk, ${Date.now() - started} ms`,
+          `${retransmitted.size} in flight at a kill, ${result.duplicates} duplicates on disk, ${Date.now() - started} ms`,
       );
     } finally {
       stopped = true;
