@@ -140,10 +140,16 @@ export class RuleMirror {
       producer.on('delivery-report', (err, report) => this.onReport(gen, err, report));
       producer.on('event.error', (err) => this.onClientError(gen, err));
       producer.on('event.stats', (stats: { message: string }) => this.onStats(gen, stats.message));
+      // Why a connect failed (authentication, TLS verification, name resolution) reaches us only
+      // as a librdkafka log line; the connect callback just says "broker transport failure".
+      let problem: string | undefined;
+      producer.on('event.log', (event: { severity?: number; message?: string }) => {
+        if (gen === this.producerGen && (event.severity ?? 7) <= 4 && event.message !== undefined) problem = clientLogLine(event.message);
+      });
       try {
         await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
       } catch (err) {
-        this.noteError(err, 'cannot connect to the upstream');
+        this.noteError(err, 'cannot connect to the upstream', problem);
         await sleep(backoffMs(attempt, this.deps.backoffMinMs, this.deps.backoffMaxMs), this.abort.signal);
         continue;
       }
@@ -218,8 +224,8 @@ export class RuleMirror {
     if (!connected) this.log.warn({ lastError: this.lastError?.message }, 'mirror lost the upstream; records stay in the log until it is back');
   }
 
-  private noteError(err: unknown, what: string): void {
-    const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+  private noteError(err: unknown, what: string, detail?: string): void {
+    const message = `${what}: ${err instanceof Error ? err.message : String(err)}${detail === undefined ? '' : ` (librdkafka: ${detail})`}`;
     const repeat = this.lastError?.message === message;
     this.lastError = { at: Date.now(), message };
     if (!repeat) this.log.warn({ err }, what);
@@ -502,4 +508,16 @@ function disconnect(p: Producer, flushMs: number): Promise<void> {
       resolve();
     }
   });
+}
+
+/**
+ * A librdkafka log line without its thread and broker prefix and its timing suffix, so the same
+ * problem reads the same every time (noteError logs a repeated message once):
+ * "[thrd:…]: sasl_ssl://h:9092/bootstrap: SASL authentication error: … (after 12ms in state AUTH_REQ)".
+ */
+export function clientLogLine(message: string): string {
+  return message
+    .replace(/^\[thrd:[^\]]*\]:\s*/, '')
+    .replace(/^[a-z_]+:\/\/\S+:\s*/, '')
+    .replace(/\s*\(after \d+ms.*\)\s*$/, '');
 }
