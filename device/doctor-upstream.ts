@@ -1,12 +1,13 @@
 /**
  * `weir doctor`'s mirror checks: the Kafka client is built, the TLS and SASL files an upstream
- * names are readable, and at least one bootstrap server of each upstream answers a Kafka
- * ApiVersions request (v0: every broker since Kafka 0.10 answers it, before any SASL step, KIP-35).
+ * names are readable, at least one bootstrap server of each upstream answers a Kafka
+ * ApiVersions request (v0: every broker since Kafka 0.10 answers it, before any SASL step, KIP-35),
+ * and, for an upstream with SASL, the mirror's own client logs in with the configured credentials.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { loadKafkaClient } from '../bridge/upstream/client.js';
+import { clientLogLine, disconnect, loadKafkaClient, securityConfig } from '../bridge/upstream/client.js';
 import type { UpstreamSpec } from '../bridge/upstream/config.js';
 import type { WeirConfig } from '../src/config/schema.js';
 import type { CheckResult } from './doctor.js';
@@ -63,6 +64,32 @@ export function probeKafka(server: string, tls: UpstreamSpec['tls'], timeoutMs =
   });
 }
 
+/**
+ * Connects with librdkafka and the upstream's TLS and SASL settings, as the mirror will: resolves
+ * with undefined once logged in (metadata fetched), else with librdkafka's reason.
+ */
+export async function probeLogin(upstream: UpstreamSpec, timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
+  const kafka = loadKafkaClient();
+  const producer = new kafka.Producer({
+    'bootstrap.servers': upstream.bootstrapServers.join(','),
+    'client.id': 'weir-doctor',
+    'socket.connection.setup.timeout.ms': timeoutMs,
+    ...securityConfig(upstream),
+  });
+  let problem: string | undefined;
+  producer.on('event.log', (event: { severity?: number; message?: string }) => {
+    if ((event.severity ?? 7) <= 4 && event.message !== undefined) problem ??= clientLogLine(event.message);
+  });
+  try {
+    await new Promise<void>((resolve, reject) => producer.connect({ timeout: 2 * timeoutMs }, (err) => (err ? reject(err) : resolve())));
+    return undefined;
+  } catch (err) {
+    return problem ?? (err instanceof Error ? err.message : String(err));
+  } finally {
+    await disconnect(producer, 0);
+  }
+}
+
 function unreadable(file: string): string | undefined {
   if (file === '') return undefined;
   try {
@@ -77,8 +104,10 @@ export async function checkUpstreams(config: WeirConfig): Promise<CheckResult[]>
   const upstreams = config.mirror.upstreams;
   if (upstreams.length === 0) return [{ level: 'ok', name: 'upstream', message: 'no upstream configured (mirror off)' }];
   const results: CheckResult[] = [];
+  let clientLoads = false;
   try {
     loadKafkaClient();
+    clientLoads = true;
     results.push({ level: 'ok', name: 'mirror client', message: '@confluentinc/kafka-javascript (librdkafka) loads' });
   } catch (err) {
     results.push({
@@ -105,6 +134,21 @@ export async function checkUpstreams(config: WeirConfig): Promise<CheckResult[]>
         break;
       }
       problems.push(`${server}: ${problem}`);
+    }
+    if (reached !== undefined && upstream.sasl !== undefined && clientLoads) {
+      const sasl = `SASL ${upstream.sasl.mechanism} as ${upstream.sasl.username}`;
+      const problem = await probeLogin(upstream);
+      results.push(
+        problem === undefined
+          ? { level: 'ok', name, message: `${reached} answers as a Kafka broker${upstream.tls === undefined ? '' : ' over TLS'} and accepts ${sasl}` }
+          : {
+              level: 'warn',
+              name,
+              message: `${reached} answers as a Kafka broker, but logging in with ${sasl} failed: ${problem}`,
+              fix: `Check sasl.username, sasl.mechanism and the password in ${upstream.sasl.passwordFile} with the central Kafka's administrators. Weir keeps storing meanwhile and mirrors once it can log in.`,
+            },
+      );
+      continue;
     }
     results.push(
       reached !== undefined

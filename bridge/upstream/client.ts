@@ -85,6 +85,12 @@ export function producerConfig(upstream: UpstreamSpec, rule: MirrorRuleSpec, dev
   // Java's default partitioner (murmur2 of the key, random for null keys): a key lands where a
   // Java producer would put it.
   if (rule.partitioning === 'key') conf.partitioner = 'murmur2_random';
+  return { ...conf, ...securityConfig(upstream) };
+}
+
+/** librdkafka's TLS and SASL settings for an upstream (also used by `weir doctor`). */
+export function securityConfig(upstream: UpstreamSpec): Record<string, string> {
+  const conf: Record<string, string> = {};
   if (upstream.tls !== undefined) {
     conf['security.protocol'] = upstream.sasl !== undefined ? 'sasl_ssl' : 'ssl';
     if (upstream.tls.caFile !== '') conf['ssl.ca.location'] = upstream.tls.caFile;
@@ -110,4 +116,33 @@ function readPassword(upstream: UpstreamSpec): string {
       details: { upstream: upstream.name, file },
     });
   }
+}
+
+/** librdkafka's disconnect flushes first; 0 means do not wait (unacknowledged records are resent after the restart). */
+export function disconnect(p: Producer, flushMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, 5000);
+    try {
+      p.setPollInterval(0);
+      p.disconnect(flushMs, () => {
+        clearTimeout(t);
+        resolve();
+      });
+    } catch {
+      clearTimeout(t);
+      resolve();
+    }
+  });
+}
+
+/**
+ * A librdkafka log line without its thread and broker prefix and its timing suffix, so the same
+ * problem reads the same every time (noteError logs a repeated message once):
+ * "[thrd:…]: sasl_ssl://h:9092/bootstrap: SASL authentication error: … (after 12ms in state AUTH_REQ)".
+ */
+export function clientLogLine(message: string): string {
+  return message
+    .replace(/^\[thrd:[^\]]*\]:\s*/, '')
+    .replace(/^[a-z_]+:\/\/\S+:\s*/, '')
+    .replace(/\s*\(after \d+ms.*\)\s*$/, '');
 }

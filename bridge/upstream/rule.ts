@@ -19,7 +19,7 @@ import { decodeRecordBatch, type DecodedRecord } from '../../src/kafka/protocol/
 import type { Logger } from '../../src/logger.js';
 import type { LogStore } from '../../src/store/types.js';
 import type { DeliveryReport, KafkaModule, LibrdKafkaError, MessageHeader, Producer } from './client.js';
-import { producerConfig } from './client.js';
+import { clientLogLine, disconnect, producerConfig } from './client.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
 import type { PartitionMirror, SentRecord } from './partition.js';
 
@@ -491,33 +491,4 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-/** librdkafka's disconnect flushes first; 0 means do not wait (unacknowledged records are resent after the restart). */
-function disconnect(p: Producer, flushMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, 5000);
-    try {
-      p.setPollInterval(0);
-      p.disconnect(flushMs, () => {
-        clearTimeout(t);
-        resolve();
-      });
-    } catch {
-      clearTimeout(t);
-      resolve();
-    }
-  });
-}
-
-/**
- * A librdkafka log line without its thread and broker prefix and its timing suffix, so the same
- * problem reads the same every time (noteError logs a repeated message once):
- * "[thrd:…]: sasl_ssl://h:9092/bootstrap: SASL authentication error: … (after 12ms in state AUTH_REQ)".
- */
-export function clientLogLine(message: string): string {
-  return message
-    .replace(/^\[thrd:[^\]]*\]:\s*/, '')
-    .replace(/^[a-z_]+:\/\/\S+:\s*/, '')
-    .replace(/\s*\(after \d+ms.*\)\s*$/, '');
 }

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkClock, checkNode } from '../../device/doctor.js';
+import { scramCredential, writeCredentialsFile } from '../../src/kafka/server/sasl/credentials.js';
 import { startTestBroker, type TestBroker } from '../kafka/server/helpers.js';
 import { assertBuilt, runWeir } from './helpers.js';
 
@@ -103,4 +104,24 @@ describe('weir doctor: mirror upstreams', () => {
     expect(r.stdout).toMatch(/^✗ upstream secret: cannot read .*missing: ENOENT$/m);
     expect(r.code).toBe(1);
   });
+
+  it('logs in to an upstream with SASL as the mirror will, and says why when the password is wrong', async () => {
+    writeCredentialsFile(path.join(cwd, 'kafka.users'), new Map([['edge', await scramCredential('right')]]));
+    const secured = await startTestBroker({ listener: { sasl: { mechanisms: ['SCRAM-SHA-256'], credentialsFile: path.join(cwd, 'kafka.users') } } });
+    try {
+      writeFileSync(path.join(cwd, 'good.password'), 'right\n');
+      writeFileSync(path.join(cwd, 'bad.password'), 'wrong\n');
+      const sasl = (file: string) => ({ mechanism: 'SCRAM-SHA-256', username: 'edge', password_file: path.join(cwd, file) });
+      const upstreams = [
+        { name: 'good', bootstrap_servers: [`127.0.0.1:${secured.port}`], sasl: sasl('good.password') },
+        { name: 'bad', bootstrap_servers: [`127.0.0.1:${secured.port}`], sasl: sasl('bad.password') },
+      ];
+      const r = await runWeir(['doctor'], { cwd, env: { WEIR_STORE__DIR: path.join(cwd, 'data'), WEIR_MIRROR__UPSTREAMS: JSON.stringify(upstreams) } });
+      expect(r.stdout).toMatch(new RegExp(`^✓ upstream good: 127\\.0\\.0\\.1:${secured.port} answers as a Kafka broker and accepts SASL SCRAM-SHA-256 as edge$`, 'm'));
+      expect(r.stdout).toMatch(/^! upstream bad: .* answers as a Kafka broker, but logging in with SASL SCRAM-SHA-256 as edge failed: SASL authentication error: .*invalid credentials/m);
+      expect(r.stdout).toMatch(/bad\.password with the central Kafka's administrators/);
+    } finally {
+      await secured.close();
+    }
+  }, 30_000);
 });

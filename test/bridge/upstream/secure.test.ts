@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { clientLogLine } from '../../../bridge/upstream/rule.js';
+import { clientLogLine } from '../../../bridge/upstream/client.js';
 import type { RunningWeir } from '../../../src/main.js';
 import { scramCredential, writeCredentialsFile } from '../../../src/kafka/server/sasl/credentials.js';
 import { assertBuilt } from '../../cli/helpers.js';
