@@ -3,7 +3,7 @@
  * transaction carries as many of them as are waiting (up to a byte cap). Offsets are assigned when
  * a transaction is built, and the batch bytes, the segment metadata and the partition's next
  * offset are all written in that one transaction, so a crash can never leave a gap or a duplicate
- * offset. An append's promise resolves only after its transaction is flushed to disk.
+ * offset. An append is reported done only after its transaction is flushed to disk.
  *
  * Records from different callers to the same partition in one transaction are coalesced into one
  * RecordBatch (split at `max.message.bytes`), which is what makes small MQTT messages cheap.
@@ -45,8 +45,8 @@ export interface PendingAppend {
   bytes: number;
   /** Taken off the queue's books (see `unqueue`). */
   unqueued?: boolean;
-  resolve(result: AppendResult): void;
-  reject(err: unknown): void;
+  /** Called once: with null and the offsets once durable, or with why it failed. */
+  done(err: unknown, result?: AppendResult): void;
 }
 
 interface Assigned {
@@ -208,7 +208,7 @@ export class GroupCommitter {
       // sequence bump, so reload offsets from disk rather than guess.
       this.failed = true;
       this.unqueue(appends);
-      for (const a of appends) a.reject(buildError);
+      for (const a of appends) a.done(buildError ?? new Error('building the transaction failed'));
       return;
     }
     const { assigned, bytes: bytesWritten, records: recordsWritten } = built;
@@ -221,7 +221,7 @@ export class GroupCommitter {
       const err = new WeirError('STORAGE_ERROR', `committing ${appends.length} appends to LMDB failed: ${String(cause)}`, { cause });
       this.log.error({ err }, 'group commit failed; offsets will be reloaded from disk');
       this.unqueue(appends);
-      for (const a of appends) a.reject(err);
+      for (const a of appends) a.done(err);
       this.hooks.onCommitFailed(cause);
       return;
     }
@@ -229,7 +229,7 @@ export class GroupCommitter {
     this.hooks.onDurable(bytesWritten, recordsWritten);
     this.unqueue(appends);
     for (const { append, baseOffset, lastOffset } of assigned) {
-      append.resolve({ baseOffset, lastOffset, logStartOffset: append.partition.logStartOffset });
+      append.done(null, { baseOffset, lastOffset, logStartOffset: append.partition.logStartOffset });
     }
   }
 

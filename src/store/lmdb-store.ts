@@ -212,18 +212,24 @@ export class LmdbStore implements LogStore {
 
   // ---------------------------------------------------------------- the log
 
-  // Not `async`: an async function returning a promise wraps it in one more, and this runs per
-  // MQTT message. A synchronous throw still reaches the caller as a rejection.
   appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult> {
+    return new Promise((resolve, reject) => this.appendRecordsCallback(topic, partition, records, (err, result) => (err === null ? resolve(result!) : reject(err))));
+  }
+
+  appendRecordsCallback(topic: string, partition: number, records: RecordInput[], done: (err: unknown, result?: AppendResult) => void): void {
+    let state: PartitionState;
+    let config: TopicConfig;
+    let bytes: number;
     try {
       this.assertWritable();
-      const state = this.topics.partition(topic, partition);
-      const config = this.topics.config(topic);
-      const bytes = checkRecordsSize(records, config, topic, partition);
-      return this.enqueue(state, config, { records }, records.length, bytes);
+      state = this.topics.partition(topic, partition);
+      config = this.topics.config(topic);
+      bytes = checkRecordsSize(records, config, topic, partition);
     } catch (err) {
-      return Promise.reject(err);
+      queueMicrotask(() => done(err));
+      return;
     }
+    this.enqueue(state, config, { records }, records.length, bytes, done);
   }
 
   async appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult> {
@@ -232,7 +238,10 @@ export class LmdbStore implements LogStore {
     const config = this.topics.config(topic);
     const { batches, records } = validateClientBatches(recordSet, config, topic, partition);
     // The caller's buffer is rewritten in place (base offset) and kept until committed: copy it.
-    return this.enqueue(state, config, { batches: batches.map((b) => Buffer.from(b)) }, records, recordSet.length);
+    const copies = batches.map((b) => Buffer.from(b));
+    return new Promise((resolve, reject) =>
+      this.enqueue(state, config, { batches: copies }, records, recordSet.length, (err, result) => (err === null ? resolve(result!) : reject(err))),
+    );
   }
 
   private enqueue(
@@ -241,13 +250,12 @@ export class LmdbStore implements LogStore {
     payload: { records?: RecordInput[]; batches?: Buffer[] },
     recordCount: number,
     bytes: number,
-  ): Promise<AppendResult> {
-    return new Promise<AppendResult>((resolve, reject) => {
-      const append: PendingAppend = { partition, config, records: payload.records, batches: payload.batches, recordCount, bytes, resolve, reject };
-      this.admission
-        .admit(recordCount, bytes, config['weir.overflow.policy'], this.isClosing, () => this.committer.enqueue(append))
-        ?.catch(reject);
-    });
+    done: (err: unknown, result?: AppendResult) => void,
+  ): void {
+    const append: PendingAppend = { partition, config, records: payload.records, batches: payload.batches, recordCount, bytes, done };
+    this.admission
+      .admit(recordCount, bytes, config['weir.overflow.policy'], this.isClosing, () => this.committer.enqueue(append))
+      ?.catch((err: unknown) => done(err ?? new Error('the append was not admitted')));
   }
 
   read(topic: string, partition: number, offset: number, maxBytes: number): ReadResult {

@@ -154,6 +154,11 @@ export interface LogStore {
   // The log
   /** Appends records built into batches by the store (group commit). Resolves once durable. */
   appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult>;
+  /**
+   * appendRecords for a per-message hot path (MQTT ingest): `done` is called once, with null and
+   * the offsets once durable, or with the error; never synchronously. No promise is made.
+   */
+  appendRecordsCallback(topic: string, partition: number, records: RecordInput[], done: (err: unknown, result?: AppendResult) => void): void;
   /** Appends a client-built record set (one or more RecordBatch v2), offsets rewritten. Resolves once durable. */
   appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult>;
   read(topic: string, partition: number, offset: number, maxBytes: number): ReadResult;
