@@ -1,33 +1,20 @@
 /**
  * The TLS listener, with a test CA, server and client certificates made here with openssl.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isWeirError } from '../../../src/errors.js';
 import { readAll, startTestBridge, type RunningBridge } from '../../helpers/mqtt-bridge.js';
+import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 import { silentLogger, tempDir } from '../../helpers/store.js';
 
-let pki: { dir: string; cleanup(): void };
-const file = (name: string): string => join(pki.dir, name);
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: pki.dir, stdio: 'pipe' });
-}
-
-function issue(name: string, cn: string, ext: string): void {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  writeFileSync(file(`${name}.ext`), ext);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`);
-}
+let pki: TestPki;
+const file = (name: string): string => pki.file(name);
 
 beforeAll(() => {
-  pki = tempDir('weir-mqtt-pki-');
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=weir-test-ca', '-days', '1');
-  issue('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  issue('client', 'sensor-9', 'extendedKeyUsage=clientAuth\n');
+  pki = makeTestPki('weir-mqtt-pki-', 'sensor-9');
 });
 afterAll(() => pki.cleanup());
 

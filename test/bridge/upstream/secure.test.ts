@@ -4,34 +4,25 @@
  * with SCRAM-SHA-256 or PLAIN; the edge's mirror reads its password from a file, as systemd's
  * LoadCredential= hands it over. A wrong password keeps every record at the edge and says why.
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { clientLogLine } from '../../../bridge/upstream/client.js';
 import type { RunningWeir } from '../../../src/main.js';
 import { scramCredential, writeCredentialsFile } from '../../../src/kafka/server/sasl/credentials.js';
 import { assertBuilt } from '../../cli/helpers.js';
+import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 import { tempDir } from '../../helpers/store.js';
 import { caughtUp, checkArrived, mirrorEnv, mirrorStatusOf, startEdge, startUpstream, waitForStatus, type Upstream } from './helpers.js';
 
-let pki: ReturnType<typeof tempDir>;
-const file = (name: string): string => join(pki.dir, name);
+let pki: TestPki;
+const file = (name: string): string => pki.file(name);
 let upstream: Upstream;
 let edge: RunningWeir | undefined;
 let edgeDir: ReturnType<typeof tempDir> | undefined;
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: pki.dir, stdio: 'pipe' });
-}
-
 beforeAll(async () => {
   assertBuilt();
-  pki = tempDir('weir-mirror-pki-');
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=weir-test-ca', '-days', '1');
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'server.ext');
+  pki = makeTestPki('weir-mirror-pki-');
   writeCredentialsFile(file('kafka.users'), new Map([['edge-1', await scramCredential('edge-secret')]]));
   writeFileSync(file('right.password'), 'edge-secret\n');
   writeFileSync(file('wrong.password'), 'not-it\n');

@@ -3,41 +3,28 @@
  * (librdkafka 2.0.2), and raw frames for the KIP-43 v0 flow and the pre-authentication rule. The
  * test CA, server and client certificates are made here with openssl.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../../src/kafka/protocol/api-keys.js';
 import { startKafkaListener } from '../../../src/kafka/server/listener.js';
 import { readCredentialsFile, scramCredential, writeCredentialsFile } from '../../../src/kafka/server/sasl/credentials.js';
-import { silentLogger, tempDir } from '../../helpers/store.js';
+import { makeTestPki, type TestPki } from '../../helpers/pki.js';
+import { silentLogger } from '../../helpers/store.js';
 import { RawClient, requestFrame, startTestBroker, type TestBroker } from './helpers.js';
 
 const run = promisify(execFile);
-let pki: ReturnType<typeof tempDir>;
-const file = (name: string): string => join(pki.dir, name);
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: pki.dir, stdio: 'pipe' });
-}
-
-function issue(name: string, cn: string, ext: string): void {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  writeFileSync(file(`${name}.ext`), ext);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`);
-}
+let pki: TestPki;
+const file = (name: string): string => pki.file(name);
 
 let sasl: TestBroker;
 let tls: TestBroker;
 let mtls: TestBroker;
 
 beforeAll(async () => {
-  pki = tempDir('weir-kafka-pki-');
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=weir-test-ca', '-days', '1');
-  issue('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  issue('client', 'app-7', 'extendedKeyUsage=clientAuth\n');
+  pki = makeTestPki('weir-kafka-pki-', 'app-7');
   writeCredentialsFile(file('kafka.users'), new Map([['app', await scramCredential('s3cret')], ['ops', await scramCredential('p,w=d')]]));
   const credentials = { mechanisms: ['SCRAM-SHA-256', 'PLAIN'] as const, credentialsFile: file('kafka.users') };
   sasl = await startTestBroker({ listener: { sasl: credentials } });
