@@ -11,7 +11,7 @@
  * Per scenario and broker: msg/s, publish→PUBACK p50/p99/p999 (ms), broker CPU (share of one
  * core) over the measurement, peak RssAnon/RssFile over the whole run (connects included).
  * Each scenario runs BENCH_REPEAT times (default 3) with fresh brokers and data dirs; medians.
- * Env: BENCH_SIZES=100,1024, BENCH_CONNS=10:16,100:16,1000:4, BENCH_RATE=5000,
+ * Env: BENCH_SIZES=100,1024, BENCH_CONNS=10:16,100:16,1000:4 ("" for none), BENCH_RATE=5000,
  * BENCH_SECONDS=8 (measurement; 2 s warm-up before), BENCH_GENERATORS=2,
  * BENCH_WEIR_ENV=WEIR_X__Y=v,..., BENCH_PROFILE_DIR=dir (Weir runs with --cpu-prof).
  */
@@ -30,7 +30,7 @@ const PLAIN = join(import.meta.dirname, 'mqtt-plain-broker.js');
 const env = process.env;
 const repeat = Number(env['BENCH_REPEAT'] ?? 3);
 const sizes = (env['BENCH_SIZES'] ?? '100,1024').split(',').map(Number);
-const connScenarios = (env['BENCH_CONNS'] ?? '10:16,100:16,1000:4').split(',').map((s) => s.split(':').map(Number) as [number, number]);
+const connScenarios = (env['BENCH_CONNS'] ?? '10:16,100:16,1000:4').split(',').filter(Boolean).map((s) => s.split(':').map(Number) as [number, number]);
 const rate = Number(env['BENCH_RATE'] ?? 5000);
 const measureMs = Number(env['BENCH_SECONDS'] ?? 8) * 1000;
 const warmupMs = 2000;
