@@ -35,6 +35,9 @@ export const ORIGIN_HEADERS = {
 const SIZE_REFUSALS = new Set([10 /* MESSAGE_TOO_LARGE */, 18 /* RECORD_LIST_TOO_LARGE */, 87 /* INVALID_RECORD */]);
 const AUTH_REFUSALS = new Set([17 /* INVALID_TOPIC_EXCEPTION */, 29 /* TOPIC_AUTHORIZATION_FAILED */, 31 /* CLUSTER_AUTHORIZATION_FAILED */, 44 /* POLICY_VIOLATION */]);
 
+/** librdkafka's connect: bootstrap, (TLS, SASL,) metadata. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export interface RuleDeps {
   store: LogStore;
   kafka: KafkaModule;
@@ -147,7 +150,13 @@ export class RuleMirror {
         if (gen === this.producerGen && (event.severity ?? 7) <= 4 && event.message !== undefined) problem = clientLogLine(event.message);
       });
       try {
-        await new Promise<void>((resolve, reject) => producer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+        const connected = new Promise<void>((resolve, reject) => producer.connect({ timeout: CONNECT_TIMEOUT_MS }, (err) => (err ? reject(err) : resolve())));
+        // A stop does not wait out a connect that may take CONNECT_TIMEOUT_MS (an unreachable or
+        // refusing upstream): the attempt finishes on its own, and a late success is closed.
+        if ((await Promise.race([connected.then(() => 'connected' as const), aborted(this.abort.signal)])) === 'aborted') {
+          void connected.then(() => disconnect(producer, 0), () => undefined);
+          return;
+        }
       } catch (err) {
         this.noteError(err, 'cannot connect to the upstream', problem);
         await sleep(backoffMs(attempt, this.deps.backoffMinMs, this.deps.backoffMaxMs), this.abort.signal);
@@ -478,6 +487,14 @@ export class RuleMirror {
     this.tokensAt = now;
     if (this.tokens < 0) await sleep(Math.ceil((-this.tokens / rate) * 1000), this.abort.signal);
   }
+}
+
+/** Resolves 'aborted' when the signal fires (at once if it already has); never rejects. */
+function aborted(signal: AbortSignal): Promise<'aborted'> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -2,7 +2,8 @@
  * The mirror to an upstream that requires TLS and SASL, as a datacenter Kafka usually does: the
  * upstream Weir's listener speaks TLS only (a test CA made here with openssl) and authenticates
  * with SCRAM-SHA-256 or PLAIN; the edge's mirror reads its password from a file, as systemd's
- * LoadCredential= hands it over. A wrong password keeps every record at the edge and says why.
+ * LoadCredential= hands it over. A wrong password keeps every record at the edge and says why,
+ * and a stop during a connect attempt does not wait for it.
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
@@ -104,6 +105,17 @@ it('with a wrong password sends nothing, keeps every record at the edge and says
   expect(await upstream.records('edge.edge-1.sensors.denied')).toEqual([]);
   await upstream.start();
 }, 60_000);
+
+it('stops at once while a connect attempt is under way (librdkafka gives it 10 s)', async () => {
+  edgeDir = tempDir('weir-edge-secure-');
+  edge = await startEdge(edgeDir.dir, secureEnv('SCRAM-SHA-256', file('wrong.password')));
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // the first attempt fails only at its timeout
+  expect((await mirrorStatusOf(edge)).rules[0]!.connected).toBe(false);
+  const stopping = Date.now();
+  await edge.shutdown('test end');
+  edge = undefined;
+  expect(Date.now() - stopping).toBeLessThan(3000);
+}, 30_000);
 
 it('reads a librdkafka log line without its thread, broker and timing decorations', () => {
   const core = 'SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256';
