@@ -41,7 +41,7 @@ describe.concurrent('weir help', () => {
     expect((await weir('users', '--help')).stdout).not.toContain('--data-dir');
     const top = await weir('--help');
     for (const name of ['produce', 'consume', 'groups list', 'groups describe']) expect(top.stdout).toContain(`  ${name} `);
-  }, 30_000); // a dozen `weir` processes one after another: ~1 s each on a busy machine
+  });
 
   it('`weir help topics` and `weir topics --help` print the topics group help', async () => {
     const a = await weir('help', 'topics');
