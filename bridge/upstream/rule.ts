@@ -18,8 +18,8 @@ import { isWeirError } from '../../src/errors.js';
 import { decodeRecordBatch, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { Logger } from '../../src/logger.js';
 import type { LogStore } from '../../src/store/types.js';
-import type { DeliveryReport, KafkaModule, LibrdKafkaError, MessageHeader, Producer } from './client.js';
-import { clientLogLine, disconnect, producerConfig } from './client.js';
+import { clientLogLine, disconnect, producerConfig, type DeliveryReport, type KafkaModule, type LibrdKafkaError, type MessageHeader, type Producer } from './client.js';
+import { aborted, backoffMs, sleep } from './waiting.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
 import type { PartitionMirror, SentRecord } from './partition.js';
 
@@ -58,12 +58,6 @@ export interface RuleCounters {
   refused: number;
   deadLettered: number;
   reconnects: number;
-}
-
-/** Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniform in [base/2, min(max, base·2^n)]. */
-export function backoffMs(attempt: number, minMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
 export class RuleMirror {
@@ -487,25 +481,4 @@ export class RuleMirror {
     this.tokensAt = now;
     if (this.tokens < 0) await sleep(Math.ceil((-this.tokens / rate) * 1000), this.abort.signal);
   }
-}
-
-/** Resolves 'aborted' when the signal fires (at once if it already has); never rejects. */
-function aborted(signal: AbortSignal): Promise<'aborted'> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve('aborted');
-    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
-  });
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
