@@ -7,7 +7,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { clientLogLine, disconnect, loadKafkaClient, securityConfig } from '../bridge/upstream/client.js';
+import { connectProducer, disconnect, loadKafkaClient, securityConfig, type ConnectFailure } from '../bridge/upstream/client.js';
 import type { UpstreamSpec } from '../bridge/upstream/config.js';
 import type { WeirConfig } from '../src/config/schema.js';
 import type { CheckResult } from './doctor.js';
@@ -76,15 +76,11 @@ export async function probeLogin(upstream: UpstreamSpec, timeoutMs = PROBE_TIMEO
     'socket.connection.setup.timeout.ms': timeoutMs,
     ...securityConfig(upstream),
   });
-  let problem: string | undefined;
-  producer.on('event.log', (event: { severity?: number; message?: string }) => {
-    if ((event.severity ?? 7) <= 4 && event.message !== undefined) problem ??= clientLogLine(event.message);
-  });
   try {
-    await new Promise<void>((resolve, reject) => producer.connect({ timeout: 2 * timeoutMs }, (err) => (err ? reject(err) : resolve())));
+    await connectProducer(producer, 2 * timeoutMs);
     return undefined;
   } catch (err) {
-    return problem ?? (err instanceof Error ? err.message : String(err));
+    return (err as ConnectFailure).reason ?? (err instanceof Error ? err.message : String(err));
   } finally {
     await disconnect(producer, 0);
   }

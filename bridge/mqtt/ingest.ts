@@ -51,6 +51,14 @@ interface PendingAck {
 /** How an ingest step reports: null when the message is taken care of, else why not. */
 type Done = (error: unknown) => void;
 
+/** Reports a promise-based (slow path) step to its `Done`; a rejection without a reason still fails. */
+function report(work: Promise<void>, done: Done): void {
+  work.then(
+    () => done(null),
+    (err: unknown) => done(err ?? new Error('ingest failed')),
+  );
+}
+
 interface ClientState {
   inflight: number;
   waiters: (() => void)[];
@@ -204,7 +212,7 @@ export class Ingest {
     const qos = packet.qos;
     this.stats.received[qos]++;
     if (qos === 2 && packet.messageId !== undefined) {
-      this.ingestQos2(client, state, packet, packet.messageId, receivedAt, isWill).then(() => done(null), (err: unknown) => done(err ?? new Error('QoS 2 ingest failed')));
+      report(this.ingestQos2(client, state, packet, packet.messageId, receivedAt, isWill), done);
       return;
     }
     this.appendOne(client, state, packet, receivedAt, isWill, done);
@@ -268,7 +276,7 @@ export class Ingest {
     const topic = mapped.topic;
 
     if (!this.store.hasTopic(topic) || state.inflight >= this.options.maxInflightPerClient || this.stopping || (client.closed && !isWill)) {
-      this.retryAppend(client, state, packet, topic, record, isWill, undefined, done);
+      report(this.appendWithRetry(client, state, packet, topic, record, isWill), done);
       return;
     }
     state.inflight++;
@@ -285,15 +293,8 @@ export class Ingest {
         done(refusal);
         return;
       }
-      this.retryAppend(client, state, packet, topic, record, isWill, err, done); // retriable: the slow path waits and tries again
+      report(this.appendWithRetry(client, state, packet, topic, record, isWill, err), done); // retriable: the slow path waits and tries again
     });
-  }
-
-  private retryAppend(client: Client, state: ClientState, packet: PublishPacket, topic: string, record: RecordInput, isWill: boolean, failed: unknown, done: Done): void {
-    this.appendWithRetry(client, state, packet, topic, record, isWill, failed).then(
-      () => done(null),
-      (err: unknown) => done(err ?? new Error('append failed')),
-    );
   }
 
   /**

@@ -135,9 +135,37 @@ export function disconnect(p: Producer, flushMs: number): Promise<void> {
   });
 }
 
+/** A failed connect, with librdkafka's own reason when it logged one. */
+export interface ConnectFailure extends Error {
+  /** e.g. "SASL authentication error: … invalid credentials": the error itself only says "broker transport failure". */
+  reason?: string;
+}
+
+/**
+ * `connect()` (bootstrap, TLS, SASL, metadata). Why a connect fails (authentication, TLS
+ * verification, name resolution) reaches us only as a librdkafka log line, so warnings logged
+ * during the attempt are kept and the last one is the rejection's `reason`.
+ */
+export function connectProducer(producer: Producer, timeoutMs: number): Promise<void> {
+  let reason: string | undefined;
+  const onLog = (event: { severity?: number; message?: string }): void => {
+    if ((event.severity ?? 7) <= 4 && event.message !== undefined) reason = clientLogLine(event.message);
+  };
+  producer.on('event.log', onLog);
+  return new Promise((resolve, reject) =>
+    producer.connect({ timeout: timeoutMs }, (err) => {
+      producer.removeListener('event.log', onLog);
+      if (!err) return resolve();
+      const failure: ConnectFailure = err instanceof Error ? err : new Error(String(err));
+      if (reason !== undefined) failure.reason = reason;
+      reject(failure);
+    }),
+  );
+}
+
 /**
  * A librdkafka log line without its thread and broker prefix and its timing suffix, so the same
- * problem reads the same every time (noteError logs a repeated message once):
+ * problem reads the same every time (the mirror logs a repeated error once):
  * "[thrd:…]: sasl_ssl://h:9092/bootstrap: SASL authentication error: … (after 12ms in state AUTH_REQ)".
  */
 export function clientLogLine(message: string): string {

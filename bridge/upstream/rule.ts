@@ -18,7 +18,7 @@ import { isWeirError } from '../../src/errors.js';
 import { decodeRecordBatch, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { Logger } from '../../src/logger.js';
 import type { LogStore } from '../../src/store/types.js';
-import { clientLogLine, disconnect, producerConfig, type DeliveryReport, type KafkaModule, type LibrdKafkaError, type MessageHeader, type Producer } from './client.js';
+import { connectProducer, disconnect, producerConfig, type ConnectFailure, type DeliveryReport, type KafkaModule, type LibrdKafkaError, type MessageHeader, type Producer } from './client.js';
 import { aborted, backoffMs, sleep } from './waiting.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
 import type { PartitionMirror, SentRecord } from './partition.js';
@@ -137,14 +137,8 @@ export class RuleMirror {
       producer.on('delivery-report', (err, report) => this.onReport(gen, err, report));
       producer.on('event.error', (err) => this.onClientError(gen, err));
       producer.on('event.stats', (stats: { message: string }) => this.onStats(gen, stats.message));
-      // Why a connect failed (authentication, TLS verification, name resolution) reaches us only
-      // as a librdkafka log line; the connect callback just says "broker transport failure".
-      let problem: string | undefined;
-      producer.on('event.log', (event: { severity?: number; message?: string }) => {
-        if (gen === this.producerGen && (event.severity ?? 7) <= 4 && event.message !== undefined) problem = clientLogLine(event.message);
-      });
       try {
-        const connected = new Promise<void>((resolve, reject) => producer.connect({ timeout: CONNECT_TIMEOUT_MS }, (err) => (err ? reject(err) : resolve())));
+        const connected = connectProducer(producer, CONNECT_TIMEOUT_MS);
         // A stop does not wait out a connect that may take CONNECT_TIMEOUT_MS (an unreachable or
         // refusing upstream): the attempt finishes on its own, and a late success is closed.
         if ((await Promise.race([connected.then(() => 'connected' as const), aborted(this.abort.signal)])) === 'aborted') {
@@ -152,7 +146,7 @@ export class RuleMirror {
           return;
         }
       } catch (err) {
-        this.noteError(err, 'cannot connect to the upstream', problem);
+        this.noteError(err, 'cannot connect to the upstream', (err as ConnectFailure).reason);
         await sleep(backoffMs(attempt, this.deps.backoffMinMs, this.deps.backoffMaxMs), this.abort.signal);
         continue;
       }

@@ -178,14 +178,16 @@ export class GroupCommitter {
    * against the disk budget or the queue cap.
    */
   private unqueue(appends: PendingAppend[]): void {
+    let changed = false;
     for (const a of appends) {
       if (a.unqueued === true) continue;
       a.unqueued = true;
+      changed = true;
       this.queuedRecords -= a.recordCount;
       this.queuedBytes -= a.bytes;
       a.partition.appendSettled();
     }
-    this.hooks.onQueueDrained();
+    if (changed) this.hooks.onQueueDrained();
   }
 
   private async commit(appends: PendingAppend[]): Promise<void> {

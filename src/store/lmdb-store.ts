@@ -213,10 +213,10 @@ export class LmdbStore implements LogStore {
   // ---------------------------------------------------------------- the log
 
   appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult> {
-    return new Promise((resolve, reject) => this.appendRecordsCallback(topic, partition, records, (err, result) => (err === null ? resolve(result!) : reject(err))));
+    return promised((done) => this.appendRecordsCallback(topic, partition, records, done));
   }
 
-  appendRecordsCallback(topic: string, partition: number, records: RecordInput[], done: (err: unknown, result?: AppendResult) => void): void {
+  appendRecordsCallback(topic: string, partition: number, records: RecordInput[], done: AppendDone): void {
     let state: PartitionState;
     let config: TopicConfig;
     let bytes: number;
@@ -239,9 +239,7 @@ export class LmdbStore implements LogStore {
     const { batches, records } = validateClientBatches(recordSet, config, topic, partition);
     // The caller's buffer is rewritten in place (base offset) and kept until committed: copy it.
     const copies = batches.map((b) => Buffer.from(b));
-    return new Promise((resolve, reject) =>
-      this.enqueue(state, config, { batches: copies }, records, recordSet.length, (err, result) => (err === null ? resolve(result!) : reject(err))),
-    );
+    return promised((done) => this.enqueue(state, config, { batches: copies }, records, recordSet.length, done));
   }
 
   private enqueue(
@@ -250,7 +248,7 @@ export class LmdbStore implements LogStore {
     payload: { records?: RecordInput[]; batches?: Buffer[] },
     recordCount: number,
     bytes: number,
-    done: (err: unknown, result?: AppendResult) => void,
+    done: AppendDone,
   ): void {
     const append: PendingAppend = { partition, config, records: payload.records, batches: payload.batches, recordCount, bytes, done };
     this.admission
@@ -480,4 +478,11 @@ export class LmdbStore implements LogStore {
     })();
     return this.closed;
   }
+}
+
+type AppendDone = (err: unknown, result?: AppendResult) => void;
+
+/** The promise form of a callback-style append. */
+function promised(start: (done: AppendDone) => void): Promise<AppendResult> {
+  return new Promise((resolve, reject) => start((err, result) => (err === null ? resolve(result!) : reject(err))));
 }
