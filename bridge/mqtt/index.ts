@@ -130,8 +130,13 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
   if (persistence !== undefined) ingest.seedRetained(persistence.retainedTopics());
   hookIncomingPersistence(broker, ingest);
 
+  // aedes reports an error for each packet still in flight when a connection fails (a client that
+  // drops with 16 PUBLISHes outstanding gives 16 "connection closed"): one line per connection.
+  const erred = new WeakSet<Client>();
   broker.on('clientError', (client, err) => {
     if (err instanceof RefusedPublish) return; // already logged with its reason
+    if (erred.has(client)) return;
+    erred.add(client);
     conns.closedProtocolError++;
     log.info({ clientId: client.id, err: err.message }, 'client disconnected after an error');
   });
