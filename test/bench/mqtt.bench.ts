@@ -13,7 +13,7 @@
  * Each scenario runs BENCH_REPEAT times (default 3) with fresh brokers and data dirs; medians.
  * Env: BENCH_SIZES=100,1024, BENCH_CONNS=10:16,100:16,1000:4 ("" for none), BENCH_RATE=5000,
  * BENCH_SECONDS=8 (measurement; 2 s warm-up before), BENCH_GENERATORS=2,
- * BENCH_WEIR_ENV=WEIR_X__Y=v,..., BENCH_PROFILE_DIR=dir (Weir runs with --cpu-prof).
+ * BENCH_WEIR_ENV=WEIR_X__Y=v,..., BENCH_PROFILE_DIR=dir (both brokers run with --cpu-prof).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -49,8 +49,8 @@ interface Broker {
 }
 
 async function startBroker(kind: BrokerKind, dir: string, tag: string): Promise<Broker> {
+  const prof = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${kind}-${tag}.cpuprofile`];
   if (kind === 'weir') {
-    const prof = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=weir-${tag}.cpuprofile`];
     const weir = await startWeirProcess(dir, {
       nodeArgs: [...nodeFlags, ...prof],
       env: { WEIR_MQTT__ENABLED: 'true', WEIR_MQTT__LISTEN: '127.0.0.1:0', WEIR_MQTT__MAX_CONNECTIONS: '2000', ...weirEnv },
@@ -58,7 +58,7 @@ async function startBroker(kind: BrokerKind, dir: string, tag: string): Promise<
     if (weir.mqtt === null) throw new Error('weir started without an MQTT listener');
     return { pid: weir.pid, port: Number(weir.mqtt.split(':').at(-1)), stop: async () => void (await weir.kill('SIGTERM')) };
   }
-  const child = spawn(process.execPath, [...nodeFlags, PLAIN], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeFlags, ...prof, PLAIN], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = /^ready (\d+)$/.exec(line);
