@@ -17,6 +17,7 @@ import type { Client, PublishPacket } from 'aedes';
 import { isWeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordInput } from '../../src/kafka/protocol/record-batch.js';
+import type { RecordHeader } from '../../src/kafka/protocol/records.js';
 import type { LogStore } from '../../src/store/types.js';
 import type { Mapper } from './mapping.js';
 import { IngestStats } from './stats.js';
@@ -67,16 +68,22 @@ interface ClientState {
   ackHead: number;
   /** Set while `releaseAcks` runs: aedes may publish (and settle) from inside a callback. */
   releasing: boolean;
-  /** The `mqtt.client_id` header value, made once per connection. */
-  clientIdHeader: Buffer;
+  /** The `mqtt.client_id` header, made once per connection and shared by its records. */
+  clientIdHeader: RecordHeader;
   /** QoS 2 packet ids appended and not yet released by PUBREL, with their append. */
   qos2: Map<number, Promise<void>>;
 }
 
 const SYS_PREFIX = '$SYS/';
-/** Header values that do not change per message: made once, shared by every record. */
-const QOS_HEADER = [Buffer.from('0'), Buffer.from('1'), Buffer.from('2')];
-const RETAIN_HEADER = Buffer.from('1');
+/** Headers that do not change per message: made once, shared by every record (the encoder only reads them). */
+const QOS_HEADERS: readonly RecordHeader[] = ['0', '1', '2'].map((q) => ({ key: 'mqtt.qos', value: Buffer.from(q) }));
+const RETAIN_HEADER: RecordHeader = { key: 'mqtt.retain', value: Buffer.from('1') };
+/**
+ * UTF-8 bytes of recently seen MQTT topics. Sensors publish to the same few topics over and over,
+ * so the `mqtt.topic` header (and a `{mqtt.topic}` key) reuse one Buffer per topic instead of
+ * encoding and allocating one per message. Bounded: emptied when full.
+ */
+const TOPIC_BYTES_CACHE_MAX = 4096;
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 1000;
 
@@ -90,6 +97,7 @@ export class Ingest {
   private pendingCount = 0;
   private drained: (() => void) | undefined;
   private readonly retainedTopics = new Set<string>();
+  private readonly topicBytes = new Map<string, Buffer>();
   /** Retained PUBLISHes stripped of their flag by the cap: the record still says they were retained. */
   private readonly notRetained = new WeakSet<PublishPacket>();
   private stopping = false;
@@ -129,7 +137,7 @@ export class Ingest {
     this.limitRetained(client, packet);
     let state = this.clients.get(client);
     if (state === undefined) {
-      state = { inflight: 0, waiters: [], acks: [], ackHead: 0, releasing: false, clientIdHeader: Buffer.from(client.id, 'utf8'), qos2: new Map() };
+      state = { inflight: 0, waiters: [], acks: [], ackHead: 0, releasing: false, clientIdHeader: { key: 'mqtt.client_id', value: Buffer.from(client.id, 'utf8') }, qos2: new Map() };
       this.clients.set(client, state);
     }
     // [MQTT-4.6.0-2] acknowledgements go out in the order the PUBLISHes arrived, so each waits in
@@ -245,15 +253,43 @@ export class Ingest {
     }
   }
 
+  private bytesOfTopic(topic: string): Buffer {
+    let bytes = this.topicBytes.get(topic);
+    if (bytes === undefined) {
+      if (this.topicBytes.size >= TOPIC_BYTES_CACHE_MAX) this.topicBytes.clear();
+      bytes = Buffer.from(topic, 'utf8');
+      this.topicBytes.set(topic, bytes);
+    }
+    return bytes;
+  }
+
+  /** The log topic and record a PUBLISH becomes, or undefined when no rule maps it. */
+  private toRecord(client: Client, state: ClientState, packet: PublishPacket, receivedAt: number): { topic: string; record: RecordInput } | undefined {
+    const username = this.usernames.get(client);
+    const topicBytes = this.bytesOfTopic(packet.topic);
+    const mapped = this.options.mapper.map({ topic: packet.topic, topicBytes, clientId: client.id, username });
+    if (mapped === undefined) return undefined;
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
+    const headers: RecordHeader[] = [
+      { key: 'mqtt.topic', value: topicBytes },
+      QOS_HEADERS[packet.qos] ?? { key: 'mqtt.qos', value: Buffer.from(String(packet.qos)) },
+      state.clientIdHeader,
+    ];
+    if (username !== undefined) headers.push({ key: 'mqtt.username', value: Buffer.from(username, 'utf8') });
+    if (packet.retain || this.notRetained.has(packet)) headers.push(RETAIN_HEADER);
+    for (const h of mapped.headers) headers.push(h);
+    return { topic: mapped.topic, record: { key: mapped.key, value: payload, headers, timestamp: receivedAt } };
+  }
+
   /**
    * Maps the PUBLISH to a record and appends it. The common case (topic exists, an in-flight slot
    * is free) makes no promise and no async frame: this runs for every message, and at tens of
-   * thousands a second each promise and closure saved shows up as less GC time.
+   * thousands a second each promise and closure saved shows up as less GC time. The callback
+   * keeps the packet (aedes holds it anyway), not the record: the store lets go of the record
+   * once it is encoded, and a retry, which is rare, maps the packet again.
    */
   private appendOne(client: Client, state: ClientState, packet: PublishPacket, receivedAt: number, isWill: boolean, done: Done): void {
-    const username = this.usernames.get(client);
-    const topicBytes = Buffer.from(packet.topic, 'utf8');
-    const mapped = this.options.mapper.map({ topic: packet.topic, topicBytes, clientId: client.id, username });
+    const mapped = this.toRecord(client, state, packet, receivedAt);
     if (mapped === undefined) {
       if (this.options.unmatched === 'refuse') {
         done(this.refuse(client, 'unmatched', 'no mapping rule matches the topic (mqtt.unmatched: refuse)', packet));
@@ -263,24 +299,13 @@ export class Ingest {
       done(null); // mqtt.unmatched: drop — acknowledged and discarded, counted
       return;
     }
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
-    const headers = [
-      { key: 'mqtt.topic', value: topicBytes },
-      { key: 'mqtt.qos', value: QOS_HEADER[packet.qos] ?? Buffer.from(String(packet.qos)) },
-      { key: 'mqtt.client_id', value: state.clientIdHeader },
-    ];
-    if (username !== undefined) headers.push({ key: 'mqtt.username', value: Buffer.from(username, 'utf8') });
-    if (packet.retain || this.notRetained.has(packet)) headers.push({ key: 'mqtt.retain', value: RETAIN_HEADER });
-    for (const h of mapped.headers) headers.push(h);
-    const record = { key: mapped.key, value: payload, headers, timestamp: receivedAt };
-    const topic = mapped.topic;
-
+    const { topic, record } = mapped;
     if (!this.store.hasTopic(topic) || state.inflight >= this.options.maxInflightPerClient || this.stopping || (client.closed && !isWill)) {
       report(this.appendWithRetry(client, state, packet, topic, record, isWill), done);
       return;
     }
     state.inflight++;
-    this.store.appendRecordsCallback(topic, this.store.partitionFor(topic, mapped.key), [record], (err) => {
+    this.store.appendRecordsCallback(topic, this.store.partitionFor(topic, record.key), [record], (err) => {
       this.release(state);
       if (err === null) {
         this.stats.appended++;
@@ -293,7 +318,12 @@ export class Ingest {
         done(refusal);
         return;
       }
-      report(this.appendWithRetry(client, state, packet, topic, record, isWill, err), done); // retriable: the slow path waits and tries again
+      // Retriable: the slow path waits and tries again, with the record made anew.
+      const again = this.toRecord(client, state, packet, receivedAt);
+      // Mapping is a pure function of the packet and its client, so this cannot happen; if it
+      // did, the message is not acknowledged rather than acknowledged and lost.
+      if (again === undefined) done(new Error('the message no longer maps to a log topic'));
+      else report(this.appendWithRetry(client, state, packet, again.topic, again.record, isWill, err), done);
     });
   }
 

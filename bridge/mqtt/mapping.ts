@@ -62,9 +62,11 @@ export interface Mapped {
   rule: number;
   topic: string;
   key: Buffer | null;
-  /** Captures (as `mqtt.<name>`) and the rule's extra headers, in order. */
-  headers: { key: string; value: Buffer }[];
+  /** Captures (as `mqtt.<name>`) and the rule's extra headers, in order. Do not modify: shared when empty. */
+  headers: readonly { key: string; value: Buffer }[];
 }
+
+const NO_HEADERS: readonly { key: string; value: Buffer }[] = Object.freeze([]);
 
 const CAPTURE_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const LEGAL_TOPIC_TEXT = /^[a-zA-Z0-9._-]*$/;
@@ -164,13 +166,21 @@ function match(rule: CompiledRule, topic: string): ReadonlyMap<string, string> |
   return levels.length === rule.levels.length ? captures : undefined;
 }
 
-function render(template: Template, vars: (name: string) => string, sanitize: boolean): string {
+/** A template variable's value: a built-in or a capture (empty when it captured nothing). */
+function lookup(name: string, ctx: MappingContext, captures: ReadonlyMap<string, string>): string {
+  if (name === 'mqtt.topic') return ctx.topic;
+  if (name === 'mqtt.client_id') return ctx.clientId;
+  if (name === 'mqtt.username') return ctx.username ?? '';
+  return captures.get(name) ?? '';
+}
+
+function render(template: Template, ctx: MappingContext, captures: ReadonlyMap<string, string>, sanitize: boolean): string {
   if (template.constant !== undefined) return template.constant;
   let out = '';
   for (const part of template.parts) {
     if ('literal' in part) out += part.literal;
     else {
-      const value = vars(part.variable);
+      const value = lookup(part.variable, ctx, captures);
       out += sanitize ? value.replaceAll('/', '.').replace(/[^a-zA-Z0-9._-]/g, '_') : value;
     }
   }
@@ -192,23 +202,19 @@ export class Mapper {
     for (const rule of this.rules) {
       const captures = match(rule, ctx.topic);
       if (captures === undefined) continue;
-      const vars = (name: string): string => {
-        if (name === 'mqtt.topic') return ctx.topic;
-        if (name === 'mqtt.client_id') return ctx.clientId;
-        if (name === 'mqtt.username') return ctx.username ?? '';
-        return captures.get(name) ?? '';
-      };
-      const topic = render(rule.topic, vars, true);
+      const topic = render(rule.topic, ctx, captures, true);
       if (topic === '' || topic === '.' || topic === '..' || topic.length > MAX_TOPIC_NAME_LENGTH) return undefined;
       const key =
         rule.key === undefined
           ? null
           : rule.key.isMqttTopic && ctx.topicBytes !== undefined
             ? ctx.topicBytes
-            : Buffer.from(render(rule.key, vars, false), 'utf8');
+            : Buffer.from(render(rule.key, ctx, captures, false), 'utf8');
+      // Most rules add no header: share one empty list rather than make one per message.
+      if (captures.size === 0 && rule.headers.length === 0) return { rule: rule.index, topic, key, headers: NO_HEADERS };
       const headers: { key: string; value: Buffer }[] = [];
       for (const [name, value] of captures) headers.push({ key: `mqtt.${name}`, value: Buffer.from(value, 'utf8') });
-      for (const h of rule.headers) headers.push({ key: h.name, value: Buffer.from(render(h.value, vars, false), 'utf8') });
+      for (const h of rule.headers) headers.push({ key: h.name, value: Buffer.from(render(h.value, ctx, captures, false), 'utf8') });
       return { rule: rule.index, topic, key, headers };
     }
     return undefined;

@@ -55,16 +55,24 @@ export class Admission {
   }
 
   /**
-   * Calls `enqueue` as soon as the append fits, in the same synchronous step as the check (so
-   * woken appenders cannot overshoot the caps together). Returns undefined when it was enqueued
-   * at once, else a promise that rejects with a WeirError when the append may not go in.
-   * `drop-oldest` topics are admitted past the budget: retention then deletes their oldest data.
+   * Whether the append fits now. The caller enqueues it in the same synchronous step, so
+   * appenders cannot overshoot the caps together. This is the common case, and it makes no
+   * promise and no closure per append. `drop-oldest` topics are admitted past the budget:
+   * retention then deletes their oldest data.
    */
-  admit(records: number, bytes: number, policy: OverflowPolicy, isClosed: () => boolean, enqueue: () => void): Promise<void> | undefined {
-    // The common case stays synchronous: no promise, no closure per append.
-    if (!this.queueFull(records, bytes) && (policy === 'drop-oldest' || !this.budgetFull(bytes))) {
+  fits(records: number, bytes: number, policy: OverflowPolicy): boolean {
+    return !this.queueFull(records, bytes) && (policy === 'drop-oldest' || !this.budgetFull(bytes));
+  }
+
+  /**
+   * For an append that did not fit: calls `enqueue` as soon as it does, in the same synchronous
+   * step as the check, or rejects with a WeirError when the append may not go in (the policy, the
+   * block timeout, a closing store).
+   */
+  admitLater(records: number, bytes: number, policy: OverflowPolicy, isClosed: () => boolean, enqueue: () => void): Promise<void> {
+    if (this.fits(records, bytes, policy)) {
       enqueue();
-      return undefined;
+      return Promise.resolve();
     }
     return this.waitForRoom(records, bytes, policy, isClosed, enqueue);
   }

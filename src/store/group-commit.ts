@@ -38,21 +38,22 @@ const COMMIT_SEQUENCE_KEY = 'seq';
 export interface PendingAppend {
   partition: PartitionState;
   config: TopicConfig;
-  /** Store-built records, or client-built batches (exactly one of the two). */
-  records?: RecordInput[];
-  batches?: Buffer[];
+  /**
+   * Store-built records, or client-built batches (exactly one of the two). `records` is let go
+   * once encoded into its batch: the append waits for its flush for milliseconds, and what it
+   * holds on to meanwhile is what the young-generation GC has to copy.
+   */
+  records: RecordInput[] | undefined;
+  batches: Buffer[] | undefined;
   recordCount: number;
   bytes: number;
   /** Taken off the queue's books (see `unqueue`). */
-  unqueued?: boolean;
-  /** Called once: with null and the offsets once durable, or with why it failed. */
-  done(err: unknown, result?: AppendResult): void;
-}
-
-interface Assigned {
-  append: PendingAppend;
+  unqueued: boolean;
+  /** Offsets given by the transaction that carries the append (-1 until then). */
   baseOffset: number;
   lastOffset: number;
+  /** Called once: with null and the offsets once durable, or with why it failed. */
+  done(err: unknown, result?: AppendResult): void;
 }
 
 export interface CommitHooks {
@@ -180,7 +181,7 @@ export class GroupCommitter {
   private unqueue(appends: PendingAppend[]): void {
     let changed = false;
     for (const a of appends) {
-      if (a.unqueued === true) continue;
+      if (a.unqueued) continue;
       a.unqueued = true;
       changed = true;
       this.queuedRecords -= a.recordCount;
@@ -213,7 +214,7 @@ export class GroupCommitter {
       for (const a of appends) a.done(buildError ?? new Error('building the transaction failed'));
       return;
     }
-    const { assigned, bytes: bytesWritten, records: recordsWritten } = built;
+    const { bytes: bytesWritten, records: recordsWritten } = built;
     this.commits++;
     try {
       await durable(write);
@@ -230,9 +231,7 @@ export class GroupCommitter {
     for (const [partition, next] of touched) partition.advanceHighWatermark(next);
     this.hooks.onDurable(bytesWritten, recordsWritten);
     this.unqueue(appends);
-    for (const { append, baseOffset, lastOffset } of assigned) {
-      append.done(null, { baseOffset, lastOffset, logStartOffset: append.partition.logStartOffset });
-    }
+    for (const a of appends) a.done(null, { baseOffset: a.baseOffset, lastOffset: a.lastOffset, logStartOffset: a.partition.logStartOffset });
   }
 
   /**
@@ -241,7 +240,6 @@ export class GroupCommitter {
    */
   private build(appends: PendingAppend[], touched: Map<PartitionState, number>) {
     const now = Date.now();
-    const assigned: Assigned[] = [];
     const segmentsTouched = new Map<PartitionState, SegmentMeta[]>();
     let bytes = 0;
     let records = 0;
@@ -295,7 +293,8 @@ export class GroupCommitter {
             if (timestamp > maxTimestamp) maxTimestamp = timestamp;
             all.push(r);
           }
-          assigned.push({ append: a, baseOffset: offset, lastOffset: offset + a.recordCount - 1 });
+          a.baseOffset = offset;
+          a.lastOffset = offset + a.recordCount - 1;
           offset += a.recordCount;
         }
         const batch = encodeRecordBatch({
@@ -305,6 +304,7 @@ export class GroupCommitter {
           now,
         });
         writeBatch(partition, config, batch, all.length, maxTimestamp);
+        for (const a of pending) a.records = undefined;
         pending = [];
         pendingBytes = RECORD_BATCH_OVERHEAD;
       };
@@ -323,7 +323,8 @@ export class GroupCommitter {
           setPartitionLeaderEpoch(batch, 0);
           writeBatch(partition, a.config, batch, header.lastOffsetDelta + 1, header.maxTimestamp);
         }
-        assigned.push({ append: a, baseOffset, lastOffset: partition.nextOffset - 1 });
+        a.baseOffset = baseOffset;
+        a.lastOffset = partition.nextOffset - 1;
       }
       flushPending();
     }
@@ -339,7 +340,7 @@ export class GroupCommitter {
         }),
       );
     }
-    return { assigned, bytes, records };
+    return { bytes, records };
   }
 }
 

@@ -229,7 +229,7 @@ export class LmdbStore implements LogStore {
       queueMicrotask(() => done(err));
       return;
     }
-    this.enqueue(state, config, { records }, records.length, bytes, done);
+    this.enqueue(state, config, records, undefined, records.length, bytes, done);
   }
 
   async appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult> {
@@ -239,21 +239,27 @@ export class LmdbStore implements LogStore {
     const { batches, records } = validateClientBatches(recordSet, config, topic, partition);
     // The caller's buffer is rewritten in place (base offset) and kept until committed: copy it.
     const copies = batches.map((b) => Buffer.from(b));
-    return promised((done) => this.enqueue(state, config, { batches: copies }, records, recordSet.length, done));
+    return promised((done) => this.enqueue(state, config, undefined, copies, records, recordSet.length, done));
   }
 
   private enqueue(
     partition: PartitionState,
     config: TopicConfig,
-    payload: { records?: RecordInput[]; batches?: Buffer[] },
+    records: RecordInput[] | undefined,
+    batches: Buffer[] | undefined,
     recordCount: number,
     bytes: number,
     done: AppendDone,
   ): void {
-    const append: PendingAppend = { partition, config, records: payload.records, batches: payload.batches, recordCount, bytes, done };
+    const append: PendingAppend = { partition, config, records, batches, recordCount, bytes, unqueued: false, baseOffset: -1, lastOffset: -1, done };
+    const policy = config['weir.overflow.policy'];
+    if (this.admission.fits(recordCount, bytes, policy)) {
+      this.committer.enqueue(append);
+      return;
+    }
     this.admission
-      .admit(recordCount, bytes, config['weir.overflow.policy'], this.isClosing, () => this.committer.enqueue(append))
-      ?.catch((err: unknown) => done(err ?? new Error('the append was not admitted')));
+      .admitLater(recordCount, bytes, policy, this.isClosing, () => this.committer.enqueue(append))
+      .catch((err: unknown) => done(err ?? new Error('the append was not admitted')));
   }
 
   read(topic: string, partition: number, offset: number, maxBytes: number): ReadResult {
