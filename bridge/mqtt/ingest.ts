@@ -81,9 +81,11 @@ const RETAIN_HEADER: RecordHeader = { key: 'mqtt.retain', value: Buffer.from('1'
 /**
  * UTF-8 bytes of recently seen MQTT topics. Sensors publish to the same few topics over and over,
  * so the `mqtt.topic` header (and a `{mqtt.topic}` key) reuse one Buffer per topic instead of
- * encoding and allocating one per message. Bounded: emptied when full.
+ * encoding and allocating one per message. Bounded in entries and in entry size (a topic may be
+ * 64 KiB long): at most ~1.5 MB, emptied when full.
  */
-const TOPIC_BYTES_CACHE_MAX = 4096;
+const TOPIC_BYTES_CACHE_MAX = 2048;
+const TOPIC_BYTES_CACHED_MAX_LENGTH = 256;
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 1000;
 
@@ -254,6 +256,7 @@ export class Ingest {
   }
 
   private bytesOfTopic(topic: string): Buffer {
+    if (topic.length > TOPIC_BYTES_CACHED_MAX_LENGTH) return Buffer.from(topic, 'utf8');
     let bytes = this.topicBytes.get(topic);
     if (bytes === undefined) {
       if (this.topicBytes.size >= TOPIC_BYTES_CACHE_MAX) this.topicBytes.clear();
