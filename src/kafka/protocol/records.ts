@@ -50,6 +50,27 @@ export const MIN_RECORD_SIZE = 7;
 /** Smallest possible header: key length 0 and value length -1, one byte each. */
 const MIN_HEADER_SIZE = 2;
 
+/**
+ * UTF-8 bytes of header keys. Store-built records (MQTT ingest) carry the same few keys in every
+ * record (`mqtt.topic`, `mqtt.qos`, …): encoding each from its string on every record is two
+ * native calls per header. Bounded in entries and length, emptied when full.
+ */
+const HEADER_KEY_CACHE_MAX = 256;
+const HEADER_KEY_CACHED_MAX_LENGTH = 64;
+const headerKeyBytes = new Map<string, Buffer>();
+
+function headerKeyOf(key: string): Buffer {
+  let bytes = headerKeyBytes.get(key);
+  if (bytes === undefined) {
+    bytes = Buffer.from(key, 'utf8');
+    if (key.length <= HEADER_KEY_CACHED_MAX_LENGTH) {
+      if (headerKeyBytes.size >= HEADER_KEY_CACHE_MAX) headerKeyBytes.clear();
+      headerKeyBytes.set(key, bytes);
+    }
+  }
+  return bytes;
+}
+
 function sizeOfNullableBytes(b: Uint8Array | null): number {
   return b === null ? 1 : sizeOfVarint(b.length) + b.length;
 }
@@ -61,10 +82,7 @@ export function sizeOfRecordBody(record: RecordInput, timestampDelta: number, of
   const headers = record.headers;
   if (headers === undefined) return size + 1;
   size += sizeOfVarint(headers.length);
-  for (const h of headers) {
-    const keyBytes = Buffer.byteLength(h.key, 'utf8');
-    size += sizeOfVarint(keyBytes) + keyBytes + sizeOfNullableBytes(h.value);
-  }
+  for (const h of headers) size += sizeOfNullableBytes(headerKeyOf(h.key)) + sizeOfNullableBytes(h.value);
   return size;
 }
 
@@ -96,8 +114,7 @@ export function writeRecord(
   }
   pos = writeVarint(buf, pos, headers.length);
   for (const h of headers) {
-    pos = writeVarint(buf, pos, Buffer.byteLength(h.key, 'utf8'));
-    pos += buf.write(h.key, pos, 'utf8');
+    pos = writeNullableBytes(buf, pos, headerKeyOf(h.key)); // a key is never null: same bytes as varint length + key
     pos = writeNullableBytes(buf, pos, h.value);
   }
   return pos;

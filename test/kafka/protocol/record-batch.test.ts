@@ -115,6 +115,20 @@ describe('golden bytes: kafkajs', () => {
     expect(encodeRecordBatch({ ...KAFKAJS_FIELDS, records: many }).equals(await kafkajsEncode(many))).toBe(true);
   });
 
+  it('header keys: multi-byte UTF-8, empty, and longer than the key-bytes cache takes, repeated across records', async () => {
+    // Distinct within a record: kafkajs takes headers as an object, so it would merge duplicates.
+    const keys = ['ключ', 'mqtt.topic', '', `x-${'é'.repeat(80)}`, '✓'];
+    const records: RecordInput[] = Array.from({ length: 12 }, (_, i) => ({
+      key: Buffer.from(`k${i}`),
+      value: Buffer.from(`v${i}`),
+      timestamp: T + i,
+      headers: keys.map((key, j) => ({ key, value: Buffer.from(`${i}.${j}`) })),
+    }));
+    const ours = encodeRecordBatch({ ...KAFKAJS_FIELDS, records });
+    expect(ours.equals(await kafkajsEncode(records))).toBe(true);
+    expect(decodeRecordBatch(ours).records.map((r) => r.headers.map((h) => h.key))).toEqual(records.map(() => keys));
+  });
+
   it('our gzip batch matches kafkajs byte for byte (same node:zlib, same default level)', async () => {
     const ours = encodeRecordBatch({ ...KAFKAJS_FIELDS, records: KAFKAJS_CASE, compression: CompressionType.Gzip });
     expect(ours.equals(await kafkajsEncode(KAFKAJS_CASE, 1))).toBe(true);
