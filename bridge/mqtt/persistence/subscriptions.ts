@@ -73,8 +73,13 @@ export class Subscriptions {
     return stored === undefined ? [] : [...stored].map(([topic, sub]) => ({ topic, ...sub }));
   }
 
-  /** QoS > 0 subscriptions whose filter matches `topic`. */
+  /**
+   * QoS > 0 subscriptions whose filter matches `topic`. aedes asks this for every PUBLISH; on a
+   * gateway where no persistent session subscribes (the common case) the trie is empty, and
+   * matching would still split the topic into levels each time.
+   */
   matching(topic: string): TrieSub[] {
+    if (this.trie.subscriptionsCount === 0) return [];
     return this.trie.match(topic);
   }
 
