@@ -4,6 +4,7 @@
  */
 import { WeirError } from '../errors.js';
 import { readBatchHeader, splitRecordSet, verifyBatchCrc, type RecordInput } from '../kafka/protocol/record-batch.js';
+import { headerKeyLength } from '../kafka/protocol/records.js';
 import type { TopicConfig } from './topic-config.js';
 
 /** Per-record framing overhead used to size an append before it is encoded (varints, attributes). */
@@ -24,7 +25,8 @@ export function checkRecordsSize(records: RecordInput[], config: TopicConfig, to
   let bytes = 0;
   for (const r of records) {
     bytes += RECORD_OVERHEAD_ESTIMATE + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-    for (const h of r.headers ?? []) bytes += 4 + Buffer.byteLength(h.key) + (h.value?.length ?? 0);
+    const headers = r.headers;
+    if (headers !== undefined) for (const h of headers) bytes += 4 + headerKeyLength(h.key) + (h.value?.length ?? 0);
   }
   if (bytes > config['max.message.bytes']) throw tooLarge(bytes, config, topic, partition, 'records');
   return bytes;

@@ -59,6 +59,11 @@ const HEADER_KEY_CACHE_MAX = 256;
 const HEADER_KEY_CACHED_MAX_LENGTH = 64;
 const headerKeyBytes = new Map<string, Buffer>();
 
+/** The UTF-8 length of a header key, from the same cache. */
+export function headerKeyLength(key: string): number {
+  return headerKeyOf(key).length;
+}
+
 function headerKeyOf(key: string): Buffer {
   let bytes = headerKeyBytes.get(key);
   if (bytes === undefined) {
