@@ -27,6 +27,9 @@ function certificateIdentity(client: Client): string | undefined {
   return typeof cn === 'string' && cn !== '' ? cn : undefined;
 }
 
+const DECISIONS_PER_CONNECTION = 16;
+const DECISION_CACHED_MAX_TOPIC_LENGTH = 256;
+
 export function authHooks(options: AuthOptions, ingest: Ingest, conns: ConnectionStats, log: Logger): Hooks {
   const passwords = options.passwordFile === undefined ? undefined : new PasswordFile(options.passwordFile);
   const acl = new Acl(options.acl);
@@ -36,6 +39,25 @@ export function authHooks(options: AuthOptions, ingest: Ingest, conns: Connectio
     if (username === undefined) return;
     usernames.set(client, username);
     ingest.setUsername(client, username);
+  };
+  /**
+   * The ACL's answer per connection and topic. Evaluating the ACL costs ~1.3 µs per PUBLISH with a
+   * three-entry ACL (each pattern substituted and split); a sensor publishes to the same few topics,
+   * and the answer cannot change while the connection lasts (the ACL is read at start, the
+   * client's identity at CONNECT). Bounded per connection, in entries and in topic length.
+   */
+  const publishDecisions = new WeakMap<Client, Map<string, boolean>>();
+  const mayPublish = (client: Client, topic: string): boolean => {
+    if (topic.length > DECISION_CACHED_MAX_TOPIC_LENGTH) return acl.canPublish(subject(client), topic);
+    let decisions = publishDecisions.get(client);
+    if (decisions === undefined) publishDecisions.set(client, (decisions = new Map()));
+    let allowed = decisions.get(topic);
+    if (allowed === undefined) {
+      allowed = acl.canPublish(subject(client), topic);
+      if (decisions.size >= DECISIONS_PER_CONNECTION) decisions.clear();
+      decisions.set(topic, allowed);
+    }
+    return allowed;
   };
   const refuseLogin = (client: Client, username: string | undefined, returnCode: 4 | 5, why: string): AuthenticateError => {
     conns.authFailed++;
@@ -72,8 +94,8 @@ export function authHooks(options: AuthOptions, ingest: Ingest, conns: Connectio
       );
     },
     authorizePublish(client: Client | null, packet: PublishPacket, callback) {
-      // Checked before building the subject: this runs for every PUBLISH, and most gateways have no ACL.
-      if (client !== null && acl.enabled && !acl.canPublish(subject(client), packet.topic)) {
+      // Checked before anything else: this runs for every PUBLISH, and most gateways have no ACL.
+      if (client !== null && acl.enabled && !mayPublish(client, packet.topic)) {
         conns.aclDenied++;
         // MQTT 3.1.1 cannot refuse one PUBLISH, so the connection goes, with a log line.
         callback(ingest.refusal(client, 'acl-denied', 'the ACL does not allow this client to publish to the topic', packet));

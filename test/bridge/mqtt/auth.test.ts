@@ -108,6 +108,23 @@ describe('ACL', () => {
     expect(b.bridge.stats().connections.aclDenied).toBe(allowed ? 0 : 1);
   });
 
+  it('a connection\'s remembered answers are its own: another client publishing the same topic is judged afresh', async () => {
+    const b = await bridge({ WEIR_MQTT__RULES: '[{filter: "#", topic: all}]', WEIR_MQTT__ALLOW_ANONYMOUS: 'true' });
+    const alice = await connect(b, { username: 'alice', password: 'alice-pw', clientId: 'a1' });
+    for (let i = 0; i < 5; i++) await alice.publishAsync('sensors/alice/t', `v${i}`, { qos: 1 });
+    for (let i = 0; i < 20; i++) await alice.publishAsync(`public/${i}`, 'v', { qos: 1 }); // past the per-connection bound
+    await alice.publishAsync('sensors/alice/t', 'again', { qos: 1 });
+    // An anonymous client may publish to public/# only: alice's answer for her topic must not carry over.
+    const anon = await connect(b, { clientId: 'anon' });
+    await anon.publishAsync('public/0', 'v', { qos: 1 });
+    const closed = new Promise<string>((resolve) => anon.once('close', () => resolve('disconnected')));
+    const acked = anon.publishAsync('sensors/alice/t', 'forged', { qos: 1 }).then(() => 'acknowledged', () => 'disconnected');
+    expect(await Promise.race([acked, closed])).toBe('disconnected');
+    expect(b.bridge.stats().connections.aclDenied).toBe(1);
+    expect(readAll(b.store, 'all').map((r) => r.value?.toString())).not.toContain('forged');
+    expect(readAll(b.store, 'all').length).toBe(5 + 20 + 1 + 1);
+  });
+
   it.each([
     ['cmd/dev-1/#', 1],
     ['cmd/dev-1/reboot', 1],
