@@ -17,9 +17,9 @@ import type { Client, PublishPacket } from 'aedes';
 import { isWeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordInput } from '../../src/kafka/protocol/record-batch.js';
-import type { RecordHeader } from '../../src/kafka/protocol/records.js';
 import type { LogStore } from '../../src/store/types.js';
 import type { Mapper } from './mapping.js';
+import { PublishRecords, clientIdHeader, type Publisher } from './publish-record.js';
 import { IngestStats } from './stats.js';
 
 export type UnmatchedPolicy = 'store' | 'drop' | 'refuse';
@@ -60,7 +60,7 @@ function report(work: Promise<void>, done: Done): void {
   );
 }
 
-interface ClientState {
+interface ClientState extends Publisher {
   inflight: number;
   waiters: (() => void)[];
   /** This client's publishes not yet called back, oldest first, from `ackHead` on. */
@@ -68,24 +68,11 @@ interface ClientState {
   ackHead: number;
   /** Set while `releaseAcks` runs: aedes may publish (and settle) from inside a callback. */
   releasing: boolean;
-  /** The `mqtt.client_id` header, made once per connection and shared by its records. */
-  clientIdHeader: RecordHeader;
   /** QoS 2 packet ids appended and not yet released by PUBREL, with their append. */
   qos2: Map<number, Promise<void>>;
 }
 
 const SYS_PREFIX = '$SYS/';
-/** Headers that do not change per message: made once, shared by every record (the encoder only reads them). */
-const QOS_HEADERS: readonly RecordHeader[] = ['0', '1', '2'].map((q) => ({ key: 'mqtt.qos', value: Buffer.from(q) }));
-const RETAIN_HEADER: RecordHeader = { key: 'mqtt.retain', value: Buffer.from('1') };
-/**
- * UTF-8 bytes of recently seen MQTT topics. Sensors publish to the same few topics over and over,
- * so the `mqtt.topic` header (and a `{mqtt.topic}` key) reuse one Buffer per topic instead of
- * encoding and allocating one per message. Bounded in entries and in entry size (a topic may be
- * 64 KiB long): at most ~1.5 MB, emptied when full.
- */
-const TOPIC_BYTES_CACHE_MAX = 2048;
-const TOPIC_BYTES_CACHED_MAX_LENGTH = 256;
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 1000;
 
@@ -99,9 +86,9 @@ export class Ingest {
   private pendingCount = 0;
   private drained: (() => void) | undefined;
   private readonly retainedTopics = new Set<string>();
-  private readonly topicBytes = new Map<string, Buffer>();
   /** Retained PUBLISHes stripped of their flag by the cap: the record still says they were retained. */
   private readonly notRetained = new WeakSet<PublishPacket>();
+  private readonly records: PublishRecords;
   private stopping = false;
   /** Whether aedes's incoming store holds this QoS 2 packet id (set by the server). */
   incomingStored: (client: Client, messageId: number) => Promise<boolean> = () => Promise.resolve(false);
@@ -110,8 +97,11 @@ export class Ingest {
     private readonly store: LogStore,
     private readonly options: IngestOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.records = new PublishRecords(options.mapper);
+  }
 
+  /** Called at CONNECT, before the client's first PUBLISH. */
   setUsername(client: Client, username: string | undefined): void {
     if (username !== undefined) this.usernames.set(client, username);
   }
@@ -139,7 +129,10 @@ export class Ingest {
     this.limitRetained(client, packet);
     let state = this.clients.get(client);
     if (state === undefined) {
-      state = { inflight: 0, waiters: [], acks: [], ackHead: 0, releasing: false, clientIdHeader: { key: 'mqtt.client_id', value: Buffer.from(client.id, 'utf8') }, qos2: new Map() };
+      state = {
+        clientId: client.id, clientIdHeader: clientIdHeader(client.id), username: this.usernames.get(client),
+        inflight: 0, waiters: [], acks: [], ackHead: 0, releasing: false, qos2: new Map(),
+      };
       this.clients.set(client, state);
     }
     // [MQTT-4.6.0-2] acknowledgements go out in the order the PUBLISHes arrived, so each waits in
@@ -255,33 +248,9 @@ export class Ingest {
     }
   }
 
-  private bytesOfTopic(topic: string): Buffer {
-    if (topic.length > TOPIC_BYTES_CACHED_MAX_LENGTH) return Buffer.from(topic, 'utf8');
-    let bytes = this.topicBytes.get(topic);
-    if (bytes === undefined) {
-      if (this.topicBytes.size >= TOPIC_BYTES_CACHE_MAX) this.topicBytes.clear();
-      bytes = Buffer.from(topic, 'utf8');
-      this.topicBytes.set(topic, bytes);
-    }
-    return bytes;
-  }
-
   /** The log topic and record a PUBLISH becomes, or undefined when no rule maps it. */
-  private toRecord(client: Client, state: ClientState, packet: PublishPacket, receivedAt: number): { topic: string; record: RecordInput } | undefined {
-    const username = this.usernames.get(client);
-    const topicBytes = this.bytesOfTopic(packet.topic);
-    const mapped = this.options.mapper.map({ topic: packet.topic, topicBytes, clientId: client.id, username });
-    if (mapped === undefined) return undefined;
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
-    const headers: RecordHeader[] = [
-      { key: 'mqtt.topic', value: topicBytes },
-      QOS_HEADERS[packet.qos] ?? { key: 'mqtt.qos', value: Buffer.from(String(packet.qos)) },
-      state.clientIdHeader,
-    ];
-    if (username !== undefined) headers.push({ key: 'mqtt.username', value: Buffer.from(username, 'utf8') });
-    if (packet.retain || this.notRetained.has(packet)) headers.push(RETAIN_HEADER);
-    for (const h of mapped.headers) headers.push(h);
-    return { topic: mapped.topic, record: { key: mapped.key, value: payload, headers, timestamp: receivedAt } };
+  private toRecord(state: ClientState, packet: PublishPacket, receivedAt: number): { topic: string; record: RecordInput } | undefined {
+    return this.records.make(packet, state, packet.retain || this.notRetained.has(packet), receivedAt);
   }
 
   /**
@@ -292,7 +261,7 @@ export class Ingest {
    * once it is encoded, and a retry, which is rare, maps the packet again.
    */
   private appendOne(client: Client, state: ClientState, packet: PublishPacket, receivedAt: number, isWill: boolean, done: Done): void {
-    const mapped = this.toRecord(client, state, packet, receivedAt);
+    const mapped = this.toRecord(state, packet, receivedAt);
     if (mapped === undefined) {
       if (this.options.unmatched === 'refuse') {
         done(this.refuse(client, 'unmatched', 'no mapping rule matches the topic (mqtt.unmatched: refuse)', packet));
@@ -322,7 +291,7 @@ export class Ingest {
         return;
       }
       // Retriable: the slow path waits and tries again, with the record made anew.
-      const again = this.toRecord(client, state, packet, receivedAt);
+      const again = this.toRecord(state, packet, receivedAt);
       // Mapping is a pure function of the packet and its client, so this cannot happen; if it
       // did, the message is not acknowledged rather than acknowledged and lost.
       if (again === undefined) done(new Error('the message no longer maps to a log topic'));

@@ -69,15 +69,7 @@ export class Admission {
    * step as the check, or rejects with a WeirError when the append may not go in (the policy, the
    * block timeout, a closing store).
    */
-  admitLater(records: number, bytes: number, policy: OverflowPolicy, isClosed: () => boolean, enqueue: () => void): Promise<void> {
-    if (this.fits(records, bytes, policy)) {
-      enqueue();
-      return Promise.resolve();
-    }
-    return this.waitForRoom(records, bytes, policy, isClosed, enqueue);
-  }
-
-  private async waitForRoom(records: number, bytes: number, policy: OverflowPolicy, isClosed: () => boolean, enqueue: () => void): Promise<void> {
+  async admitLater(records: number, bytes: number, policy: OverflowPolicy, isClosed: () => boolean, enqueue: () => void): Promise<void> {
     const budgetApplies = policy !== 'drop-oldest';
     const blocked = () => this.queueFull(records, bytes) || (budgetApplies && this.budgetFull(bytes));
     if (budgetApplies && this.budgetFull(bytes)) {

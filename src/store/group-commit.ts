@@ -28,7 +28,7 @@ import { logKey } from './keys.js';
 import { durable, sameTransaction, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
 import type { PartitionState } from './partition.js';
 import type { TopicConfig, TopicCompression } from './topic-config.js';
-import type { AppendResult } from './types.js';
+import type { AppendDone } from './types.js';
 
 const MAX_IN_FLIGHT = 4;
 /** A transaction stops taking appends past this many bytes, so one commit cannot hog the writer. */
@@ -53,7 +53,7 @@ export interface PendingAppend {
   baseOffset: number;
   lastOffset: number;
   /** Called once: with null and the offsets once durable, or with why it failed. */
-  done(err: unknown, result?: AppendResult): void;
+  done: AppendDone;
 }
 
 export interface CommitHooks {

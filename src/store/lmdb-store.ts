@@ -21,6 +21,7 @@ import { TopicRegistry } from './topics.js';
 import { checkRecordsSize, validateClientBatches } from './validate.js';
 import type { TopicConfig } from './topic-config.js';
 import type {
+  AppendDone,
   AppendResult,
   CursorPosition,
   GroupOffset,
@@ -485,8 +486,6 @@ export class LmdbStore implements LogStore {
     return this.closed;
   }
 }
-
-type AppendDone = (err: unknown, result?: AppendResult) => void;
 
 /** The promise form of a callback-style append. */
 function promised(start: (done: AppendDone) => void): Promise<AppendResult> {

@@ -139,6 +139,9 @@ export interface KvNamespace<V = unknown> {
   getRange(prefix?: KvKey): IterableIterator<KvEntry<V>>;
 }
 
+/** How a callback-style append reports: null and the offsets once durable, or why it failed. */
+export type AppendDone = (err: unknown, result?: AppendResult) => void;
+
 export interface LogStore {
   // Topics
   createTopic(name: string, options?: { partitions?: number; configs?: Record<string, string> }): Promise<TopicDescription>;
@@ -158,7 +161,7 @@ export interface LogStore {
    * appendRecords for a per-message hot path (MQTT ingest): `done` is called once, with null and
    * the offsets once durable, or with the error; never synchronously. No promise is made.
    */
-  appendRecordsCallback(topic: string, partition: number, records: RecordInput[], done: (err: unknown, result?: AppendResult) => void): void;
+  appendRecordsCallback(topic: string, partition: number, records: RecordInput[], done: AppendDone): void;
   /** Appends a client-built record set (one or more RecordBatch v2), offsets rewritten. Resolves once durable. */
   appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult>;
   read(topic: string, partition: number, offset: number, maxBytes: number): ReadResult;
