@@ -10,8 +10,13 @@
  * Client-built batches (Kafka Produce) are stored as they came, with only the base offset and
  * partition leader epoch rewritten (neither is covered by the CRC).
  *
- * Up to MAX_IN_FLIGHT transactions may be outstanding: with lmdb-js `overlappingSync`, the next
- * one is built and committed while the previous one is still being flushed.
+ * One transaction is outstanding at a time, unless enough waits behind it: each flush then carries
+ * everything that arrived during the previous one. A durable commit costs ~0.4 ms of CPU here
+ * whatever its size (mostly the kernel's fdatasync), so under light load fewer, fuller commits
+ * are what keeps CPU and tail latency down (5000 MQTT msg/s: a commit per 2.6 records with four
+ * outstanding, per 5 with one). Under heavy load the queue passes PIPELINE_BYTES and up to
+ * MAX_IN_FLIGHT transactions overlap: with lmdb-js `overlappingSync` the next one is built and
+ * committed while the previous one is still being flushed.
  */
 import { WeirError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -31,6 +36,8 @@ import type { TopicConfig, TopicCompression } from './topic-config.js';
 import type { AppendDone } from './types.js';
 
 const MAX_IN_FLIGHT = 4;
+/** Bytes waiting that justify starting a transaction while another is still in flight. */
+const PIPELINE_BYTES = 64 * 1024;
 /** A transaction stops taking appends past this many bytes, so one commit cannot hog the writer. */
 const MAX_COMMIT_BYTES = 1024 * 1024;
 const COMMIT_SEQUENCE_KEY = 'seq';
@@ -74,6 +81,8 @@ export class GroupCommitter {
   private queue: PendingAppend[] = [];
   private queuedRecords = 0;
   private queuedBytes = 0;
+  /** Bytes in `queue`, i.e. not yet in a transaction (`queuedBytes` also counts those in flight). */
+  private waitingBytes = 0;
   private inFlight = 0;
   private scheduled = false;
   private failed = false;
@@ -108,6 +117,7 @@ export class GroupCommitter {
     this.queue.push(append);
     this.queuedRecords += append.recordCount;
     this.queuedBytes += append.bytes;
+    this.waitingBytes += append.bytes;
     this.schedule();
   }
 
@@ -128,7 +138,7 @@ export class GroupCommitter {
   }
 
   private drain(): void {
-    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT && !this.failed && !this.recovering) {
+    while (this.queue.length > 0 && this.mayStartCommit() && !this.failed && !this.recovering) {
       let bytes = 0;
       let taken = 0;
       while (taken < this.queue.length && (taken === 0 || bytes < MAX_COMMIT_BYTES)) {
@@ -136,6 +146,7 @@ export class GroupCommitter {
         taken++;
       }
       const appends = this.queue.splice(0, taken);
+      this.waitingBytes -= bytes;
       this.inFlight++;
       void this.commit(appends).finally(() => {
         this.inFlight--;
@@ -165,6 +176,10 @@ export class GroupCommitter {
         this.wakeIdle();
       });
     }
+  }
+
+  private mayStartCommit(): boolean {
+    return this.inFlight === 0 || (this.inFlight < MAX_IN_FLIGHT && this.waitingBytes >= PIPELINE_BYTES);
   }
 
   private wakeIdle(): void {
