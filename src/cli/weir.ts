@@ -3,6 +3,7 @@
  * The `weir` executable. The only code in Weir that ends the process: commands return an exit
  * status, and `start` may ask for an immediate exit on a second SIGINT/SIGTERM.
  */
+import './v8-flags.js';
 import { runCli } from './run.js';
 
 const exit = (code: number): never => process.exit(code);
