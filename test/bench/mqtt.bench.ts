@@ -13,7 +13,9 @@
  * Each scenario runs BENCH_REPEAT times (default 3) with fresh brokers and data dirs; medians.
  * Env: BENCH_SIZES=100,1024, BENCH_CONNS=10:16,100:16,1000:4 ("" for none), BENCH_RATE=5000,
  * BENCH_SECONDS=8 (measurement; 2 s warm-up before), BENCH_GENERATORS=2,
- * BENCH_WEIR_ENV=WEIR_X__Y=v,..., BENCH_PROFILE_DIR=dir (both brokers run with --cpu-prof).
+ * BENCH_WEIR_ENV=WEIR_X__Y=v,..., BENCH_PROFILE_DIR=dir (both brokers run with --cpu-prof),
+ * BENCH_AEDES_QUIET_DEBUG=1 (plain aedes also gets the no-op `debug` loggers the weir executable
+ * installs, src/cli/quiet-debug.ts: the baseline is then aedes as Weir runs it, not as shipped).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -36,6 +38,7 @@ const measureMs = Number(env['BENCH_SECONDS'] ?? 8) * 1000;
 const warmupMs = 2000;
 const generators = Number(env['BENCH_GENERATORS'] ?? 2);
 const profileDir = env['BENCH_PROFILE_DIR'];
+const plainPreload = env['BENCH_AEDES_QUIET_DEBUG'] === '1' ? ['--import', join(import.meta.dirname, '../../src/cli/quiet-debug.js')] : [];
 const weirEnv = Object.fromEntries((env['BENCH_WEIR_ENV'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
 const nodeFlags = unitNodeFlags();
 const CLK_TCK = 100;
@@ -58,7 +61,7 @@ async function startBroker(kind: BrokerKind, dir: string, tag: string): Promise<
     if (weir.mqtt === null) throw new Error('weir started without an MQTT listener');
     return { pid: weir.pid, port: Number(weir.mqtt.split(':').at(-1)), stop: async () => void (await weir.kill('SIGTERM')) };
   }
-  const child = spawn(process.execPath, [...nodeFlags, ...prof, PLAIN], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeFlags, ...prof, ...plainPreload, PLAIN], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = /^ready (\d+)$/.exec(line);
