@@ -1,18 +1,40 @@
 /**
  * CRC-32C (Castagnoli), the checksum of Kafka's RecordBatch v2 (KIP-98 chose it over the
- * CRC-32 of magic 0/1 because CPUs have an instruction for it; in JS we have no such luck).
+ * CRC-32 of magic 0/1 because CPUs have an instruction for it).
  *
  * Reflected polynomial 0x82F63B78, initial value 0xFFFFFFFF, final XOR 0xFFFFFFFF — the same
  * parameters as Java's `java.util.zip.CRC32C` and RFC 3720 (iSCSI) appendix B.4.
  *
- * This runs over every byte of every appended batch, so it uses "slicing-by-8"
- * (Intel's technique, also used by zlib and Java's pure fallback): eight 256-entry tables let
- * the loop consume 8 input bytes per iteration with 8 independent lookups instead of 8
- * dependent ones. Tables are Int32Array so values stay small integers in V8 (a Uint32Array
- * element above 2^31 would be boxed as a double).
+ * This runs over every byte of every appended batch and every produced batch. Ranges of
+ * NATIVE_MIN_BYTES or more go to @node-rs/crc32, which uses that instruction (SSE 4.2 on x86-64,
+ * the CRC extension on ARMv8; prebuilt for Linux on x86-64, arm64 and 32-bit arm): ~5 GB/s here
+ * against 0.78 for the JavaScript below. Shorter ranges stay in JavaScript, where a call costs
+ * less than crossing into native code (~0.25 µs). Where no prebuilt binary loads, everything
+ * stays in JavaScript.
+ *
+ * The JavaScript uses "slicing-by-8" (Intel's technique, also used by zlib and Java's pure
+ * fallback): eight 256-entry tables let the loop consume 8 input bytes per iteration with 8
+ * independent lookups instead of 8 dependent ones. Tables are Int32Array so values stay small
+ * integers in V8 (a Uint32Array element above 2^31 would be boxed as a double).
  */
-
+import { createRequire } from 'node:module';
 import { WeirError } from '../../errors.js';
+
+/** Below this many bytes the JavaScript loop beats the call into native code (measured). */
+const NATIVE_MIN_BYTES = 512;
+
+type NativeCrc32c = (input: Uint8Array, initialState?: number) => number;
+
+/** @node-rs/crc32's `crc32c(input, previous finished CRC)`, or undefined where it cannot load. */
+export const nativeCrc32c: NativeCrc32c | undefined = loadNative();
+
+function loadNative(): NativeCrc32c | undefined {
+  try {
+    return (createRequire(import.meta.url)('@node-rs/crc32') as { crc32c: NativeCrc32c }).crc32c;
+  } catch {
+    return undefined; // no prebuilt binary for this platform
+  }
+}
 
 const POLY = 0x82f63b78;
 
@@ -52,6 +74,14 @@ export function crc32cUpdate(crc: number, buf: Uint8Array, start = 0, end = buf.
   if (start < 0 || end > buf.length || start > end) {
     throw new WeirError('INVALID_ARGUMENT', `crc32c range [${start}, ${end}) outside buffer of ${buf.length}`);
   }
+  if (nativeCrc32c !== undefined && end - start >= NATIVE_MIN_BYTES) {
+    return nativeCrc32c(start === 0 && end === buf.length ? buf : buf.subarray(start, end), crc);
+  }
+  return crc32cJs(crc, buf, start, end);
+}
+
+/** The JavaScript CRC-32C, exported so tests can hold the native path against it. */
+export function crc32cJs(crc: number, buf: Uint8Array, start: number, end: number): number {
   let c = ~crc | 0;
   let i = start;
   const end8 = end - 8;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
-import { crc32c, crc32cUpdate } from '../../../src/kafka/protocol/crc32c.js';
+import { crc32c, crc32cJs, crc32cUpdate, nativeCrc32c } from '../../../src/kafka/protocol/crc32c.js';
 import { isWeirError } from '../../../src/errors.js';
 
 const require = createRequire(import.meta.url);
@@ -31,6 +31,17 @@ describe('crc32c', () => {
   it('continues a running value', () => {
     const buf = randomBytes(1000);
     expect(crc32cUpdate(crc32c(buf, 0, 333), buf, 333)).toBe(crc32c(buf));
+  });
+
+  it('takes ranges of 512 bytes or more to the native CRC (x86-64 Linux ships its binary), which agrees with the JavaScript', () => {
+    expect(nativeCrc32c).toBeTypeOf('function');
+    for (const len of [511, 512, 513, 1024, 4096 + 3, 100_000]) {
+      const buf = randomBytes(len + 10);
+      const running = crc32c(buf, 0, 5);
+      expect(crc32cUpdate(running, buf, 5, 5 + len)).toBe(crc32cJs(running, buf, 5, 5 + len));
+      expect(crc32c(buf, 5, 5 + len)).toBe(kafkajsCrc32c(buf.subarray(5, 5 + len)) >>> 0);
+    }
+    expect(crc32c(Buffer.alloc(32 * 32, 0xff))).toBe(crc32cJs(0, Buffer.alloc(32 * 32, 0xff), 0, 32 * 32));
   });
 
   it('rejects ranges outside the buffer', () => {
