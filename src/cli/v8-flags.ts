@@ -7,8 +7,8 @@
  * (the packet, its ack, the record) do outlive one or two scavenges while their group commit
  * flushes, so V8 pretenures them; they die milliseconds later, in the old generation, where only
  * a mark-compact frees them, and every old-to-young pointer they hold makes scavenges dearer. At
- * 5000 msg/s that was a mark-compact every ~1.2 s instead of one in 7.5 s, and scavenges took 1.9×
- * as long (BENCHMARKS.md). Node does not accept this flag in NODE_OPTIONS, hence here. V8 reads
+ * 5000 msg/s that was a mark-compact every 1–2 s instead of one in 7.5 s, and scavenges took about
+ * twice as long (BENCHMARKS.md). Node does not accept this flag in NODE_OPTIONS, hence here. V8 reads
  * it at each scavenge, so setting it at start is enough.
  */
 import { setFlagsFromString } from 'node:v8';
