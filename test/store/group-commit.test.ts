@@ -1,6 +1,20 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import type { LogStore } from '../../src/store/types.js';
 import { openTestStore, tempDir } from '../helpers/store.js';
+
+/** Opens a store with topic `t`, runs `body`, then closes and removes it. */
+async function withStore(body: (store: LogStore) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = tempDir();
+  const store = await openTestStore(dir);
+  try {
+    await store.createTopic('t');
+    await body(store);
+  } finally {
+    await store.close();
+    cleanup();
+  }
+}
 
 /**
  * How appends share transactions. Each durable commit costs a flush (~0.4 ms of CPU, mostly the
@@ -8,11 +22,8 @@ import { openTestStore, tempDir } from '../helpers/store.js';
  * is in flight; large amounts waiting may overlap with it.
  */
 describe('group commit', () => {
-  it('puts every small append made while a transaction is in flight into the next one', async () => {
-    const { dir, cleanup } = tempDir();
-    const store = await openTestStore(dir);
-    try {
-      await store.createTopic('t');
+  it('puts every small append made while a transaction is in flight into the next one', () =>
+    withStore(async (store) => {
       const before = store.stats().commits;
       let firstDone = false;
       const first = store.appendRecords('t', 0, [{ key: null, value: Buffer.from('first') }]).then(() => (firstDone = true));
@@ -29,17 +40,10 @@ describe('group commit', () => {
       expect(during.length).toBeGreaterThan(1);
       expect(store.stats().commits - before).toBe(2);
       expect(store.offsets('t', 0).highWatermark).toBe(1 + during.length);
-    } finally {
-      await store.close();
-      cleanup();
-    }
-  });
+    }));
 
-  it('starts a second transaction before the first is durable when 64 KiB or more waits', async () => {
-    const { dir, cleanup } = tempDir();
-    const store = await openTestStore(dir);
-    try {
-      await store.createTopic('t');
+  it('starts a second transaction before the first is durable when 64 KiB or more waits', () =>
+    withStore(async (store) => {
       const before = store.stats().commits;
       let firstDone = false;
       const first = store.appendRecords('t', 0, [{ key: null, value: Buffer.alloc(100 * 1024, 1) }]).then(() => (firstDone = true));
@@ -50,9 +54,5 @@ describe('group commit', () => {
       await Promise.all([first, second]);
       expect(overlapped).toBe(true);
       expect(store.offsets('t', 0).highWatermark).toBe(2);
-    } finally {
-      await store.close();
-      cleanup();
-    }
-  });
+    }));
 });
