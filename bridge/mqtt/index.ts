@@ -20,11 +20,15 @@ import type { AclEntry } from './acl.js';
 import { authHooks } from './auth.js';
 import { Ingest, RefusedPublish, type UnmatchedPolicy } from './ingest.js';
 import { connectionHandler, createTlsServer, createWsServer, listen, type HostPort, type TlsListenerOptions } from './listeners.js';
+import { LocalEmitter } from './local-emitter.js';
 import { Mapper, compileRule, defaultRule, type CompiledRule } from './mapping.js';
 import { lmdbPersistence, type LmdbPersistence } from './persistence/index.js';
 import type { ConnectionStats, MqttStats } from './stats.js';
 
 export type { MqttStats } from './stats.js';
+
+/** Deliveries the message bus runs at once before queueing: aedes's default. */
+const MQ_CONCURRENCY = 100;
 export type { TlsListenerOptions } from './listeners.js';
 
 export interface MqttBridgeOptions {
@@ -120,6 +124,8 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
     ...authHooks(options, ingest, conns, log),
     // undefined: aedes's own in-memory persistence (aedes-persistence).
     persistence,
+    concurrency: MQ_CONCURRENCY,
+    mq: new LocalEmitter(MQ_CONCURRENCY),
     // [MQTT-3.1.2-24] a client silent for 1.5× its keep-alive is disconnected; the limit makes
     // clients ask for one, so half-open connections cannot hold slots forever.
     keepaliveLimit: options.keepaliveLimitS,
