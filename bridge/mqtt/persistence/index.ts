@@ -23,6 +23,9 @@ import { OutgoingQueues, type OutgoingCaps, type OutgoingPacket } from './outgoi
 import { RetainedMessages } from './retained.js';
 import { Subscriptions, type SubscriptionInput } from './subscriptions.js';
 
+const NO_SUBSCRIPTIONS: Promise<ReturnType<Subscriptions['matching']>> = Promise.resolve(Object.freeze([]) as unknown as ReturnType<Subscriptions['matching']>);
+const NOTHING_TO_ENQUEUE: Promise<void> = Promise.resolve();
+
 export interface LmdbPersistenceOptions extends OutgoingCaps {
   /** Topics with a retained message; past it a retained message on a new topic is not kept. */
   maxRetained: number;
@@ -124,7 +127,18 @@ export class LmdbPersistence {
     return { subsCount: this.subs.count, clientsCount: this.subs.clients };
   }
 
-  async subscriptionsByTopic(topic: string): Promise<ReturnType<Subscriptions['matching']>> {
+  /**
+   * aedes asks this for every PUBLISH (offline subscribers), and then hands the answer to
+   * `outgoingEnqueueCombi`. A gateway usually has no persistent subscriptions, so that answer is
+   * one shared, already settled promise (of a frozen empty list: aedes only reads it), not two new
+   * promises per message.
+   */
+  subscriptionsByTopic(topic: string): Promise<ReturnType<Subscriptions['matching']>> {
+    if (this.subs.count === 0) return NO_SUBSCRIPTIONS;
+    return this.matchingSubscriptions(topic);
+  }
+
+  private async matchingSubscriptions(topic: string): Promise<ReturnType<Subscriptions['matching']>> {
     return this.subs.matching(topic);
   }
 
@@ -144,7 +158,7 @@ export class LmdbPersistence {
   }
 
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: Packet): Promise<void> {
-    if (subs.length === 0) return Promise.resolve();
+    if (subs.length === 0) return NOTHING_TO_ENQUEUE;
     return this.outgoing.enqueue(subs.map((s) => s.clientId), packet);
   }
 
