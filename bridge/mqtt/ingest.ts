@@ -17,7 +17,7 @@ import type { Client, PublishPacket } from 'aedes';
 import { isWeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordInput } from '../../src/kafka/protocol/record-batch.js';
-import type { LogStore } from '../../src/store/types.js';
+import type { AppendWaiter, LogStore } from '../../src/store/types.js';
 import type { Mapper } from './mapping.js';
 import { PublishRecords, clientIdHeader, type Publisher } from './publish-record.js';
 import { IngestStats } from './stats.js';
@@ -42,21 +42,54 @@ export class RefusedPublish extends Error {
   }
 }
 
-/** One PUBLISH waiting to be called back; `error` null means appended (or dropped by policy). */
-interface PendingAck {
-  readonly callback: (error?: Error | null) => void;
-  settled: boolean;
-  error: unknown;
+/** `InFlightPublish.outcome` until its message is appended, dropped by policy or refused. */
+const UNSETTLED = Symbol('unsettled');
+
+/**
+ * One PUBLISH from aedes's hook until it is called back: its place in the client's ack queue, and
+ * the store's waiter for its append. One object per message holds all of it (no ack record, no
+ * closures): the message waits for its group commit for milliseconds, long enough to outlive a
+ * young-generation scavenge or two, and each scavenge copies what it holds on to.
+ */
+class InFlightPublish implements AppendWaiter {
+  /** null once appended (or dropped by policy), else why not. */
+  outcome: unknown = UNSETTLED;
+  /** QoS 2 only: told the append's outcome instead of the ack queue (see ingestQos2). */
+  afterAppend: ((err: unknown) => void) | undefined = undefined;
+
+  constructor(
+    readonly ingest: Ingest,
+    readonly client: Client,
+    readonly state: ClientState,
+    readonly packet: PublishPacket,
+    readonly callback: (error?: Error | null) => void,
+    readonly receivedAt: number,
+    /**
+     * A closed client cannot send a PUBLISH (aedes stops parsing on close), so a publish for a
+     * closed client is its Will [MQTT-3.1.2-8], sent by aedes as the connection ends. It is
+     * appended like any message, but nobody waits for an ack, so it is kept even though its
+     * client is gone.
+     */
+    readonly isWill: boolean,
+  ) {}
+
+  /** The store's report on the fast path's append. */
+  appendSettled(err: unknown): void {
+    this.ingest.appendSettled(this, err);
+  }
+
+  /** The append is over: null when appended (or dropped by policy), else why not. */
+  appended(err: unknown): void {
+    if (this.afterAppend !== undefined) this.afterAppend(err);
+    else this.ingest.settle(this, err);
+  }
 }
 
-/** How an ingest step reports: null when the message is taken care of, else why not. */
-type Done = (error: unknown) => void;
-
-/** Reports a promise-based (slow path) step to its `Done`; a rejection without a reason still fails. */
-function report(work: Promise<void>, done: Done): void {
+/** Reports a promise-based (slow path) step; a rejection without a reason still fails. */
+function report(work: Promise<void>, to: { appended(err: unknown): void }): void {
   work.then(
-    () => done(null),
-    (err: unknown) => done(err ?? new Error('ingest failed')),
+    () => to.appended(null),
+    (err: unknown) => to.appended(err ?? new Error('ingest failed')),
   );
 }
 
@@ -64,7 +97,7 @@ interface ClientState extends Publisher {
   inflight: number;
   waiters: (() => void)[];
   /** This client's publishes not yet called back, oldest first, from `ackHead` on. */
-  acks: PendingAck[];
+  acks: InFlightPublish[];
   ackHead: number;
   /** Set while `releaseAcks` runs: aedes may publish (and settle) from inside a callback. */
   releasing: boolean;
@@ -138,20 +171,17 @@ export class Ingest {
     // [MQTT-4.6.0-2] acknowledgements go out in the order the PUBLISHes arrived, so each waits in
     // the client's queue until every earlier one was called back, even when its own commit
     // finished first. A queue of plain objects, not a promise chain: this runs per message.
-    const ack: PendingAck = { callback, settled: false, error: null };
-    state.acks.push(ack);
+    const message = new InFlightPublish(this, client, state, packet, callback, Date.now(), client.closed);
+    state.acks.push(message);
     this.pendingCount++;
-    const st = state;
-    // A closed client cannot send a PUBLISH (aedes stops parsing on close), so a publish for a
-    // closed client is its Will [MQTT-3.1.2-8], sent by aedes as the connection ends. It is
-    // appended like any message, but nobody waits for an ack, so it is kept even though its
-    // client is gone.
-    this.ingest(client, state, packet, client.closed, (error) => {
-      ack.settled = true;
-      ack.error = error;
-      this.releaseAcks(st, client);
-    });
+    this.ingest(message);
   };
+
+  /** A message's append is over: it may be called back once every earlier one was. */
+  settle(message: InFlightPublish, outcome: unknown): void {
+    message.outcome = outcome;
+    this.releaseAcks(message.state, message.client);
+  }
 
   /** Calls back the settled publishes at the head of the client's queue, in arrival order. */
   private releaseAcks(state: ClientState, client: Client): void {
@@ -159,10 +189,10 @@ export class Ingest {
     state.releasing = true;
     try {
       while (state.ackHead < state.acks.length) {
-        const ack = state.acks[state.ackHead]!;
-        if (!ack.settled) break;
+        const message = state.acks[state.ackHead]!;
+        if (message.outcome === UNSETTLED) break;
         state.ackHead++;
-        this.callBack(ack, client);
+        this.callBack(message, client);
       }
       if (state.ackHead === state.acks.length) {
         state.acks.length = 0;
@@ -176,11 +206,11 @@ export class Ingest {
     }
   }
 
-  private callBack(ack: PendingAck, client: Client): void {
-    const err = ack.error;
+  private callBack(message: InFlightPublish, client: Client): void {
+    const err = message.outcome;
     try {
-      if (err === null) ack.callback(null);
-      else if (!(err instanceof StopIngest)) ack.callback(err instanceof Error ? err : new Error(String(err))); // StopIngest: shutting down or client gone, no ack ever
+      if (err === null) message.callback(null);
+      else if (!(err instanceof StopIngest)) message.callback(err instanceof Error ? err : new Error(String(err))); // StopIngest: shutting down or client gone, no ack ever
     } catch (thrown) {
       // One failing callback must not stall the acks queued behind it.
       this.log.error({ err: thrown, clientId: client.id }, 'aedes failed while acknowledging a PUBLISH');
@@ -210,18 +240,18 @@ export class Ingest {
     this.notRetained.add(packet);
   }
 
-  private ingest(client: Client, state: ClientState, packet: PublishPacket, isWill: boolean, done: Done): void {
-    const receivedAt = Date.now();
-    const qos = packet.qos;
-    this.stats.received[qos]++;
-    if (qos === 2 && packet.messageId !== undefined) {
-      report(this.ingestQos2(client, state, packet, packet.messageId, receivedAt, isWill), done);
+  private ingest(message: InFlightPublish): void {
+    const { packet } = message;
+    this.stats.received[packet.qos]++;
+    if (packet.qos === 2 && packet.messageId !== undefined) {
+      report(this.ingestQos2(message, packet.messageId), message);
       return;
     }
-    this.appendOne(client, state, packet, receivedAt, isWill, done);
+    this.appendOne(message);
   }
 
-  private async ingestQos2(client: Client, state: ClientState, packet: PublishPacket, messageId: number, receivedAt: number, isWill: boolean): Promise<void> {
+  private async ingestQos2(message: InFlightPublish, messageId: number): Promise<void> {
+    const { client, state, packet } = message;
     const earlier = state.qos2.get(messageId);
     // [MQTT-4.3.3-2] a retransmitted QoS 2 PUBLISH (DUP set, same packet id, not yet released
     // by PUBREL) is the same message: answer it once its first copy is durable, append nothing.
@@ -236,67 +266,74 @@ export class Ingest {
       this.stats.duplicates++;
       return;
     }
-    const appended = new Promise<void>((resolve, reject) =>
-      this.appendOne(client, state, packet, receivedAt, isWill, (err) => (err === null ? resolve() : reject(err))),
-    );
+    const appended = new Promise<void>((resolve, reject) => {
+      message.afterAppend = (err) => (err === null ? resolve() : reject(err));
+      this.appendOne(message);
+    });
     state.qos2.set(messageId, appended);
     try {
       await appended;
     } catch (err) {
       state.qos2.delete(messageId);
       throw err;
+    } finally {
+      message.afterAppend = undefined;
     }
   }
 
   /** The log topic and record a PUBLISH becomes, or undefined when no rule maps it. */
-  private toRecord(state: ClientState, packet: PublishPacket, receivedAt: number): { topic: string; record: RecordInput } | undefined {
-    return this.records.make(packet, state, packet.retain || this.notRetained.has(packet), receivedAt);
+  private toRecord(message: InFlightPublish): { topic: string; record: RecordInput } | undefined {
+    const { packet } = message;
+    return this.records.make(packet, message.state, packet.retain || this.notRetained.has(packet), message.receivedAt);
   }
 
   /**
    * Maps the PUBLISH to a record and appends it. The common case (topic exists, an in-flight slot
-   * is free) makes no promise and no async frame: this runs for every message, and at tens of
-   * thousands a second each promise and closure saved shows up as less GC time. The callback
-   * keeps the packet (aedes holds it anyway), not the record: the store lets go of the record
+   * is free) makes no promise, no closure and no async frame: the message is the store's waiter.
+   * It keeps the packet (aedes holds it anyway), not the record: the store lets go of the record
    * once it is encoded, and a retry, which is rare, maps the packet again.
    */
-  private appendOne(client: Client, state: ClientState, packet: PublishPacket, receivedAt: number, isWill: boolean, done: Done): void {
-    const mapped = this.toRecord(state, packet, receivedAt);
+  private appendOne(message: InFlightPublish): void {
+    const { client, state } = message;
+    const mapped = this.toRecord(message);
     if (mapped === undefined) {
       if (this.options.unmatched === 'refuse') {
-        done(this.refuse(client, 'unmatched', 'no mapping rule matches the topic (mqtt.unmatched: refuse)', packet));
+        message.appended(this.refuse(client, 'unmatched', 'no mapping rule matches the topic (mqtt.unmatched: refuse)', message.packet));
         return;
       }
       this.stats.unmatchedDropped++;
-      done(null); // mqtt.unmatched: drop — acknowledged and discarded, counted
+      message.appended(null); // mqtt.unmatched: drop — acknowledged and discarded, counted
       return;
     }
     const { topic, record } = mapped;
-    if (!this.store.hasTopic(topic) || state.inflight >= this.options.maxInflightPerClient || this.stopping || (client.closed && !isWill)) {
-      report(this.appendWithRetry(client, state, packet, topic, record, isWill), done);
+    if (!this.store.hasTopic(topic) || state.inflight >= this.options.maxInflightPerClient || this.stopping || (client.closed && !message.isWill)) {
+      report(this.appendWithRetry(message, topic, record), message);
       return;
     }
     state.inflight++;
-    this.store.appendRecordsCallback(topic, this.store.partitionFor(topic, record.key), [record], (err) => {
-      this.release(state);
-      if (err === null) {
-        this.stats.appended++;
-        done(null);
-        return;
-      }
-      try {
-        this.checkRetriable(client, packet, err);
-      } catch (refusal) {
-        done(refusal);
-        return;
-      }
-      // Retriable: the slow path waits and tries again, with the record made anew.
-      const again = this.toRecord(state, packet, receivedAt);
-      // Mapping is a pure function of the packet and its client, so this cannot happen; if it
-      // did, the message is not acknowledged rather than acknowledged and lost.
-      if (again === undefined) done(new Error('the message no longer maps to a log topic'));
-      else report(this.appendWithRetry(client, state, packet, again.topic, again.record, isWill, err), done);
-    });
+    this.store.appendRecordsTo(topic, this.store.partitionFor(topic, record.key), [record], message);
+  }
+
+  /** The store's report on a fast-path append (see appendOne). */
+  appendSettled(message: InFlightPublish, err: unknown): void {
+    this.release(message.state);
+    if (err === null) {
+      this.stats.appended++;
+      message.appended(null);
+      return;
+    }
+    try {
+      this.checkRetriable(message.client, message.packet, err);
+    } catch (refusal) {
+      message.appended(refusal);
+      return;
+    }
+    // Retriable: the slow path waits and tries again, with the record made anew.
+    const again = this.toRecord(message);
+    // Mapping is a pure function of the packet and its client, so this cannot happen; if it
+    // did, the message is not acknowledged rather than acknowledged and lost.
+    if (again === undefined) message.appended(new Error('the message no longer maps to a log topic'));
+    else report(this.appendWithRetry(message, again.topic, again.record, err), message);
   }
 
   /**
@@ -304,15 +341,8 @@ export class Ingest {
    * retriable failures (write queue full, disk budget full under `block`, an I/O hiccup) with the
    * ack withheld: the client waits, which is the back-pressure we want.
    */
-  private async appendWithRetry(
-    client: Client,
-    state: ClientState,
-    packet: PublishPacket,
-    topic: string,
-    record: RecordInput,
-    isWill: boolean,
-    failed?: unknown,
-  ): Promise<void> {
+  private async appendWithRetry(message: InFlightPublish, topic: string, record: RecordInput, failed?: unknown): Promise<void> {
+    const { client, state, packet, isWill } = message;
     if (failed !== undefined) await this.backOff(client, topic, failed, RETRY_MIN_MS);
     if (!this.store.hasTopic(topic)) await this.ensureTopic(client, topic, packet);
     if (state.inflight < this.options.maxInflightPerClient) state.inflight++;

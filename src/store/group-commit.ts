@@ -33,7 +33,7 @@ import { logKey } from './keys.js';
 import { durable, sameTransaction, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
 import type { PartitionState } from './partition.js';
 import type { TopicConfig, TopicCompression } from './topic-config.js';
-import type { AppendDone } from './types.js';
+import type { AppendWaiter } from './types.js';
 
 const MAX_IN_FLIGHT = 4;
 /** Bytes waiting that justify starting a transaction while another is still in flight. */
@@ -59,8 +59,8 @@ export interface PendingAppend {
   /** Offsets given by the transaction that carries the append (-1 until then). */
   baseOffset: number;
   lastOffset: number;
-  /** Called once: with null and the offsets once durable, or with why it failed. */
-  done: AppendDone;
+  /** Told once: null and the offsets once durable, or why it failed. */
+  waiter: AppendWaiter;
 }
 
 export interface CommitHooks {
@@ -226,7 +226,7 @@ export class GroupCommitter {
       // sequence bump, so reload offsets from disk rather than guess.
       this.failed = true;
       this.unqueue(appends);
-      for (const a of appends) a.done(buildError ?? new Error('building the transaction failed'));
+      for (const a of appends) a.waiter.appendSettled(buildError ?? new Error('building the transaction failed'));
       return;
     }
     const { bytes: bytesWritten, records: recordsWritten } = built;
@@ -239,14 +239,14 @@ export class GroupCommitter {
       const err = new WeirError('STORAGE_ERROR', `committing ${appends.length} appends to LMDB failed: ${String(cause)}`, { cause });
       this.log.error({ err }, 'group commit failed; offsets will be reloaded from disk');
       this.unqueue(appends);
-      for (const a of appends) a.done(err);
+      for (const a of appends) a.waiter.appendSettled(err);
       this.hooks.onCommitFailed(cause);
       return;
     }
     for (const [partition, next] of touched) partition.advanceHighWatermark(next);
     this.hooks.onDurable(bytesWritten, recordsWritten);
     this.unqueue(appends);
-    for (const a of appends) a.done(null, { baseOffset: a.baseOffset, lastOffset: a.lastOffset, logStartOffset: a.partition.logStartOffset });
+    for (const a of appends) a.waiter.appendSettled(null, { baseOffset: a.baseOffset, lastOffset: a.lastOffset, logStartOffset: a.partition.logStartOffset });
   }
 
   /**

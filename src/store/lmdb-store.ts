@@ -21,8 +21,8 @@ import { TopicRegistry } from './topics.js';
 import { checkRecordsSize, validateClientBatches } from './validate.js';
 import type { TopicConfig } from './topic-config.js';
 import type {
-  AppendDone,
   AppendResult,
+  AppendWaiter,
   CursorPosition,
   GroupOffset,
   KvNamespace,
@@ -214,10 +214,10 @@ export class LmdbStore implements LogStore {
   // ---------------------------------------------------------------- the log
 
   appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult> {
-    return promised((done) => this.appendRecordsCallback(topic, partition, records, done));
+    return promised((waiter) => this.appendRecordsTo(topic, partition, records, waiter));
   }
 
-  appendRecordsCallback(topic: string, partition: number, records: RecordInput[], done: AppendDone): void {
+  appendRecordsTo(topic: string, partition: number, records: RecordInput[], waiter: AppendWaiter): void {
     let state: PartitionState;
     let config: TopicConfig;
     let bytes: number;
@@ -227,10 +227,10 @@ export class LmdbStore implements LogStore {
       config = this.topics.config(topic);
       bytes = checkRecordsSize(records, config, topic, partition);
     } catch (err) {
-      queueMicrotask(() => done(err));
+      queueMicrotask(() => waiter.appendSettled(err));
       return;
     }
-    this.enqueue(state, config, records, undefined, records.length, bytes, done);
+    this.enqueue(state, config, records, undefined, records.length, bytes, waiter);
   }
 
   async appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult> {
@@ -240,7 +240,7 @@ export class LmdbStore implements LogStore {
     const { batches, records } = validateClientBatches(recordSet, config, topic, partition);
     // The caller's buffer is rewritten in place (base offset) and kept until committed: copy it.
     const copies = batches.map((b) => Buffer.from(b));
-    return promised((done) => this.enqueue(state, config, undefined, copies, records, recordSet.length, done));
+    return promised((waiter) => this.enqueue(state, config, undefined, copies, records, recordSet.length, waiter));
   }
 
   private enqueue(
@@ -250,9 +250,9 @@ export class LmdbStore implements LogStore {
     batches: Buffer[] | undefined,
     recordCount: number,
     bytes: number,
-    done: AppendDone,
+    waiter: AppendWaiter,
   ): void {
-    const append: PendingAppend = { partition, config, records, batches, recordCount, bytes, unqueued: false, baseOffset: -1, lastOffset: -1, done };
+    const append: PendingAppend = { partition, config, records, batches, recordCount, bytes, unqueued: false, baseOffset: -1, lastOffset: -1, waiter };
     const policy = config['weir.overflow.policy'];
     if (this.admission.fits(recordCount, bytes, policy)) {
       this.committer.enqueue(append);
@@ -260,7 +260,7 @@ export class LmdbStore implements LogStore {
     }
     this.admission
       .admitLater(recordCount, bytes, policy, this.isClosing, () => this.committer.enqueue(append))
-      .catch((err: unknown) => done(err ?? new Error('the append was not admitted')));
+      .catch((err: unknown) => waiter.appendSettled(err ?? new Error('the append was not admitted')));
   }
 
   read(topic: string, partition: number, offset: number, maxBytes: number): ReadResult {
@@ -488,6 +488,6 @@ export class LmdbStore implements LogStore {
 }
 
 /** The promise form of a callback-style append. */
-function promised(start: (done: AppendDone) => void): Promise<AppendResult> {
-  return new Promise((resolve, reject) => start((err, result) => (err === null ? resolve(result!) : reject(err))));
+function promised(start: (waiter: AppendWaiter) => void): Promise<AppendResult> {
+  return new Promise((resolve, reject) => start({ appendSettled: (err, result) => (err === null ? resolve(result!) : reject(err)) }));
 }

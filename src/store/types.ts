@@ -139,8 +139,14 @@ export interface KvNamespace<V = unknown> {
   getRange(prefix?: KvKey): IterableIterator<KvEntry<V>>;
 }
 
-/** How a callback-style append reports: null and the offsets once durable, or why it failed. */
-export type AppendDone = (err: unknown, result?: AppendResult) => void;
+/**
+ * Told once how an append ended: null and the offsets once durable, or why it failed. An object
+ * rather than a callback so a per-message caller (MQTT ingest) can be its own waiter, with no
+ * closure per message.
+ */
+export interface AppendWaiter {
+  appendSettled(err: unknown, result?: AppendResult): void;
+}
 
 export interface LogStore {
   // Topics
@@ -158,10 +164,10 @@ export interface LogStore {
   /** Appends records built into batches by the store (group commit). Resolves once durable. */
   appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult>;
   /**
-   * appendRecords for a per-message hot path (MQTT ingest): `done` is called once, with null and
+   * appendRecords for a per-message hot path (MQTT ingest): `waiter` is told once, with null and
    * the offsets once durable, or with the error; never synchronously. No promise is made.
    */
-  appendRecordsCallback(topic: string, partition: number, records: RecordInput[], done: AppendDone): void;
+  appendRecordsTo(topic: string, partition: number, records: RecordInput[], waiter: AppendWaiter): void;
   /** Appends a client-built record set (one or more RecordBatch v2), offsets rewritten. Resolves once durable. */
   appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult>;
   read(topic: string, partition: number, offset: number, maxBytes: number): ReadResult;

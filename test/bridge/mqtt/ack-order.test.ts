@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Ingest } from '../../../bridge/mqtt/ingest.js';
 import { Mapper, compileRule, defaultRule } from '../../../bridge/mqtt/mapping.js';
 import { WeirError } from '../../../src/errors.js';
-import type { AppendResult, LogStore } from '../../../src/store/types.js';
+import type { AppendResult, AppendWaiter, LogStore } from '../../../src/store/types.js';
 
 type Done = (err: unknown, result?: AppendResult) => void;
 
@@ -18,7 +18,7 @@ function harness(maxInflightPerClient = 100) {
   const store = {
     hasTopic: () => true,
     partitionFor: () => 0,
-    appendRecordsCallback: (_t: string, _p: number, _r: unknown[], done: Done) => void pending.push(done),
+    appendRecordsTo: (_t: string, _p: number, _r: unknown[], waiter: AppendWaiter) => void pending.push((err, result) => waiter.appendSettled(err, result)),
     appendRecords: () => new Promise((resolve, reject) => pending.push((err, result) => (err === null ? resolve(result) : reject(err)))),
   } as unknown as LogStore;
   const ingest = new Ingest(
