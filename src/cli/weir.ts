@@ -5,6 +5,7 @@
  */
 import './v8-flags.js';
 import './quiet-debug.js';
+import './mqtt-packet-reads.js';
 import { runCli } from './run.js';
 
 const exit = (code: number): never => process.exit(code);
