@@ -14,8 +14,10 @@
  * Env: BENCH_SIZES=100,1024, BENCH_CONNS=10:16,100:16,1000:4 ("" for none), BENCH_RATE=5000,
  * BENCH_SECONDS=8 (measurement; 2 s warm-up before), BENCH_GENERATORS=2,
  * BENCH_WEIR_ENV=WEIR_X__Y=v,..., BENCH_PROFILE_DIR=dir (both brokers run with --cpu-prof),
- * BENCH_AEDES_QUIET_DEBUG=1 (plain aedes also gets the no-op `debug` loggers the weir executable
- * installs, src/cli/quiet-debug.ts: the baseline is then aedes as Weir runs it, not as shipped).
+ * BENCH_AEDES_TUNED=1 (plain aedes also gets the speed-ups the weir executable gives the aedes it
+ * embeds: the no-op `debug` loggers, src/cli/quiet-debug.ts; bl reads without a Buffer per read,
+ * src/cli/mqtt-packet-reads.ts; the message bus that skips matching with no subscriber,
+ * bridge/mqtt/local-emitter.ts. The baseline is then aedes as Weir runs it, not as shipped).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -38,7 +40,10 @@ const measureMs = Number(env['BENCH_SECONDS'] ?? 8) * 1000;
 const warmupMs = 2000;
 const generators = Number(env['BENCH_GENERATORS'] ?? 2);
 const profileDir = env['BENCH_PROFILE_DIR'];
-const plainPreload = env['BENCH_AEDES_QUIET_DEBUG'] === '1' ? ['--import', join(import.meta.dirname, '../../src/cli/quiet-debug.js')] : [];
+const aedesTuned = env['BENCH_AEDES_TUNED'] === '1';
+const plainPreload = aedesTuned
+  ? ['--import', join(import.meta.dirname, '../../src/cli/quiet-debug.js'), '--import', join(import.meta.dirname, '../../src/cli/mqtt-packet-reads.js')]
+  : [];
 const weirEnv = Object.fromEntries((env['BENCH_WEIR_ENV'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
 const nodeFlags = unitNodeFlags();
 const CLK_TCK = 100;
@@ -61,7 +66,10 @@ async function startBroker(kind: BrokerKind, dir: string, tag: string): Promise<
     if (weir.mqtt === null) throw new Error('weir started without an MQTT listener');
     return { pid: weir.pid, port: Number(weir.mqtt.split(':').at(-1)), stop: async () => void (await weir.kill('SIGTERM')) };
   }
-  const child = spawn(process.execPath, [...nodeFlags, ...prof, ...plainPreload, PLAIN], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeFlags, ...prof, ...plainPreload, PLAIN], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, PLAIN_AEDES_LOCAL_EMITTER: aedesTuned ? '1' : '0' },
+  });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = /^ready (\d+)$/.exec(line);
@@ -192,6 +200,7 @@ async function scenario(name: string, bytes: number, connections: number, inflig
     rate: totalRate === 0 ? undefined : totalRate,
     repeat,
     weirVsAedes: Math.round((weir.msgPerSec / plain.msgPerSec) * 100) / 100,
+    aedesTuned,
     weir,
     aedesMemory: plain,
   }));
