@@ -23,8 +23,28 @@ import { OutgoingQueues, type OutgoingCaps, type OutgoingPacket } from './outgoi
 import { RetainedMessages } from './retained.js';
 import { Subscriptions, type SubscriptionInput } from './subscriptions.js';
 
-const NO_SUBSCRIPTIONS: Promise<ReturnType<Subscriptions['matching']>> = Promise.resolve(Object.freeze([]) as unknown as ReturnType<Subscriptions['matching']>);
-const NOTHING_TO_ENQUEUE: Promise<void> = Promise.resolve();
+/**
+ * An answer that is already there, handed over at once. aedes asks `subscriptionsByTopic`, then
+ * `outgoingEnqueueCombi`, for every PUBLISH, and takes both answers only with
+ * `.then(onFulfilled, onRejected)` (aedes.js `enqueueOffline`). With no persistent subscriptions
+ * the answers are "none" and "done"; a Promise would hand them over through a microtask, with a
+ * reaction, a job and a derived promise per call (~300 bytes of garbage per message, and the
+ * microtask queue's time). This calls back synchronously, as mqemitter does for an emit that
+ * matches nobody. `await` takes it like any thenable. It does not chain: `then` returns nothing.
+ */
+export class SettledAnswer<T> {
+  constructor(private readonly value: T) {}
+
+  then(onFulfilled?: ((value: T) => unknown) | null, _onRejected?: ((reason: unknown) => unknown) | null): void {
+    onFulfilled?.(this.value);
+  }
+}
+
+/** What aedes gets from the two methods above: usually settled at once, a Promise otherwise. */
+export type Answer<T> = Promise<T> | SettledAnswer<T>;
+
+const NO_SUBSCRIPTIONS = new SettledAnswer<ReturnType<Subscriptions['matching']>>(Object.freeze([]) as unknown as ReturnType<Subscriptions['matching']>);
+const NOTHING_TO_ENQUEUE = new SettledAnswer<void>(undefined);
 
 export interface LmdbPersistenceOptions extends OutgoingCaps {
   /** Topics with a retained message; past it a retained message on a new topic is not kept. */
@@ -129,11 +149,10 @@ export class LmdbPersistence {
 
   /**
    * aedes asks this for every PUBLISH (offline subscribers), and then hands the answer to
-   * `outgoingEnqueueCombi`. A gateway usually has no persistent subscriptions, so that answer is
-   * one shared, already settled promise (of a frozen empty list: aedes only reads it), not two new
-   * promises per message.
+   * `outgoingEnqueueCombi`. A gateway usually has no persistent subscriptions: then both answer
+   * at once (SettledAnswer; the empty list is frozen, aedes only reads it).
    */
-  subscriptionsByTopic(topic: string): Promise<ReturnType<Subscriptions['matching']>> {
+  subscriptionsByTopic(topic: string): Answer<ReturnType<Subscriptions['matching']>> {
     if (this.subs.count === 0) return NO_SUBSCRIPTIONS;
     return this.matchingSubscriptions(topic);
   }
@@ -157,7 +176,7 @@ export class LmdbPersistence {
     return this.outgoing.enqueue([sub.clientId], packet);
   }
 
-  outgoingEnqueueCombi(subs: { clientId: string }[], packet: Packet): Promise<void> {
+  outgoingEnqueueCombi(subs: { clientId: string }[], packet: Packet): Answer<void> {
     if (subs.length === 0) return NOTHING_TO_ENQUEUE;
     return this.outgoing.enqueue(subs.map((s) => s.clientId), packet);
   }

@@ -32,6 +32,26 @@ describe('LMDB persistence', () => {
     return { store, p };
   }
 
+  it('answers "no offline subscriber" and "nothing to enqueue" at once, and through a promise once someone subscribes', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const { store, p } = await open(t.dir);
+    cleanups.push(() => store.close());
+    const answered: string[] = [];
+    // aedes.js enqueueOffline: subscriptionsByTopic(topic).then(...), then outgoingEnqueueCombi(subs, packet).then(...)
+    p.subscriptionsByTopic('a/b').then((subs) => {
+      answered.push(`subs ${subs.length}`);
+      p.outgoingEnqueueCombi(subs, { cmd: 'publish', topic: 'a/b', payload: Buffer.from('m'), qos: 1 }).then(() => answered.push('enqueued'));
+    });
+    expect(answered).toEqual(['subs 0', 'enqueued']); // before anything else ran
+
+    await p.addSubscriptions({ id: 'dash' }, [{ topic: 'a/+', qos: 1 }]);
+    const pending = p.subscriptionsByTopic('a/b');
+    expect(pending).toBeInstanceOf(Promise);
+    expect((await pending).map((s) => s.clientId)).toEqual(['dash']);
+    expect(await p.subscriptionsByTopic('other')).toEqual([]);
+  });
+
   it('restores retained messages, subscriptions, queues with packet ids and PUBRELs, QoS 2 ids and wills', async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
