@@ -19,7 +19,7 @@ import type { Logger } from '../../src/logger.js';
 import type { RecordInput } from '../../src/kafka/protocol/record-batch.js';
 import type { AppendWaiter, LogStore } from '../../src/store/types.js';
 import type { Mapper } from './mapping.js';
-import { PublishRecords, clientIdHeader, type Publisher } from './publish-record.js';
+import { PublishRecords, clientIdHeader, type PublishRecord, type Publisher } from './publish-record.js';
 import { IngestStats } from './stats.js';
 
 export type UnmatchedPolicy = 'store' | 'drop' | 'refuse';
@@ -282,7 +282,7 @@ export class Ingest {
   }
 
   /** The log topic and record a PUBLISH becomes, or undefined when no rule maps it. */
-  private toRecord(message: InFlightPublish): { topic: string; record: RecordInput } | undefined {
+  private toRecord(message: InFlightPublish): PublishRecord | undefined {
     const { packet } = message;
     return this.records.make(packet, message.state, packet.retain || this.notRetained.has(packet), message.receivedAt);
   }
@@ -295,8 +295,8 @@ export class Ingest {
    */
   private appendOne(message: InFlightPublish): void {
     const { client, state } = message;
-    const mapped = this.toRecord(message);
-    if (mapped === undefined) {
+    const record = this.toRecord(message);
+    if (record === undefined) {
       if (this.options.unmatched === 'refuse') {
         message.appended(this.refuse(client, 'unmatched', 'no mapping rule matches the topic (mqtt.unmatched: refuse)', message.packet));
         return;
@@ -305,7 +305,7 @@ export class Ingest {
       message.appended(null); // mqtt.unmatched: drop — acknowledged and discarded, counted
       return;
     }
-    const { topic, record } = mapped;
+    const topic = record.topic;
     if (!this.store.hasTopic(topic) || state.inflight >= this.options.maxInflightPerClient || this.stopping || (client.closed && !message.isWill)) {
       report(this.appendWithRetry(message, topic, record), message);
       return;
@@ -333,7 +333,7 @@ export class Ingest {
     // Mapping is a pure function of the packet and its client, so this cannot happen; if it
     // did, the message is not acknowledged rather than acknowledged and lost.
     if (again === undefined) message.appended(new Error('the message no longer maps to a log topic'));
-    else report(this.appendWithRetry(message, again.topic, again.record, err), message);
+    else report(this.appendWithRetry(message, again.topic, again, err), message);
   }
 
   /**
