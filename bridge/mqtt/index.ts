@@ -26,10 +26,10 @@ import { lmdbPersistence, type LmdbPersistence } from './persistence/index.js';
 import type { ConnectionStats, MqttStats } from './stats.js';
 
 export type { MqttStats } from './stats.js';
+export type { TlsListenerOptions } from './listeners.js';
 
 /** Deliveries the message bus runs at once before queueing: aedes's default. */
 const MQ_CONCURRENCY = 100;
-export type { TlsListenerOptions } from './listeners.js';
 
 export interface MqttBridgeOptions {
   listen: HostPort;

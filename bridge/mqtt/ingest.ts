@@ -305,7 +305,7 @@ export class Ingest {
       message.appended(null); // mqtt.unmatched: drop — acknowledged and discarded, counted
       return;
     }
-    const topic = record.topic;
+    const topic = record.logTopic;
     if (!this.store.hasTopic(topic) || state.inflight >= this.options.maxInflightPerClient || this.stopping || (client.closed && !message.isWill)) {
       report(this.appendWithRetry(message, topic, record), message);
       return;
@@ -333,7 +333,7 @@ export class Ingest {
     // Mapping is a pure function of the packet and its client, so this cannot happen; if it
     // did, the message is not acknowledged rather than acknowledged and lost.
     if (again === undefined) message.appended(new Error('the message no longer maps to a log topic'));
-    else report(this.appendWithRetry(message, again.topic, again, err), message);
+    else report(this.appendWithRetry(message, again.logTopic, again, err), message);
   }
 
   /**

@@ -34,7 +34,7 @@ export function clientIdHeader(clientId: string): RecordHeader {
 
 /** A PUBLISH as a log record, with the log topic its mapping rule chose. */
 export interface PublishRecord extends RecordInput {
-  topic: string;
+  logTopic: string;
 }
 
 export class PublishRecords {
@@ -65,7 +65,7 @@ export class PublishRecords {
     if (from.username !== undefined) headers.push({ key: 'mqtt.username', value: Buffer.from(from.username, 'utf8') });
     if (retained) headers.push(RETAIN_HEADER);
     for (const h of mapped.headers) headers.push(h);
-    return { topic: mapped.topic, key: mapped.key, value: payload, headers, timestamp: receivedAt };
+    return { logTopic: mapped.topic, key: mapped.key, value: payload, headers, timestamp: receivedAt };
   }
 
   private headerOfTopic(topic: string): RecordHeader {
