@@ -1,6 +1,7 @@
 /**
  * The `debug` loggers of Weir's MQTT dependencies become plain no-ops unless DEBUG enables them
- * when the process starts. Imported first by the executable, so it runs before aedes loads.
+ * when the process starts. Loaded first by the executable (through embedded-aedes.ts), so it runs
+ * before aedes loads.
  *
  * mqtt-packet calls its `debug` loggers at every step of parsing and writing a packet (46 call
  * sites in its parser). A disabled `debug` logger still gathers its arguments into an array and
@@ -12,7 +13,7 @@
  * How: `require.cache` entries may be replaced (Node's modules documentation), so the `debug`
  * module that mqtt-packet resolves is swapped for a factory that hands out the no-op.
  */
-import { createRequire } from 'node:module';
+import { requireFromMqttPacket } from './mqtt-packet-require.js';
 
 interface DebugLogger {
   (...args: unknown[]): void;
@@ -23,11 +24,9 @@ interface DebugLogger {
 
 type CreateDebug = ((namespace: string) => DebugLogger) & Record<string, unknown>;
 
-const here = createRequire(import.meta.url);
-const mqttPacket = createRequire(here.resolve('aedes')).resolve('mqtt-packet');
-const debugPath = createRequire(mqttPacket).resolve('debug');
-const createDebug = here(debugPath) as CreateDebug;
-const cached = here.cache[debugPath];
+const debugPath = requireFromMqttPacket.resolve('debug');
+const createDebug = requireFromMqttPacket(debugPath) as CreateDebug;
+const cached = requireFromMqttPacket.cache[debugPath];
 
 function quietDebug(namespace: string): DebugLogger {
   const logger = createDebug(namespace);

@@ -4,8 +4,7 @@
  * status, and `start` may ask for an immediate exit on a second SIGINT/SIGTERM.
  */
 import './v8-flags.js';
-import './quiet-debug.js';
-import './mqtt-packet-reads.js';
+import './embedded-aedes.js';
 import { runCli } from './run.js';
 
 const exit = (code: number): never => process.exit(code);

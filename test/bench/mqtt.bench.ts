@@ -15,9 +15,9 @@
  * BENCH_SECONDS=8 (measurement; 2 s warm-up before), BENCH_GENERATORS=2,
  * BENCH_WEIR_ENV=WEIR_X__Y=v,..., BENCH_PROFILE_DIR=dir (both brokers run with --cpu-prof),
  * BENCH_AEDES_TUNED=1 (plain aedes also gets the speed-ups the weir executable gives the aedes it
- * embeds: the no-op `debug` loggers, src/cli/quiet-debug.ts; bl reads without a Buffer per read,
- * src/cli/mqtt-packet-reads.ts; the message bus that skips matching with no subscriber,
- * bridge/mqtt/local-emitter.ts. The baseline is then aedes as Weir runs it, not as shipped).
+ * embeds: the no-op `debug` loggers and bl reads without a Buffer per read (src/cli/embedded-aedes.ts),
+ * and the message bus that skips matching with no subscriber (bridge/mqtt/local-emitter.ts). The
+ * baseline is then aedes as Weir runs it, not as shipped).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -42,7 +42,7 @@ const generators = Number(env['BENCH_GENERATORS'] ?? 2);
 const profileDir = env['BENCH_PROFILE_DIR'];
 const aedesTuned = env['BENCH_AEDES_TUNED'] === '1';
 const plainPreload = aedesTuned
-  ? ['--import', join(import.meta.dirname, '../../src/cli/quiet-debug.js'), '--import', join(import.meta.dirname, '../../src/cli/mqtt-packet-reads.js')]
+  ? ['--import', join(import.meta.dirname, '../../src/cli/embedded-aedes.js')]
   : [];
 const weirEnv = Object.fromEntries((env['BENCH_WEIR_ENV'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
 const nodeFlags = unitNodeFlags();
