@@ -1,6 +1,6 @@
 /**
  * `npm run bench:kafka`: the Kafka listener's throughput, as a client sees it, against `weir
- * start` in its own process (run with the systemd unit's V8 flags, node-flags.ts):
+ * start` in its own process (run with the systemd unit's V8 flags and environment, unit-runtime.ts):
  *
  * - kcat -P (librdkafka batching, acks=-1: answered only after the fsynced commit) from a file;
  * - kcat -C from the beginning to the end (-e);
@@ -13,7 +13,7 @@
  * (default 3) in fresh processes and temp dirs; medians are printed, one JSON line per scenario.
  * Env: BENCH_RECORDS (default 1,000,000 at 100 B; scaled down for bigger records),
  * BENCH_SIZES=100,1024, BENCH_PARTITIONS=1,3, BENCH_PROFILE_DIR=dir (Weir runs with
- * --cpu-prof and writes its profile there on SIGTERM), BENCH_NODE_OPTIONS (node-flags.ts),
+ * --cpu-prof and writes its profile there on SIGTERM), BENCH_NODE_OPTIONS and BENCH_UNIT_ENV (unit-runtime.ts),
  * BENCH_WEIR_ENV=WEIR_X__Y=v,... (settings for the Weir under test).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startWeirProcess } from '../helpers/weir-process.js';
-import { unitNodeFlags } from './node-flags.js';
+import { unitEnvironment, unitNodeFlags } from './unit-runtime.js';
 import { trackPeakRssOf } from './rss.js';
 
 const STORE_SCENARIO = join(import.meta.dirname, 'kafka-store-scenario.js');
@@ -32,6 +32,7 @@ const sizes = list('BENCH_SIZES', [100, 1024]);
 const partitionCounts = list('BENCH_PARTITIONS', [1, 3]);
 const profileDir = process.env['BENCH_PROFILE_DIR'];
 const nodeFlags = unitNodeFlags();
+const unitEnv = unitEnvironment();
 /** Extra WEIR_* settings for the Weir under test, e.g. BENCH_WEIR_ENV=WEIR_KAFKA__MAX_QUEUED_REQUEST_BYTES=8MiB,... */
 const weirEnv = Object.fromEntries((process.env['BENCH_WEIR_ENV'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
 /** librdkafka's batch cap: up to 10000 records or 1 MB per partition and request. */
@@ -81,7 +82,7 @@ async function runOnce(bytes: number, partitions: number, input: string, records
   const storeDir = mkdtempSync(join(tmpdir(), 'weir-kbench-store-'));
   try {
     const prof = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=weir-${bytes}B-${partitions}p-${n}.cpuprofile`];
-    const weir = await startWeirProcess(dir, { nodeArgs: [...nodeFlags, ...prof], env: { WEIR_TOPIC_DEFAULTS__PARTITIONS: String(partitions), ...weirEnv } });
+    const weir = await startWeirProcess(dir, { nodeArgs: [...nodeFlags, ...prof], env: { ...unitEnv, WEIR_TOPIC_DEFAULTS__PARTITIONS: String(partitions), ...weirEnv } });
     let rss = trackPeakRssOf(weir.pid);
     const phases: { rssAnonMB: number; rssFileMB: number }[] = [];
     const nextPhase = () => {
@@ -122,7 +123,7 @@ async function runOnce(bytes: number, partitions: number, input: string, records
     await weir.kill('SIGTERM');
 
     const perBatch = Math.min(KCAT_BATCH_RECORDS, Math.floor(KCAT_BATCH_BYTES / (bytes + 8)));
-    const storeOut = execFileSync(process.execPath, [...nodeFlags, STORE_SCENARIO, String(bytes), String(partitions), String(records), String(perBatch), storeDir], { encoding: 'utf8' });
+    const storeOut = execFileSync(process.execPath, [...nodeFlags, STORE_SCENARIO, String(bytes), String(partitions), String(records), String(perBatch), storeDir], { encoding: 'utf8', env: { ...process.env, ...unitEnv } });
     const storeRun = JSON.parse(storeOut.trim().split('\n').at(-1)!) as { recordsPerSec: number };
     return {
       kcatProduce: Math.round(records / kcatProduceS),

@@ -2,7 +2,7 @@
  * `npm run bench:mqtt`: QoS 1 PUBLISH → PUBACK through Weir's MQTT bridge (durable: each PUBACK
  * waits for the LMDB flush of its record), side by side with plain aedes and its in-memory
  * persistence (no log), in the same run, each broker in its own process with the systemd unit's
- * V8 flags (node-flags.ts).
+ * V8 flags and environment (unit-runtime.ts).
  *
  * Scenarios: 100 B and 1 KiB payloads × 10/100/1000 connections with 16/16/4 PUBLISHes in flight
  * each (closed loop: msg/s), and an open-loop run at a fixed 5000 msg/s over 100 connections
@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startWeirProcess } from '../helpers/weir-process.js';
 import { BUCKETS, bucketUpperUs, type LoadResult, type LoadSpec } from './mqtt-load.js';
-import { unitNodeFlags } from './node-flags.js';
+import { unitEnvironment, unitNodeFlags } from './unit-runtime.js';
 import { trackPeakRssOf } from './rss.js';
 
 const LOAD = join(import.meta.dirname, 'mqtt-load.js');
@@ -46,6 +46,7 @@ const plainPreload = aedesTuned
   : [];
 const weirEnv = Object.fromEntries((env['BENCH_WEIR_ENV'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
 const nodeFlags = unitNodeFlags();
+const unitEnv = unitEnvironment();
 const CLK_TCK = 100;
 
 type BrokerKind = 'weir' | 'aedes-memory';
@@ -61,14 +62,14 @@ async function startBroker(kind: BrokerKind, dir: string, tag: string): Promise<
   if (kind === 'weir') {
     const weir = await startWeirProcess(dir, {
       nodeArgs: [...nodeFlags, ...prof],
-      env: { WEIR_MQTT__ENABLED: 'true', WEIR_MQTT__LISTEN: '127.0.0.1:0', WEIR_MQTT__MAX_CONNECTIONS: '2000', ...weirEnv },
+      env: { ...unitEnv, WEIR_MQTT__ENABLED: 'true', WEIR_MQTT__LISTEN: '127.0.0.1:0', WEIR_MQTT__MAX_CONNECTIONS: '2000', ...weirEnv },
     });
     if (weir.mqtt === null) throw new Error('weir started without an MQTT listener');
     return { pid: weir.pid, port: Number(weir.mqtt.split(':').at(-1)), stop: async () => void (await weir.kill('SIGTERM')) };
   }
   const child = spawn(process.execPath, [...nodeFlags, ...prof, ...plainPreload, PLAIN], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, PLAIN_AEDES_LOCAL_EMITTER: aedesTuned ? '1' : '0' },
+    env: { ...process.env, ...unitEnv, PLAIN_AEDES_LOCAL_EMITTER: aedesTuned ? '1' : '0' },
   });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -6,20 +6,21 @@
  *
  * Env: BENCH_DURATION_MS (default 2000), BENCH_REPEAT (default 3), BENCH_QUICK=1 (fewer scenarios),
  * and comma lists to pick scenarios: BENCH_SIZES=100,1024 BENCH_APPENDERS=1,10,100,1000
- * BENCH_OVERLAPPING_SYNC=1,0. Both systems run with the systemd unit's V8 flags (node-flags.ts;
- * BENCH_NODE_OPTIONS overrides).
+ * BENCH_OVERLAPPING_SYNC=1,0. Both systems run with the systemd unit's V8 flags and environment
+ * (unit-runtime.ts; BENCH_NODE_OPTIONS and BENCH_UNIT_ENV override).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { unitNodeFlags } from './node-flags.js';
+import { unitEnvironment, unitNodeFlags } from './unit-runtime.js';
 
 const SCENARIO = join(import.meta.dirname, 'store-scenario.js');
 const durationMs = Number(process.env['BENCH_DURATION_MS'] ?? 2000);
 const repeat = Number(process.env['BENCH_REPEAT'] ?? 3);
 const quick = process.env['BENCH_QUICK'] === '1';
 const nodeFlags = unitNodeFlags();
+const unitEnv = unitEnvironment();
 
 interface Result {
   system: string;
@@ -36,6 +37,7 @@ function runOnce(system: string, bytes: number, appenders: number, overlapping: 
   try {
     const out = execFileSync(process.execPath, [...nodeFlags, SCENARIO, system, String(bytes), String(appenders), String(durationMs), overlapping ? '1' : '0', dir], {
       encoding: 'utf8',
+      env: { ...process.env, ...unitEnv },
     });
     return JSON.parse(out.trim().split('\n').at(-1)!) as Result;
   } finally {

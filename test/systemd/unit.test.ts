@@ -31,9 +31,9 @@ describe('systemd/weir.service', () => {
     expect(score).toBeLessThanOrEqual(2.0);
   });
 
-  it('is a Type=notify unit with a watchdog, state and config directories, and a memory cap', () => {
+  it('is a Type=notify unit with a watchdog, state and config directories, a memory cap and four malloc arenas', () => {
     const unit = readFileSync(UNIT, 'utf8');
-    for (const line of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=30s', 'Restart=on-failure', 'StateDirectory=weir', 'ConfigurationDirectory=weir', 'User=weir', 'MemoryMax=256M', 'ProtectSystem=strict', 'NoNewPrivileges=yes']) {
+    for (const line of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=30s', 'Restart=on-failure', 'StateDirectory=weir', 'ConfigurationDirectory=weir', 'User=weir', 'MemoryMax=256M', 'Environment=MALLOC_ARENA_MAX=4', 'ProtectSystem=strict', 'NoNewPrivileges=yes']) {
       expect(unit.split('\n')).toContain(line);
     }
   });
