@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startWeirProcess } from '../helpers/weir-process.js';
+import { envList } from './env-list.js';
 import { unitEnvironment, unitNodeFlags } from './unit-runtime.js';
 import { trackPeakRssOf } from './rss.js';
 
@@ -34,7 +35,7 @@ const profileDir = process.env['BENCH_PROFILE_DIR'];
 const nodeFlags = unitNodeFlags();
 const unitEnv = unitEnvironment();
 /** Extra WEIR_* settings for the Weir under test, e.g. BENCH_WEIR_ENV=WEIR_KAFKA__MAX_QUEUED_REQUEST_BYTES=8MiB,... */
-const weirEnv = Object.fromEntries((process.env['BENCH_WEIR_ENV'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+const weirEnv = envList(process.env['BENCH_WEIR_ENV'] ?? '', 'BENCH_WEIR_ENV');
 /** librdkafka's batch cap: up to 10000 records or 1 MB per partition and request. */
 const KCAT_BATCH_RECORDS = 10_000;
 const KCAT_BATCH_BYTES = 1_000_000;

@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startWeirProcess } from '../helpers/weir-process.js';
 import { BUCKETS, bucketUpperUs, type LoadResult, type LoadSpec } from './mqtt-load.js';
+import { envList } from './env-list.js';
 import { unitEnvironment, unitNodeFlags } from './unit-runtime.js';
 import { trackPeakRssOf } from './rss.js';
 
@@ -44,7 +45,7 @@ const aedesTuned = env['BENCH_AEDES_TUNED'] === '1';
 const plainPreload = aedesTuned
   ? ['--import', join(import.meta.dirname, '../../src/cli/embedded-aedes.js')]
   : [];
-const weirEnv = Object.fromEntries((env['BENCH_WEIR_ENV'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+const weirEnv = envList(env['BENCH_WEIR_ENV'] ?? '', 'BENCH_WEIR_ENV');
 const nodeFlags = unitNodeFlags();
 const unitEnv = unitEnvironment();
 const CLK_TCK = 100;

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { envList } from './env-list.js';
 
 const UNIT = join(import.meta.dirname, '../../../systemd/weir.service');
 
@@ -30,12 +31,6 @@ export function unitNodeFlags(): string[] {
 /** Every other `Environment=` of the unit, for the environment of a benchmarked process. */
 export function unitEnvironment(): Record<string, string> {
   const override = process.env['BENCH_UNIT_ENV'];
-  if (override !== undefined) {
-    return Object.fromEntries(override.split(',').filter(Boolean).map((kv) => {
-      const eq = kv.indexOf('=');
-      if (eq <= 0) throw new Error(`BENCH_UNIT_ENV: "${kv}" is not NAME=VALUE`);
-      return [kv.slice(0, eq), kv.slice(eq + 1)];
-    }));
-  }
+  if (override !== undefined) return envList(override, 'BENCH_UNIT_ENV');
   return Object.fromEntries(unitAssignments().filter(([name]) => name !== 'NODE_OPTIONS'));
 }
