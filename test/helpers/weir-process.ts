@@ -9,6 +9,9 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+/** Opening the store and binding the listeners takes well under a second; a loaded CI machine gets slack. */
+const READY_TIMEOUT_MS = 60_000;
+
 export const WEIR_BIN = fileURLToPath(new URL('../../dist/src/cli/weir.js', import.meta.url));
 
 export interface WeirProcess {
@@ -44,6 +47,7 @@ export async function startWeirProcess(dir: string, opts: { env?: Record<string,
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d.slice(0, 10_000)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   let mqtt: string | null = null;
+  let tooLate: NodeJS.Timeout | undefined;
   const kafka = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.includes('"ready"')) return;
@@ -58,7 +62,12 @@ export async function startWeirProcess(dir: string, opts: { env?: Record<string,
       }
     });
     void exited.then(({ code, signal }) => reject(new Error(`weir exited (${code ?? signal}) before it was ready: ${stderr}`)));
-  });
+    // A log level above info hides the ready line: fail, rather than wait forever.
+    tooLate = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`weir did not log "ready" within ${READY_TIMEOUT_MS / 1000} s (is WEIR_LOG__LEVEL above info?): ${stderr}`));
+    }, READY_TIMEOUT_MS);
+  }).finally(() => clearTimeout(tooLate));
   return {
     child,
     pid: child.pid!,
