@@ -22,8 +22,8 @@ export interface AdmissionState {
   queuedRecords(): number;
   queuedBytes(): number;
   usedBytes(): number;
-  /** Asks retention to free space now (the budget is full). */
-  requestRetention(): void;
+  /** An append found the budget full: free space now (retention) and tell the operator. */
+  budgetFull(): void;
 }
 
 export class Admission {
@@ -73,7 +73,7 @@ export class Admission {
     const budgetApplies = policy !== 'drop-oldest';
     const blocked = () => this.queueFull(records, bytes) || (budgetApplies && this.budgetFull(bytes));
     if (budgetApplies && this.budgetFull(bytes)) {
-      this.state.requestRetention();
+      this.state.budgetFull();
       if (policy === 'reject-new') {
         throw new WeirError(
           'DISK_BUDGET_FULL',

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { isWeirError } from '../../src/errors.js';
-import type { DropEvent, LogStore, StoreOptions } from '../../src/store/index.js';
-import { openTestStore, tempDir } from '../helpers/store.js';
+import { openStore, type DropEvent, type LogStore, type StoreOptions } from '../../src/store/index.js';
+import { openTestStore, storeOptions, tempDir } from '../helpers/store.js';
 import { expectWeirError, recordsOf } from './contract.js';
 
 const HOUR = 3_600_000;
@@ -150,6 +151,29 @@ describe('retention and the disk budget', () => {
       await store.alterTopicConfigs('t', { 'retention.bytes': '0' });
       await store.runRetention();
       expect((await waiting).baseOffset).toBe(5);
+    });
+
+    it('tells the operator once when the budget holds appends back, and again when there is room', async () => {
+      const lines: { level: number; msg: string; appendsHeld?: number; diskBudgetBytes?: number }[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as (typeof lines)[number]) });
+      store = await openStore(storeOptions(dir, { ...budget, blockTimeoutMs: 5_000 }), logger);
+      await store.createTopic('t', { configs: { 'segment.bytes': '400' } });
+      await fill('t', 5);
+      const waiting = [0, 1].map((i) => store.appendRecords('t', 0, [{ key: null, value: payload(i) }]));
+      await new Promise((r) => setTimeout(r, 50));
+      const warnings = lines.filter((l) => l.msg.startsWith('disk budget full'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 40, diskBudgetBytes: 900, appendsHeld: 1 });
+      expect(lines.some((l) => l.msg.startsWith('disk budget has room'))).toBe(false);
+
+      await store.alterTopicConfigs('t', { 'retention.bytes': '0' });
+      await store.runRetention();
+      await Promise.all(waiting);
+      await store.runRetention();
+      const room = lines.filter((l) => l.msg === 'disk budget has room again: appends go on');
+      expect(room).toHaveLength(1);
+      expect(room[0]).toMatchObject({ level: 30, appendsHeld: 2 });
+      expect(lines.filter((l) => l.msg.startsWith('disk budget full'))).toHaveLength(1);
     });
 
     it('drop-oldest keeps accepting and deletes the oldest segments to stay near the budget', async () => {
