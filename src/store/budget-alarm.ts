@@ -23,7 +23,7 @@ export class BudgetAlarm {
   /** Appends that found the budget full since it filled, retries included. */
   private appendsHeld = 0;
 
-  constructor(private readonly log: Logger, private readonly repeatEveryMs = REPEAT_EVERY_MS) {}
+  constructor(private readonly log: Logger) {}
 
   get isFull(): boolean {
     return this.fullSince !== undefined;
@@ -33,7 +33,7 @@ export class BudgetAlarm {
   full(use: BudgetUse, now = Date.now()): void {
     this.fullSince ??= now;
     this.appendsHeld++;
-    if (now - this.warnedAt < this.repeatEveryMs) return;
+    if (now - this.warnedAt < REPEAT_EVERY_MS) return;
     this.warnedAt = now;
     this.log.warn(
       { ...use, fullForMs: now - this.fullSince, appendsHeld: this.appendsHeld },
