@@ -2,9 +2,12 @@
  * Admission control for appends: the write queue's caps (records and bytes) and the global disk
  * budget. An append that does not fit waits, bounded by `blockTimeoutMs`, or is refused at once,
  * as the topic's `weir.overflow.policy` says. Memory stays bounded by configuration: the queue can
- * never hold more than its caps, and the number of waiting appenders is capped too.
+ * never hold more than its caps, and the number of waiting appenders is capped too. When the budget
+ * holds appends back, the operator is told (budget-alarm.ts).
  */
 import { WeirError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { BudgetAlarm, type BudgetUse } from './budget-alarm.js';
 import type { OverflowPolicy } from './topic-config.js';
 
 /** Appenders allowed to wait for room at once; beyond this they are refused (retriably). */
@@ -22,25 +25,25 @@ export interface AdmissionState {
   queuedRecords(): number;
   queuedBytes(): number;
   usedBytes(): number;
-  /** An append found the budget full: free space now (retention) and tell the operator. */
-  budgetFull(): void;
+  /** Asks retention to free space now (the budget is full). */
+  requestRetention(): void;
 }
 
 export class Admission {
   private readonly waiting = new Set<() => void>();
+  private readonly alarm: BudgetAlarm;
 
   constructor(
     private readonly limits: AdmissionLimits,
     private readonly state: AdmissionState,
-  ) {}
+    log: Logger,
+  ) {
+    this.alarm = new BudgetAlarm(log);
+  }
 
   /** Wakes waiting appenders so they re-check; called when the queue shrinks or space is freed. */
   wake(): void {
     for (const wake of this.waiting) wake();
-  }
-
-  get waitingCount(): number {
-    return this.waiting.size;
   }
 
   private queueFull(records: number, bytes: number): boolean {
@@ -48,6 +51,17 @@ export class Admission {
     // An append bigger than the whole cap is admitted alone into an empty queue, never starved.
     if (q.queuedRecords() === 0 && q.queuedBytes() === 0) return false;
     return q.queuedRecords() + records > this.limits.maxQueuedRecords || q.queuedBytes() + bytes > this.limits.maxQueuedBytes;
+  }
+
+  private budgetUse(): BudgetUse {
+    return { usedBytes: this.state.usedBytes(), queuedBytes: this.state.queuedBytes(), diskBudgetBytes: this.state.diskBudgetBytes() };
+  }
+
+  /** After a retention pass: a log still over the budget is reported, and so is room again. */
+  afterRetention(): void {
+    const use = this.budgetUse();
+    if (use.usedBytes > use.diskBudgetBytes) this.alarm.full(use);
+    else if (this.alarm.isFull && this.waiting.size === 0 && use.usedBytes + use.queuedBytes < use.diskBudgetBytes) this.alarm.roomAgain(use);
   }
 
   private budgetFull(bytes: number): boolean {
@@ -73,7 +87,8 @@ export class Admission {
     const budgetApplies = policy !== 'drop-oldest';
     const blocked = () => this.queueFull(records, bytes) || (budgetApplies && this.budgetFull(bytes));
     if (budgetApplies && this.budgetFull(bytes)) {
-      this.state.budgetFull();
+      this.state.requestRetention();
+      this.alarm.full(this.budgetUse());
       if (policy === 'reject-new') {
         throw new WeirError(
           'DISK_BUDGET_FULL',

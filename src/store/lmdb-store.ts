@@ -9,7 +9,6 @@ import type { Logger } from '../logger.js';
 import { partitionForKey } from '../kafka/protocol/murmur2.js';
 import type { RecordInput } from '../kafka/protocol/record-batch.js';
 import { Admission } from './admission.js';
-import { BudgetAlarm, type BudgetUse } from './budget-alarm.js';
 import { GroupCommitter, type PendingAppend } from './group-commit.js';
 import { LmdbKv } from './kv.js';
 import { logKey, partitionEndKey } from './keys.js';
@@ -43,7 +42,6 @@ export class LmdbStore implements LogStore {
   private readonly committer: GroupCommitter;
   private readonly small: SmallState;
   private readonly admission: Admission;
-  private readonly budgetAlarm: BudgetAlarm;
   private readonly topics: TopicRegistry;
   private readonly sticky = new Map<string, { partition: number; records: number }>();
   private usedBytes = 0;
@@ -67,7 +65,6 @@ export class LmdbStore implements LogStore {
     );
     this.usedBytes = this.topics.allPartitions().reduce((sum, p) => sum + p.sizeBytes, 0);
     this.small = new SmallState(env);
-    this.budgetAlarm = new BudgetAlarm(log);
     this.committer = new GroupCommitter(env, log, {
       onDurable: (bytes, records) => {
         this.usedBytes += bytes;
@@ -94,11 +91,9 @@ export class LmdbStore implements LogStore {
         queuedRecords: () => this.committer.records,
         queuedBytes: () => this.committer.bytes,
         usedBytes: () => this.usedBytes,
-        budgetFull: () => {
-          this.budgetAlarm.full(this.budgetUse());
-          this.requestRetention();
-        },
+        requestRetention: () => this.requestRetention(),
       },
+      log,
     );
     if (options.retentionCheckIntervalMs > 0) {
       this.retentionTimer = setInterval(() => this.requestRetention(), options.retentionCheckIntervalMs);
@@ -125,10 +120,6 @@ export class LmdbStore implements LogStore {
 
   private diskBudgetBytes(): number {
     return this.options.diskBudgetBytes;
-  }
-
-  private budgetUse(): BudgetUse {
-    return { usedBytes: this.usedBytes, queuedBytes: this.committer.bytes, diskBudgetBytes: this.diskBudgetBytes() };
   }
 
   /**
@@ -435,11 +426,8 @@ export class LmdbStore implements LogStore {
         .filter((p) => this.topics.has(p.topic))
         .map((p) => ({ partition: p, config: this.topics.config(p.topic), minCursor: minCursors.get(p.id) ?? Infinity }));
       for (const [p, deletions] of planBudget(candidates, excess)) await apply(p, deletions);
-      if (this.usedBytes > this.diskBudgetBytes()) this.budgetAlarm.full(this.budgetUse());
     }
-    if (this.budgetAlarm.isFull && this.admission.waitingCount === 0 && this.usedBytes + this.committer.bytes < this.diskBudgetBytes()) {
-      this.budgetAlarm.roomAgain(this.budgetUse());
-    }
+    this.admission.afterRetention();
     if (report.segmentsDeleted > 0) {
       this.log.info(report, 'retention deleted segments');
       this.admission.wake();
