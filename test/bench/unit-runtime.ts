@@ -11,10 +11,10 @@ import { envList } from './env-list.js';
 
 const UNIT = join(import.meta.dirname, '../../../systemd/weir.service');
 
-/** The unit's `Environment=` assignments in order; systemd quotes one whose value has spaces. */
-function unitAssignments(): [string, string][] {
-  const lines = readFileSync(UNIT, 'utf8').split('\n');
-  return lines
+/** A unit's `Environment=` assignments in order; systemd quotes one whose value has spaces. */
+export function environmentOfUnit(unitText: string): [string, string][] {
+  return unitText
+    .split('\n')
     .map((line) => /^Environment="?([A-Za-z_][A-Za-z0-9_]*)=([^"]*)"?$/.exec(line))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => [m[1]!, m[2]!]);
@@ -23,7 +23,7 @@ function unitAssignments(): [string, string][] {
 export function unitNodeFlags(): string[] {
   const override = process.env['BENCH_NODE_OPTIONS'];
   if (override !== undefined) return override.split(/\s+/).filter(Boolean);
-  const value = unitAssignments().find(([name]) => name === 'NODE_OPTIONS')?.[1];
+  const value = environmentOfUnit(readFileSync(UNIT, 'utf8')).find(([name]) => name === 'NODE_OPTIONS')?.[1];
   if (value === undefined) throw new Error(`${UNIT} has no Environment=NODE_OPTIONS= line`);
   return value.split(/\s+/).filter(Boolean);
 }
@@ -32,5 +32,5 @@ export function unitNodeFlags(): string[] {
 export function unitEnvironment(): Record<string, string> {
   const override = process.env['BENCH_UNIT_ENV'];
   if (override !== undefined) return envList(override, 'BENCH_UNIT_ENV');
-  return Object.fromEntries(unitAssignments().filter(([name]) => name !== 'NODE_OPTIONS'));
+  return Object.fromEntries(environmentOfUnit(readFileSync(UNIT, 'utf8')).filter(([name]) => name !== 'NODE_OPTIONS'));
 }

@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { environmentOfUnit } from '../bench/unit-runtime.js';
 import { tempDir } from '../helpers/store.js';
 
 const REPO = join(import.meta.dirname, '../..');
@@ -36,6 +37,17 @@ describe('systemd/weir.service', () => {
     for (const line of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=30s', 'Restart=on-failure', 'StateDirectory=weir', 'ConfigurationDirectory=weir', 'User=weir', 'MemoryMax=256M', 'Environment=MALLOC_ARENA_MAX=4', 'ProtectSystem=strict', 'NoNewPrivileges=yes']) {
       expect(unit.split('\n')).toContain(line);
     }
+  });
+
+  it("is how `npm start` runs Weir too: the unit's V8 flags and environment", () => {
+    const start = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['start'];
+    const environment = environmentOfUnit(readFileSync(UNIT, 'utf8'));
+    const nodeOptions = environment.find(([name]) => name === 'NODE_OPTIONS')?.[1];
+    expect(nodeOptions).toMatch(/--max-old-space-size=/);
+    // NODE_ENV marks the deployed service; Weir itself does not read it.
+    const assignments = environment.filter(([name]) => name !== 'NODE_OPTIONS' && name !== 'NODE_ENV').map(([name, value]) => `${name}=${value}`);
+    expect(assignments).toContain('MALLOC_ARENA_MAX=4');
+    expect(start).toBe([...assignments, 'node', nodeOptions, 'dist/src/cli/weir.js', 'start'].join(' '));
   });
 });
 
