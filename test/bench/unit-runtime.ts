@@ -20,10 +20,14 @@ export function environmentOfUnit(unitText: string): [string, string][] {
     .map((m) => [m[1]!, m[2]!]);
 }
 
+function unitFileEnvironment(): [string, string][] {
+  return environmentOfUnit(readFileSync(UNIT, 'utf8'));
+}
+
 export function unitNodeFlags(): string[] {
   const override = process.env['BENCH_NODE_OPTIONS'];
   if (override !== undefined) return override.split(/\s+/).filter(Boolean);
-  const value = environmentOfUnit(readFileSync(UNIT, 'utf8')).find(([name]) => name === 'NODE_OPTIONS')?.[1];
+  const value = unitFileEnvironment().find(([name]) => name === 'NODE_OPTIONS')?.[1];
   if (value === undefined) throw new Error(`${UNIT} has no Environment=NODE_OPTIONS= line`);
   return value.split(/\s+/).filter(Boolean);
 }
@@ -32,5 +36,5 @@ export function unitNodeFlags(): string[] {
 export function unitEnvironment(): Record<string, string> {
   const override = process.env['BENCH_UNIT_ENV'];
   if (override !== undefined) return envList(override, 'BENCH_UNIT_ENV');
-  return Object.fromEntries(environmentOfUnit(readFileSync(UNIT, 'utf8')).filter(([name]) => name !== 'NODE_OPTIONS'));
+  return Object.fromEntries(unitFileEnvironment().filter(([name]) => name !== 'NODE_OPTIONS'));
 }
