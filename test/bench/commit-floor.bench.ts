@@ -28,8 +28,11 @@ const busyLevels = (process.env['BENCH_BUSY'] ?? `0,${availableParallelism()}`).
 const OPERATIONS = ['fdatasync', 'lmdb-flushed', 'lmdb-nosync', 'pool-roundtrip'] as const;
 type Operation = (typeof OPERATIONS)[number];
 
+/** Each spins until killed, or until this process is gone (checked every few ms), so none outlives a killed run. */
+const SPIN = 'const parent = process.ppid; for (;;) { for (let i = 0; i < 1e7; i++); if (process.ppid !== parent) process.exit(); }';
+
 function startBusy(count: number): ChildProcess[] {
-  return Array.from({ length: count }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  return Array.from({ length: count }, () => spawn(process.execPath, ['-e', SPIN], { stdio: 'ignore' }));
 }
 
 function percentiles(samples: number[]) {
