@@ -22,6 +22,7 @@ import { closeSync, fdatasyncSync, fstat, mkdtempSync, openSync, rmSync, writeSy
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open } from 'lmdb';
+import { atQuantile } from './percentile.js';
 
 const iterations = Number(process.env['BENCH_ITERATIONS'] ?? 3000);
 const busyLevels = (process.env['BENCH_BUSY'] ?? `0,${availableParallelism()}`).split(',').map(Number);
@@ -37,7 +38,7 @@ function startBusy(count: number): ChildProcess[] {
 
 function percentiles(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]! * 1000) / 1000;
+  const at = (q: number) => Math.round(atQuantile(sorted, q) * 1000) / 1000;
   return { p50Ms: at(0.5), p99Ms: at(0.99), p999Ms: at(0.999), maxMs: at(1) };
 }
 

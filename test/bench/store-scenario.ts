@@ -8,6 +8,7 @@
 import { open } from 'lmdb';
 import { pino } from 'pino';
 import { openStore, kafkaTopicDefaults } from '../../src/store/index.js';
+import { atQuantile } from './percentile.js';
 import { trackPeakRss } from './rss.js';
 
 const [system, sizeArg, appendersArg, durationArg, overlappingArg, dir] = process.argv.slice(2);
@@ -98,7 +99,7 @@ const elapsedS = (performance.now() - started) / 1000;
 const peak = rss.stop();
 await close();
 const measured = latencies.subarray(0, Math.min(records, latencies.length)).sort();
-const pct = (p: number) => Math.round((measured[Math.min(measured.length - 1, Math.floor(measured.length * p))] ?? 0) * 100) / 100;
+const pct = (p: number) => Math.round(atQuantile(measured, p) * 100) / 100;
 console.log(
   JSON.stringify({
     system,
