@@ -54,6 +54,11 @@ export interface PendingAppend {
   batches: Buffer[] | undefined;
   recordCount: number;
   bytes: number;
+  /**
+   * What the writer asked to store: keys and values of store-built records, the whole record set
+   * of a client-built one. The denominator of the flash-wear ratio (bytes written per payload byte).
+   */
+  payloadBytes: number;
   /** Taken off the queue's books (see `unqueue`). */
   unqueued: boolean;
   /** Offsets given by the transaction that carries the append (-1 until then). */
@@ -64,8 +69,8 @@ export interface PendingAppend {
 }
 
 export interface CommitHooks {
-  /** Bytes added to the log by a transaction that became durable. */
-  onDurable(bytes: number, records: number): void;
+  /** Bytes added to the log (and payload bytes they carry) by a transaction that became durable. */
+  onDurable(bytes: number, records: number, payloadBytes: number): void;
   /** The queue shrank: appenders waiting for room may proceed. */
   onQueueDrained(): void;
   /**
@@ -230,6 +235,8 @@ export class GroupCommitter {
       return;
     }
     const { bytes: bytesWritten, records: recordsWritten } = built;
+    let payloadBytes = 0;
+    for (const a of appends) payloadBytes += a.payloadBytes;
     this.commits++;
     try {
       await durable(write);
@@ -244,7 +251,7 @@ export class GroupCommitter {
       return;
     }
     for (const [partition, next] of touched) partition.advanceHighWatermark(next);
-    this.hooks.onDurable(bytesWritten, recordsWritten);
+    this.hooks.onDurable(bytesWritten, recordsWritten, payloadBytes);
     this.unqueue(appends);
     for (const a of appends) a.waiter.appendSettled(null, { baseOffset: a.baseOffset, lastOffset: a.lastOffset, logStartOffset: a.partition.logStartOffset });
   }

@@ -48,6 +48,7 @@ export class LmdbStore implements LogStore {
   private storageFailure: string | undefined;
   private recordsAppended = 0;
   private bytesAppended = 0;
+  private payloadBytesAppended = 0;
   private recordsDropped = 0;
   private closing = false;
   private closed: Promise<void> | undefined;
@@ -66,9 +67,10 @@ export class LmdbStore implements LogStore {
     this.usedBytes = this.topics.allPartitions().reduce((sum, p) => sum + p.sizeBytes, 0);
     this.small = new SmallState(env);
     this.committer = new GroupCommitter(env, log, {
-      onDurable: (bytes, records) => {
+      onDurable: (bytes, records, payloadBytes) => {
         this.usedBytes += bytes;
         this.bytesAppended += bytes;
+        this.payloadBytesAppended += payloadBytes;
         this.recordsAppended += records;
         if (this.usedBytes > this.diskBudgetBytes()) this.requestRetention();
       },
@@ -231,7 +233,9 @@ export class LmdbStore implements LogStore {
       queueMicrotask(() => waiter.appendSettled(err));
       return;
     }
-    this.enqueue(state, config, records, undefined, records.length, bytes, waiter);
+    let payloadBytes = 0;
+    for (const r of records) payloadBytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
+    this.enqueue(state, config, records, undefined, records.length, bytes, payloadBytes, waiter);
   }
 
   async appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult> {
@@ -241,7 +245,7 @@ export class LmdbStore implements LogStore {
     const { batches, records } = validateClientBatches(recordSet, config, topic, partition);
     // The caller's buffer is rewritten in place (base offset) and kept until committed: copy it.
     const copies = batches.map((b) => Buffer.from(b));
-    return promised((waiter) => this.enqueue(state, config, undefined, copies, records, recordSet.length, waiter));
+    return promised((waiter) => this.enqueue(state, config, undefined, copies, records, recordSet.length, recordSet.length, waiter));
   }
 
   private enqueue(
@@ -251,9 +255,10 @@ export class LmdbStore implements LogStore {
     batches: Buffer[] | undefined,
     recordCount: number,
     bytes: number,
+    payloadBytes: number,
     waiter: AppendWaiter,
   ): void {
-    const append: PendingAppend = { partition, config, records, batches, recordCount, bytes, unqueued: false, baseOffset: -1, lastOffset: -1, waiter };
+    const append: PendingAppend = { partition, config, records, batches, recordCount, bytes, payloadBytes, unqueued: false, baseOffset: -1, lastOffset: -1, waiter };
     const policy = config['weir.overflow.policy'];
     if (this.admission.fits(recordCount, bytes, policy)) {
       this.committer.enqueue(append);
@@ -444,6 +449,7 @@ export class LmdbStore implements LogStore {
       commits: this.committer.commits,
       recordsAppended: this.recordsAppended,
       bytesAppended: this.bytesAppended,
+      payloadBytesAppended: this.payloadBytesAppended,
       recordsDropped: this.recordsDropped,
       storageFailure: this.storageFailure,
     };

@@ -111,6 +111,11 @@ export interface StoreStats {
   recordsAppended: number;
   /** RecordBatch bytes appended durably since the store opened (payload plus Kafka framing). */
   bytesAppended: number;
+  /**
+   * Payload bytes appended durably since the store opened: keys and values of records Weir
+   * batched itself (MQTT ingest), whole record sets of client-built batches (Kafka produce).
+   */
+  payloadBytesAppended: number;
   recordsDropped: number;
   /** Set once LMDB refused a write (disk full, I/O error): what happened and what to do. */
   storageFailure: string | undefined;
