@@ -1,22 +1,26 @@
 /**
  * Group commit: appends from every caller and partition queue up here, and each LMDB write
  * transaction carries as many of them as are waiting (up to a byte cap). Offsets are assigned when
- * a transaction is built, and the batch bytes, the segment metadata and the partition's next
- * offset are all written in that one transaction, so a crash can never leave a gap or a duplicate
- * offset. An append is reported done only after its transaction is flushed to disk.
+ * a transaction is built, and the batches are written in that one transaction, so a crash can
+ * never leave a gap or a duplicate offset. An append is reported done only after its transaction
+ * is flushed to disk. When a transaction is made is the flush policy's call (flush-window.ts).
  *
  * Records from different callers to the same partition in one transaction are coalesced into one
  * RecordBatch (split at `max.message.bytes`), which is what makes small MQTT messages cheap.
  * Client-built batches (Kafka Produce) are stored as they came, with only the base offset and
  * partition leader epoch rewritten (neither is covered by the CRC).
  *
+ * A transaction writes batches and nothing else, except a segment's row when the segment rolls
+ * or has grown CHECKPOINT_BYTES since its row was last written: the next offset and the active
+ * segment's counters live in memory and are recovered at open (partition.ts). Each page a commit
+ * touches is a page written to flash (lmdb-env.ts).
+ *
  * One transaction is outstanding at a time, unless enough waits behind it: each flush then carries
- * everything that arrived during the previous one. A durable commit costs ~0.4 ms of CPU here
- * whatever its size (mostly the kernel's fdatasync), so under light load fewer, fuller commits
- * are what keeps CPU and tail latency down (5000 MQTT msg/s: a commit per 2.6 records with four
- * outstanding, per 5 with one). Under heavy load the queue passes PIPELINE_BYTES and up to
- * MAX_IN_FLIGHT transactions overlap: with lmdb-js `overlappingSync` the next one is built and
- * committed while the previous one is still being flushed.
+ * everything that arrived during the previous one. Under heavy load the queue passes
+ * PIPELINE_BYTES and up to MAX_IN_FLIGHT transactions overlap: with lmdb-js `overlappingSync` the
+ * next one is built and committed while the previous one is still being flushed. Each transaction
+ * applies only if the last batch of the one before it is stored (`writeIfExists`), so when one
+ * fails, those issued behind it cannot commit offsets past the hole it left.
  */
 import { WeirError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -29,8 +33,9 @@ import {
   setPartitionLeaderEpoch,
   type RecordInput,
 } from '../kafka/protocol/record-batch.js';
+import { FlushWindow } from './flush-window.js';
 import { logKey } from './keys.js';
-import { durable, sameTransaction, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
+import { durable, sameTransaction, writeIfExists, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
 import type { PartitionState } from './partition.js';
 import type { TopicConfig, TopicCompression } from './topic-config.js';
 import type { AppendWaiter } from './types.js';
@@ -40,7 +45,11 @@ const MAX_IN_FLIGHT = 4;
 const PIPELINE_BYTES = 64 * 1024;
 /** A transaction stops taking appends past this many bytes, so one commit cannot hog the writer. */
 const MAX_COMMIT_BYTES = 1024 * 1024;
-const COMMIT_SEQUENCE_KEY = 'seq';
+/**
+ * The active segment's row is rewritten once it has grown this much since it was last written,
+ * which bounds what `loadPartition` reads back at open to recover it after a crash.
+ */
+export const CHECKPOINT_BYTES = 1024 * 1024;
 
 export interface PendingAppend {
   partition: PartitionState;
@@ -61,6 +70,10 @@ export interface PendingAppend {
   payloadBytes: number;
   /** Taken off the queue's books (see `unqueue`). */
   unqueued: boolean;
+  /** performance.now() by which a commit carrying this append must start (`flush.ms`). */
+  flushDeadline: number;
+  /** `flush.messages` of the append's topic. */
+  flushMessages: number;
   /** Offsets given by the transaction that carries the append (-1 until then). */
   baseOffset: number;
   lastOffset: number;
@@ -86,28 +99,25 @@ export class GroupCommitter {
   private queue: PendingAppend[] = [];
   private queuedRecords = 0;
   private queuedBytes = 0;
-  /** Bytes in `queue`, i.e. not yet in a transaction (`queuedBytes` also counts those in flight). */
-  private waitingBytes = 0;
+  /** What is in `queue`, i.e. not yet in a transaction (`queuedBytes` also counts those in flight). */
+  private readonly window = new FlushWindow();
   private inFlight = 0;
   private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
+  private closing = false;
   private failed = false;
   private recovering = false;
   private readonly idleWaiters: (() => void)[] = [];
   commits = 0;
-  /** Sequence number the next transaction expects to find stored (see lmdb-env.ts, `commits`). */
-  private sequence: number;
+  /** Key of the last batch the latest transaction writes: one issued behind it applies only if it is stored. */
+  private lastBatchKey: Buffer | undefined;
 
   constructor(
     private readonly env: LmdbEnv,
     private readonly log: Logger,
     private readonly hooks: CommitHooks,
-  ) {
-    this.sequence = this.storedSequence();
-  }
-
-  private storedSequence(): number {
-    return this.env.commits.getEntry(COMMIT_SEQUENCE_KEY)?.version ?? 1;
-  }
+  ) {}
 
   get records(): number {
     return this.queuedRecords;
@@ -122,8 +132,17 @@ export class GroupCommitter {
     this.queue.push(append);
     this.queuedRecords += append.recordCount;
     this.queuedBytes += append.bytes;
-    this.waitingBytes += append.bytes;
+    this.window.add(append);
     this.schedule();
+  }
+
+  /** From now on every append is due at once, whatever its flush window (the store is closing). */
+  flushEverything(): void {
+    this.closing = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerDue = Infinity;
+    this.drain();
   }
 
   /** Resolves once nothing is queued or in flight. */
@@ -134,6 +153,10 @@ export class GroupCommitter {
 
   private schedule(): void {
     if (this.scheduled) return;
+    if (!this.isDue()) {
+      this.armTimer(this.window.msUntilDue(performance.now()));
+      return;
+    }
     this.scheduled = true;
     // setImmediate, not a microtask: appends made in the same event-loop turn join one commit.
     setImmediate(() => {
@@ -142,8 +165,21 @@ export class GroupCommitter {
     });
   }
 
+  /** Wakes `drain` when the earliest flush deadline passes (one timer, moved earlier as needed). */
+  private armTimer(wait: number): void {
+    const due = performance.now() + wait;
+    if (this.timer !== undefined && this.timerDue <= due) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerDue = Infinity;
+      this.drain();
+    }, Math.ceil(wait));
+  }
+
   private drain(): void {
-    while (this.queue.length > 0 && this.mayStartCommit() && !this.failed && !this.recovering) {
+    while (this.queue.length > 0 && this.isDue() && this.mayStartCommit() && !this.failed && !this.recovering) {
       let bytes = 0;
       let taken = 0;
       while (taken < this.queue.length && (taken === 0 || bytes < MAX_COMMIT_BYTES)) {
@@ -151,9 +187,12 @@ export class GroupCommitter {
         taken++;
       }
       const appends = this.queue.splice(0, taken);
-      this.waitingBytes -= bytes;
+      this.window.reset(this.queue);
+      // Only a transaction issued behind another one still in flight depends on it. (Retention
+      // may delete a settled transaction's batches, never those of one in flight.)
+      const dependsOn = this.inFlight === 0 ? undefined : this.lastBatchKey;
       this.inFlight++;
-      void this.commit(appends).finally(() => {
+      void this.commit(appends, dependsOn).finally(() => {
         this.inFlight--;
         this.unqueue(appends); // a no-op unless commit() left early by throwing
         if (this.failed && this.inFlight === 0 && !this.recovering) {
@@ -164,12 +203,8 @@ export class GroupCommitter {
             .recoverAfterFailure()
             .catch((err: unknown) => this.log.error({ err }, 'recovering the store after a failed commit failed'))
             .finally(() => {
-              try {
-                this.sequence = this.storedSequence();
-              } catch (err) {
-                // Only if the environment is gone; the next commit then fails and recovers again.
-                this.log.error({ err }, 'reading the commit sequence after a failed commit failed');
-              }
+              // Offsets now come from disk: the next transaction depends on no earlier one.
+              this.lastBatchKey = undefined;
               this.failed = false;
               this.recovering = false;
               this.drain();
@@ -181,10 +216,15 @@ export class GroupCommitter {
         this.wakeIdle();
       });
     }
+    if (this.queue.length > 0 && !this.isDue()) this.armTimer(this.window.msUntilDue(performance.now()));
+  }
+
+  private isDue(): boolean {
+    return this.closing || this.window.isDue(performance.now());
   }
 
   private mayStartCommit(): boolean {
-    return this.inFlight === 0 || (this.inFlight < MAX_IN_FLIGHT && this.waitingBytes >= PIPELINE_BYTES);
+    return this.inFlight === 0 || (this.inFlight < MAX_IN_FLIGHT && this.window.waitingBytes >= PIPELINE_BYTES);
   }
 
   private wakeIdle(): void {
@@ -211,24 +251,22 @@ export class GroupCommitter {
     if (changed) this.hooks.onQueueDrained();
   }
 
-  private async commit(appends: PendingAppend[]): Promise<void> {
+  private async commit(appends: PendingAppend[], dependsOn: Buffer | undefined): Promise<void> {
     const touched = new Map<PartitionState, number>();
     let built: ReturnType<GroupCommitter['build']> | undefined;
     let buildError: unknown;
-    const expected = this.sequence++;
-    // Every write of this transaction is conditional on the stored sequence being `expected`:
-    // if an earlier transaction failed, this one writes nothing and resolves false.
-    const write = this.env.commits.ifVersion(COMMIT_SEQUENCE_KEY, expected, () => {
+    // Every write of this transaction is conditional on the previous transaction's last batch
+    // being stored: if an earlier transaction failed, this one writes nothing and resolves false.
+    const write = writeIfExists(this.env.batches, dependsOn, () => {
       try {
         built = this.build(appends, touched);
       } catch (err) {
         buildError = err;
       }
-      sameTransaction(this.env.commits.put(COMMIT_SEQUENCE_KEY, expected + 1, expected + 1));
     });
     if (built === undefined) {
-      // Building failed part-way (a codec error): whatever was written for it commits with the
-      // sequence bump, so reload offsets from disk rather than guess.
+      // Building failed part-way (a codec error): whatever was written for it may commit, so
+      // reload offsets from disk rather than guess.
       this.failed = true;
       this.unqueue(appends);
       for (const a of appends) a.waiter.appendSettled(buildError ?? new Error('building the transaction failed'));
@@ -262,7 +300,14 @@ export class GroupCommitter {
    */
   private build(appends: PendingAppend[], touched: Map<PartitionState, number>) {
     const now = Date.now();
-    const segmentsTouched = new Map<PartitionState, SegmentMeta[]>();
+    // Segment rows this transaction writes: at a roll, the sealed segment's final row and the new
+    // one's first; otherwise none, unless the active segment is due a checkpoint.
+    const rows = new Map<PartitionState, SegmentMeta[]>();
+    const writeRow = (partition: PartitionState, segment: SegmentMeta) => {
+      let list = rows.get(partition);
+      if (list === undefined) rows.set(partition, (list = []));
+      if (!list.includes(segment)) list.push(segment);
+    };
     let bytes = 0;
     let records = 0;
 
@@ -275,16 +320,17 @@ export class GroupCommitter {
         (segment.bytes > 0 && segment.bytes + batch.length > config['segment.bytes']) ||
         now - segment.createdAt >= config['segment.ms']
       ) {
+        if (segment !== undefined) writeRow(partition, segment);
         segment = { baseOffset, nextOffset: baseOffset, bytes: 0, createdAt: now, maxTimestamp: -1 };
         partition.segments.push(segment);
+        writeRow(partition, segment);
       }
-      sameTransaction(this.env.batches.put(logKey(partition.id, baseOffset), batch));
+      const key = logKey(partition.id, baseOffset);
+      sameTransaction(this.env.batches.put(key, batch));
+      this.lastBatchKey = key;
       segment.nextOffset = baseOffset + count;
       segment.bytes += batch.length;
       segment.maxTimestamp = Math.max(segment.maxTimestamp, maxTimestamp);
-      let list = segmentsTouched.get(partition);
-      if (list === undefined) segmentsTouched.set(partition, (list = []));
-      if (!list.includes(segment)) list.push(segment);
       partition.nextOffset += count;
       partition.sizeBytes += batch.length;
       touched.set(partition, partition.nextOffset);
@@ -351,16 +397,14 @@ export class GroupCommitter {
       flushPending();
     }
 
-    for (const [partition, segments] of segmentsTouched) {
+    for (const partition of touched.keys()) {
+      const active = partition.segments.at(-1);
+      if (active !== undefined && active.bytes - partition.activeRowBytes >= CHECKPOINT_BYTES) writeRow(partition, active);
+    }
+    for (const [partition, segments] of rows) {
       for (const s of segments) sameTransaction(this.env.segments.put(logKey(partition.id, s.baseOffset), { ...s }));
-      sameTransaction(
-        this.env.partitions.put(partition.id, {
-          topic: partition.topic,
-          partition: partition.partition,
-          nextOffset: partition.nextOffset,
-          logStartOffset: partition.logStartOffset,
-        }),
-      );
+      const active = partition.segments.at(-1);
+      if (active !== undefined && segments.includes(active)) partition.activeRowBytes = active.bytes;
     }
     return { bytes, records };
   }

@@ -3,29 +3,39 @@
  * src/store are the only code that imports `lmdb`.
  *
  * Layout (all in one environment, so one write transaction can touch them all):
+ *   (root)      [pid][baseOffset] → RecordBatch v2 bytes, exactly as served to consumers (format 2)
  *   meta        string            → msgpack   format version, partition-id counter
  *   topics      topic name        → TopicRecord
- *   partitions  uint32 pid        → PartitionRecord (next offset, log start offset)
+ *   partitions  uint32 pid        → PartitionRecord (log start offset; next offset when last known)
  *   segments    [pid][base]       → SegmentMeta    (the unit of roll and deletion)
- *   batches     [pid][baseOffset] → RecordBatch v2 bytes, exactly as served to consumers
  *   groups      [group,topic,p]   → committed offset
  *   cursors     [name,topic,p]    → offset (e.g. "mirrored up to N")
  *   kv          [namespace, ...]  → msgpack   small state of other components (kv.ts)
- *   commits     'seq'             → versioned entry: the group-commit sequence number. Each group
- *                                   commit is conditional on it (lmdb-js ifVersion), so if one
- *                                   transaction fails, the ones queued behind it cannot commit
- *                                   offsets past the hole it left.
+ *
+ * Flash wear decides this layout. LMDB rewrites, copy-on-write, every page on the path from a
+ * changed leaf to its tree's root, then the free list and a meta page. A group commit therefore
+ * writes only batches, and only into the root database: a named database would add its
+ * catalogue page in the root to every commit. The partition's next offset and the active
+ * segment's counters are kept in memory and recovered at open from the stored batches (see
+ * partition.ts), so they are not rewritten per commit either. At 100-byte messages that is about
+ * four pages per commit instead of nine.
+ *
+ * Format 1 (before) kept batches in a named database `batches` and a versioned `commits` row;
+ * such directories still open and work (batches stay where they are), without the saving of
+ * the catalogue page.
  *
  * Map size: left to lmdb-js, which grows the map on demand and, on 32-bit ARM (Raspberry Pi OS
  * armhf), turns on `remapChunks` when no mapSize is given, so a fixed multi-GB map never has to
  * fit a 32-bit address space.
  */
-import { mkdirSync } from 'node:fs';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { IF_EXISTS, open, type Database, type RootDatabase } from 'lmdb';
 import { WeirError } from '../errors.js';
 import type { TopicConfig } from './topic-config.js';
 
-export const STORE_FORMAT_VERSION = 1;
+/** The format new directories get; `READABLE_FORMATS` lists every format this Weir opens. */
+export const STORE_FORMAT_VERSION = 2;
+const READABLE_FORMATS: readonly number[] = [1, 2];
 
 export interface TopicRecord {
   name: string;
@@ -37,6 +47,10 @@ export interface TopicRecord {
 export interface PartitionRecord {
   topic: string;
   partition: number;
+  /**
+   * A lower bound of the next offset, written when the log start moves (retention, DeleteRecords):
+   * the one place it is kept once every batch is deleted. The truth is the last stored batch.
+   */
   nextOffset: number;
   logStartOffset: number;
 }
@@ -68,7 +82,6 @@ export interface LmdbEnv {
   batches: Database<Buffer, Buffer>;
   groups: Database<StoredGroupOffset, [string, string, number]>;
   cursors: Database<number, [string, string, number]>;
-  commits: Database<number, string>;
   kv: Database<unknown, (string | number)[]>;
 }
 
@@ -93,8 +106,8 @@ function ignoreUnreachableCommitFailures(): void {
   });
 }
 
-function openHandles(dir: string, overlappingSync: boolean): LmdbEnv {
-  const root = open({
+function openRoot(dir: string, overlappingSync: boolean): RootDatabase<Buffer, Buffer> {
+  return open<Buffer, Buffer>({
     path: dir,
     // lmdb-js guesses "a file, not a directory" from a dot in the last path component
     // (`/srv/weir.data` would fail with EISDIR); the data dir is always a directory.
@@ -107,40 +120,63 @@ function openHandles(dir: string, overlappingSync: boolean): LmdbEnv {
     // Weir keeps its own in-memory state; lmdb-js's object cache would only hold copies.
     cache: false,
     compression: false,
+    // The root database holds the log's batches (format 2): binary keys and values.
+    keyEncoding: 'binary',
+    encoding: 'binary',
   });
-  const env: LmdbEnv = {
+}
+
+/**
+ * lmdb-js's own defaults, spelled out: named databases would otherwise inherit the root's binary
+ * encodings.
+ */
+const MSGPACK = { keyEncoding: 'ordered-binary', encoding: 'msgpack' } as const;
+
+function openHandles(root: RootDatabase<Buffer, Buffer>, format: number): LmdbEnv {
+  return {
     root,
-    meta: root.openDB('meta', {}),
-    topics: root.openDB('topics', {}),
-    partitions: root.openDB('partitions', { keyEncoding: 'uint32' }),
-    segments: root.openDB('segments', { keyEncoding: 'binary' }),
-    batches: root.openDB('batches', { keyEncoding: 'binary', encoding: 'binary' }),
-    groups: root.openDB('groups', {}),
-    cursors: root.openDB('cursors', {}),
-    commits: root.openDB('commits', { useVersions: true }),
-    kv: root.openDB('kv', {}),
+    meta: root.openDB('meta', MSGPACK),
+    topics: root.openDB('topics', MSGPACK),
+    partitions: root.openDB('partitions', { ...MSGPACK, keyEncoding: 'uint32' }),
+    segments: root.openDB('segments', { ...MSGPACK, keyEncoding: 'binary' }),
+    batches: format === 1 ? root.openDB('batches', { keyEncoding: 'binary', encoding: 'binary' }) : root,
+    groups: root.openDB('groups', MSGPACK),
+    cursors: root.openDB('cursors', MSGPACK),
+    kv: root.openDB('kv', MSGPACK),
   };
-  return env;
+}
+
+/**
+ * Makes the data directory's entries durable (POSIX: an fsync of a new file does not persist its
+ * name; only an fsync of the directory does), so the files LMDB just created survive a power cut.
+ */
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function openLmdbEnv(dir: string, overlappingSync: boolean): LmdbEnv {
   mkdirSync(dir, { recursive: true });
   ignoreUnreachableCommitFailures();
-  const env = openHandles(dir, overlappingSync);
-  const root = env.root;
-  if (env.commits.getEntry('seq') === undefined) env.commits.putSync('seq', 1, 1);
-  const version = env.meta.get('formatVersion');
-  if (version === undefined) {
-    env.meta.putSync('formatVersion', STORE_FORMAT_VERSION);
-  } else if (version !== STORE_FORMAT_VERSION) {
+  const root = openRoot(dir, overlappingSync);
+  const meta = root.openDB<unknown, string>('meta', MSGPACK);
+  const stored = meta.get('formatVersion');
+  if (stored !== undefined && !READABLE_FORMATS.includes(stored as number)) {
     root.close();
     throw new WeirError(
       'STORE_FORMAT_MISMATCH',
-      `data directory ${dir} has store format ${String(version)}, this Weir reads format ${STORE_FORMAT_VERSION}: run the Weir version that wrote it, or point store.dir elsewhere`,
-      { details: { dir, version } },
+      `data directory ${dir} has store format ${String(stored)}, this Weir reads formats ${READABLE_FORMATS.join(' and ')}: run the Weir version that wrote it, or point store.dir elsewhere`,
+      { details: { dir, version: stored } },
     );
   }
-  return env;
+  const format = (stored as number | undefined) ?? STORE_FORMAT_VERSION;
+  if (stored === undefined) meta.putSync('formatVersion', format);
+  fsyncDir(dir);
+  return openHandles(root, format);
 }
 
 /** A write's promise from lmdb-js with `separateFlushed`: resolves at commit, `.flushed` at fsync. */
@@ -167,6 +203,15 @@ function handleCommitError(err: unknown): void {
 export function sameTransaction(write: Promise<boolean>): void {
   write.catch(handleCommitError);
   (write as CommitPromise).flushed?.catch(handleCommitError);
+}
+
+/**
+ * Runs `build` inside one lmdb-js write transaction, whose writes apply only if `mustExist` (a key
+ * of `db`) is stored when the transaction runs: the group committer passes the last batch key of
+ * the transaction before, so when that one failed, this one writes nothing and resolves false.
+ */
+export function writeIfExists(db: Database<Buffer, Buffer>, mustExist: Buffer | undefined, build: () => void): Promise<boolean> {
+  return mustExist === undefined ? db.batch(build) : db.ifVersion(mustExist, IF_EXISTS, build);
 }
 
 /** Collects the writes of one transaction; `durable()` waits for the last (they commit together). */

@@ -3,7 +3,7 @@
  * the group committer, reads straight from LMDB, retention on a timer. See lmdb-env.ts for the
  * layout and group-commit.ts for how an append becomes durable.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { WeirError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { partitionForKey } from '../kafka/protocol/murmur2.js';
@@ -33,6 +33,9 @@ import type {
   StoreStats,
   TopicDescription,
 } from './types.js';
+
+/** Free space below which a failed write is put down to a full filesystem (see filesystemFull). */
+const FULL_BELOW_BYTES = 1024 * 1024;
 
 /** The sticky partitioner (KIP-480) moves on after this many null-key records, about one batch. */
 const STICKY_BATCH_RECORDS = 100;
@@ -134,7 +137,7 @@ export class LmdbStore implements LogStore {
    */
   private async noteStorageFailure(cause: unknown): Promise<void> {
     if (this.storageFailure !== undefined) return;
-    const noSpace = await isNoSpace(cause);
+    const noSpace = (await isNoSpace(cause)) || filesystemFull(this.options.dir);
     this.storageFailure = noSpace
       ? `the filesystem holding ${this.options.dir} is full; free space on it, then restart Weir`
       : `LMDB failed to write to ${this.options.dir} (${String(cause)}); check the device, then restart Weir`;
@@ -258,7 +261,21 @@ export class LmdbStore implements LogStore {
     payloadBytes: number,
     waiter: AppendWaiter,
   ): void {
-    const append: PendingAppend = { partition, config, records, batches, recordCount, bytes, payloadBytes, unqueued: false, baseOffset: -1, lastOffset: -1, waiter };
+    const append: PendingAppend = {
+      partition,
+      config,
+      records,
+      batches,
+      recordCount,
+      bytes,
+      payloadBytes,
+      unqueued: false,
+      flushDeadline: performance.now() + config['flush.ms'],
+      flushMessages: config['flush.messages'],
+      baseOffset: -1,
+      lastOffset: -1,
+      waiter,
+    };
     const policy = config['weir.overflow.policy'];
     if (this.admission.fits(recordCount, bytes, policy)) {
       this.committer.enqueue(append);
@@ -474,10 +491,12 @@ export class LmdbStore implements LogStore {
       this.closing = true;
       if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer);
       this.admission.wake();
+      this.committer.flushEverything();
       await this.committer.idle();
       await this.retentionRunning?.catch(() => undefined);
       for (const p of this.topics.allPartitions()) p.releaseWaiters();
       if (this.storageFailure === undefined) {
+        await this.checkpointActiveSegments();
         await this.env.root.flushed;
         await this.env.root.close();
       } else {
@@ -489,6 +508,35 @@ export class LmdbStore implements LogStore {
       this.log.info('store closed');
     })();
     return this.closed;
+  }
+
+  /**
+   * Writes each active segment's row as it stands, so the next open reads nothing back (see
+   * loadPartition). Commits leave those rows behind to spare the flash.
+   */
+  private async checkpointActiveSegments(): Promise<void> {
+    const writes = new TxnWrites();
+    for (const p of this.topics.allPartitions()) {
+      const active = p.segments.at(-1);
+      if (active === undefined || active.bytes === p.activeRowBytes) continue;
+      writes.add(this.env.segments.put(logKey(p.id, active.baseOffset), { ...active }));
+      p.activeRowBytes = active.bytes;
+    }
+    await writes.durable().catch((err: unknown) => this.log.warn({ err }, 'writing segment checkpoints at close failed; the next start reads them back from the log'));
+  }
+}
+
+/**
+ * LMDB reports a short write as EIO (mdb_page_flush), and a write of several pages to a filesystem
+ * that runs out part-way is short, not ENOSPC: so a failure with the filesystem all but full is
+ * taken for what it is.
+ */
+function filesystemFull(dir: string): boolean {
+  try {
+    const fs = statfsSync(dir);
+    return fs.bavail * fs.bsize < FULL_BELOW_BYTES;
+  } catch {
+    return false;
   }
 }
 

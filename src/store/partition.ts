@@ -32,6 +32,11 @@ export class PartitionState {
   /** Oldest first; the last one is the active segment that appends go to. */
   readonly segments: SegmentMeta[];
   sizeBytes: number;
+  /**
+   * Bytes of the active segment as its stored row says. Commits do not rewrite that row (flash
+   * wear); they rewrite it once the segment has grown CHECKPOINT_BYTES past this.
+   */
+  activeRowBytes: number;
   /** Appends queued or being committed for this partition. */
   private pendingAppends = 0;
   private readonly settledWaiters: (() => void)[] = [];
@@ -49,6 +54,7 @@ export class PartitionState {
     this.logStartOffset = state.logStartOffset;
     this.segments = state.segments;
     this.sizeBytes = state.segments.reduce((sum, s) => sum + s.bytes, 0);
+    this.activeRowBytes = state.segments.at(-1)?.bytes ?? 0;
   }
 
   appendQueued(): void {
@@ -72,6 +78,7 @@ export class PartitionState {
     this.logStartOffset = fresh.logStartOffset;
     this.segments.splice(0, this.segments.length, ...fresh.segments);
     this.sizeBytes = fresh.sizeBytes;
+    this.activeRowBytes = fresh.activeRowBytes;
   }
 
   /** Called when the transaction holding offsets below `offset` is durable. */
@@ -181,28 +188,44 @@ export class PartitionState {
 }
 
 /**
- * Builds a partition's in-memory state from disk. The next offset is the larger of the stored
- * partition record and the end of the last stored batch: both are written in each group
- * commit's transaction, and retention writes only the high watermark, so this is exact.
+ * Builds a partition's in-memory state from disk. Commits write batches, not counters, so the
+ * stored rows may be behind the log:
+ *   - the next offset is the larger of the partition row (written when the log start moves) and
+ *     the end of the last stored batch;
+ *   - the active segment's row is as of its last roll or checkpoint: the batches stored after
+ *     it (at most CHECKPOINT_BYTES, plus one commit) are read back to bring it up to date.
+ * Segment rows are written in the transaction that rolls them, so no stored batch lies beyond
+ * the last segment.
  */
 export function loadPartition(env: LmdbEnv, log: Logger, pid: number, topic: string, partition: number): PartitionState {
   const record = env.partitions.get(pid);
   const segments: SegmentMeta[] = [];
   for (const { value } of env.segments.getRange({ start: logKey(pid, 0), end: partitionEndKey(pid) })) segments.push(value);
+  const active = segments.at(-1);
+  const rowBytes = active?.bytes ?? 0;
+  if (active !== undefined) catchUpSegment(env, pid, active);
   const state = new PartitionState(env, pid, topic, partition, {
-    nextOffset: record?.nextOffset ?? 0,
+    nextOffset: Math.max(record?.nextOffset ?? 0, active?.nextOffset ?? 0),
     logStartOffset: record?.logStartOffset ?? 0,
     segments,
   });
+  state.activeRowBytes = rowBytes;
   const last = state.lastStoredBatch();
   if (last !== undefined && last.nextOffset > state.nextOffset) {
+    // Cannot happen while every stored batch lies in a segment; repair anyway.
+    log.warn({ topic, partition, stored: last.nextOffset, segments: state.nextOffset }, 'batches stored past the last segment; next offset repaired');
     state.nextOffset = state.highWatermark = last.nextOffset;
-  }
-  const active = segments.at(-1);
-  if (last !== undefined && active !== undefined && active.nextOffset < last.nextOffset) {
-    // Cannot happen while segment metadata and batches share a transaction; repair anyway.
-    log.warn({ topic, partition, segment: active.baseOffset, stored: last.nextOffset }, 'segment metadata behind its batches; repaired');
-    active.nextOffset = last.nextOffset;
+    if (active !== undefined) active.nextOffset = last.nextOffset;
   }
   return state;
+}
+
+/** Adds to a segment's row the batches stored at or after its `nextOffset`. */
+function catchUpSegment(env: LmdbEnv, pid: number, segment: SegmentMeta): void {
+  for (const { key, value } of env.batches.getRange({ start: logKey(pid, segment.nextOffset), end: partitionEndKey(pid) })) {
+    const header = readBatchHeader(value);
+    segment.nextOffset = offsetOfLogKey(key) + header.lastOffsetDelta + 1;
+    segment.bytes += value.length;
+    segment.maxTimestamp = Math.max(segment.maxTimestamp, header.maxTimestamp);
+  }
 }

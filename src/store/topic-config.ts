@@ -22,6 +22,8 @@ export interface TopicConfig {
   'cleanup.policy': CleanupPolicy;
   'compression.type': TopicCompression;
   'weir.overflow.policy': OverflowPolicy;
+  'flush.ms': number;
+  'flush.messages': number;
 }
 
 export type TopicConfigName = keyof TopicConfig;
@@ -100,6 +102,19 @@ export const TOPIC_CONFIG_SPECS: Readonly<Record<TopicConfigName, ConfigSpec>> =
     kafkaDefault: 'producer',
     doc: 'Codec of batches Weir builds itself (MQTT ingest); producer keeps what Kafka clients send.',
     parse: oneOf<TopicCompression>('compression.type', ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4']),
+  },
+  'flush.ms': {
+    // Kafka's default (Long.MAX_VALUE) leaves flushing to the OS; Weir acknowledges only what is
+    // flushed, so its default is "as soon as the writer is free" and a window is opted into.
+    kafkaDefault: '0',
+    doc: 'Longest a record waits for the group commit that flushes it to disk (ms). Acks (MQTT PUBACK, Kafka produce) wait for that flush, so a larger window means fewer commits, far fewer bytes written to flash, and later acks. Weir default 0: commit as soon as the writer is free (Kafka: leave it to the OS).',
+    parse: integer('flush.ms', 0, 3_600_000),
+  },
+  'flush.messages': {
+    kafkaDefault: '9223372036854775807',
+    doc: 'Commit early once this many records wait for the flush window (`flush.ms`), counting records of every topic waiting; 64 KiB waiting commits early too. Default: never by count (Kafka: Long.MAX_VALUE, held as 2^53-1).',
+    // Kafka's Long.MAX_VALUE is past a JS number's exact range: held as the largest exact one.
+    parse: (value) => Math.min(integer('flush.messages', 1, 2 ** 63)(value), Number.MAX_SAFE_INTEGER),
   },
   'weir.overflow.policy': {
     kafkaDefault: 'block',

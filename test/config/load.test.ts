@@ -52,6 +52,8 @@ describe('loadConfig defaults', () => {
       'cleanup.policy': 'delete',
       'compression.type': 'producer',
       'weir.overflow.policy': 'block',
+      'flush.ms': 0,
+      'flush.messages': Number.MAX_SAFE_INTEGER,
     });
     expect(config.log).toEqual({ level: 'info', pretty: 'auto' });
     expect(config.shutdown).toEqual({ timeout_ms: 10_000 });
