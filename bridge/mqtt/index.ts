@@ -46,6 +46,8 @@ export interface MqttBridgeOptions {
   /** Log topic of the default rule (`mqtt.unmatched: store`). */
   unmatchedTopic: string;
   autoCreateTopics: boolean;
+  /** Topic configs of the log topics ingest creates (`mqtt.created_topic_*`). */
+  createdTopicConfigs: Readonly<Record<string, string>>;
   maxConnections: number;
   /** Largest MQTT Remaining Length accepted [MQTT-2.2.3]. */
   maxPacketSize: number;
@@ -111,6 +113,7 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
     mapper: new Mapper(rules),
     unmatched: options.unmatched,
     autoCreateTopics: options.autoCreateTopics,
+    createdTopicConfigs: options.createdTopicConfigs,
     maxInflightPerClient: options.maxInflightPerClient,
     maxRetained: options.maxRetained,
   }, log);

@@ -28,6 +28,8 @@ export interface IngestOptions {
   mapper: Mapper;
   unmatched: UnmatchedPolicy;
   autoCreateTopics: boolean;
+  /** Topic configs given to the log topics this creates (flush window, compression). */
+  createdTopicConfigs: Readonly<Record<string, string>>;
   /** Appends one client may have waiting; more wait their turn (they are already parsed). */
   maxInflightPerClient: number;
   /** Distinct topics with a retained message that aedes keeps in memory. */
@@ -390,7 +392,7 @@ export class Ingest {
       // One creation at a time: the store allocates partition ids from a counter it reads
       // before the previous creation committed, so concurrent createTopic calls can be given
       // the same ids (and then share their log). Serializing here avoids that.
-      creating = this.createChain.then(() => this.store.hasTopic(topic) ? undefined : this.store.createTopic(topic)).then(
+      creating = this.createChain.then(() => this.store.hasTopic(topic) ? undefined : this.store.createTopic(topic, { configs: { ...this.options.createdTopicConfigs } })).then(
         (created) => {
           if (created !== undefined) this.log.info({ topic }, 'created log topic for MQTT messages');
         },

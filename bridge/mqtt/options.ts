@@ -22,6 +22,10 @@ export function mqttOptionsFromConfig(config: WeirConfig): MqttBridgeOptions {
     unmatched: mqtt.unmatched,
     unmatchedTopic: mqtt.unmatched_topic,
     autoCreateTopics: mqtt.auto_create_topics,
+    createdTopicConfigs: {
+      'flush.ms': String(mqtt.created_topic_flush_ms),
+      'compression.type': mqtt.created_topic_compression_type,
+    },
     maxConnections: mqtt.max_connections,
     maxPacketSize: mqtt.max_packet_size === 'auto'
       ? config.topic_defaults['max.message.bytes'] + PUBLISH_OVERHEAD_BYTES

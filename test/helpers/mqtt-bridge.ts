@@ -30,6 +30,8 @@ export function bridgeConfig(dir: string, env: Record<string, string> = {}): Wei
       WEIR_STORE__DISK_BUDGET_BYTES: '1GiB',
       WEIR_STORE__RETENTION_CHECK_INTERVAL_MS: '0',
       WEIR_MQTT__LISTEN: '127.0.0.1:0',
+      // Commit at once: these tests wait on PUBACKs one by one. The flush window has its own tests.
+      WEIR_MQTT__CREATED_TOPIC_FLUSH_MS: '0',
       ...env,
     },
     cwd: dir,

@@ -23,7 +23,8 @@ function harness(maxInflightPerClient = 100) {
   } as unknown as LogStore;
   const ingest = new Ingest(
     store,
-    { mapper: new Mapper([compileRule(defaultRule('mqtt'), 0, [])]), unmatched: 'store', autoCreateTopics: true, maxInflightPerClient, maxRetained: 10 },
+    { mapper: new Mapper([compileRule(defaultRule('mqtt'), 0, [])]), unmatched: 'store', autoCreateTopics: true,
+      createdTopicConfigs: {}, maxInflightPerClient, maxRetained: 10 },
     pino({ level: 'silent' }),
   );
   const client = { id: 'c1', closed: false } as unknown as Client;
