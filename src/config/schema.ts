@@ -22,7 +22,7 @@ import { DEVICE_ID_FIELD, MIRROR_FIELDS } from '../../bridge/upstream/config-fie
 import { field, GiB, MiB, type FieldSpec, type RawDefault } from './field.js';
 import { MQTT_FIELDS } from '../../bridge/mqtt/config-fields.js';
 import { KAFKA_FIELDS } from '../kafka/server/config-fields.js';
-import { bool, bytesSize, dirPath, durationMs, enumOf, hostPort, int, orAuto, topicConfig } from './types.js';
+import { bool, bytesSize, decimal, dirPath, durationMs, enumOf, hostPort, int, orAuto, topicConfig } from './types.js';
 
 /** systemd sets STATE_DIRECTORY for StateDirectory= (colon-separated when there are several). */
 function stateDirectoryOrLocal(env: NodeJS.ProcessEnv): string {
@@ -132,6 +132,12 @@ export const SCHEMA = {
       default: 'auto',
       doc: 'Board profile for memory-bound defaults (the `auto` write-queue caps): pi-zero-2w, pi-4, pi-5, generic (≥ 1 GB) or small (< 1 GB). `auto` detects the board from /proc/device-tree/model, else from the memory size.',
       fix: `Set auto or one of ${PROFILE_NAMES.join(', ')}.`,
+    }),
+    flash_endurance_tbw: field({
+      type: decimal(0.01, 100_000),
+      default: 2,
+      doc: "Write endurance of the device holding `store.dir`, in terabytes written (TBW, 10^12 bytes). The status page projects the years Weir's writes take to use it up, and `weir doctor` warns when that is under five years. Default 2, for a normal 32 GB microSD card: makers publish no endurance for those, 32 GB of consumer TLC flash at a few hundred erase cycles is about 10 TB of flash writes, and the card's controller multiplies small synced writes several times. High-endurance cards are rated in hours of video, about 30 TB for 32 GB (SanDisk High Endurance: 10,000 h of 26 Mbit/s for 128 GB, 117 TB); industrial cards and SSDs print TBW on the datasheet. Set your card's figure.",
+      fix: "Set the device's rating in terabytes written, e.g. 2 or 0.5, or remove it to use the default 2.",
     }),
   },
   // The mirror's fields live with the mirror (this file stays readable in one sitting).

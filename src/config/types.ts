@@ -55,6 +55,21 @@ export function int(min: number, max: number = Number.MAX_SAFE_INTEGER): FieldTy
   };
 }
 
+/** Accepts a YAML number or a string of digits with an optional fraction: `2`, `0.5`. */
+export function decimal(min: number, max: number): FieldType<number> {
+  const accepts = `a number from ${min} to ${max} (a fraction is fine, e.g. 0.5)`;
+  return {
+    name: `number (${min}–${max})`,
+    accepts,
+    parse(raw) {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN;
+      if (!Number.isFinite(n)) return fail(`expected ${accepts}`);
+      if (n < min || n > max) return fail(`out of range: expected ${accepts}`);
+      return ok(n);
+    },
+  };
+}
+
 // Decimal units are powers of 1000 and binary units powers of 1024, as in IEC 80000-13;
 // a bare number is bytes. Unit letters are case-insensitive except that the "i" marks binary.
 const SIZE_UNITS: Record<string, number> = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bool, bytesSize, durationMs, formatBytes, hostPort, int, orAuto, parseByteSize, parseDurationMs } from '../../src/config/types.js';
+import { bool, bytesSize, decimal, durationMs, formatBytes, hostPort, int, orAuto, parseByteSize, parseDurationMs } from '../../src/config/types.js';
 
 const ctx = { cwd: '/' };
 
@@ -69,6 +69,16 @@ describe('other types', () => {
     expect(t.parse(2.5, ctx).ok).toBe(false);
     expect(t.parse('0x10', ctx).ok).toBe(false);
     expect(t.parse(11, ctx).ok).toBe(false);
+  });
+
+  it('decimal takes YAML numbers and decimal strings within bounds', () => {
+    const t = decimal(0.01, 100);
+    expect(t.parse(2, ctx)).toEqual({ ok: true, value: 2 });
+    expect(t.parse(0.5, ctx)).toEqual({ ok: true, value: 0.5 });
+    expect(t.parse(' 1.25 ', ctx)).toEqual({ ok: true, value: 1.25 });
+    for (const bad of ['2TB', '1e3', '-1', '.5', '', true]) expect(t.parse(bad, ctx)).toEqual({ ok: false, why: 'expected a number from 0.01 to 100 (a fraction is fine, e.g. 0.5)' });
+    expect(t.parse(0, ctx)).toEqual({ ok: false, why: 'out of range: expected a number from 0.01 to 100 (a fraction is fine, e.g. 0.5)' });
+    expect(t.parse('101', ctx).ok).toBe(false);
   });
 
   it('bool takes true/false only', () => {
