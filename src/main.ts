@@ -14,11 +14,13 @@ import { mqttStatusSection } from '../bridge/mqtt/status.js';
 import { startMirror } from '../bridge/upstream/index.js';
 import { mirrorStatusSection, registerMirrorMetrics } from '../bridge/upstream/status.js';
 import type { Registry } from 'prom-client';
+import { processWriteBytes } from './admin/flash-wear.js';
 import { createMetrics } from './admin/metrics.js';
 import { Readiness } from './admin/readiness.js';
 import { startAdminServer } from './admin/server.js';
 import { StatusLine } from './admin/status-line.js';
 import { statusSnapshot, type StatusSection } from './admin/status.js';
+import { WearWindow } from './admin/wear-window.js';
 import { weirVersion } from './cli/version.js';
 import type { WeirConfig } from './config/schema.js';
 import { WeirError } from './errors.js';
@@ -88,7 +90,10 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
   // The store makes its own child logger ({ component: 'store' }).
   const store = await openStore(storeOptions, logger);
   const readiness = new Readiness();
-  const metrics = createMetrics(store, weirVersion());
+  // One-minute samples of the bytes written, for the last hour's rate (metrics, status, doctor).
+  const wear = new WearWindow(processWriteBytes, () => store.stats().payloadBytesAppended);
+  wear.start();
+  const metrics = createMetrics(store, weirVersion(), wear);
   /** Sections other components add to the status page (MQTT clients, mirror state). */
   const statusSections = new Map<string, StatusSection>();
   const statusLine = new StatusLine(store);
@@ -99,6 +104,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
   let mqttAddress: HostPort | undefined;
   // store.close() stops taking appends, lets queued ones commit and flush, then closes LMDB.
   steps.push({ name: 'store', stop: () => store.close() });
+  steps.push({ name: 'wear window', stop: async () => wear.stop() });
 
   readiness.register({ name: 'store', check: () => store.stats().storageFailure });
   // Listeners register before any of them starts, so /readyz (served first) says what it waits for.
@@ -118,6 +124,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
   if (config.admin.enabled) {
     const { host, port } = config.admin.listen;
     const version = weirVersion();
+    const wearOnPage = { window: wear, enduranceTbw: config.device.flash_endurance_tbw };
     const admin = await startStep(async () => {
       if (!isLoopbackHost(host) && !config.admin.allow_unauthenticated_non_loopback) {
         throw new WeirError(
@@ -128,7 +135,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
       }
       return startAdminServer(
         { host, port },
-        { registry: metrics, readiness, logger, status: () => statusSnapshot(store, readiness, version, statusSections), api: apiRoutes },
+        { registry: metrics, readiness, logger, status: () => statusSnapshot(store, readiness, version, statusSections, wearOnPage), api: apiRoutes },
       );
     });
     steps.push({ name: 'admin', stop: () => admin.close() });

@@ -3,13 +3,16 @@
  * timers, nothing kept between scrapes but the counters' last values); other components (MQTT,
  * the Kafka listener, the mirror) register their own metrics into the same registry.
  *
+ * The storage write rate is the one figure kept over time: by the wear window's one-minute samples
+ * (./wear-window.ts).
+ *
  * Names follow Prometheus conventions: `_total` counters, `_bytes` units, labels for topic and
  * partition. Process metrics (RSS, heap, event-loop lag, open fds) come from prom-client's
  * default collectors.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LogStore } from '../store/types.js';
-import { processWriteBytes } from './flash-wear.js';
+import type { WearFigures, WearWindow } from './wear-window.js';
 
 /** A counter whose value is read from a monotonic source at scrape time. */
 function mirroredCounter(registry: Registry, name: string, help: string, read: () => number | undefined): void {
@@ -27,7 +30,7 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
   });
 }
 
-export function createMetrics(store: LogStore, version: string): Registry {
+export function createMetrics(store: LogStore, version: string, wear: WearWindow): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
 
@@ -53,17 +56,39 @@ export function createMetrics(store: LogStore, version: string): Registry {
   mirroredCounter(registry, 'weir_store_records_appended_total', 'Records appended and flushed to disk', () => stats().recordsAppended);
   mirroredCounter(registry, 'weir_store_bytes_appended_total', 'Record-batch bytes appended and flushed to disk', () => stats().bytesAppended);
   mirroredCounter(registry, 'weir_store_records_dropped_total', 'Records deleted before every cursor had passed them (overflow policy drop-oldest)', () => stats().recordsDropped);
-  mirroredCounter(registry, 'weir_flash_bytes_written_total', 'Bytes this process caused to be written to storage (/proc/self/io write_bytes)', processWriteBytes);
-  new Gauge({
-    name: 'weir_flash_write_amplification',
-    help: 'Bytes written to storage per record-batch byte appended, since start (flash wear; lower is better)',
-    registers: [registry],
-    collect() {
-      const written = processWriteBytes();
-      const appended = stats().bytesAppended;
-      if (written !== undefined && appended > 0) this.set(written / appended);
-    },
-  });
+  mirroredCounter(registry, 'weir_store_payload_bytes_appended_total', 'Payload bytes appended and flushed to disk: keys and values of records Weir batched (MQTT), whole record sets of Kafka produce', () => stats().payloadBytesAppended);
+
+  // Storage writes exist only where /proc/self/io can be read (Linux): elsewhere these series are
+  // absent rather than a made-up 0.
+  if (wear.figures() !== undefined) {
+    mirroredCounter(
+      registry,
+      'weir_storage_write_bytes_total',
+      'Bytes this process caused to be written to storage (/proc/self/io write_bytes: LMDB pages and syncs, and anything else it writes); absent where /proc/self/io cannot be read',
+      () => wear.figures()?.writeBytes,
+    );
+    const wearGauge = (name: string, help: string, read: (f: WearFigures) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          const f = wear.figures();
+          if (f !== undefined) this.set(read(f));
+        },
+      });
+    wearGauge(
+      'weir_storage_write_bytes_per_payload_byte',
+      'Bytes written to storage per payload byte appended, since start (flash wear per byte of data; lower is better); NaN until a payload byte is appended',
+      (f) => (f.payloadBytes > 0 ? f.writeBytes / f.payloadBytes : Number.NaN),
+    );
+    wearGauge(
+      'weir_storage_write_rate_bytes_per_second',
+      'Bytes written to storage per second over the last weir_storage_write_rate_window_seconds (the last hour once Weir has run that long)',
+      (f) => f.writeBytesPerSecond,
+    );
+    wearGauge('weir_storage_write_rate_window_seconds', 'Seconds that weir_storage_write_rate_bytes_per_second covers: since start, at most an hour (one-minute samples)', (f) => f.windowSeconds);
+  }
 
   // One collector, registered before the per-partition gauges (collection runs in registration
   // order), refreshes all their series at each scrape, so deleted topics disappear.

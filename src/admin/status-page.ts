@@ -3,6 +3,8 @@
  * the internet) that polls `/api/status` every two seconds (`?refresh=MS` to change) and draws rates as small SVG
  * sparklines. It is kept as a string here so `tsc` ships it inside dist/ like any other module.
  */
+import { ENDURANCE_WARN_YEARS } from './flash-wear.js';
+
 export const STATUS_PAGE_HTML = `<!doctype html>
 <html lang="en">
 <head>
@@ -27,6 +29,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   .card { background: #fff; border-radius: 8px; padding: 10px 12px; box-shadow: 0 1px 2px #0001; }
   .card b { display: block; font-size: 20px; font-variant-numeric: tabular-nums; }
   .card span { font-size: 12px; color: #5b6a78; }
+  .card.warn { background: #fff1cc; }
   svg.spark { width: 120px; height: 24px; vertical-align: middle; }
   .cards + table { margin-top: 10px; }
   #error { color: #9b1c12; font-weight: 600; }
@@ -42,6 +45,12 @@ export const STATUS_PAGE_HTML = `<!doctype html>
   <div class="card"><b id="headroom">–</b><span>headroom before the overflow policies apply</span></div>
   <div class="card"><b id="rate">–</b><span>records/s appended (all topics)</span></div>
   <div class="card"><b id="dropped">–</b><span>records dropped by drop-oldest</span></div>
+</div>
+<h2>Flash wear</h2>
+<div class="cards">
+  <div class="card"><b id="wear-day">–</b><span id="wear-day-label">written to storage per day</span></div>
+  <div class="card"><b id="wear-ratio">–</b><span id="wear-ratio-label">bytes written per payload byte</span></div>
+  <div class="card" id="wear-years-card"><b id="wear-years">–</b><span id="wear-years-label">until the rated endurance is written</span></div>
 </div>
 <h2>Topics</h2>
 <table><thead><tr><th>topic</th><th class="num">partitions</th><th class="num">records/s</th><th>recent</th><th class="num">records kept</th><th class="num">size</th><th>when full</th></tr></thead><tbody id="topics"></tbody></table>
@@ -62,6 +71,31 @@ function bytes(n) {
   return (i === 0 ? v : v.toFixed(1)) + ' ' + units[i];
 }
 function num(n) { return Math.round(n).toLocaleString('en'); }
+function text(id, value) { document.getElementById(id).textContent = value; }
+function gb(n) {
+  const v = n / 1e9;
+  return v === 0 ? '0' : v >= 10 ? v.toFixed(0) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(2);
+}
+// Flash wear (src/admin/status.ts WearStatus): the rate and ratio over the last hour (less just
+// after start), and the years until device.flash_endurance_tbw is written at that rate.
+function wear(w) {
+  const card = document.getElementById('wear-years-card');
+  if (!w) {
+    for (const id of ['wear-day', 'wear-ratio', 'wear-years']) text(id, '–');
+    text('wear-day-label', 'not measurable here: no /proc/self/io');
+    card.className = 'card';
+    return;
+  }
+  const over = w.windowSeconds < 120 ? Math.round(w.windowSeconds) + ' s' : Math.round(w.windowSeconds / 60) + ' min';
+  text('wear-day', gb(w.writeBytesPerSecond * 86400) + ' GB/day');
+  text('wear-day-label', 'written to storage per day, at the rate of the last ' + over);
+  text('wear-ratio', w.bytesPerPayloadByte === null ? '–' : w.bytesPerPayloadByte.toFixed(1));
+  text('wear-ratio-label', 'bytes written per payload byte appended, last ' + over);
+  const years = w.yearsToEndurance;
+  text('wear-years', years === null || years >= 100 ? 'over 100 years' : years < 1 ? Math.round(years * 365.25) + ' days' : years.toFixed(1) + ' years');
+  text('wear-years-label', 'until ' + w.enduranceTbw + ' TB (device.flash_endurance_tbw) is written at this rate');
+  card.className = years !== null && years < ${ENDURANCE_WARN_YEARS} ? 'card warn' : 'card';
+}
 function cell(text, cls) { const td = document.createElement('td'); td.textContent = text; if (cls) td.className = cls; return td; }
 function spark(values) {
   const max = Math.max(1, ...values);
@@ -125,6 +159,7 @@ function render(s) {
   document.getElementById('usedbar').style.width = pct.toFixed(1) + '%';
   document.getElementById('headroom').textContent = bytes(s.store.headroomBytes);
   document.getElementById('dropped').textContent = num(s.store.recordsDropped);
+  wear(s.wear);
   const dt = last ? (s.now - last.now) / 1000 : 0;
   let total = 0;
   const tbody = document.getElementById('topics');

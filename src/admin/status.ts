@@ -1,9 +1,12 @@
 /**
  * The JSON behind the status page (`/api/status`): what a person at the gateway wants at a
- * glance. Rates are computed by the page from successive samples, so the server keeps no history.
+ * glance. Rates are computed by the page from successive samples, so the server keeps no history;
+ * the one exception is the storage write rate, which needs an hour of samples (./wear-window.ts).
  */
 import type { LogStore } from '../store/types.js';
+import { yearsToEndurance } from './flash-wear.js';
 import type { Readiness } from './readiness.js';
+import type { WearWindow } from './wear-window.js';
 
 export interface StatusSnapshot {
   version: string;
@@ -22,8 +25,25 @@ export interface StatusSnapshot {
   };
   topics: { name: string; partitions: number; logEndOffset: number; records: number; sizeBytes: number; overflowPolicy: string }[];
   groups: { group: string; lag: number; partitions: number }[];
+  /** Flash wear; null where /proc/self/io cannot be read (not Linux). `weir doctor` reads it too. */
+  wear: WearStatus | null;
   /** Sections other components add (MQTT clients, Kafka clients, mirror state), in the order added. */
   sections: StatusSectionView[];
+}
+
+export interface WearStatus {
+  /** Bytes written to storage since start, and payload bytes appended. */
+  writeBytes: number;
+  payloadBytes: number;
+  /** Seconds the rate and ratio below cover: since start, at most the last hour. */
+  windowSeconds: number;
+  writeBytesPerSecond: number;
+  /** Bytes written per payload byte over the window; null when no payload was appended in it. */
+  bytesPerPayloadByte: number | null;
+  /** device.flash_endurance_tbw */
+  enduranceTbw: number;
+  /** Years until enduranceTbw is written at this rate; null when nothing is being written. */
+  yearsToEndurance: number | null;
 }
 
 /**
@@ -52,7 +72,28 @@ export interface StatusCard {
 
 export type StatusSection = () => StatusSectionView;
 
-export function statusSnapshot(store: LogStore, readiness: Readiness, version: string, sections: Map<string, StatusSection>): StatusSnapshot {
+function wearStatus(wear: WearWindow, enduranceTbw: number): WearStatus | null {
+  const f = wear.figures();
+  if (f === undefined) return null;
+  const years = yearsToEndurance(f.writeBytesPerSecond, enduranceTbw);
+  return {
+    writeBytes: f.writeBytes,
+    payloadBytes: f.payloadBytes,
+    windowSeconds: f.windowSeconds,
+    writeBytesPerSecond: f.writeBytesPerSecond,
+    bytesPerPayloadByte: f.windowBytesPerPayloadByte,
+    enduranceTbw,
+    yearsToEndurance: Number.isFinite(years) ? years : null,
+  };
+}
+
+export function statusSnapshot(
+  store: LogStore,
+  readiness: Readiness,
+  version: string,
+  sections: Map<string, StatusSection>,
+  wear: { window: WearWindow; enduranceTbw: number },
+): StatusSnapshot {
   const stats = store.stats();
   const report = readiness.report();
   const topics = store.listTopics().map((name) => {
@@ -95,6 +136,7 @@ export function statusSnapshot(store: LogStore, readiness: Readiness, version: s
     },
     topics,
     groups,
+    wear: wearStatus(wear.window, wear.enduranceTbw),
     sections: extra,
   };
 }

@@ -14,6 +14,7 @@ import { createMetrics } from '../../src/admin/metrics.js';
 import { Readiness } from '../../src/admin/readiness.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import { statusSnapshot } from '../../src/admin/status.js';
+import { WearWindow } from '../../src/admin/wear-window.js';
 import type { LogStore } from '../../src/store/index.js';
 import { bridgeConfig } from '../helpers/mqtt-bridge.js';
 import { openTestStore, silentLogger, tempDir } from '../helpers/store.js';
@@ -37,9 +38,23 @@ describe('status page in headless Chromium', () => {
     // A real MQTT bridge on the same store: its section on the page comes from live counters.
     mqtt = await startMqttBridge(mqttOptionsFromConfig(bridgeConfig(dir)), store, silentLogger);
     const sections = new Map([['mqtt', () => mqttStatusSection(mqtt)]]);
+    // Flash wear on a clock of its own: 30 minutes in which 90 MB were written (50 kB/s, 4.32 GB a
+    // day) for 9 MB of payload; a 2 TB card lasts 1.3 years at that rate.
+    let now = 0;
+    let written = 0;
+    let payload = 0;
+    const wear = new WearWindow(() => written, () => payload, () => now);
+    now = 1_800_000;
+    written = 90_000_000;
+    payload = 9_000_000;
     server = await startAdminServer(
       { host: '127.0.0.1', port: 0 },
-      { registry: createMetrics(store, '0.1.0'), readiness, logger: silentLogger, status: () => statusSnapshot(store, readiness, '0.1.0', sections) },
+      {
+        registry: createMetrics(store, '0.1.0', wear),
+        readiness,
+        logger: silentLogger,
+        status: () => statusSnapshot(store, readiness, '0.1.0', sections, { window: wear, enduranceTbw: 2 }),
+      },
     );
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -57,7 +72,7 @@ describe('status page in headless Chromium', () => {
     cleanup();
   });
 
-  it('shows topics with live rates and sizes, consumer-group lag, disk headroom, readiness and MQTT clients', async () => {
+  it('shows topics with live rates and sizes, consumer-group lag, disk headroom, flash wear, readiness and MQTT clients', async () => {
     await store.createTopic('sensors.temperature', { partitions: 3 });
     await store.createTopic('sensors.humidity');
     let appending = true;
@@ -97,6 +112,12 @@ describe('status page in headless Chromium', () => {
     expect(await page.textContent('#groups')).toMatch(/dashboard/);
     expect(await page.textContent('#used')).toMatch(/KiB|B \//);
     expect(await page.$$('svg.spark polyline')).toHaveLength(3);
+    expect(await page.textContent('#wear-day')).toBe('4.32 GB/day');
+    expect(await page.textContent('#wear-day-label')).toBe('written to storage per day, at the rate of the last 30 min');
+    expect(await page.textContent('#wear-ratio')).toBe('10.0');
+    expect(await page.textContent('#wear-years')).toBe('1.3 years');
+    expect(await page.textContent('#wear-years-label')).toBe('until 2 TB (device.flash_endurance_tbw) is written at this rate');
+    expect(await page.getAttribute('#wear-years-card', 'class')).toBe('card warn');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'status-page.png'), fullPage: true });
