@@ -11,9 +11,11 @@ import { bytesInDir, freeBytesFor, resolveDiskBudget } from '../src/config/store
 import type { WeirConfig } from '../src/config/schema.js';
 import type { HostPort } from '../src/config/types.js';
 import { checkUpstreams } from './doctor-upstream.js';
+import { checkFlashWear } from './doctor-wear.js';
 import { boardModel, resolveProfile } from './profiles.js';
 
-export type CheckLevel = 'ok' | 'warn' | 'fail';
+/** `info`: the check could not tell (e.g. it needs the running Weir); never a problem. */
+export type CheckLevel = 'ok' | 'info' | 'warn' | 'fail';
 
 export interface CheckResult {
   level: CheckLevel;
@@ -165,7 +167,7 @@ export async function runChecks(config: WeirConfig): Promise<CheckResult[]> {
       ? { level: 'ok', name: 'weir', message: 'not running on this data dir' }
       : { level: 'ok', name: 'weir', message: `running on this data dir (pid ${Number.isNaN(pid) ? 'of another user' : pid})` },
   );
-  results.push(checkBoard(config), ...checkDisk(config), checkClock(), checkPython());
+  results.push(checkBoard(config), ...checkDisk(config), await checkFlashWear(config, pid !== undefined), checkClock(), checkPython());
   for (const { section, address } of configuredListeners(config)) results.push(await checkPort(section, address, pid !== undefined));
   results.push(...(await checkUpstreams(config)));
   return results;

@@ -1,14 +1,14 @@
 import { loadConfig } from '../../config/load.js';
 import { stringValue, type CommandSpec } from '../spec.js';
 
-const MARK = { ok: '✓', warn: '!', fail: '✗' } as const;
+const MARK = { ok: '✓', info: '-', warn: '!', fail: '✗' } as const;
 
 export const doctor: CommandSpec = {
   path: ['doctor'],
-  summary: 'Check the config, data dir, disk, clock, ports and mirror upstreams; print what to fix',
+  summary: 'Check the config, data dir, disk, flash wear, clock, ports and mirror upstreams; print what to fix',
   description: [
-    'Runs read-only checks an operator needs before (or while) Weir runs: the config validates; Node.js is 20 or newer; the data directory is writable; free space and the disk budget agree; the clock is synchronised (record timestamps and retention.ms depend on it); every configured listener port is free (or held by the running Weir); python3 is there for sd_notify under systemd; for each mirror upstream, the Kafka client is built, its TLS and SASL files are readable, a bootstrap server answers as a Kafka broker, and a SASL login with the configured credentials succeeds.',
-    'Each line starts with ✓ (fine), ! (worth a look) or ✗ (must be fixed), followed by what to do. Exit status: 0 when nothing must be fixed, 1 otherwise (an invalid config included), 2 for a usage error.',
+    'Runs read-only checks an operator needs before (or while) Weir runs: the config validates; Node.js is 20 or newer; the data directory is writable; free space and the disk budget agree; at the write rate of the running Weir over the last hour (asked over its admin listener), device.flash_endurance_tbw lasts at least five years; the clock is synchronised (record timestamps and retention.ms depend on it); every configured listener port is free (or held by the running Weir); python3 is there for sd_notify under systemd; for each mirror upstream, the Kafka client is built, its TLS and SASL files are readable, a bootstrap server answers as a Kafka broker, and a SASL login with the configured credentials succeeds.',
+    'Each line starts with ✓ (fine), - (for information: the check could not tell), ! (worth a look) or ✗ (must be fixed), followed by what to do. Exit status: 0 when nothing must be fixed, 1 otherwise (an invalid config included), 2 for a usage error.',
   ],
   options: [
     { name: 'config', type: 'string', placeholder: 'FILE', doc: 'The YAML config file Weir runs with.', defaultDoc: 'none (built-in defaults and WEIR_* variables)' },
