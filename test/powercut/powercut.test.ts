@@ -202,7 +202,7 @@ async function verify(dir: string, acks: Acks, cut: string): Promise<number> {
       for (const r of logs.get(`${MQTT_LOG_TOPIC}-${partition}`)!.values()) mqttStored.add(`${r.key?.toString('hex')}:${r.value?.toString('hex')}`);
     }
     for (const a of acks.mqtt) {
-      if (!mqttStored.has(`${Buffer.from(a.key).toString('hex')}:${a.value.toString('hex')}`)) problems.push(`MQTT ${a.key} ${a.value.subarray(0, 24).toString('latin1')}… is missing`);
+      if (!mqttStored.has(`${Buffer.from(a.key).toString('hex')}:${a.value.toString('hex')}`)) problems.push(`MQTT ${a.value.subarray(0, a.value.indexOf('|')).toString()} is missing`);
     }
     const total = acks.kafka.length + acks.mqtt.length;
     expect(problems.slice(0, 10), `${cut}: ${problems.length} of ${total} acknowledged records missing or wrong after the power cut`).toEqual([]);
