@@ -40,7 +40,7 @@ describe('loadConfig defaults', () => {
       write_queue_max_bytes: 'auto',
       block_timeout_ms: 5000,
       retention_check_interval_ms: 60_000,
-      overlapping_sync: true,
+      overlapping_sync: false,
     });
     expect(config.topic_defaults).toEqual({
       partitions: 1,
