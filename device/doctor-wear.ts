@@ -65,12 +65,12 @@ export function judgeWriteRate(rate: WriteRate, config: WeirConfig): CheckResult
   const { host, port } = config.kafka.listen;
   const alter = config.kafka.enabled
     ? `weir topics alter --bootstrap-server ${reachable({ host, port })} --topic <topic> --config flush.ms=1000`
-    : 'weir topics alter --topic <topic> --config flush.ms=1000, with Weir stopped';
+    : 'weir topics alter --topic <topic> --config flush.ms=1000 with Weir stopped';
   return {
     level: 'warn',
     name: NAME,
     message: `${head}: at that rate ${endurance} is written in ${years < 1 ? `${Math.round(years * 365.25)} days` : `${years.toFixed(1)} years`}, less than ${ENDURANCE_WARN_YEARS} years`,
-    fix: `Write less often: raise flush.ms on the busiest topics (${alter}; the status page shows each topic's records/s) or lower the publish rate. If the card is rated for more than ${tbw} TB written, set device.flash_endurance_tbw to its rating.`,
+    fix: `Write less often: raise flush.ms on the busiest topics (the status page shows each topic's records/s): ${alter} (more if it is 1000 already; topics MQTT ingest creates get mqtt.created_topic_flush_ms), or lower the publish rate. If the card is rated for more than ${tbw} TB written, set device.flash_endurance_tbw to its rating.`,
   };
 }
 
