@@ -2,13 +2,13 @@
  * The floor of `npm run bench:wear`: the least any durable log could write for a scenario's
  * traffic on this filesystem. A file preallocated by writing zeros and fsyncing (so no block is
  * allocated and no extent converted during the measurement) takes the same payload bytes per
- * commit, at the same commits per second, as Weir showed in the scenario: each commit is one
+ * commit, as many commits in as many seconds, as Weir showed in the scenario: each commit is one
  * pwrite of those bytes at the next position (sequential, like an append-only log) followed by
  * fdatasync. Nothing else: no index, no metadata, no framing.
  *
  * The JSON FloorSpec comes in the environment (WEAR_FLOOR). Prints `ready` once the file is
- * preallocated and flushed, waits for `go` on stdin, runs for `seconds`, and prints one JSON
- * FloorResult line.
+ * preallocated and flushed, waits for `go` on stdin, makes `commits` commits evenly spaced over
+ * `seconds` (the first at once; it lasts `seconds` in all), and prints one JSON FloorResult line.
  */
 import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -16,7 +16,8 @@ import { createInterface } from 'node:readline';
 export interface FloorSpec {
   file: string;
   bytesPerCommit: number;
-  commitsPerSec: number;
+  /** Commits to make, evenly spaced over `seconds` (the first at once). */
+  commits: number;
   seconds: number;
   /** Size of the preallocated file; the writes wrap around within it. */
   fileBytes: number;
@@ -28,8 +29,10 @@ export interface FloorResult {
   seconds: number;
   /** /proc/self/io write_bytes over the run. */
   processWriteBytes: number | null;
-  /** Largest single pwrite + fdatasync, ms: a floor that cannot keep its cadence says so here. */
+  /** Largest single pwrite + fdatasync, ms. */
   maxCommitMs: number;
+  /** Latest a commit started after it was due, ms: a floor that cannot keep its cadence says so here. */
+  maxLateMs: number;
 }
 
 function writeBytes(): number | null {
@@ -58,25 +61,28 @@ async function run(spec: FloorSpec): Promise<FloorResult> {
 
   const payload = Buffer.alloc(spec.bytesPerCommit, 0x61);
   const io0 = writeBytes();
+  const spacingMs = (spec.seconds * 1000) / spec.commits;
   let commits = 0;
   let position = 0;
   let maxCommitMs = 0;
+  let maxLateMs = 0;
   const started = performance.now();
   const endAt = started + spec.seconds * 1000;
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       const now = performance.now();
-      const due = Math.floor(((Math.min(now, endAt) - started) / 1000) * spec.commitsPerSec) - commits;
-      for (let i = 0; i < due; i++) {
+      const due = Math.min(spec.commits, Math.floor((now - started) / spacingMs) + 1);
+      while (commits < due) {
         if (position + payload.length > spec.fileBytes) position = 0;
         const t0 = performance.now();
+        maxLateMs = Math.max(maxLateMs, t0 - (started + commits * spacingMs));
         writeSync(fd, payload, 0, payload.length, position);
         fdatasyncSync(fd);
         maxCommitMs = Math.max(maxCommitMs, performance.now() - t0);
         position += payload.length;
         commits++;
       }
-      if (now >= endAt) {
+      if (commits >= spec.commits && now >= endAt) {
         clearInterval(tick);
         resolve();
       }
@@ -91,6 +97,7 @@ async function run(spec: FloorSpec): Promise<FloorResult> {
     seconds,
     processWriteBytes: io0 === null || io1 === null ? null : io1 - io0,
     maxCommitMs: Math.round(maxCommitMs * 100) / 100,
+    maxLateMs: Math.round(maxLateMs * 100) / 100,
   };
 }
 
