@@ -27,6 +27,8 @@ export const ErrorCodes = {
   INVALID_CONFIG: { retriable: false },
   /** Partition count out of range (creating or growing a topic). */
   INVALID_PARTITIONS: { retriable: false },
+  /** Creating a topic or partitions would pass `store.max_topics` or `store.max_partitions`. */
+  TOPIC_LIMIT_REACHED: { retriable: false },
   /** A record batch exceeds the topic's `max.message.bytes`. */
   MESSAGE_TOO_LARGE: { retriable: false },
   /** Bytes that should be a RecordBatch v2 are not (bad magic, CRC, lengths). */

@@ -87,6 +87,18 @@ export const SCHEMA = {
       doc: 'How often retention (time, size and disk budget) runs. 0 turns the timer off, for tests only.',
       fix: 'Set a duration such as 60000 or 1m, at most 1d, or remove it to use the default.',
     }),
+    max_topics: field({
+      type: int(1, 1_000_000),
+      default: 1000,
+      doc: 'Cap on topics. Each topic and partition is held in memory (about 2 KiB of heap for a one-partition topic), so past the cap creating a topic (CreateTopics, Metadata and MQTT auto-create, `weir topics create`) is refused with TOPIC_LIMIT_REACHED (Kafka POLICY_VIOLATION). A data dir already over it still opens, with a warning, and refuses more.',
+      fix: 'Set a whole number of topics, e.g. 1000, or remove it to use the default.',
+    }),
+    max_partitions: field({
+      type: int(1, 1_000_000),
+      default: 2000,
+      doc: 'Cap on partitions across all topics, with the same refusal as `store.max_topics` (also for CreatePartitions and `weir topics alter --partitions`). 2000 partitions hold about 4 MiB of heap, out of the 128 MiB the service gives Node.',
+      fix: 'Set a whole number of partitions, e.g. 2000, or remove it to use the default.',
+    }),
     overlapping_sync: field({
       type: bool(),
       default: false,

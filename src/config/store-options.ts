@@ -68,5 +68,7 @@ export function storeOptionsFromConfig(config: WeirConfig, overrides: { dir?: st
     blockTimeoutMs: store.block_timeout_ms,
     retentionCheckIntervalMs: store.retention_check_interval_ms,
     overlappingSync: store.overlapping_sync,
+    maxTopics: store.max_topics,
+    maxPartitions: store.max_partitions,
   };
 }

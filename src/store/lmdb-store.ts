@@ -64,7 +64,8 @@ export class LmdbStore implements LogStore {
     private readonly lock: DirLock,
     private readonly log: Logger,
   ) {
-    this.topics = new TopicRegistry(env, options.topicDefaults, options.defaultPartitions, (pid, topic, partition) =>
+    const limits = { maxTopics: options.maxTopics ?? Infinity, maxPartitions: options.maxPartitions ?? Infinity };
+    this.topics = new TopicRegistry(env, options.topicDefaults, options.defaultPartitions, limits, (pid, topic, partition) =>
       loadPartition(env, log, pid, topic, partition),
     );
     this.usedBytes = this.topics.allPartitions().reduce((sum, p) => sum + p.sizeBytes, 0);
@@ -118,8 +119,15 @@ export class LmdbStore implements LogStore {
       throw err;
     }
     const store = new LmdbStore(options, env, lock, log);
-    const topics = store.listTopics();
-    log.info({ dir: options.dir, topics: topics.length, usedBytes: store.usedBytes, diskBudgetBytes: options.diskBudgetBytes }, 'store opened');
+    const counts = store.topics.counts();
+    log.info({ dir: options.dir, topics: counts.topics, partitions: counts.partitions, usedBytes: store.usedBytes, diskBudgetBytes: options.diskBudgetBytes }, 'store opened');
+    if (counts.topics > counts.maxTopics || counts.partitions > counts.maxPartitions) {
+      // Written by an older Weir or under higher caps: open it anyway, refuse to add more.
+      log.warn(
+        { topics: counts.topics, maxTopics: counts.maxTopics, partitions: counts.partitions, maxPartitions: counts.maxPartitions },
+        'the data directory holds more topics or partitions than store.max_topics / store.max_partitions allow: no topic or partition can be created until enough are deleted (weir topics delete); each costs memory',
+      );
+    }
     return store;
   }
 
@@ -198,6 +206,10 @@ export class LmdbStore implements LogStore {
 
   hasTopic(name: string): boolean {
     return this.topics.has(name);
+  }
+
+  partitionCount(name: string): number {
+    return this.topics.partitionCount(name);
   }
 
   describeTopic(name: string): TopicDescription {
@@ -468,6 +480,8 @@ export class LmdbStore implements LogStore {
       bytesAppended: this.bytesAppended,
       payloadBytesAppended: this.payloadBytesAppended,
       recordsDropped: this.recordsDropped,
+      topics: this.topics.counts().topics,
+      partitions: this.topics.counts().partitions,
       storageFailure: this.storageFailure,
     };
   }

@@ -11,6 +11,15 @@ import { TOPIC_CONFIG_NAMES, isTopicConfigName, parseTopicConfigs, validateTopic
 /** Kafka allows more, but every partition costs memory and an LMDB segment chain on a small board. */
 export const MAX_PARTITIONS = 10_000;
 
+/**
+ * Caps on the whole registry (`store.max_topics`, `store.max_partitions`): every topic and
+ * partition is held in memory, so their number, not the traffic, would otherwise bound the heap.
+ */
+export interface TopicLimits {
+  maxTopics: number;
+  maxPartitions: number;
+}
+
 interface TopicEntry {
   record: TopicRecord;
   config: TopicConfig;
@@ -24,11 +33,14 @@ export class TopicRegistry {
    * counter from `meta` would hand two creates in the same commit window the same ids.
    */
   private nextPartitionId: number;
+  /** Partitions of every topic (what `store.max_partitions` caps). */
+  private partitionTotal = 0;
 
   constructor(
     private readonly env: LmdbEnv,
     private readonly defaults: TopicConfig,
     private readonly defaultPartitions: number,
+    private readonly limits: TopicLimits,
     private readonly loadPartition: (pid: number, topic: string, partition: number) => PartitionState,
   ) {
     let highest = 0;
@@ -47,7 +59,36 @@ export class TopicRegistry {
       partitions: record.partitionIds.map((pid, i) => this.loadPartition(pid, record.name, i)),
     };
     this.entries.set(record.name, entry);
+    this.partitionTotal += entry.partitions.length;
     return entry;
+  }
+
+  /** How many topics and partitions there are, against their caps. */
+  counts(): { topics: number; partitions: number } & TopicLimits {
+    return { topics: this.entries.size, partitions: this.partitionTotal, ...this.limits };
+  }
+
+  partitionCount(name: string): number {
+    return this.entry(name).partitions.length;
+  }
+
+  /** Refuses a create or grow that would take the registry past a cap (TOPIC_LIMIT_REACHED). */
+  private checkLimits(topic: string, newTopics: number, newPartitions: number): void {
+    const { maxTopics, maxPartitions } = this.limits;
+    if (this.entries.size + newTopics > maxTopics) {
+      throw new WeirError(
+        'TOPIC_LIMIT_REACHED',
+        `cannot create topic '${topic}': Weir holds ${this.entries.size} topics and store.max_topics is ${maxTopics}; delete unused topics (weir topics delete) or raise store.max_topics`,
+        { details: { topic, limit: 'store.max_topics', max: maxTopics, current: this.entries.size } },
+      );
+    }
+    if (this.partitionTotal + newPartitions > maxPartitions) {
+      throw new WeirError(
+        'TOPIC_LIMIT_REACHED',
+        `cannot add ${newPartitions} partitions for topic '${topic}': Weir holds ${this.partitionTotal} partitions and store.max_partitions is ${maxPartitions}; delete unused topics (weir topics delete) or raise store.max_partitions`,
+        { details: { topic, limit: 'store.max_partitions', max: maxPartitions, current: this.partitionTotal, requested: newPartitions } },
+      );
+    }
   }
 
   /** After a failed commit: rebuild every partition from disk, the only truth. */
@@ -119,6 +160,7 @@ export class TopicRegistry {
     if (this.entries.has(name)) {
       throw new WeirError('TOPIC_ALREADY_EXISTS', `topic '${name}' already exists`, { details: { topic: name } });
     }
+    this.checkLimits(name, 1, count);
     const record: TopicRecord = { name, partitionIds: this.allocatePartitionIds(count), overrides, createdAt: Date.now() };
     const write = this.env.topics.put(name, record);
     this.install(record);
@@ -151,16 +193,18 @@ export class TopicRegistry {
         details: { topic: name, current, requested: count },
       });
     }
+    this.checkLimits(name, 0, count - current);
     const ids = this.allocatePartitionIds(count - current);
     const record: TopicRecord = { ...entry.record, partitionIds: [...entry.record.partitionIds, ...ids] };
     entry.record = record;
     ids.forEach((pid, i) => entry.partitions.push(this.loadPartition(pid, name, current + i)));
+    this.partitionTotal += ids.length;
     await durable(this.env.topics.put(name, record));
   }
 
   /** Forgets the topic; the caller removes its data in the same event turn. */
   remove(name: string): Promise<boolean> {
-    this.entry(name);
+    this.partitionTotal -= this.entry(name).partitions.length;
     this.entries.delete(name);
     return this.env.topics.remove(name);
   }

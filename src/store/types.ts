@@ -29,6 +29,12 @@ export interface StoreOptions {
    * their flush either way.
    */
   overlappingSync: boolean;
+  /**
+   * Caps on topics and partitions (`store.max_topics`, `store.max_partitions`): creating past
+   * one fails with TOPIC_LIMIT_REACHED. Absent means no cap (the config always sets both).
+   */
+  maxTopics?: number;
+  maxPartitions?: number;
   /** Called for every record dropped by retention or overflow before a cursor passed it. */
   onDrop?: (event: DropEvent) => void;
 }
@@ -117,6 +123,9 @@ export interface StoreStats {
    */
   payloadBytesAppended: number;
   recordsDropped: number;
+  /** Topics and partitions in the store (what `store.max_topics` and `store.max_partitions` cap). */
+  topics: number;
+  partitions: number;
   /** Set once LMDB refused a write (disk full, I/O error): what happened and what to do. */
   storageFailure: string | undefined;
 }
@@ -164,6 +173,8 @@ export interface LogStore {
   listTopics(): string[];
   hasTopic(name: string): boolean;
   describeTopic(name: string): TopicDescription;
+  /** The topic's partition count, without building a description (Metadata, metrics). */
+  partitionCount(name: string): number;
 
   // The log
   /** Appends records built into batches by the store (group commit). Resolves once durable. */

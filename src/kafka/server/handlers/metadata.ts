@@ -18,7 +18,7 @@ export function createMetadataHandler(deps: { store: LogStore; topics: TopicReso
   const { store, topics } = deps;
 
   function describe(name: string, broker: BrokerInfo): MetadataTopic {
-    const count = store.describeTopic(name).partitions.length;
+    const count = store.partitionCount(name);
     const partitions = [];
     for (let i = 0; i < count; i++) {
       partitions.push({
