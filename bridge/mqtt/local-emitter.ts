@@ -13,6 +13,15 @@
  * Subscriptions are counted here the way mqemitter's trie holds them (an `on` adds an entry, a
  * `removeListener` takes one away if there is one, once mqemitter has actually removed it), so the
  * count cannot claim "none" while the trie still holds a listener that would match.
+ *
+ * The concurrency limit (aedes's `concurrency`: messages being delivered at once) is kept here, not
+ * in mqemitter. mqemitter starts its next queued message from inside the completion of the
+ * previous one (`released → _do → parallel`), and a message that matches nobody completes
+ * synchronously, so a queue of N such messages is released by a recursion N deep. A client
+ * controls N: a subscriber that stops reading holds the 100 deliveries in flight while publishers
+ * queue thousands behind them, and when it resets, its subscription is gone and the whole queue
+ * completes at once: `RangeError: Maximum call stack size exceeded`, process dead. Here the queue
+ * is drained by a loop; a completion inside the loop only frees a slot for it.
  */
 import mqemitter from 'mqemitter';
 
@@ -26,10 +35,22 @@ export class LocalEmitter {
   private readonly plain = new Map<string, Map<Listener, number>>();
   private plainCount = 0;
   private closed = false;
+  /** Messages being delivered (emitted to mqemitter, not yet called back). */
+  private current = 0;
+  /** Messages waiting for a slot, oldest first, from `head` on. */
+  private queue: [Message, ((error?: Error) => void) | undefined][] = [];
+  private head = 0;
+  private pumping = false;
 
-  /** The options aedes gives its default mqemitter (aedes.js): concurrency, and [MQTT-4.7.1-3]. */
-  constructor(concurrency: number) {
-    this.inner = mqemitter({ concurrency, matchEmptyLevels: true });
+  /** aedes's `concurrency`, and the option aedes gives its default mqemitter: [MQTT-4.7.1-3]. */
+  constructor(private readonly concurrency: number) {
+    // 0 = no limit in mqemitter: it never queues, so it never releases recursively.
+    this.inner = mqemitter({ concurrency: 0, matchEmptyLevels: true });
+  }
+
+  /** Messages waiting for a delivery slot. */
+  get queued(): number {
+    return this.queue.length - this.head;
   }
 
   /** Subscriptions whose filter can match a topic that does not start with `$`. */
@@ -60,12 +81,45 @@ export class LocalEmitter {
       callback?.();
       return;
     }
-    this.inner.emit(message, callback);
+    if (this.current >= this.concurrency || this.queued > 0) {
+      this.queue.push([message, callback]);
+      return;
+    }
+    this.deliver(message, callback);
   }
 
   close(callback: () => void): void {
-    this.closed = true; // mqemitter then fails every emit; so do we
+    this.closed = true; // mqemitter then fails every emit, queued ones too; so do we
     this.inner.close(callback);
+    this.pump();
+  }
+
+  private deliver(message: Message, callback: ((error?: Error) => void) | undefined): void {
+    this.current++;
+    this.inner.emit(message, (error?: Error) => {
+      this.current--;
+      callback?.(error);
+      this.pump();
+    });
+  }
+
+  /** Starts queued messages while slots are free; re-entered from a completion, it returns. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while ((this.current < this.concurrency || this.closed) && this.head < this.queue.length) {
+        const [message, callback] = this.queue[this.head]!;
+        this.queue[this.head++] = undefined as never;
+        if (this.head === this.queue.length || this.head >= 1024) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+        this.deliver(message, callback);
+      }
+    } finally {
+      this.pumping = false;
+    }
   }
 
   private forget(topic: string, listener: Listener): void {

@@ -39,10 +39,20 @@ export function connectPacket(clientId: string): Buffer {
 }
 
 /** PUBLISH [MQTT-3.3]: flags are DUP (bit 3), QoS (bits 2–1), RETAIN (bit 0). */
-export function publishPacket(topic: string, payload: Buffer, opts: { qos: 0 | 1 | 2; id?: number; dup?: boolean }): Buffer {
+export function publishPacket(topic: string | Buffer, payload: Buffer, opts: { qos: 0 | 1 | 2; id?: number; dup?: boolean }): Buffer {
   const flags = (opts.dup === true ? 0x08 : 0) | (opts.qos << 1);
   const id = opts.qos > 0 ? u16(opts.id ?? 1) : Buffer.alloc(0);
-  return packet(0x30 | flags, Buffer.concat([str(topic), id, payload]));
+  return packet(0x30 | flags, Buffer.concat([typeof topic === 'string' ? str(topic) : rawStr(topic), id, payload]));
+}
+
+/** SUBSCRIBE [MQTT-3.8]: fixed header flags must be 0010; one filter with its requested QoS. */
+export function subscribePacket(filter: string | Buffer, qos: 0 | 1 | 2, id = 1): Buffer {
+  return packet(0x82, Buffer.concat([u16(id), typeof filter === 'string' ? str(filter) : rawStr(filter), Buffer.from([qos])]));
+}
+
+/** A string field from raw bytes (which need not be valid UTF-8). */
+export function rawStr(bytes: Buffer): Buffer {
+  return Buffer.concat([u16(bytes.length), bytes]);
 }
 
 /** PUBREL [MQTT-3.6]: fixed header flags must be 0010. */

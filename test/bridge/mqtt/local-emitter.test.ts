@@ -93,6 +93,37 @@ describe('LocalEmitter', () => {
     expect(bus.plainSubscriptions).toBe(0);
   });
 
+  it('holds at most `concurrency` messages in delivery, and releases a long queue without recursing', () => {
+    const bus = new LocalEmitter(2);
+    const held: (() => void)[] = [];
+    bus.on('slow/#', (_m: unknown, done: () => void) => held.push(done)); // a subscriber that stopped reading
+    let delivered = 0;
+    bus.on('#', (_m: unknown, done: () => void) => {
+      delivered++;
+      done();
+    });
+    emitTo(bus, 'slow/1');
+    emitTo(bus, 'slow/2');
+    // 200k messages every listener completes synchronously, queued behind the two held ones
+    let completed = 0;
+    for (let i = 0; i < 200_000; i++) bus.emit({ topic: 'fast' }, () => completed++);
+    expect(delivered).toBe(2);
+    expect(completed).toBe(0);
+    for (const done of held.splice(0)) done();
+    expect(completed).toBe(200_000);
+    expect(delivered).toBe(200_002);
+  });
+
+  it('fails queued emits on close, as later ones', async () => {
+    const bus = new LocalEmitter(1);
+    bus.on('#', () => undefined); // never completes
+    emitTo(bus, 'a/b');
+    let error: Error | undefined;
+    bus.emit({ topic: 'a/c' }, (err) => (error = err));
+    await new Promise<void>((resolve) => bus.close(resolve));
+    expect(error?.message).toMatch(/closed/);
+  });
+
   it('fails emits after close, as mqemitter does', async () => {
     const bus = new LocalEmitter(100);
     await new Promise<void>((resolve) => bus.close(resolve));
