@@ -135,7 +135,17 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
       }
       return startAdminServer(
         { host, port },
-        { registry: metrics, readiness, logger, status: () => statusSnapshot(store, readiness, version, statusSections, wearOnPage), api: apiRoutes },
+        {
+          registry: metrics,
+          readiness,
+          logger,
+          status: () => statusSnapshot(store, readiness, version, statusSections, wearOnPage),
+          api: apiRoutes,
+          health: () => {
+            const failure = store.stats().storageFailure;
+            return failure === undefined ? undefined : `storage failure: ${failure}`;
+          },
+        },
       );
     });
     steps.push({ name: 'admin', stop: () => admin.close() });

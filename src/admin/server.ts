@@ -1,8 +1,8 @@
 /**
  * The admin HTTP listener (default 127.0.0.1:9644): `/` (the status page, fed by `/api/status`),
- * `/metrics` (Prometheus text), `/healthz`
- * (the process is alive and its event loop answers), `/readyz` (every component that must be up
- * is up; 503 with the reasons otherwise). Loopback by default: it has no authentication.
+ * `/metrics` (Prometheus text), `/healthz` (the process is alive, its event loop answers and the
+ * store can write: 503 with the storage failure otherwise), `/readyz` (every component that must
+ * be up is up; 503 with the reasons otherwise). Loopback by default: it has no authentication.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +19,15 @@ export interface AdminServer {
 
 export async function startAdminServer(
   options: { host: string; port: number },
-  deps: { registry: Registry; readiness: Readiness; logger: Logger; status: () => StatusSnapshot; api?: ReadonlyMap<string, () => unknown> },
+  deps: {
+    registry: Registry;
+    readiness: Readiness;
+    logger: Logger;
+    status: () => StatusSnapshot;
+    api?: ReadonlyMap<string, () => unknown>;
+    /** Undefined while healthy; otherwise what is wrong (the store's storage failure). */
+    health?: () => string | undefined;
+  },
 ): Promise<AdminServer> {
   const log = deps.logger.child({ component: 'admin' });
   const server: Server = createServer((req, res) => {
@@ -29,7 +37,8 @@ export async function startAdminServer(
       return;
     }
     if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      const problem = deps.health?.();
+      res.writeHead(problem === undefined ? 200 : 503, { 'content-type': 'text/plain' }).end(`${problem ?? 'ok'}\n`);
       return;
     }
     if (path === '/readyz') {

@@ -49,6 +49,8 @@ export class LmdbStore implements LogStore {
   private readonly sticky = new Map<string, { partition: number; records: number }>();
   private usedBytes = 0;
   private storageFailure: string | undefined;
+  /** Classifying the first failed commit since the store last wrote (see noteStorageFailure). */
+  private failureNoted: Promise<{ noSpace: boolean }> | undefined;
   private recordsAppended = 0;
   private bytesAppended = 0;
   private payloadBytesAppended = 0;
@@ -83,8 +85,12 @@ export class LmdbStore implements LogStore {
         await this.retentionRunning?.catch(() => undefined);
         this.topics.reloadPartitions();
         this.usedBytes = this.topics.allPartitions().reduce((sum, p) => sum + p.sizeBytes, 0);
+        await this.retryAfterFailure();
       },
-      onCommitFailed: (cause) => void this.noteStorageFailure(cause),
+      // The first failure is the cause; the transactions issued behind it fail because it did.
+      onCommitFailed: (cause) => {
+        this.failureNoted ??= this.noteStorageFailure(cause);
+      },
     });
     this.admission = new Admission(
       {
@@ -139,18 +145,41 @@ export class LmdbStore implements LogStore {
    * After a commit fails for want of space (ENOSPC) or with an I/O error, LMDB answers every
    * later write transaction of this environment with EIO (lmdb-js 3.5; even closing it fails),
    * while what was committed before stays intact and readable. The store therefore refuses
-   * appends at once, retriably, says what to do, and exposes the failure for health checks; a
-   * restart after freeing space resumes writing (the next start derives an `auto` budget from
-   * the space actually free).
+   * appends at once, retriably, says what to do, and exposes the failure for health checks
+   * (/healthz, /readyz, the status page); a restart after freeing space resumes writing (the next
+   * start derives an `auto` budget from the space actually free). A failure that is not a full
+   * filesystem may have been transient: see retryAfterFailure.
    */
-  private async noteStorageFailure(cause: unknown): Promise<void> {
-    if (this.storageFailure !== undefined) return;
+  private async noteStorageFailure(cause: unknown): Promise<{ noSpace: boolean }> {
     const noSpace = (await isNoSpace(cause)) || filesystemFull(this.options.dir);
     this.storageFailure = noSpace
       ? `the filesystem holding ${this.options.dir} is full; free space on it, then restart Weir`
       : `LMDB failed to write to ${this.options.dir} (${String(cause)}); check the device, then restart Weir`;
     this.log.fatal({ dir: this.options.dir, noSpace, usedBytes: this.usedBytes }, `storage failure: ${this.storageFailure}`);
     this.admission.wake();
+    return { noSpace };
+  }
+
+  /**
+   * Once the committer has recovered from a failed commit (offsets reloaded from disk), one small
+   * write tells a transient failure from a broken environment: if it commits and flushes, the
+   * failure is cleared and appends resume; if not, the store keeps refusing them until restart.
+   * A full filesystem is not retried (lmdb-js refuses every later write in this process).
+   */
+  private async retryAfterFailure(): Promise<void> {
+    const noted = this.failureNoted;
+    if (noted === undefined) return;
+    const { noSpace } = await noted;
+    if (noSpace || this.closing) return;
+    try {
+      await durable(this.env.meta.put('lastWriteRetryAt', Date.now()));
+    } catch (err) {
+      this.log.fatal({ err, dir: this.options.dir }, `a write after the failed commit failed too: the store stays read-only until Weir restarts (${this.storageFailure})`);
+      return;
+    }
+    this.log.warn({ dir: this.options.dir, failure: this.storageFailure }, 'storage recovered: a write after the failed commit succeeded; appends resume');
+    this.storageFailure = undefined;
+    this.failureNoted = undefined;
   }
 
   // ---------------------------------------------------------------- topics
