@@ -10,6 +10,7 @@ import { Acl, type AclEntry } from './acl.js';
 import type { Ingest } from './ingest.js';
 import { PasswordFile } from './passwords.js';
 import type { ConnectionStats } from './stats.js';
+import { WarnLimiter } from './warn-limiter.js';
 
 export interface AuthOptions {
   allowAnonymous: boolean;
@@ -59,9 +60,10 @@ export function authHooks(options: AuthOptions, ingest: Ingest, conns: Connectio
     }
     return allowed;
   };
+  const refusedLogins = new WarnLimiter(log);
   const refuseLogin = (client: Client, username: string | undefined, returnCode: 4 | 5, why: string): AuthenticateError => {
     conns.authFailed++;
-    log.warn({ clientId: client.id, username, returnCode }, `refusing CONNECT: ${why}`);
+    refusedLogins.warn({ clientId: client.id, username, returnCode }, `refusing CONNECT: ${why}`);
     // [MQTT-3.2.2-5] CONNACK 4 = bad user name or password, 5 = not authorized; then close.
     return Object.assign(new Error(why), { returnCode });
   };

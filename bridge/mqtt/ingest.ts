@@ -21,6 +21,7 @@ import type { AppendWaiter, LogStore } from '../../src/store/types.js';
 import type { Mapper } from './mapping.js';
 import { PublishRecords, clientIdHeader, type PublishRecord, type Publisher } from './publish-record.js';
 import { IngestStats } from './stats.js';
+import { WarnLimiter } from './warn-limiter.js';
 
 export type UnmatchedPolicy = 'store' | 'drop' | 'refuse';
 
@@ -125,6 +126,9 @@ export class Ingest {
   private readonly notRetained = new WeakSet<PublishPacket>();
   private readonly records: PublishRecords;
   private stopping = false;
+  private readonly retainWarning: WarnLimiter;
+  /** Per reason, so a flood of one kind of refusal does not hide the first of another. */
+  private readonly refusalWarnings = new Map<string, WarnLimiter>();
   /** Whether aedes's incoming store holds this QoS 2 packet id (set by the server). */
   incomingStored: (client: Client, messageId: number) => Promise<boolean> = () => Promise.resolve(false);
 
@@ -134,6 +138,7 @@ export class Ingest {
     private readonly log: Logger,
   ) {
     this.records = new PublishRecords(options.mapper);
+    this.retainWarning = new WarnLimiter(log);
   }
 
   /** Called at CONNECT, before the client's first PUBLISH. */
@@ -237,7 +242,7 @@ export class Ingest {
       return;
     }
     this.stats.retainRefused++;
-    this.log.warn({ clientId: client.id, topic: packet.topic, maxRetained: this.options.maxRetained }, 'not retaining the message: mqtt.max_retained_messages reached');
+    this.retainWarning.warn({ clientId: client.id, topic: packet.topic, maxRetained: this.options.maxRetained, refused: this.stats.retainRefused }, 'not retaining the message: mqtt.max_retained_messages reached');
     packet.retain = false;
     this.notRetained.add(packet);
   }
@@ -436,7 +441,9 @@ export class Ingest {
 
   private refuse(client: Client, reason: string, message: string, packet: PublishPacket): RefusedPublish {
     this.stats.refused.set(reason, (this.stats.refused.get(reason) ?? 0) + 1);
-    this.log.warn({ clientId: client.id, topic: packet.topic, qos: packet.qos, reason }, `refusing PUBLISH and disconnecting the client: ${message}`);
+    let warning = this.refusalWarnings.get(reason);
+    if (warning === undefined) this.refusalWarnings.set(reason, (warning = new WarnLimiter(this.log)));
+    warning.warn({ clientId: client.id, topic: packet.topic, qos: packet.qos, reason }, `refusing PUBLISH and disconnecting the client: ${message}`);
     return new RefusedPublish(reason, message);
   }
 

@@ -14,6 +14,7 @@ import { WeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { FrameGuard } from './frame-guard.js';
 import type { ConnectionStats } from './stats.js';
+import { WarnLimiter } from './warn-limiter.js';
 
 export interface HostPort {
   host: string;
@@ -42,11 +43,13 @@ export interface ConnectionLimits {
 export function connectionHandler(
   broker: Aedes, streams: Set<Duplex>, limits: ConnectionLimits, conns: ConnectionStats, log: Logger,
 ): (stream: Duplex, req?: IncomingMessage) => void {
+  const refusals = new WarnLimiter(log);
+  const oversize = new WarnLimiter(log);
   return (stream, req) => {
     const remote = stream instanceof net.Socket ? stream.remoteAddress : req?.socket.remoteAddress;
     if (streams.size >= limits.maxConnections) {
       conns.rejectedMaxConnections++;
-      log.warn({ remote, maxConnections: limits.maxConnections }, 'refusing connection: mqtt.max_connections reached');
+      refusals.warn({ remote, maxConnections: limits.maxConnections, refused: conns.rejectedMaxConnections }, 'refusing connection: mqtt.max_connections reached');
       stream.destroy();
       return;
     }
@@ -58,7 +61,7 @@ export function connectionHandler(
     if (stream instanceof net.Socket) stream.setNoDelay(true);
     guardFrames(stream, limits.maxPacketSize, (why) => {
       conns.closedOversize++;
-      log.warn({ remote, why }, 'closing connection: packet over the limit');
+      oversize.warn({ remote, why }, 'closing connection: packet over the limit');
     });
     broker.handle(stream, req);
   };

@@ -13,6 +13,7 @@
 import { Readable } from 'node:stream';
 import type { Logger } from '../../../src/logger.js';
 import type { KvNamespace } from '../../../src/store/types.js';
+import { WarnLimiter } from '../warn-limiter.js';
 import { Packet, background, keyPart, plain } from './keys.js';
 
 export interface OutgoingPacket {
@@ -46,13 +47,14 @@ export class OutgoingQueues {
   private nextSeq = 1;
   private total = 0;
   dropped = 0;
-  private lastWarn = 0;
+  private readonly warning: WarnLimiter;
 
   constructor(
     private readonly kv: KvNamespace,
     private readonly caps: OutgoingCaps,
     private readonly log: Logger,
   ) {
+    this.warning = new WarnLimiter(log);
     for (const { key, value } of kv.getRange(['o'])) {
       const { clientId, packet } = value as { clientId: string; packet: OutgoingPacket };
       const seq = key[2] as number;
@@ -174,11 +176,7 @@ export class OutgoingQueues {
     this.total--;
     this.dropped++;
     background(this.kv.remove(['o', keyPart(clientId), entry.seq]), this.log, 'dropping a queued message');
-    const now = Date.now();
-    if (now - this.lastWarn > 10_000) {
-      this.lastWarn = now;
-      this.log.warn({ clientId, cap, dropped: this.dropped }, `offline queue full (${cap}): dropped the oldest queued message`);
-    }
+    this.warning.warn({ clientId, cap, dropped: this.dropped }, `offline queue full (${cap}): dropped the oldest queued message`);
   }
 }
 

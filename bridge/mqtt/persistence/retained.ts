@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from '../../../src/logger.js';
 import type { KvNamespace } from '../../../src/store/types.js';
 import { keyPart, plain } from './keys.js';
+import { WarnLimiter } from '../warn-limiter.js';
 import { topicMatcher } from './qlobber.js';
 
 interface StoredRetained {
@@ -18,13 +19,14 @@ interface StoredRetained {
 export class RetainedMessages {
   private readonly topics = new Set<string>();
   refused = 0;
-  private lastWarn = 0;
+  private readonly warning: WarnLimiter;
 
   constructor(
     private readonly kv: KvNamespace,
     private readonly max: number,
     private readonly log: Logger,
   ) {
+    this.warning = new WarnLimiter(log);
     for (const { value } of kv.getRange(['r'])) this.topics.add((value as StoredRetained).topic);
   }
 
@@ -47,11 +49,7 @@ export class RetainedMessages {
     }
     if (!this.topics.has(packet.topic) && this.topics.size >= this.max) {
       this.refused++;
-      const now = Date.now();
-      if (now - this.lastWarn > 10_000) {
-        this.lastWarn = now;
-        this.log.warn({ topic: packet.topic, max: this.max, refused: this.refused }, 'not retaining the message: mqtt.max_retained_messages reached');
-      }
+      this.warning.warn({ topic: packet.topic, max: this.max, refused: this.refused }, 'not retaining the message: mqtt.max_retained_messages reached');
       return;
     }
     this.topics.add(packet.topic);
