@@ -93,7 +93,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
   // One-minute samples of the bytes written, for the last hour's rate (metrics, status, doctor).
   const wear = new WearWindow(processWriteBytes, () => store.stats().payloadBytesAppended);
   wear.start();
-  const metrics = createMetrics(store, weirVersion(), wear);
+  const metrics = createMetrics(store, weirVersion(), wear, config.admin.metrics_max_partition_series);
   /** Sections other components add to the status page (MQTT clients, mirror state). */
   const statusSections = new Map<string, StatusSection>();
   const statusLine = new StatusLine(store);

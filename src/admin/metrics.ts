@@ -7,7 +7,7 @@
  * (./wear-window.ts).
  *
  * Names follow Prometheus conventions: `_total` counters, `_bytes` units, labels for topic and
- * partition. Process metrics (RSS, heap, event-loop lag, open fds) come from prom-client's
+ * partition, up to a number of partitions (see the weir_topics collector). Process metrics (RSS, heap, event-loop lag, open fds) come from prom-client's
  * default collectors.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -30,7 +30,11 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
   });
 }
 
-export function createMetrics(store: LogStore, version: string, wear: WearWindow): Registry {
+/**
+ * `maxPartitionSeries` is `admin.metrics_max_partition_series`: how many partitions (and group
+ * lag entries) get series of their own; no cap when absent.
+ */
+export function createMetrics(store: LogStore, version: string, wear: WearWindow, maxPartitionSeries = Infinity): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
 
@@ -91,7 +95,10 @@ export function createMetrics(store: LogStore, version: string, wear: WearWindow
   }
 
   // One collector, registered before the per-partition gauges (collection runs in registration
-  // order), refreshes all their series at each scrape, so deleted topics disappear.
+  // order), refreshes all their series at each scrape, so deleted topics disappear. Partitions
+  // past `maxPartitionSeries` (in topic-name order) get no series of their own: their figures are
+  // summed into one series labelled topic="*", partition="*" (no topic name has a '*'), so a
+  // thousand partitions cost three series, not three thousand. Group lag likewise.
   new Gauge({
     name: 'weir_topics',
     help: 'Topics in the store',
@@ -103,22 +110,54 @@ export function createMetrics(store: LogStore, version: string, wear: WearWindow
       lag.reset();
       const topics = store.listTopics();
       this.set(topics.length);
+      let exported = 0;
+      const rest = { logEnd: 0, logStart: 0, size: 0, partitions: 0 };
       for (const topic of topics) {
         for (const p of store.describeTopic(topic).partitions) {
-          const labels = { topic, partition: String(p.partition) };
-          logEnd.set(labels, p.highWatermark);
-          logStart.set(labels, p.logStartOffset);
-          size.set(labels, p.sizeBytes);
+          if (exported < maxPartitionSeries) {
+            exported++;
+            const labels = { topic, partition: String(p.partition) };
+            logEnd.set(labels, p.highWatermark);
+            logStart.set(labels, p.logStartOffset);
+            size.set(labels, p.sizeBytes);
+            continue;
+          }
+          rest.logEnd += p.highWatermark;
+          rest.logStart += p.logStartOffset;
+          rest.size += p.sizeBytes;
+          rest.partitions++;
         }
       }
+      partitions.set(exported + rest.partitions);
+      omitted.set(rest.partitions);
+      if (rest.partitions > 0) {
+        const labels = { topic: '*', partition: '*' };
+        logEnd.set(labels, rest.logEnd);
+        logStart.set(labels, rest.logStart);
+        size.set(labels, rest.size);
+      }
+      let lagSeries = 0;
+      let restLag: number | undefined;
       for (const group of store.listGroupsWithOffsets()) {
         for (const o of store.fetchGroupOffsets(group)) {
           if (!store.hasTopic(o.topic)) continue;
-          const end = store.offsets(o.topic, o.partition).highWatermark;
-          lag.set({ group, topic: o.topic, partition: String(o.partition) }, Math.max(0, end - o.offset));
+          const value = Math.max(0, store.offsets(o.topic, o.partition).highWatermark - o.offset);
+          if (lagSeries < maxPartitionSeries) {
+            lagSeries++;
+            lag.set({ group, topic: o.topic, partition: String(o.partition) }, value);
+          } else {
+            restLag = (restLag ?? 0) + value;
+          }
         }
       }
+      if (restLag !== undefined) lag.set({ group: '*', topic: '*', partition: '*' }, restLag);
     },
+  });
+  const partitions = new Gauge({ name: 'weir_partitions', help: 'Partitions in the store, all topics', registers: [registry] });
+  const omitted = new Gauge({
+    name: 'weir_partition_series_omitted',
+    help: 'Partitions past admin.metrics_max_partition_series: they have no weir_partition_* series of their own, their figures are summed into the series with topic="*", partition="*"',
+    registers: [registry],
   });
   const partitionGauge = (name: string, help: string) =>
     new Gauge({ name, help, labelNames: ['topic', 'partition'], registers: [registry] });

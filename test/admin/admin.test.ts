@@ -27,6 +27,8 @@ export const DOCUMENTED_METRICS = [
   'weir_storage_write_rate_bytes_per_second',
   'weir_storage_write_rate_window_seconds',
   'weir_topics',
+  'weir_partitions',
+  'weir_partition_series_omitted',
   'weir_partition_log_end_offset',
   'weir_partition_log_start_offset',
   'weir_partition_size_bytes',
