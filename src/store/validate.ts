@@ -3,8 +3,9 @@
  * reaches a group commit that other callers' records share.
  */
 import { WeirError } from '../errors.js';
-import { readBatchHeader, splitRecordSet, verifyBatchCrc, type RecordInput } from '../kafka/protocol/record-batch.js';
-import { headerKeyLength } from '../kafka/protocol/records.js';
+import { CompressionType, decompress, DEFAULT_MAX_DECOMPRESSED_BYTES } from '../kafka/protocol/compression.js';
+import { readBatchHeader, RECORDS_OFFSET, splitRecordSet, verifyBatchCrc, type RecordInput } from '../kafka/protocol/record-batch.js';
+import { checkRecords, headerKeyLength } from '../kafka/protocol/records.js';
 import type { TopicConfig } from './topic-config.js';
 
 /** Per-record framing overhead used to size an append before it is encoded (varints, attributes). */
@@ -34,7 +35,11 @@ export function checkRecordsSize(records: RecordInput[], config: TopicConfig, to
 
 /**
  * Splits a client's record set into its batches and checks each as a Kafka broker does: size,
- * no control batches from clients, offset deltas that match the record count, and the CRC-32C.
+ * no control batches from clients, offset deltas that match the record count, the CRC-32C, and
+ * the records themselves: every record's framing must fill the batch exactly, recordCount of them
+ * with offset deltas 0..recordCount-1 (compressed batches are decompressed to check, at most
+ * DEFAULT_MAX_DECOMPRESSED_BYTES). A batch whose CRC matches garbage is refused here, not stored
+ * for every consumer to choke on.
  */
 export function validateClientBatches(recordSet: Buffer, config: TopicConfig, topic: string, partition: number): { batches: Buffer[]; records: number } {
   const batches = splitRecordSet(recordSet);
@@ -48,7 +53,18 @@ export function validateClientBatches(recordSet: Buffer, config: TopicConfig, to
       throw new WeirError('CORRUPT_MESSAGE', `record batch has ${header.recordCount} records but lastOffsetDelta ${header.lastOffsetDelta}`);
     }
     if (!verifyBatchCrc(batch)) throw new WeirError('CORRUPT_MESSAGE', 'record batch CRC-32C does not match its contents');
+    checkBatchRecords(batch, header.compression, header.sizeInBytes, header.recordCount);
     records += header.recordCount;
   }
   return { batches, records };
+}
+
+function checkBatchRecords(batch: Buffer, compression: CompressionType, sizeInBytes: number, recordCount: number): void {
+  if (compression === CompressionType.None) {
+    checkRecords(batch, RECORDS_OFFSET, sizeInBytes, recordCount);
+    return;
+  }
+  // Garbage throws CORRUPT_MESSAGE, a bomb past the cap MESSAGE_TOO_LARGE (compression.ts).
+  const data = decompress(compression, batch.subarray(RECORDS_OFFSET, sizeInBytes), DEFAULT_MAX_DECOMPRESSED_BYTES);
+  checkRecords(data, 0, data.length, recordCount);
 }

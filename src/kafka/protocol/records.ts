@@ -152,6 +152,49 @@ export function readRecords(buf: Buffer, start: number, end: number, count: numb
   return records;
 }
 
+/**
+ * Check that exactly `count` records fill `buf[start, end)`, record i carrying offsetDelta i, with
+ * every length, count and varint inside its record: readRecords' checks without building the
+ * records (a produce-time check that allocates nothing per record).
+ */
+export function checkRecords(buf: Buffer, start: number, end: number, count: number): void {
+  if (count < 0 || count * MIN_RECORD_SIZE > end - start) {
+    throw corrupt(`record count ${count} cannot fit in ${end - start} bytes`, start);
+  }
+  const cur: Cursor = { pos: start };
+  for (let i = 0; i < count; i++) {
+    const at = cur.pos;
+    const bodySize = readVarint(buf, cur, end);
+    if (bodySize < MIN_RECORD_SIZE - 1 || bodySize > end - cur.pos) throw corrupt(`length ${bodySize} out of range`, at);
+    const recordEnd = cur.pos + bodySize;
+    cur.pos++; // attributes
+    readVarlong(buf, cur, recordEnd);
+    const offsetDelta = readVarint(buf, cur, recordEnd);
+    if (offsetDelta !== i) throw corrupt(`record ${i} has offsetDelta ${offsetDelta}`, at);
+    skipNullableBytes(buf, cur, recordEnd, 'key');
+    skipNullableBytes(buf, cur, recordEnd, 'value');
+    const headerCount = readVarint(buf, cur, recordEnd);
+    if (headerCount < 0 || headerCount * MIN_HEADER_SIZE > recordEnd - cur.pos) throw corrupt(`header count ${headerCount} out of range`, at);
+    for (let h = 0; h < headerCount; h++) {
+      const keyAt = cur.pos;
+      const keyLen = readVarint(buf, cur, recordEnd);
+      if (keyLen < 0 || keyLen > recordEnd - cur.pos) throw corrupt(`header key length ${keyLen} out of range`, keyAt);
+      cur.pos += keyLen;
+      skipNullableBytes(buf, cur, recordEnd, 'header value');
+    }
+    if (cur.pos !== recordEnd) throw corrupt(`fields end at ${cur.pos}, length says ${recordEnd}`, at);
+  }
+  if (cur.pos !== end) throw corrupt(`${end - cur.pos} bytes left after ${count} records`, cur.pos);
+}
+
+function skipNullableBytes(buf: Buffer, cur: Cursor, end: number, what: string): void {
+  const at = cur.pos;
+  const len = readVarint(buf, cur, end);
+  if (len === -1) return;
+  if (len < 0 || len > end - cur.pos) throw corrupt(`${what} length ${len} out of range`, at);
+  cur.pos += len;
+}
+
 function readNullableBytes(buf: Buffer, cur: Cursor, end: number, what: string): Buffer | null {
   const at = cur.pos;
   const len = readVarint(buf, cur, end);
