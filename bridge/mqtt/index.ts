@@ -21,6 +21,7 @@ import { authHooks } from './auth.js';
 import { Ingest, RefusedPublish, type UnmatchedPolicy } from './ingest.js';
 import { connectionHandler, createTlsServer, createWsServer, listen, type HostPort, type TlsListenerOptions } from './listeners.js';
 import { LocalEmitter } from './local-emitter.js';
+import { DeliveryStats, outgoingBudget } from './outgoing-budget.js';
 import { Mapper, compileRule, defaultRule, type CompiledRule } from './mapping.js';
 import { lmdbPersistence, type LmdbPersistence } from './persistence/index.js';
 import type { ConnectionStats, MqttStats } from './stats.js';
@@ -52,6 +53,8 @@ export interface MqttBridgeOptions {
   /** Largest MQTT Remaining Length accepted [MQTT-2.2.3]. */
   maxPacketSize: number;
   maxInflightPerClient: number;
+  /** Bytes a connection may have unsent before deliveries to it are dropped or left queued. */
+  maxOutgoingBytesPerClient: number;
   maxRetained: number;
   /** Where MQTT state lives: the log's LMDB environment (survives restarts) or aedes's memory. */
   persistence: 'lmdb' | 'memory';
@@ -123,12 +126,14 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
   const persistence: LmdbPersistence | undefined = options.persistence === 'lmdb'
     ? lmdbPersistence(store, { maxRetained: options.maxRetained, maxPerClient: options.maxQueuedPerClient, maxTotal: options.maxQueuedTotal }, log)
     : undefined;
+  const deliveries = new DeliveryStats();
   const broker = new Aedes({
     ...authHooks(options, ingest, conns, log),
+    authorizeForward: outgoingBudget(options.maxOutgoingBytesPerClient, persistence !== undefined, deliveries, log),
     // undefined: aedes's own in-memory persistence (aedes-persistence).
     persistence,
     concurrency: MQ_CONCURRENCY,
-    mq: new LocalEmitter(MQ_CONCURRENCY),
+    mq: new LocalEmitter(MQ_CONCURRENCY, { awaitListeners: false }),
     // [MQTT-3.1.2-24] a client silent for 1.5× its keep-alive is disconnected; the limit makes
     // clients ask for one, so half-open connections cannot hold slots forever.
     keepaliveLimit: options.keepaliveLimitS,
@@ -197,6 +202,7 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
       inflightWaits: ingest.stats.inflightWaits,
       retainRefused: ingest.stats.retainRefused,
       persistence: persistence?.stats(),
+      deliveries: { ...deliveries },
       refused: Object.fromEntries(ingest.stats.refused),
     }),
     close() {

@@ -22,6 +22,12 @@
  * queue thousands behind them, and when it resets, its subscription is gone and the whole queue
  * completes at once: `RangeError: Maximum call stack size exceeded`, process dead. Here the queue
  * is drained by a loop; a completion inside the loop only frees a slot for it.
+ *
+ * With `awaitListeners: false` (the bridge) a message is complete once every matching listener has
+ * been handed it: a listener's own completion (aedes's write to a subscriber, which waits for the
+ * socket to drain) is not awaited, so a subscriber that stops reading cannot hold the bus, and
+ * through it the publishers. What bounds that subscriber instead is its outgoing budget
+ * (outgoing-budget.ts).
  */
 import mqemitter from 'mqemitter';
 
@@ -42,8 +48,10 @@ export class LocalEmitter {
   private head = 0;
   private pumping = false;
 
+  private readonly detached = new WeakMap<Listener, Listener>();
+
   /** aedes's `concurrency`, and the option aedes gives its default mqemitter: [MQTT-4.7.1-3]. */
-  constructor(private readonly concurrency: number) {
+  constructor(private readonly concurrency: number, private readonly options: { awaitListeners: boolean } = { awaitListeners: true }) {
     // 0 = no limit in mqemitter: it never queues, so it never releases recursively.
     this.inner = mqemitter({ concurrency: 0, matchEmptyLevels: true });
   }
@@ -59,7 +67,7 @@ export class LocalEmitter {
   }
 
   on(topic: string, listener: Listener, callback?: () => void): this {
-    this.inner.on(topic, listener, callback);
+    this.inner.on(topic, this.asGiven(listener), callback);
     if (canMatchPlainTopics(topic)) {
       let listeners = this.plain.get(topic);
       if (listeners === undefined) this.plain.set(topic, (listeners = new Map()));
@@ -70,7 +78,7 @@ export class LocalEmitter {
   }
 
   removeListener(topic: string, listener: Listener, callback?: () => void): void {
-    this.inner.removeListener(topic, listener, () => {
+    this.inner.removeListener(topic, this.asGiven(listener), () => {
       this.forget(topic, listener);
       callback?.();
     });
@@ -92,6 +100,20 @@ export class LocalEmitter {
     this.closed = true; // mqemitter then fails every emit, queued ones too; so do we
     this.inner.close(callback);
     this.pump();
+  }
+
+  /** The function mqemitter holds for `listener`: itself, or one that completes at once. */
+  private asGiven(listener: Listener): Listener {
+    if (this.options.awaitListeners) return listener;
+    let given = this.detached.get(listener);
+    if (given === undefined) {
+      given = (message, done) => {
+        listener(message, ignore);
+        done();
+      };
+      this.detached.set(listener, given);
+    }
+    return given;
   }
 
   private deliver(message: Message, callback: ((error?: Error) => void) | undefined): void {
@@ -132,6 +154,8 @@ export class LocalEmitter {
     this.plainCount--;
   }
 }
+
+function ignore(): void {}
 
 /** False only for filters whose first level is a literal starting with `$` (e.g. `$SYS/#`). */
 function canMatchPlainTopics(filter: string): boolean {

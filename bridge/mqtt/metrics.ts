@@ -44,6 +44,10 @@ export function registerMqttMetrics(registry: Registry, stats: () => MqttStats):
     auth_failed: s.connections.authFailed,
     tls_handshake: s.connections.tlsHandshakeFailed,
   }), 'reason');
+  mirrored('weir_mqtt_deliveries_dropped_total', 'Deliveries to subscribers dropped, by reason (slow-subscriber: past mqtt.max_outgoing_bytes_per_client)', (s) => ({
+    'slow-subscriber': s.deliveries.droppedSlowSubscriber,
+  }), 'reason');
+  mirrored('weir_mqtt_deliveries_deferred_total', 'QoS 1/2 deliveries to persistent sessions left in the session queue for the next connection (past mqtt.max_outgoing_bytes_per_client)', (s) => ({ all: s.deliveries.deferredSlowSubscriber }));
   mirrored('weir_mqtt_acl_denied_total', 'PUBLISHes and SUBSCRIBEs the ACL refused', (s) => ({ all: s.connections.aclDenied }));
   // MQTT state in LMDB (mqtt.persistence: lmdb): how full the caps are, and what they dropped.
   new Gauge({

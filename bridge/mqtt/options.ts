@@ -31,6 +31,7 @@ export function mqttOptionsFromConfig(config: WeirConfig): MqttBridgeOptions {
       ? config.topic_defaults['max.message.bytes'] + PUBLISH_OVERHEAD_BYTES
       : mqtt.max_packet_size,
     maxInflightPerClient: mqtt.max_inflight_per_client,
+    maxOutgoingBytesPerClient: mqtt.max_outgoing_bytes_per_client,
     maxRetained: mqtt.max_retained_messages,
     persistence: mqtt.persistence,
     maxQueuedPerClient: mqtt.max_queued_messages,

@@ -1,4 +1,5 @@
 /** Counters of the MQTT bridge: read by tests and, later, by the admin HTTP metrics. */
+import type { DeliveryStats } from './outgoing-budget.js';
 import type { PersistenceStats } from './persistence/index.js';
 
 export class IngestStats {
@@ -54,4 +55,6 @@ export interface MqttStats {
   /** MQTT state kept in LMDB (`mqtt.persistence: lmdb`); undefined with the in-memory one. */
   persistence: PersistenceStats | undefined;
   refused: Record<string, number>;
+  /** Deliveries to subscribers past their outgoing budget. */
+  deliveries: Readonly<DeliveryStats>;
 }

@@ -33,9 +33,10 @@ export function packet(firstByte: number, body: Buffer): Buffer {
   return Buffer.concat([Buffer.from([firstByte]), remainingLength(body.length), body]);
 }
 
-/** CONNECT, protocol level 4, clean session, keepalive 60 s [MQTT-3.1]. */
-export function connectPacket(clientId: string): Buffer {
-  return packet(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, 0x02]), u16(60), str(clientId)]));
+/** CONNECT, protocol level 4, clean session unless told, keepalive 60 s unless told [MQTT-3.1]. */
+export function connectPacket(clientId: string, opts: { clean?: boolean; keepalive?: number } = {}): Buffer {
+  const flags = opts.clean === false ? 0x00 : 0x02;
+  return packet(0x10, Buffer.concat([str('MQTT'), Buffer.from([4, flags]), u16(opts.keepalive ?? 60), str(clientId)]));
 }
 
 /** PUBLISH [MQTT-3.3]: flags are DUP (bit 3), QoS (bits 2–1), RETAIN (bit 0). */
@@ -77,12 +78,12 @@ export class RawClient {
     }));
   }
 
-  static async connect(port: number, clientId?: string): Promise<RawClient> {
+  static async connect(port: number, clientId?: string, opts: { clean?: boolean; keepalive?: number } = {}): Promise<RawClient> {
     const socket = net.connect(port, '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     const c = new RawClient(socket);
     if (clientId !== undefined) {
-      c.write(connectPacket(clientId));
+      c.write(connectPacket(clientId, opts));
       const connack = await c.read(4);
       if (!connack.equals(Buffer.from([0x20, 0x02, 0x00, 0x00]))) throw new Error(`unexpected CONNACK ${connack.toString('hex')}`);
     }

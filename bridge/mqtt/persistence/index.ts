@@ -185,7 +185,13 @@ export class LmdbPersistence {
     this.outgoing.update(client.id, packet);
   }
 
+  /**
+   * PUBACK/PUBCOMP. Without a packet id it is aedes declining a delivery (`authorizeForward`
+   * answered null: the subscriber is past its outgoing budget): the message stays queued for the
+   * client's next connection.
+   */
   async outgoingClearMessageId(client: ClientRef, packet: { messageId?: number | undefined }): Promise<OutgoingPacket | undefined> {
+    if (packet.messageId === undefined) return undefined;
     return this.outgoing.clear(client.id, packet.messageId);
   }
 

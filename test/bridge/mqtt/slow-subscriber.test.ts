@@ -1,8 +1,11 @@
 /**
- * A subscriber that stops reading costs only itself ("The hostile field"). A `#` subscriber at
- * QoS 0 stops reading its socket while a QoS 0 publisher floods; then it resets the connection.
- * The broker must survive the reset (the deliveries queued behind the stalled one used to be
- * released by a recursion as deep as the queue: RangeError, process dead).
+ * A subscriber that stops reading costs only itself ("The hostile field"). A subscriber stops
+ * reading its socket while publishers flood:
+ *  - the publishers are not held back, and a canary's PUBACKs keep coming; QoS 0 deliveries past
+ *    the subscriber's budget (mqtt.max_outgoing_bytes_per_client) are dropped and counted, QoS 1
+ *    ones to a persistent session stay in its queue and arrive when it reconnects;
+ *  - when it resets its connection, the broker survives (the deliveries queued behind the stalled
+ *    one used to be released by a recursion as deep as the queue: RangeError, process dead).
  */
 import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,18 +29,41 @@ async function bridge(env: Record<string, string> = {}): Promise<RunningBridge> 
 }
 
 /** A raw `#` subscriber at QoS 0 that has stopped reading its socket after the SUBACK. */
-async function stalledSubscriber(port: number, clientId: string): Promise<RawClient> {
-  const sub = await RawClient.connect(port, clientId);
+async function stalledSubscriber(port: number, clientId: string, filter = '#', qos: 0 | 1 = 0, clean = true): Promise<RawClient> {
+  const sub = await RawClient.connect(port, clientId, { clean });
   cleanups.push(() => sub.end());
-  sub.write(subscribePacket('#', 0));
-  expect((await sub.read(5)).toString('hex')).toBe('9003000100');
+  sub.write(subscribePacket(filter, qos));
+  expect((await sub.read(5)).toString('hex')).toBe(`90030001${qos.toString(16).padStart(2, '0')}`);
   sub.socket.pause();
   return sub;
 }
 
+/** Sequential QoS 1 publishes until `stop()`; the slowest PUBACK, in ms. */
+function canary(client: Awaited<ReturnType<typeof connectAsync>>): { stop(): Promise<{ acked: number; slowestMs: number }> } {
+  let stopped = false;
+  let acked = 0;
+  let slowestMs = 0;
+  const running = (async () => {
+    while (!stopped) {
+      const started = Date.now();
+      await client.publishAsync('t/canary', `c${acked}`, { qos: 1 });
+      slowestMs = Math.max(slowestMs, Date.now() - started);
+      acked++;
+      await settle(20);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await running;
+      return { acked, slowestMs };
+    },
+  };
+}
+
 /** Raw publishers, each writing a burst of small QoS 0 PUBLISHes at once. */
-async function burstPublishers(port: number, count: number, perPublisher: number): Promise<RawClient[]> {
-  const burst = Buffer.concat(Array.from({ length: perPublisher }, () => publishPacket('t/burst', Buffer.alloc(100, 0x61), { qos: 0 })));
+async function burstPublishers(port: number, count: number, perPublisher: number, size = 100): Promise<RawClient[]> {
+  const burst = Buffer.concat(Array.from({ length: perPublisher }, () => publishPacket('t/burst', Buffer.alloc(size, 0x61), { qos: 0 })));
   const publishers: RawClient[] = [];
   for (let i = 0; i < count; i++) {
     const p = await RawClient.connect(port, `burst-${i}`);
@@ -49,6 +75,46 @@ async function burstPublishers(port: number, count: number, perPublisher: number
 }
 
 describe('a subscriber that stops reading', () => {
+  it('holds back neither the publisher nor a canary; QoS 0 deliveries past its budget are dropped and counted', async () => {
+    const b = await bridge({ WEIR_MQTT__MAX_OUTGOING_BYTES_PER_CLIENT: '64KiB' });
+    const port = b.bridge.address.port;
+    await stalledSubscriber(port, 'stalled');
+    const canaryClient = await connectAsync(b.url, { clientId: 'canary', reconnectPeriod: 0 });
+    cleanups.push(() => canaryClient.endAsync(true));
+    const c = canary(canaryClient);
+
+    const SENT = 5000; // 1 KiB each, in one write
+    await burstPublishers(port, 1, SENT, 1024);
+    await expect.poll(() => b.bridge.stats().received[0], { timeout: 15_000 }).toBe(SENT);
+    const { acked, slowestMs } = await c.stop();
+    expect(acked).toBeGreaterThan(5);
+    expect(slowestMs).toBeLessThan(1000);
+    const { droppedSlowSubscriber } = b.bridge.stats().deliveries;
+    expect(droppedSlowSubscriber).toBeGreaterThan(0);
+    expect(droppedSlowSubscriber).toBeLessThanOrEqual(SENT + acked);
+  });
+
+  it('leaves QoS 1 deliveries to a persistent session in its queue, and the session gets them all on its next connection', async () => {
+    const b = await bridge({ WEIR_MQTT__MAX_OUTGOING_BYTES_PER_CLIENT: '16KiB' });
+    const port = b.bridge.address.port;
+    const stalled = await stalledSubscriber(port, 'persistent', 'pq/#', 1, false);
+    const publisher = await connectAsync(b.url, { clientId: 'pub', reconnectPeriod: 0 });
+    cleanups.push(() => publisher.endAsync(true));
+    const SENT = 300;
+    const payload = (i: number): Buffer => Buffer.concat([Buffer.from(`${i}:`), Buffer.alloc(1024, 0x62)]);
+    await Promise.all(Array.from({ length: SENT }, (_, i) => publisher.publishAsync('pq/x', payload(i), { qos: 1 })));
+    await expect.poll(() => b.bridge.stats().deliveries.deferredSlowSubscriber).toBeGreaterThan(0);
+    expect(b.bridge.stats().deliveries.droppedSlowSubscriber).toBe(0);
+    stalled.end();
+    await stalled.closed;
+
+    const back = await connectAsync(b.url, { clientId: 'persistent', clean: false, reconnectPeriod: 0 });
+    cleanups.push(() => back.endAsync(true));
+    const seen = new Set<number>();
+    back.on('message', (_topic, p: Buffer) => seen.add(Number(p.subarray(0, p.indexOf(0x3a)).toString())));
+    await expect.poll(() => seen.size, { timeout: 15_000 }).toBe(SENT);
+  });
+
   it('resetting its connection while deliveries are queued behind it does not take the broker down', async () => {
     const b = await bridge();
     const port = b.bridge.address.port;
