@@ -5,7 +5,9 @@
  * The write queue is the one buffer that grows with traffic (records waiting for the next group
  * commit, while the previous commit flushes). On a 512 MB Pi Zero 2 W it must stay small; a
  * Pi 4/5 can afford Weir's general defaults. `memoryMax` is what the systemd unit's MemoryMax=
- * should be on that board (the shipped unit says 256M, the generic figure).
+ * should be on that board (the shipped unit says 256M, the generic figure), and `memoryHighBytes`
+ * its MemoryHigh= (192M in the shipped unit; three quarters of MemoryMax), which the memory guard
+ * steers by when it cannot read the unit's own (`device.memory_high_bytes: auto`).
  */
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
@@ -17,6 +19,8 @@ export interface BoardProfile {
   writeQueueMaxBytes: number;
   /** Suggested systemd MemoryMax= for the unit. */
   memoryMax: string;
+  /** Suggested systemd MemoryHigh= for the unit, in bytes. */
+  memoryHighBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -28,11 +32,12 @@ export const PROFILES = {
     writeQueueMaxRecords: 20_000,
     writeQueueMaxBytes: 8 * MiB,
     memoryMax: '160M',
+    memoryHighBytes: 120 * MiB,
   },
-  'pi-4': { name: 'pi-4', description: 'Raspberry Pi 4 (1-8 GB)', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, memoryMax: '256M' },
-  'pi-5': { name: 'pi-5', description: 'Raspberry Pi 5 (2-16 GB)', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, memoryMax: '256M' },
-  generic: { name: 'generic', description: 'any other machine with 1 GB or more', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, memoryMax: '256M' },
-  small: { name: 'small', description: 'any other machine with less than 1 GB', writeQueueMaxRecords: 20_000, writeQueueMaxBytes: 8 * MiB, memoryMax: '160M' },
+  'pi-4': { name: 'pi-4', description: 'Raspberry Pi 4 (1-8 GB)', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, memoryMax: '256M', memoryHighBytes: 192 * MiB },
+  'pi-5': { name: 'pi-5', description: 'Raspberry Pi 5 (2-16 GB)', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, memoryMax: '256M', memoryHighBytes: 192 * MiB },
+  generic: { name: 'generic', description: 'any other machine with 1 GB or more', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, memoryMax: '256M', memoryHighBytes: 192 * MiB },
+  small: { name: 'small', description: 'any other machine with less than 1 GB', writeQueueMaxRecords: 20_000, writeQueueMaxBytes: 8 * MiB, memoryMax: '160M', memoryHighBytes: 120 * MiB },
 } as const satisfies Record<string, BoardProfile>;
 
 export type ProfileName = keyof typeof PROFILES;
@@ -59,4 +64,25 @@ export function detectProfile(model = boardModel(), memoryBytes = totalmem()): B
 
 export function resolveProfile(name: ProfileName | 'auto'): BoardProfile {
   return name === 'auto' ? detectProfile() : PROFILES[name];
+}
+
+/**
+ * MemoryHigh= of the cgroup Weir runs in (cgroup v2: the `0::` line of /proc/self/cgroup names it
+ * under /sys/fs/cgroup), or undefined when there is none ("max", cgroup v1, not Linux).
+ */
+export function cgroupMemoryHigh(read: (file: string) => string = (file) => readFileSync(file, 'utf8')): number | undefined {
+  try {
+    const own = /^0::(.*)$/m.exec(read('/proc/self/cgroup'))?.[1];
+    if (own === undefined) return undefined;
+    const value = read(`/sys/fs/cgroup${own === '/' ? '' : own}/memory.high`).trim();
+    return /^\d+$/.test(value) ? Number(value) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `device.memory_high_bytes`: a size as set, or for `auto` the cgroup's MemoryHigh=, else the profile's. */
+export function resolveMemoryHigh(setting: number | 'auto', profile: BoardProfile, fromCgroup: () => number | undefined = cgroupMemoryHigh): number {
+  if (setting !== 'auto') return setting;
+  return fromCgroup() ?? profile.memoryHighBytes;
 }

@@ -15,7 +15,7 @@ import { startMirror } from '../bridge/upstream/index.js';
 import { mirrorStatusSection, registerMirrorMetrics } from '../bridge/upstream/status.js';
 import type { Registry } from 'prom-client';
 import { processWriteBytes } from './admin/flash-wear.js';
-import { createMetrics } from './admin/metrics.js';
+import { createMetrics, registerMemoryGuardMetrics } from './admin/metrics.js';
 import { Readiness } from './admin/readiness.js';
 import { startAdminServer } from './admin/server.js';
 import { StatusLine } from './admin/status-line.js';
@@ -35,6 +35,8 @@ import { KafkaServerStats } from './kafka/server/stats.js';
 import { kafkaStatusSection } from './kafka/server/status.js';
 import { GroupCoordinator } from './kafka/server/groups/coordinator.js';
 import { groupHandlers } from './kafka/server/groups/handlers/index.js';
+import { memoryGuard } from './memory-guard.js';
+import { resolveMemoryHigh, resolveProfile } from '../device/profiles.js';
 import { openStore } from './store/index.js';
 import type { LogStore, StoreOptions } from './store/types.js';
 
@@ -107,6 +109,15 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
   steps.push({ name: 'wear window', stop: async () => wear.stop() });
 
   readiness.register({ name: 'store', check: () => store.stats().storageFailure });
+  // Stops reading client sockets and refuses connections near the unit's MemoryHigh= (the
+  // listeners call memoryGuard.admit() for each new connection).
+  memoryGuard.start({
+    memoryHighBytes: resolveMemoryHigh(config.device.memory_high_bytes, resolveProfile(config.device.profile)),
+    log: logger.child({ component: 'memory' }),
+  });
+  steps.push({ name: 'memory guard', stop: async () => memoryGuard.stop() });
+  readiness.register({ name: 'memory', check: () => memoryGuard.pressure() });
+  registerMemoryGuardMetrics(metrics, memoryGuard);
   // Listeners register before any of them starts, so /readyz (served first) says what it waits for.
   const kafkaReady = config.kafka.enabled ? readiness.flag('kafka') : undefined;
   const mqttReady = config.mqtt.enabled ? readiness.flag('mqtt') : undefined;

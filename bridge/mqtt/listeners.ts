@@ -12,6 +12,7 @@ import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { WeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
+import { memoryGuard } from '../../src/memory-guard.js';
 import { FrameGuard } from './frame-guard.js';
 import type { ConnectionStats } from './stats.js';
 import { WarnLimiter } from './warn-limiter.js';
@@ -46,6 +47,7 @@ export function connectionHandler(
   const refusals = new WarnLimiter(log);
   const oversize = new WarnLimiter(log);
   return (stream, req) => {
+    if (!memoryGuard.admit(stream)) return; // near MemoryHigh=: refused; otherwise unread while memory is short
     const remote = stream instanceof net.Socket ? stream.remoteAddress : req?.socket.remoteAddress;
     if (streams.size >= limits.maxConnections) {
       conns.rejectedMaxConnections++;

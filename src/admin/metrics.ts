@@ -11,6 +11,7 @@
  * default collectors.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MemoryGuard } from '../memory-guard.js';
 import type { LogStore } from '../store/types.js';
 import type { WearFigures, WearWindow } from './wear-window.js';
 
@@ -171,4 +172,22 @@ export function createMetrics(store: LogStore, version: string, wear: WearWindow
     registers: [registry],
   });
   return registry;
+}
+
+/** The memory guard's figures (src/memory-guard.ts). */
+export function registerMemoryGuardMetrics(registry: Registry, guard: MemoryGuard): void {
+  const gauge = (name: string, help: string, read: () => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const value = read();
+        if (value !== undefined) this.set(value);
+      },
+    });
+  gauge('weir_memory_pressure', '1 while RssAnon is over 90% of device.memory_high_bytes (until under 80%): client sockets are not read, new connections are refused', () => (guard.isPressed() ? 1 : 0));
+  gauge('weir_memory_rss_anon_bytes', "The process's anonymous resident memory (RssAnon) at the memory guard's last sample", () => guard.figures().rssAnonBytes);
+  gauge('weir_memory_high_bytes', 'device.memory_high_bytes as resolved (the unit\'s MemoryHigh=)', () => guard.figures().memoryHighBytes);
+  mirroredCounter(registry, 'weir_memory_connections_refused_total', 'MQTT and Kafka connections refused under memory pressure', () => guard.figures().refused);
 }

@@ -151,6 +151,12 @@ export const SCHEMA = {
       doc: 'Board profile for memory-bound defaults (the `auto` write-queue caps): pi-zero-2w, pi-4, pi-5, generic (≥ 1 GB) or small (< 1 GB). `auto` detects the board from /proc/device-tree/model, else from the memory size.',
       fix: `Set auto or one of ${PROFILE_NAMES.join(', ')}.`,
     }),
+    memory_high_bytes: field({
+      type: orAuto(bytesSize(16 * MiB, 1024 * GiB)),
+      default: 'auto',
+      doc: "The unit's `MemoryHigh=`, which the memory guard steers by: once Weir's anonymous memory (`RssAnon`) passes 90% of it, Weir stops reading client sockets and refuses new MQTT and Kafka connections (`/readyz` 503, a log line), until it is back under 80%. `auto` = `memory.high` of Weir's own cgroup (cgroup v2) when set, else the board profile's figure: 192MiB, 120MiB on a 512 MB board.",
+      fix: "Set auto, or the unit's MemoryHigh= as a size, e.g. 192MiB.",
+    }),
     flash_endurance_tbw: field({
       type: decimal(0.01, 100_000),
       default: 2,

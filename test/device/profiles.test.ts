@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PROFILES, detectProfile } from '../../device/profiles.js';
+import { PROFILES, cgroupMemoryHigh, detectProfile, resolveMemoryHigh } from '../../device/profiles.js';
 import { loadConfig } from '../../src/config/load.js';
 import { storeOptionsFromConfig } from '../../src/config/store-options.js';
 
@@ -24,5 +24,28 @@ describe('board profiles', () => {
     expect(set.writeQueueMaxBytes).toBe(32 * MiB);
     const pi5 = storeOptionsFromConfig(loadConfig({ env: { WEIR_DEVICE__PROFILE: 'pi-5', WEIR_STORE__DIR: '/tmp/x', WEIR_STORE__DISK_BUDGET_BYTES: '1GiB' } }));
     expect(pi5.writeQueueMaxBytes).toBe(64 * MiB);
+  });
+});
+
+describe('device.memory_high_bytes', () => {
+  const files = (map: Record<string, string>) => (file: string) => {
+    const content = map[file];
+    if (content === undefined) throw Object.assign(new Error(`ENOENT: ${file}`), { code: 'ENOENT' });
+    return content;
+  };
+
+  it("auto reads memory.high of the process's own cgroup (v2), unless it is max or missing", () => {
+    const unit = { '/proc/self/cgroup': '0::/system.slice/weir.service\n', '/sys/fs/cgroup/system.slice/weir.service/memory.high': '201326592\n' };
+    expect(cgroupMemoryHigh(files(unit))).toBe(192 * 2 ** 20);
+    expect(cgroupMemoryHigh(files({ ...unit, '/sys/fs/cgroup/system.slice/weir.service/memory.high': 'max\n' }))).toBeUndefined();
+    expect(cgroupMemoryHigh(files({ '/proc/self/cgroup': '4:memory:/user.slice\n' }))).toBeUndefined();
+    expect(cgroupMemoryHigh(files({}))).toBeUndefined();
+  });
+
+  it("auto falls back to the profile's MemoryHigh=; a size is taken as set", () => {
+    expect(resolveMemoryHigh('auto', PROFILES['pi-4'], () => 100 * 2 ** 20)).toBe(100 * 2 ** 20);
+    expect(resolveMemoryHigh('auto', PROFILES['pi-4'], () => undefined)).toBe(192 * 2 ** 20);
+    expect(resolveMemoryHigh('auto', PROFILES['pi-zero-2w'], () => undefined)).toBe(120 * 2 ** 20);
+    expect(resolveMemoryHigh(64 * 2 ** 20, PROFILES['pi-4'], () => 100 * 2 ** 20)).toBe(64 * 2 ** 20);
   });
 });
