@@ -1,22 +1,22 @@
 /**
- * A listener-wide cap on request bytes held in memory (Kafka's `queued.max.request.bytes`):
- * frames decoded and not yet answered count against it. When it is spent, connections that
- * already have a request in flight stop reading; a connection with nothing in flight may still
- * read one, so every client makes progress and the cap cannot deadlock. The worst case is then
- * max_queued_request_bytes + max_connections × max_frame_bytes, not × max_in_flight as well.
+ * A listener-wide cap on request bytes held in memory (Kafka's `queued.max.request.bytes`).
+ * A request's bytes are reserved as soon as its size prefix is read (frame-decoder.ts), before
+ * its body arrives, and given back when its response is written or its connection closes: a
+ * partial request counts as much as a complete one. A connection whose next request cannot be
+ * reserved stops being read (TCP backpressure) until bytes are given back.
+ *
+ * A reservation is granted while it fits under the cap, or whenever nothing at all is held, so a
+ * request larger than the cap (kafka.max_frame_bytes may exceed it) still passes alone, and
+ * the worst case is max(max_queued_request_bytes, max_frame_bytes).
  */
 export class ByteBudget {
   private used = 0;
   private peak = 0;
   private readonly max: number;
-  private readonly waiters = new Set<() => void>();
+  private waiters: Array<() => void> = [];
 
   constructor(max: number) {
     this.max = max;
-  }
-
-  get exhausted(): boolean {
-    return this.used >= this.max;
   }
 
   get usedBytes(): number {
@@ -28,22 +28,25 @@ export class ByteBudget {
     return this.peak;
   }
 
-  take(n: number): void {
+  /** Reserves `n` bytes if they fit (or nothing is held); false: call `waitFor` and retry when woken. */
+  tryTake(n: number): boolean {
+    if (this.used > 0 && this.used + n > this.max) return false;
     this.used += n;
     if (this.used > this.peak) this.peak = this.used;
+    return true;
   }
 
   release(n: number): void {
-    const wasExhausted = this.exhausted;
+    if (n === 0) return;
     this.used -= n;
-    if (wasExhausted && !this.exhausted) {
-      for (const w of [...this.waiters]) w();
-    }
+    if (this.waiters.length === 0) return;
+    const woken = this.waiters;
+    this.waiters = [];
+    for (const w of woken) w();
   }
 
-  /** Calls `wake` whenever the budget stops being exhausted, until the returned function is called. */
-  onAvailable(wake: () => void): () => void {
-    this.waiters.add(wake);
-    return () => this.waiters.delete(wake);
+  /** Calls `wake` once, at the next release. */
+  waitFor(wake: () => void): void {
+    this.waiters.push(wake);
   }
 }

@@ -3,7 +3,7 @@
  * its advertised address, TLS and SASL, auto-creation and the request limits.
  */
 import { field, GiB, MiB } from '../../config/field.js';
-import { bool, bytesSize, hostPort, int, nonEmptyString, orAuto } from '../../config/types.js';
+import { bool, bytesSize, durationMs, hostPort, int, nonEmptyString, orAuto } from '../../config/types.js';
 import { optionalFilePath } from '../../../bridge/mqtt/config-types.js';
 import { saslMechanisms } from './sasl/config-types.js';
 
@@ -81,13 +81,13 @@ export const KAFKA_FIELDS = {
   max_frame_bytes: field({
     type: bytesSize(64 * 1024, GiB),
     default: '16MiB',
-    doc: 'Largest Kafka request frame accepted (Kafka\'s `socket.request.max.bytes`); a bigger size prefix closes that connection. Keep it above `max.message.bytes`.',
+    doc: 'Largest Kafka request frame accepted (Kafka\'s `socket.request.max.bytes`, 100MiB there); a bigger size prefix closes that connection before any of it is buffered. 16MiB holds a produce request of 16 batches at the default `max.message.bytes` (1MiB); two of Kafka\'s 100MiB would fill a 512 MB board. Keep it above `max.message.bytes`.',
     fix: 'Set a size such as 16MiB (at least 64KiB).',
   }),
   max_connections: field({
     type: int(1, 100_000),
     default: 256,
-    doc: 'Open Kafka connections at most; one more is closed at once, with a log line.',
+    doc: 'Open Kafka connections at most. One more closes the longest-idle connection (nothing being served) to take its place; only when every connection is busy is the new one closed at once, with a log line.',
     fix: 'Set a whole number, e.g. 256.',
   }),
   max_in_flight_per_connection: field({
@@ -99,7 +99,25 @@ export const KAFKA_FIELDS = {
   max_queued_request_bytes: field({
     type: bytesSize(MiB, 16 * GiB),
     default: '32MiB',
-    doc: 'Request bytes all connections together may hold while they are served (Kafka\'s `queued.max.request.bytes`). When spent, connections with a request in flight are not read; an idle one may still send one request, so every client progresses.',
+    doc: 'Request bytes all connections together may hold (Kafka\'s `queued.max.request.bytes`), counted from the moment a request\'s size is read, before its body arrives, until it is answered. A connection whose next request does not fit is not read until bytes are given back; a request bigger than this passes when nothing else is held.',
     fix: 'Set a size such as 32MiB (smaller on a 512 MB board).',
+  }),
+  fetch_max_bytes: field({
+    type: bytesSize(64 * 1024, GiB),
+    default: '8MiB',
+    doc: 'Most record bytes one Fetch response carries (Kafka\'s broker `fetch.max.bytes`, 55MiB there): a request\'s max_bytes and partition_max_bytes above it are lowered to it, though the first batch always comes whole (KIP-74). A connection gets one Fetch served at a time, and none while it is not reading its responses.',
+    fix: 'Set a size such as 8MiB (at least 64KiB), above the largest max.message.bytes consumers must read in one go.',
+  }),
+  connections_max_idle_ms: field({
+    type: durationMs(1_000, 86_400_000),
+    default: 120_000,
+    doc: 'A Kafka connection with nothing read, written or being served for this long is closed (Kafka\'s `connections.max.idle.ms`, 10 minutes there); clients reconnect when they next need to. Shorter than Kafka\'s so the sockets of clients that vanished without closing (a device losing power or Wi-Fi) are reclaimed in minutes on a small board.',
+    fix: 'Set a duration such as 120000 or 2m, at least 1s.',
+  }),
+  request_read_timeout_ms: field({
+    type: durationMs(100, 3_600_000),
+    default: 30_000,
+    doc: 'A Kafka request still arriving this long after its first byte closes its connection, however steadily it trickles, so a slow sender cannot keep its share of `kafka.max_queued_request_bytes` (Kafka has no separate setting). 30s passes a 16MiB request at 560 KB/s.',
+    fix: 'Set a duration such as 30000 or 30s, at least 100ms.',
   }),
 } as const;

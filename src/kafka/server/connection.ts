@@ -6,9 +6,16 @@
  *   clients match by correlation id but librdkafka and kafkajs also expect order). A request
  *   that gets no response (Produce acks=0) still holds its slot until it is served, so order
  *   holds for the requests behind it.
- * - At most `maxInFlight` slots: at the cap, or while the socket's write buffer is full, the
- *   socket is paused (TCP backpressure reaches the client) and decoded frames wait in
- *   `backlog`, which only ever holds what one read returned.
+ * - Every request byte is reserved against the listener's budget (byte-budget.ts) from the
+ *   moment its size prefix is read until its response is written; a request that cannot be
+ *   reserved is not read further (the socket is paused) until bytes are given back.
+ * - At most `maxInFlight` slots: at the cap, or while the socket's write buffer is over its
+ *   high-water mark (the client is not reading its responses), the socket is paused (TCP
+ *   backpressure reaches the client), no further request is started (so no more responses are
+ *   built), and decoded frames wait in `backlog`, which only ever holds what one read returned.
+ * - At most one Fetch per connection is served or waiting to be written at a time (clients send
+ *   one at a time anyway; Kafka serves one request per connection at a time): a pipeline of
+ *   Fetches cannot make the listener hold more than one fetch response per connection.
  * - Bad input (a bad frame size, a header or body that does not parse, an API key nobody
  *   serves, a version outside the range for anything but ApiVersions) closes this connection
  *   only: other clients and stored data are untouched (DESIGN.md invariants).
@@ -41,6 +48,8 @@ export interface ConnectionOptions {
   maxInFlight: number;
   /** Listener-wide cap on request bytes held (see byte-budget.ts). */
   budget: ByteBudget;
+  /** kafka.fetch_max_bytes, handed to handlers. */
+  fetchMaxBytes: number;
   /** SASL required before anything but the handshake; undefined on a listener without SASL. */
   sasl?: SaslServer;
   stats: KafkaServerStats;
@@ -48,6 +57,7 @@ export interface ConnectionOptions {
 }
 
 interface Slot {
+  apiKey: number;
   done: boolean;
   /** Request bytes held against the budget until the slot is written. */
   bytes: number;
@@ -71,12 +81,20 @@ export class KafkaConnection {
   private draining: (() => void) | undefined;
   /** One child logger per API on this connection, made on first use (not per request). */
   private readonly apiLogs = new Map<number, Logger>();
-  private readonly stopWaitingForBudget: () => void;
+  /** Bytes this connection holds against the budget: frames reserved and not yet answered. */
+  private reserved = 0;
+  private waitingForBudget = false;
+  /** Date.now() of the last byte read, response written or write buffer drained. */
+  private lastActivity = Date.now();
 
   constructor(opts: ConnectionOptions) {
     this.opts = opts;
     this.socket = opts.socket;
-    this.decoder = new FrameDecoder(opts.maxFrameBytes);
+    this.decoder = new FrameDecoder(opts.maxFrameBytes, (n) => {
+      if (!opts.budget.tryTake(n)) return false;
+      this.reserved += n;
+      return true;
+    });
     this.info = {
       id: opts.id,
       remoteAddress: opts.socket.remoteAddress ?? '',
@@ -89,18 +107,44 @@ export class KafkaConnection {
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('drain', () => {
       this.writeBlocked = false;
+      this.lastActivity = Date.now();
       this.pump();
     });
     this.socket.on('error', (err) => this.log.debug({ err }, 'kafka connection error'));
     this.socket.on('close', () => this.onSocketClose());
-    this.stopWaitingForBudget = opts.budget.onAvailable(() => this.pump());
+  }
+
+  /**
+   * Milliseconds since the last sign of life, or -1 while a request is being served (a long poll
+   * or a parked JoinGroup is not idleness) or a request is partly read (see partialRequestMs).
+   */
+  idleMs(now: number): number {
+    if (this.decoder.pendingBytes > 0 || this.decoder.blocked || this.queue.some((s) => !s.done)) return -1;
+    return now - this.lastActivity;
+  }
+
+  /** Milliseconds the request now arriving has taken so far (not counting waits for the budget), or 0. */
+  partialRequestMs(now: number): number {
+    const since = this.decoder.partialSince;
+    return since === 0 ? 0 : now - since;
+  }
+
+  /** Closes the connection for the listener (idle, too slow, or making room), counted under `reason`. */
+  close(why: string, details: Record<string, unknown>, reason: 'idle' | 'slow_request' | 'evicted_idle'): void {
+    if (this.closed) return;
+    this.opts.stats.closed[reason]++;
+    // An idle client reconnects when it needs to: worth a line, not a warning.
+    if (reason === 'slow_request') this.log.warn(details, `kafka connection closed: ${why}`);
+    else this.log.info(details, `kafka connection closed: ${why}`);
+    this.socket.destroy();
+    this.onSocketClose();
   }
 
   /** Stop reading, let requests in flight finish and be answered, then close. */
   drainAndClose(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.socket.pause();
-    this.backlog = [];
+    this.dropBacklog();
     // Long polls (Fetch) answer now with what they have.
     this.abort.abort();
     return new Promise<void>((resolve) => {
@@ -116,6 +160,12 @@ export class KafkaConnection {
   private onData(chunk: Buffer): void {
     if (this.draining !== undefined) return;
     this.opts.stats.bytesIn += chunk.length;
+    this.lastActivity = Date.now();
+    this.decode(chunk);
+  }
+
+  /** Feeds the decoder (an empty chunk retries a refused reservation) and serves what it completes. */
+  private decode(chunk: Buffer): void {
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -124,23 +174,48 @@ export class KafkaConnection {
       return;
     }
     for (const f of frames) this.backlog.push(f);
+    if (this.decoder.blocked && !this.waitingForBudget) {
+      this.waitingForBudget = true;
+      this.opts.budget.waitFor(() => {
+        this.waitingForBudget = false;
+        if (!this.closed && this.draining === undefined) this.decode(Buffer.alloc(0));
+      });
+    }
     this.pump();
   }
 
   /** Starts backlog frames while there is room, and pauses or resumes the socket to match. */
   private pump(): void {
-    while (!this.closed && this.draining === undefined && this.backlog.length > 0 && this.hasRoom()) {
+    while (!this.closed && this.draining === undefined && this.backlog.length > 0 && this.hasRoomFor(this.backlog[0]!)) {
       this.startRequest(this.backlog.shift()!);
     }
     if (this.closed || this.draining !== undefined) return;
-    const full = !this.hasRoom() || this.backlog.length > 0 || this.writeBlocked;
+    const full = this.backlog.length > 0 || this.queue.length >= this.opts.maxInFlight || this.writeBlocked || this.decoder.blocked;
     if (full) this.socket.pause();
     else this.socket.resume();
   }
 
-  /** Room for one more request: under the in-flight cap, and the budget allows it (always when idle). */
-  private hasRoom(): boolean {
-    return this.queue.length < this.opts.maxInFlight && (this.queue.length === 0 || !this.opts.budget.exhausted);
+  /**
+   * Room to start `frame`: under the in-flight cap, the client is reading its responses, and
+   * for a Fetch, no other Fetch of this connection is still held.
+   */
+  private hasRoomFor(frame: Buffer): boolean {
+    if (this.queue.length >= this.opts.maxInFlight || this.writeBlocked) return false;
+    if (this.info.auth.rawTokens || frame.readInt16BE(0) !== ApiKey.Fetch) return true;
+    return !this.queue.some((s) => s.apiKey === ApiKey.Fetch);
+  }
+
+  /** Gives back the budget of `n` bytes of this connection's frames. */
+  private giveBack(n: number): void {
+    this.reserved -= n;
+    this.opts.budget.release(n);
+  }
+
+  private dropBacklog(): void {
+    let n = 0;
+    for (const f of this.backlog) n += f.length;
+    this.backlog = [];
+    this.giveBack(n);
   }
 
   private startRequest(frame: Buffer): void {
@@ -167,7 +242,7 @@ export class KafkaConnection {
       }
       if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
         if (header.apiKey === ApiKey.ApiVersions) {
-          this.enqueueUnsupportedApiVersions(header);
+          this.enqueueUnsupportedApiVersions(header, frame.length);
           return;
         }
         // No body layout exists for a version the handler does not know: Kafka closes too.
@@ -181,8 +256,7 @@ export class KafkaConnection {
       this.fail(err, 'request does not parse', {}, 'bad_input');
       return;
     }
-    const slot: Slot = { done: false, bytes: frame.length, chunks: null };
-    this.opts.budget.take(slot.bytes);
+    const slot: Slot = { apiKey: header.apiKey, done: false, bytes: frame.length, chunks: null };
     this.queue.push(slot);
     const h = handler;
     const ctx = {
@@ -190,6 +264,7 @@ export class KafkaConnection {
       apiVersion: header.apiVersion,
       connection: this.info,
       broker: this.opts.broker(),
+      fetchMaxBytes: this.opts.fetchMaxBytes,
       log: this.apiLog(h),
     };
     Promise.resolve()
@@ -215,8 +290,7 @@ export class KafkaConnection {
 
   /** A bare SASL token after a v0 SaslHandshake: answered with a bare size-framed token. */
   private startRawToken(frame: Buffer): void {
-    const slot: Slot = { done: false, bytes: frame.length, chunks: null };
-    this.opts.budget.take(slot.bytes);
+    const slot: Slot = { apiKey: -1, done: false, bytes: frame.length, chunks: null };
     this.queue.push(slot);
     void this.opts.sasl!.step(this.info.auth, frame).then((r) => {
       slot.done = true;
@@ -242,12 +316,12 @@ export class KafkaConnection {
   }
 
   /** KIP-511: a too-new ApiVersions gets a v0 body with UNSUPPORTED_VERSION and our ranges. */
-  private enqueueUnsupportedApiVersions(header: RequestHeader): void {
+  private enqueueUnsupportedApiVersions(header: RequestHeader, bytes: number): void {
     const w = new Writer();
     w.int32(0);
     writeResponseHeader(w, header.correlationId, false);
     encodeApiVersionsResponse(w, 0, { errorCode: errorCode('UNSUPPORTED_VERSION'), apiKeys: this.opts.registry.ranges(), throttleTimeMs: 0 });
-    this.queue.push({ done: true, bytes: 0, chunks: frameChunks(w) });
+    this.queue.push({ apiKey: header.apiKey, done: true, bytes, chunks: frameChunks(w) });
     this.flush();
   }
 
@@ -256,8 +330,9 @@ export class KafkaConnection {
     if (this.closed) return;
     while (this.queue.length > 0 && this.queue[0]!.done) {
       const slot = this.queue.shift()!;
-      this.opts.budget.release(slot.bytes);
+      this.giveBack(slot.bytes);
       if (slot.chunks === null) continue;
+      this.lastActivity = Date.now();
       let ok = true;
       for (const c of slot.chunks) {
         this.opts.stats.bytesOut += c.length;
@@ -304,10 +379,9 @@ export class KafkaConnection {
     if (this.closed) return;
     this.closed = true;
     this.backlog = [];
-    this.stopWaitingForBudget();
-    // Requests still being served will never be written: give their bytes back now.
-    for (const slot of this.queue) this.opts.budget.release(slot.bytes);
+    // Requests still arriving, waiting or being served will never be answered: give their bytes back now.
     this.queue.length = 0;
+    this.giveBack(this.reserved);
     this.abort.abort();
     this.draining?.();
     this.opts.onClose();

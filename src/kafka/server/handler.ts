@@ -56,6 +56,8 @@ export interface HandlerContext {
   readonly apiVersion: number;
   readonly connection: ConnectionInfo;
   readonly broker: BrokerInfo;
+  /** kafka.fetch_max_bytes: the most a Fetch response may carry, whatever the request asks (KIP-74 aside). */
+  readonly fetchMaxBytes: number;
   /** Child logger with { component: 'kafka', api, connection }. */
   readonly log: Logger;
 }

@@ -3,6 +3,12 @@
  * KafkaConnection with the handler registry. One stop path: stop accepting, let every
  * connection answer what it is serving (long polls return early), then close.
  *
+ * Idle connections close after `connectionsMaxIdleMs` (no byte read or written, nothing being
+ * served), a request still arriving `requestReadTimeoutMs` after its first byte closes its
+ * connection, and at `maxConnections` a new connection closes the longest-idle one (nothing in
+ * flight) to take its place; only when every connection is busy is the new one refused. Idle
+ * sockets therefore cannot hold the cap against active clients.
+ *
  * Security, as Kafka names it: PLAINTEXT, SSL (TLS; with a client CA, clients must present a
  * certificate it signed), SASL_PLAINTEXT or SASL_SSL (SASL PLAIN / SCRAM-SHA-256, sasl/).
  */
@@ -44,6 +50,12 @@ export interface KafkaListenerOptions {
   maxInFlightPerConnection: number;
   /** Listener-wide cap on request bytes decoded and not yet answered (byte-budget.ts); default 32 MiB. */
   maxQueuedRequestBytes?: number;
+  /** Most bytes a Fetch response carries (KIP-74's first batch aside), whatever the request asks; default 8 MiB. */
+  fetchMaxBytes?: number;
+  /** A connection with nothing read, written or served for this long is closed; default 120 s. */
+  connectionsMaxIdleMs?: number;
+  /** A request not whole this long after its first byte closes its connection; default 30 s. */
+  requestReadTimeoutMs?: number;
   /** Every handler but ApiVersions, which the listener adds (its ranges come from these). */
   handlers: readonly KafkaHandler[];
   /** SASL (PLAIN, SCRAM-SHA-256) required of every connection; off when undefined. */
@@ -72,8 +84,11 @@ export interface KafkaListener {
   close(): Promise<void>;
 }
 
-/** Same as the config default (kafka.max_queued_request_bytes). */
+/** Same as the config defaults (kafka.max_queued_request_bytes, fetch_max_bytes, connections_max_idle_ms, request_read_timeout_ms). */
 export const DEFAULT_MAX_QUEUED_REQUEST_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_FETCH_MAX_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_CONNECTIONS_MAX_IDLE_MS = 120_000;
+export const DEFAULT_REQUEST_READ_TIMEOUT_MS = 30_000;
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0']);
 
@@ -113,7 +128,26 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
   let nextId = 1;
   let broker: BrokerInfo | undefined;
 
+  const idleMs = opts.connectionsMaxIdleMs ?? DEFAULT_CONNECTIONS_MAX_IDLE_MS;
+  const readTimeoutMs = opts.requestReadTimeoutMs ?? DEFAULT_REQUEST_READ_TIMEOUT_MS;
+  /** The connection idle longest with nothing in flight, if any. */
+  const longestIdle = (): KafkaConnection | undefined => {
+    const now = Date.now();
+    let best: KafkaConnection | undefined;
+    let bestIdle = -1;
+    for (const c of connections) {
+      const idle = c.idleMs(now);
+      if (idle > bestIdle) {
+        best = c;
+        bestIdle = idle;
+      }
+    }
+    return best;
+  };
+
   const accept = (socket: Socket): void => {
+    const evict = connections.size >= opts.maxConnections ? longestIdle() : undefined;
+    evict?.close('longest idle, to admit a new one at kafka.max_connections', {}, 'evicted_idle');
     if (connections.size >= opts.maxConnections) {
       stats.closed.max_connections++;
       log.warn({ remote: socket.remoteAddress, max: opts.maxConnections }, 'kafka connection refused: kafka.max_connections reached');
@@ -130,6 +164,7 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
       maxFrameBytes: opts.maxFrameBytes,
       maxInFlight: opts.maxInFlightPerConnection,
       budget,
+      fetchMaxBytes: opts.fetchMaxBytes ?? DEFAULT_FETCH_MAX_BYTES,
       ...(sasl === undefined ? {} : { sasl }),
       stats,
       onClose: () => {
@@ -152,6 +187,15 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
     });
   });
   server.on('error', (err) => log.error({ err }, 'kafka listener error'));
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const c of connections) {
+      const idle = c.idleMs(now);
+      if (idle > idleMs) c.close('idle', { idleMs: idle, max: idleMs }, 'idle');
+      else if (c.partialRequestMs(now) > readTimeoutMs) c.close('request not read in time', { max: readTimeoutMs }, 'slow_request');
+    }
+  }, Math.max(10, Math.min(1_000, idleMs / 4, readTimeoutMs / 4)));
+  sweep.unref();
   const address = server.address() as AddressInfo;
   broker = Object.freeze({
     nodeId: opts.nodeId ?? 0,
@@ -176,6 +220,7 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
     queuedRequestBytes: () => ({ now: budget.usedBytes, peak: budget.peakBytes }),
     close() {
       closing ??= (async () => {
+        clearInterval(sweep);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...connections].map((c) => c.drainAndClose()));
         await stopped;

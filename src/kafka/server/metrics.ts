@@ -61,7 +61,7 @@ export function registerKafkaMetrics(registry: Registry, stats: KafkaServerStats
   mirrored('weir_kafka_connections_accepted_total', 'Kafka connections accepted', () => ({ '': stats.connectionsAccepted }));
   mirrored(
     'weir_kafka_connections_closed_total',
-    'Kafka connections Weir closed or refused, by reason: bad_input (bad frame, unparsable request, unknown API or version), max_connections, auth_failed, unauthenticated_request (a request before SASL finished), tls_handshake',
+    'Kafka connections Weir closed or refused, by reason: bad_input (bad frame, unparsable request, unknown API or version), max_connections, auth_failed, unauthenticated_request (a request before SASL finished), tls_handshake, idle (kafka.connections_max_idle_ms), slow_request (a request not whole within kafka.request_read_timeout_ms), evicted_idle (the longest-idle connection, closed to admit a new one at kafka.max_connections)',
     () => Object.fromEntries(CLOSE_REASONS.map((r) => [r, stats.closed[r]])),
     ['reason'],
   );

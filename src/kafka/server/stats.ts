@@ -8,14 +8,16 @@ import type { FetchResponse } from '../protocol/apis/fetch.js';
 import type { ProduceRequest, ProduceResponse } from '../protocol/apis/produce.js';
 import { errorName } from '../protocol/error-codes.js';
 
-export const CLOSE_REASONS = ['bad_input', 'max_connections', 'auth_failed', 'unauthenticated_request', 'tls_handshake'] as const;
+export const CLOSE_REASONS = ['bad_input', 'max_connections', 'auth_failed', 'unauthenticated_request', 'tls_handshake', 'idle', 'slow_request', 'evicted_idle'] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 export type RequestObserver = (api: string, error: string, seconds: number) => void;
 
 export class KafkaServerStats {
   connectionsAccepted = 0;
-  readonly closed: Record<CloseReason, number> = { bad_input: 0, max_connections: 0, auth_failed: 0, unauthenticated_request: 0, tls_handshake: 0 };
+  readonly closed: Record<CloseReason, number> = {
+    bad_input: 0, max_connections: 0, auth_failed: 0, unauthenticated_request: 0, tls_handshake: 0, idle: 0, slow_request: 0, evicted_idle: 0,
+  };
   bytesIn = 0;
   bytesOut = 0;
   /** Records in produce requests that were appended (per-partition error 0, or acks=0). */

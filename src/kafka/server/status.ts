@@ -5,7 +5,7 @@ import type { KafkaListener } from './listener.js';
 export function kafkaStatusSection(listener: KafkaListener): StatusSectionView {
   const s = listener.stats;
   const sasl = listener.saslCounters();
-  const turnedAway = s.closed.bad_input + s.closed.max_connections + s.closed.unauthenticated_request + s.closed.tls_handshake;
+  const turnedAway = s.closed.bad_input + s.closed.max_connections + s.closed.unauthenticated_request + s.closed.tls_handshake + s.closed.slow_request;
   const requests = [...s.requests.values()].reduce((a, b) => a + b, 0);
   const errors = [...s.requests].filter(([k]) => !k.endsWith('\0NONE')).reduce((a, [, n]) => a + n, 0);
   const byApi = new Map<string, { n: number; errors: number }>();

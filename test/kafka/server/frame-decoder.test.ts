@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { isWeirError } from '../../../src/errors.js';
 import { FrameDecoder } from '../../../src/kafka/server/frame-decoder.js';
@@ -55,5 +57,47 @@ describe('FrameDecoder', () => {
       }
       expect(isWeirError(err, 'CORRUPT_MESSAGE'), `size ${size}`).toBe(true);
     }
+  });
+
+  it('reserves a frame when its size is read; when refused, holds the rest of the chunk and reads on at retry', () => {
+    let room = 0;
+    const reserved: number[] = [];
+    const d = new FrameDecoder(1 << 20, (n) => {
+      if (n > room) return false;
+      reserved.push(n);
+      return true;
+    });
+    expect(d.push(stream.subarray(0, 20))).toEqual([]);
+    expect(d.blocked).toBe(true);
+    expect(d.reservedBytes).toBe(0);
+    expect(d.push(stream.subarray(20, 30))).toEqual([]);
+    room = 1 << 20;
+    const first = d.retry();
+    expect(first.map((b) => b.toString('hex'))).toEqual([bodies[0]!.toString('hex')]);
+    expect(d.reservedBytes).toBe(300);
+    const rest = d.push(stream.subarray(30));
+    expect(rest.map((b) => b.toString('hex'))).toEqual(bodies.slice(1).map((b) => b.toString('hex')));
+    expect(reserved).toEqual(bodies.map((b) => b.length));
+    expect(d.blocked).toBe(false);
+  });
+
+  it('a frame sent one byte per chunk is held in one buffer, not one object per byte', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const size = 200_000;
+    const d = new FrameDecoder(1 << 20);
+    const prefix = Buffer.alloc(4);
+    prefix.writeInt32BE(size, 0);
+    for (const byte of prefix) d.push(Buffer.from([byte]));
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < size - 1; i++) d.push(Buffer.from([i & 0xff]));
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    // A list of 200k one-byte Buffers costs tens of MB of heap.
+    expect(grown).toBeLessThan(2 * 1024 * 1024);
+    const [frame] = d.push(Buffer.from([0xff]));
+    expect(frame!.length).toBe(size);
+    expect(frame![size - 2]).toBe((size - 2) & 0xff);
   });
 });

@@ -152,15 +152,17 @@ describe('Kafka listener', () => {
     try {
       const c1 = await RawClient.connect(b.port);
       const c2 = await RawClient.connect(b.port);
+      // At the cap, the longest-idle connection makes room (limits.test.ts has the details).
       const c3 = await RawClient.connect(b.port);
-      await c3.waitClosed();
+      await c1.waitClosed();
       // 50 pipelined requests through an in-flight cap of 1: all answered, in order.
-      c1.write(Buffer.concat(Array.from({ length: 50 }, (_, i) => requestFrame(18, 0, i, Buffer.alloc(0)))));
-      const frames = await c1.waitFrames(50);
+      c3.write(Buffer.concat(Array.from({ length: 50 }, (_, i) => requestFrame(18, 0, i, Buffer.alloc(0)))));
+      const frames = await c3.waitFrames(50);
       expect(frames.map(correlationOf)).toEqual(Array.from({ length: 50 }, (_, i) => i));
       expect(c2.closed).toBe(false);
-      c1.destroy();
+      expect(b.listener.connectionCount()).toBe(2);
       c2.destroy();
+      c3.destroy();
     } finally {
       await b.close();
     }

@@ -13,9 +13,9 @@ export function produceBody(opts: { acks: number; topic: string; partition: numb
 }
 
 /** Fetch v4 body for one partition. */
-export function fetchBody(opts: { topic: string; partition: number; offset: number; maxWaitMs: number; minBytes: number; maxBytes?: number }): Buffer {
+export function fetchBody(opts: { topic: string; partition: number; offset: number; maxWaitMs: number; minBytes: number; maxBytes?: number; partitionMaxBytes?: number }): Buffer {
   const w = new Writer().int32(-1).int32(opts.maxWaitMs).int32(opts.minBytes).int32(opts.maxBytes ?? 1 << 20).int8(0);
-  w.array([0], false, (w) => w.string(opts.topic).array([0], false, (w) => w.int32(opts.partition).int64(opts.offset).int32(1 << 20)));
+  w.array([0], false, (w) => w.string(opts.topic).array([0], false, (w) => w.int32(opts.partition).int64(opts.offset).int32(opts.partitionMaxBytes ?? 1 << 20)));
   return w.toBuffer();
 }
 

@@ -2,6 +2,8 @@
  * Fetch v4–12: whole stored batches, as stored (the first may start before fetch_offset; clients
  * skip the records below it), long-polled.
  *
+ * - max_bytes and partition_max_bytes are clamped to kafka.fetch_max_bytes (Kafka's broker-side
+ *   `fetch.max.bytes`), so a request asking for 2 GB gets at most that.
  * - KIP-74: the first non-empty partition always gets at least one whole batch, even beyond
  *   max_bytes / partition_max_bytes; later partitions only get what fits in what is left.
  * - Every requested partition is in the response; empty record sets are zero-length, not null.
@@ -30,8 +32,8 @@ interface ReadPass {
   waitable: { topic: string; partition: number; highWatermark: number }[];
 }
 
-function readAll(store: LogStore, req: FetchRequest): ReadPass {
-  let remaining = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
+function readAll(store: LogStore, req: FetchRequest, fetchMaxBytes: number): ReadPass {
+  let remaining = req.maxBytes > 0 ? Math.min(req.maxBytes, fetchMaxBytes) : fetchMaxBytes;
   let bytes = 0;
   let hasError = false;
   const waitable: ReadPass['waitable'] = [];
@@ -42,7 +44,7 @@ function readAll(store: LogStore, req: FetchRequest): ReadPass {
         partitionIndex: p.partition, errorCode: 0, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: [], recordsBytes: 0,
       };
       try {
-        const limit = Math.max(0, Math.min(p.partitionMaxBytes, remaining));
+        const limit = Math.max(0, Math.min(p.partitionMaxBytes, fetchMaxBytes, remaining));
         const r = store.read(t.topic, p.partition, p.fetchOffset, Math.max(limit, 1));
         out.highWatermark = r.highWatermark;
         out.lastStableOffset = r.highWatermark;
@@ -89,7 +91,7 @@ export function createFetchHandler(deps: { store: LogStore }) {
       const deadline = Date.now() + Math.min(Math.max(req.maxWaitMs, 0), MAX_WAIT_CAP_MS);
       const signal = ctx.connection.signal;
       for (;;) {
-        const pass = readAll(store, req);
+        const pass = readAll(store, req, ctx.fetchMaxBytes);
         const left = deadline - Date.now();
         if (pass.bytes >= req.minBytes || pass.hasError || left <= 0 || signal.aborted || pass.waitable.length === 0) return pass.response;
         const stop = new AbortController();
@@ -98,7 +100,7 @@ export function createFetchHandler(deps: { store: LogStore }) {
         try {
           const woken = await Promise.race(pass.waitable.map((w) => store.waitForData(w.topic, w.partition, w.highWatermark, left, stop.signal)));
           // false: timed out, aborted, or the store's waiter cap was reached: answer with what there is.
-          if (!woken) return readAll(store, req).response;
+          if (!woken) return readAll(store, req, ctx.fetchMaxBytes).response;
         } finally {
           stop.abort();
           signal.removeEventListener('abort', onAbort);
