@@ -18,6 +18,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { WeirError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { isLoopbackHost } from '../../loopback.js';
+import { memoryGuard } from '../../memory-guard.js';
 import { ByteBudget } from './byte-budget.js';
 import { KafkaConnection } from './connection.js';
 import type { BrokerInfo, KafkaHandler } from './handler.js';
@@ -146,6 +147,7 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
   };
 
   const accept = (socket: Socket): void => {
+    if (!memoryGuard.admit(socket)) return; // near MemoryHigh=: refused; otherwise unread while memory is short
     const evict = connections.size >= opts.maxConnections ? longestIdle() : undefined;
     evict?.close('longest idle, to admit a new one at kafka.max_connections', {}, 'evicted_idle');
     if (connections.size >= opts.maxConnections) {
