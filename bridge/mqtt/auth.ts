@@ -96,6 +96,11 @@ export function authHooks(options: AuthOptions, ingest: Ingest, conns: Connectio
       );
     },
     authorizePublish(client: Client | null, packet: PublishPacket, callback) {
+      const malformed = malformedTopic(packet.topic);
+      if (client !== null && malformed !== undefined) {
+        callback(ingest.refusal(client, 'malformed-topic', `topic name ${malformed}`, packet));
+        return;
+      }
       // Checked before anything else: this runs for every PUBLISH, and most gateways have no ACL.
       if (client !== null && acl.enabled && !mayPublish(client, packet.topic)) {
         conns.aclDenied++;
@@ -106,6 +111,12 @@ export function authHooks(options: AuthOptions, ingest: Ingest, conns: Connectio
       ingest.authorizePublish(client, packet, callback);
     },
     authorizeSubscribe(client, sub, callback) {
+      const malformed = malformedTopic(sub.topic);
+      if (malformed !== undefined) {
+        // An error closes the connection; it is counted and logged as a protocol error (index.ts).
+        callback(new Error(`topic filter ${malformed}`), null);
+        return;
+      }
       if (acl.canSubscribe(subject(client), sub.topic)) {
         callback(null, sub);
         return;
@@ -115,4 +126,23 @@ export function authHooks(options: AuthOptions, ingest: Ingest, conns: Connectio
       callback(null, null); // SUBACK return code 0x80, Failure [MQTT-3.9.3]
     },
   };
+}
+
+/**
+ * Why a topic name or filter is not a well-formed MQTT string, or undefined when it is. A receiver
+ * of ill-formed UTF-8 [MQTT-1.5.3-1] or of U+0000 [MQTT-1.5.3-2] (which topics must not hold
+ * either, [MQTT-4.7.3-2]) closes the network connection: so do we, for a PUBLISH's topic and a
+ * SUBSCRIBE's filters. mqtt-packet has already decoded the bytes, replacing each ill-formed
+ * sequence (and each UTF-16 surrogate, which [MQTT-1.5.3-1] also forbids) by U+FFFD, so the bytes
+ * are judged by their decoding: a U+FFFD is taken as ill-formed input. That also refuses a topic
+ * that carries a well-formed U+FFFD, and it is what keeps two distinct byte strings from ever
+ * being accepted as one topic (valid UTF-8 decodes one-to-one).
+ */
+export function malformedTopic(topic: string): string | undefined {
+  for (let i = 0; i < topic.length; i++) {
+    const c = topic.charCodeAt(i);
+    if (c === 0) return 'contains U+0000 [MQTT-1.5.3-2]';
+    if (c === 0xfffd) return 'is not well-formed UTF-8 [MQTT-1.5.3-1]';
+  }
+  return undefined;
 }
