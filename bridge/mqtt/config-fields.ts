@@ -171,6 +171,13 @@ export const MQTT_FIELDS = {
     doc: 'Bytes a connection may have waiting in its socket for a subscriber that does not read them. Past it, further QoS 0 deliveries to it (and all deliveries to a clean session) are dropped and counted (`weir_mqtt_deliveries_dropped_total{reason="slow-subscriber"}`); QoS 1/2 deliveries to a persistent session stay in its queue (`mqtt.max_queued_messages`) for its next connection (with `mqtt.persistence: lmdb`). Publishers are never held back by a subscriber.',
     fix: 'Set a size such as 1MiB.',
   }),
+  idle_timeout_ms: field({
+    type: durationMs(0, 86_400_000),
+    default: 300_000,
+    defaultDoc: '`300000` (5 min)',
+    doc: 'A client that asked for keep-alive 0 (no timeout of its own) is disconnected once nothing has been received from it for this long (checked every quarter of it), so a device that vanished without closing its connection does not hold a socket and a `mqtt.max_connections` slot forever. Clients with a keep-alive are disconnected after 1.5× it, as MQTT says. 0 = never.',
+    fix: 'Set a duration such as 5m, or 0 to keep idle keep-alive-0 connections open.',
+  }),
   max_inflight_per_client: field({
     type: int(1, 65_535),
     default: 100,

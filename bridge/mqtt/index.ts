@@ -20,6 +20,7 @@ import type { AclEntry } from './acl.js';
 import { authHooks } from './auth.js';
 import { Ingest, RefusedPublish, type UnmatchedPolicy } from './ingest.js';
 import { connectionHandler, createTlsServer, createWsServer, listen, type HostPort, type TlsListenerOptions } from './listeners.js';
+import { IdleConnections } from './idle.js';
 import { LocalEmitter } from './local-emitter.js';
 import { DeliveryStats, outgoingBudget } from './outgoing-budget.js';
 import { Mapper, compileRule, defaultRule, type CompiledRule } from './mapping.js';
@@ -66,6 +67,8 @@ export interface MqttBridgeOptions {
   keepaliveLimitS: number;
   /** How long a new connection has to send its CONNECT. */
   connectTimeoutMs: number;
+  /** How long a keep-alive 0 client may send nothing before it is disconnected; 0 = never. */
+  idleTimeoutMs: number;
 }
 
 export interface MqttBridge {
@@ -121,12 +124,13 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
     maxRetained: options.maxRetained,
   }, log);
   const conns: ConnectionStats = {
-    open: 0, accepted: 0, rejectedMaxConnections: 0, closedOversize: 0, closedProtocolError: 0, authFailed: 0, aclDenied: 0, tlsHandshakeFailed: 0,
+    open: 0, accepted: 0, rejectedMaxConnections: 0, closedOversize: 0, closedIdle: 0, closedProtocolError: 0, authFailed: 0, aclDenied: 0, tlsHandshakeFailed: 0,
   };
   const persistence: LmdbPersistence | undefined = options.persistence === 'lmdb'
     ? lmdbPersistence(store, { maxRetained: options.maxRetained, maxPerClient: options.maxQueuedPerClient, maxTotal: options.maxQueuedTotal }, log)
     : undefined;
   const deliveries = new DeliveryStats();
+  const idle = new IdleConnections(options.idleTimeoutMs, conns, log);
   const broker = new Aedes({
     ...authHooks(options, ingest, conns, log),
     authorizeForward: outgoingBudget(options.maxOutgoingBytesPerClient, persistence !== undefined, deliveries, log),
@@ -138,6 +142,7 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
     // clients ask for one, so half-open connections cannot hold slots forever.
     keepaliveLimit: options.keepaliveLimitS,
     connectTimeout: options.connectTimeoutMs,
+    preConnect: idle.preConnect,
   });
   await broker.listen();
   // The retained cap counts the retained messages that survived the restart too.
@@ -182,6 +187,7 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
     }
   } catch (err) {
     for (const server of servers) server.close();
+    idle.stop();
     await closeBroker();
     throw err;
   }
@@ -208,6 +214,7 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
     close() {
       closing ??= (async () => {
         const serversClosed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+        idle.stop();
         await ingest.drain();
         await closeBroker();
         for (const socket of sockets) socket.destroy();

@@ -40,6 +40,7 @@ export function registerMqttMetrics(registry: Registry, stats: () => MqttStats):
   mirrored('weir_mqtt_connections_closed_total', 'Connections the bridge closed or refused, by reason', (s) => ({
     max_connections: s.connections.rejectedMaxConnections,
     max_packet_size: s.connections.closedOversize,
+    idle: s.connections.closedIdle,
     protocol_error: s.connections.closedProtocolError,
     auth_failed: s.connections.authFailed,
     tls_handshake: s.connections.tlsHandshakeFailed,

@@ -38,6 +38,7 @@ export function mqttOptionsFromConfig(config: WeirConfig): MqttBridgeOptions {
     maxQueuedTotal: mqtt.max_queued_messages_total,
     keepaliveLimitS: mqtt.max_keepalive_s,
     connectTimeoutMs: mqtt.connect_timeout_ms,
+    idleTimeoutMs: mqtt.idle_timeout_ms,
   };
 }
 

@@ -33,6 +33,8 @@ export interface ConnectionStats {
   rejectedMaxConnections: number;
   /** Connections closed for a packet above `mqtt.max_packet_size` or a malformed length. */
   closedOversize: number;
+  /** Connections of keep-alive 0 clients closed after `mqtt.idle_timeout_ms` without a byte. */
+  closedIdle: number;
   /** Connections closed by aedes for a protocol error (malformed packet, bad CONNECT, …). */
   closedProtocolError: number;
   /** CONNECTs refused: bad username or password, or anonymous where it is not allowed. */

@@ -5,14 +5,17 @@
  * is logged with `suppressed`, how many were not logged since the previous line. The bridge's
  * counters (and `/metrics`) still see every occurrence.
  */
-import type { Logger } from '../../src/logger.js';
+/** Where the lines go: a logger's `warn` (or any level, by a small adapter). */
+export interface WarnSink {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
 
 export class WarnLimiter {
   private lastLogged = Number.NEGATIVE_INFINITY;
   private suppressed = 0;
 
   constructor(
-    private readonly log: Pick<Logger, 'warn'>,
+    private readonly log: WarnSink,
     private readonly intervalMs = 10_000,
     private readonly now: () => number = Date.now,
   ) {}
