@@ -6,9 +6,14 @@
  * reserved stops being read (TCP backpressure) until bytes are given back.
  *
  * A reservation is granted while it fits under the cap, or whenever nothing at all is held, so a
- * request larger than the cap (kafka.max_frame_bytes may exceed it) still passes alone, and
- * the worst case is max(max_queued_request_bytes, max_frame_bytes).
+ * request larger than the cap (kafka.max_frame_bytes may exceed it) still passes alone. Besides,
+ * a connection holding nothing may always read one request of up to SMALL_REQUEST_BYTES past the
+ * cap (connection.ts), so while large partial requests hold the budget, small ones (Metadata,
+ * heartbeats, a small produce) keep flowing. The worst case is then
+ * max(max_queued_request_bytes, max_frame_bytes) + max_connections × SMALL_REQUEST_BYTES.
  */
+export const SMALL_REQUEST_BYTES = 64 * 1024;
+
 export class ByteBudget {
   private used = 0;
   private peak = 0;
@@ -31,9 +36,14 @@ export class ByteBudget {
   /** Reserves `n` bytes if they fit (or nothing is held); false: call `waitFor` and retry when woken. */
   tryTake(n: number): boolean {
     if (this.used > 0 && this.used + n > this.max) return false;
+    this.take(n);
+    return true;
+  }
+
+  /** Reserves `n` bytes whether or not they fit (the small-request allowance). */
+  take(n: number): void {
     this.used += n;
     if (this.used > this.peak) this.peak = this.used;
-    return true;
   }
 
   release(n: number): void {

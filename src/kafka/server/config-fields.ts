@@ -99,7 +99,7 @@ export const KAFKA_FIELDS = {
   max_queued_request_bytes: field({
     type: bytesSize(MiB, 16 * GiB),
     default: '32MiB',
-    doc: 'Request bytes all connections together may hold (Kafka\'s `queued.max.request.bytes`), counted from the moment a request\'s size is read, before its body arrives, until it is answered. A connection whose next request does not fit is not read until bytes are given back; a request bigger than this passes when nothing else is held.',
+    doc: 'Request bytes all connections together may hold (Kafka\'s `queued.max.request.bytes`), counted from the moment a request\'s size is read, before its body arrives, until it is answered. A connection whose next request does not fit is not read until bytes are given back; a request bigger than this passes when nothing else is held, and one of up to 64KiB from a connection holding nothing always passes (Metadata, heartbeats and small produces keep flowing).',
     fix: 'Set a size such as 32MiB (smaller on a 512 MB board).',
   }),
   fetch_max_bytes: field({

@@ -8,7 +8,9 @@
  *   holds for the requests behind it.
  * - Every request byte is reserved against the listener's budget (byte-budget.ts) from the
  *   moment its size prefix is read until its response is written; a request that cannot be
- *   reserved is not read further (the socket is paused) until bytes are given back.
+ *   reserved is not read further (the socket is paused) until bytes are given back. A connection
+ *   holding nothing may always read one small request (SMALL_REQUEST_BYTES), so large partial
+ *   requests holding the budget do not stall everyone's Metadata, heartbeats and small produces.
  * - At most `maxInFlight` slots: at the cap, or while the socket's write buffer is over its
  *   high-water mark (the client is not reading its responses), the socket is paused (TCP
  *   backpressure reaches the client), no further request is started (so no more responses are
@@ -31,7 +33,7 @@ import { errorCode } from '../protocol/error-codes.js';
 import { readRequestHeaderPrefix, responseHeaderIsFlexible, writeResponseHeader, type RequestHeader } from '../protocol/header.js';
 import { Reader } from '../protocol/reader.js';
 import { Writer } from '../protocol/writer.js';
-import type { ByteBudget } from './byte-budget.js';
+import { SMALL_REQUEST_BYTES, type ByteBudget } from './byte-budget.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { isFlexible, NO_RESPONSE, type BrokerInfo, type ConnectionInfo, type KafkaHandler } from './handler.js';
 import type { HandlerRegistry } from './registry.js';
@@ -91,7 +93,8 @@ export class KafkaConnection {
     this.opts = opts;
     this.socket = opts.socket;
     this.decoder = new FrameDecoder(opts.maxFrameBytes, (n) => {
-      if (!opts.budget.tryTake(n)) return false;
+      if (this.reserved === 0 && n <= SMALL_REQUEST_BYTES) opts.budget.take(n);
+      else if (!opts.budget.tryTake(n)) return false;
       this.reserved += n;
       return true;
     });

@@ -43,16 +43,24 @@ describe('partial requests count against kafka.max_queued_request_bytes', () => 
     const b = broker;
     await b.store.createTopic('p', { configs: { 'max.message.bytes': String(1 << 20) } });
     const holder = await RawClient.connect(b.port);
-    holder.write(partialFrame(900_000, 100_000));
-    await until(() => b.listener.queuedRequestBytes().now === 900_000);
+    holder.write(partialFrame(1_048_500, 100_000));
+    await until(() => b.listener.queuedRequestBytes().now === 1_048_500);
 
-    // A real 700 KB produce: it does not fit next to the 900 KB partial, so it waits unread.
+    // A real 700 KB produce: it does not fit next to the 1 MB partial, so it waits unread.
     const produce = requestFrame(0, 3, 7, produceBody({ acks: 1, topic: 'p', partition: 0, records: encodeRecordBatch({ baseOffset: 0, records: [{ key: null, value: Buffer.alloc(700_000, 1) }] }) }));
     const waiter = await RawClient.connect(b.port);
     waiter.write(produce);
     await sleep(300);
-    expect(b.listener.queuedRequestBytes()).toEqual({ now: 900_000, peak: 900_000 });
+    expect(b.listener.queuedRequestBytes()).toEqual({ now: 1_048_500, peak: 1_048_500 });
     expect(waiter.frames).toHaveLength(0);
+
+    // Small requests of a connection holding nothing still pass (byte-budget.ts SMALL_REQUEST_BYTES).
+    const small = await RawClient.connect(b.port);
+    small.write(requestFrame(0, 3, 8, produceBody({ acks: 1, topic: 'p', partition: 0, records: encodeRecordBatch({ baseOffset: 0, records: [{ key: null, value: Buffer.from('canary') }] }) })));
+    const [s8] = await small.waitFrames(1);
+    expect(readProduceResponse(s8!, 3).errorCode).toBe(0);
+    expect(waiter.frames).toHaveLength(0);
+    small.destroy();
 
     // The holder goes: its reservation is given back, and the waiting request is read and answered.
     holder.destroy();
@@ -60,7 +68,7 @@ describe('partial requests count against kafka.max_queued_request_bytes', () => 
     expect(correlationOf(f!)).toBe(7);
     expect(readProduceResponse(f!, 3).errorCode).toBe(0);
     await until(() => b.listener.queuedRequestBytes().now === 0);
-    expect(b.listener.queuedRequestBytes().peak).toBeLessThanOrEqual(1 << 20);
+    expect(b.listener.queuedRequestBytes().peak).toBeLessThanOrEqual((1 << 20) + 64 * 1024);
     waiter.destroy();
   });
 
