@@ -153,6 +153,12 @@ export const MQTT_FIELDS = {
     doc: 'QoS 1/2 messages queued across all persistent sessions (about 100 bytes of memory each, payloads stay on disk with `mqtt.persistence: lmdb`). When full, the oldest message of the longest queue is dropped (counted, logged).',
     fix: 'Set a whole number, e.g. 100000.',
   }),
+  max_queued_bytes: field({
+    type: bytesSize(64 * 1024, 64 * 1024 * MiB),
+    default: '64MiB',
+    doc: 'Payload bytes queued on disk for all persistent sessions together (mosquitto\'s name; each payload is stored once however many sessions queue it). A QoS 1/2 message that would go past it is not queued for the sessions that are offline (counted in `weir_mqtt_queue_dropped_total{cap="bytes"}`, logged at most every 10 s); connected ones still get it.',
+    fix: 'Set a size such as 64MiB.',
+  }),
   max_keepalive_s: field({
     type: int(0, 65_535),
     default: 0,

@@ -63,6 +63,8 @@ export interface MqttBridgeOptions {
   maxQueuedPerClient: number;
   /** Queued QoS 1/2 messages across all sessions (lmdb persistence). */
   maxQueuedTotal: number;
+  /** Payload bytes stored for all sessions' queues (lmdb persistence). */
+  maxQueuedBytes: number;
   /** Largest keep-alive a client may ask for, in seconds; 0 = any (including none). */
   keepaliveLimitS: number;
   /** How long a new connection has to send its CONNECT. */
@@ -127,7 +129,7 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
     open: 0, accepted: 0, rejectedMaxConnections: 0, closedOversize: 0, closedIdle: 0, closedProtocolError: 0, authFailed: 0, aclDenied: 0, tlsHandshakeFailed: 0,
   };
   const persistence: LmdbPersistence | undefined = options.persistence === 'lmdb'
-    ? lmdbPersistence(store, { maxRetained: options.maxRetained, maxPerClient: options.maxQueuedPerClient, maxTotal: options.maxQueuedTotal }, log)
+    ? lmdbPersistence(store, { maxRetained: options.maxRetained, maxPerClient: options.maxQueuedPerClient, maxTotal: options.maxQueuedTotal, maxBytes: options.maxQueuedBytes }, log)
     : undefined;
   const deliveries = new DeliveryStats();
   const idle = new IdleConnections(options.idleTimeoutMs, conns, log);

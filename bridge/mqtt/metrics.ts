@@ -60,7 +60,11 @@ export function registerMqttMetrics(registry: Registry, stats: () => MqttStats):
       this.set({ kind: 'sessions' }, p.sessions);
       this.set({ kind: 'subscriptions' }, p.subscriptions);
       this.set({ kind: 'queued' }, p.queued);
+      this.set({ kind: 'queued_bytes' }, p.queuedBytes);
     },
   });
-  mirrored('weir_mqtt_queue_dropped_total', 'Queued QoS 1/2 messages of persistent sessions dropped, oldest first (mqtt.max_queued_messages, mqtt.max_queued_messages_total)', (s) => ({ all: s.persistence?.queueDropped ?? 0 }));
+  mirrored('weir_mqtt_queue_dropped_total', 'QoS 1/2 messages of persistent sessions dropped: count = the oldest queued one, past mqtt.max_queued_messages or mqtt.max_queued_messages_total; bytes = a new one not queued for offline sessions, past mqtt.max_queued_bytes', (s) => ({
+    count: s.persistence?.queueDropped ?? 0,
+    bytes: s.persistence?.queueDroppedBytesCap ?? 0,
+  }), 'cap');
 }

@@ -36,6 +36,7 @@ export function mqttOptionsFromConfig(config: WeirConfig): MqttBridgeOptions {
     persistence: mqtt.persistence,
     maxQueuedPerClient: mqtt.max_queued_messages,
     maxQueuedTotal: mqtt.max_queued_messages_total,
+    maxQueuedBytes: mqtt.max_queued_bytes,
     keepaliveLimitS: mqtt.max_keepalive_s,
     connectTimeoutMs: mqtt.connect_timeout_ms,
     idleTimeoutMs: mqtt.idle_timeout_ms,

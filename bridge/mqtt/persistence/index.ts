@@ -57,6 +57,8 @@ interface ClientRef {
 
 interface BrokerRef {
   id: string;
+  /** aedes's connected clients by id. */
+  clients?: Record<string, unknown>;
 }
 
 type Packet = OutgoingPacket & { topic?: string; payload?: Buffer | string };
@@ -68,6 +70,10 @@ export interface PersistenceStats {
   subscriptions: number;
   queued: number;
   queueDropped: number;
+  /** Payload bytes stored for the queues (each payload once, however many sessions queue it). */
+  queuedBytes: number;
+  /** Messages × offline sessions not queued because of `mqtt.max_queued_bytes`. */
+  queueDroppedBytesCap: number;
 }
 
 /** The kv namespace of the bridge's state. */
@@ -95,7 +101,7 @@ export class LmdbPersistence {
     this.brokerRef = broker;
     this.retained = new RetainedMessages(this.kv, this.options.maxRetained, this.log);
     this.subs = new Subscriptions(this.kv, this.log);
-    this.outgoing = new OutgoingQueues(this.kv, this.options, this.log);
+    this.outgoing = new OutgoingQueues(this.kv, this.options, this.log, (clientId) => broker.clients?.[clientId] !== undefined);
     this.log.info(this.stats(), 'MQTT state loaded');
   }
 
@@ -107,6 +113,8 @@ export class LmdbPersistence {
       subscriptions: this.subs.count,
       queued: this.outgoing.size,
       queueDropped: this.outgoing.dropped,
+      queuedBytes: this.outgoing.bytes,
+      queueDroppedBytesCap: this.outgoing.droppedBytesCap,
     };
   }
 

@@ -1,14 +1,22 @@
 /**
- * Queued QoS 1/2 messages for persistent sessions [MQTT-3.1.2-5]: each packet on disk under a
- * global sequence number (queue order); in memory only a small index entry per packet (ids and
- * the sequence), never a payload.
+ * Queued QoS 1/2 messages for persistent sessions [MQTT-3.1.2-5]: each queue entry on disk under a
+ * global sequence number (queue order), holding the packet without its payload and a reference
+ * to the payload, stored once however many sessions queue the message (['p', content id], the
+ * content id being the message's aedes broker id and counter); in memory only a small index
+ * entry per queued packet (ids and the sequence) and a reference count per stored payload, never a
+ * payload. 20 sessions queueing a 256 KiB message cost 256 KiB on disk, not 5 MiB.
  *
  * Caps, with an explicit policy when full (oldest first: on a gateway the newest readings are
  * the ones worth keeping):
  *  - `maxPerClient`: a client whose queue is full loses its oldest queued message;
  *  - `maxTotal`: when every queue together is full, the oldest message of the longest queue goes.
+ *  - `maxBytes` (mosquitto's `max_queued_bytes`, here for all sessions together): the payload
+ *    bytes stored for queues; a new message that would go past it is not queued for the sessions
+ *    that are offline (connected ones still get it queued, and delivered at once).
  * Every drop is counted and logged (rate-limited). A dropped message that was already sent and
  * awaits its PUBACK is simply not resent after a reconnect.
+ *
+ * Entries written before payloads were shared hold their payload inline, and are read as such.
  */
 import { Readable } from 'node:stream';
 import type { Logger } from '../../../src/logger.js';
@@ -31,6 +39,8 @@ export interface OutgoingPacket {
  */
 interface Entry {
   seq: number;
+  /** Content id of the stored payload this entry holds a reference to; none for a PUBREL. */
+  content: string | undefined;
   brokerId: string | undefined;
   brokerCounter: number | undefined;
   messageId: number | undefined;
@@ -40,29 +50,71 @@ interface Entry {
 export interface OutgoingCaps {
   maxPerClient: number;
   maxTotal: number;
+  /** Payload bytes stored for all queues together. */
+  maxBytes: number;
+}
+
+/** What the queue on disk holds per entry. */
+interface StoredEntry {
+  clientId: string;
+  packet: OutgoingPacket;
+  /** Reference to ['p', content] (absent: payload inline, or a PUBREL). */
+  content?: string;
+}
+
+interface StoredPayload {
+  refs: number;
+  bytes: number;
 }
 
 export class OutgoingQueues {
   private readonly queues = new Map<string, Entry[]>();
   private nextSeq = 1;
   private total = 0;
+  /** Stored payloads by content id: references from queue entries, and size. */
+  private readonly payloads = new Map<string, StoredPayload>();
+  private payloadBytes = 0;
+  /** Content ids for packets without a broker id and counter. */
+  private nextContent = 1;
   dropped = 0;
+  /** Messages × offline sessions not queued because of `maxBytes`. */
+  droppedBytesCap = 0;
   private readonly warning: WarnLimiter;
+  private readonly bytesWarning: WarnLimiter;
 
+  /** @param isConnected whether a session's client is connected now (the bytes cap spares it) */
   constructor(
     private readonly kv: KvNamespace,
     private readonly caps: OutgoingCaps,
     private readonly log: Logger,
+    private readonly isConnected: (clientId: string) => boolean = () => false,
   ) {
     this.warning = new WarnLimiter(log);
+    this.bytesWarning = new WarnLimiter(log);
     for (const { key, value } of kv.getRange(['o'])) {
-      const { clientId, packet } = value as { clientId: string; packet: OutgoingPacket };
+      const { clientId, packet, content } = value as StoredEntry;
       const seq = key[2] as number;
-      const entry = entryOf(seq, packet);
+      const entry = entryOf(seq, packet, content);
       if (packet.cmd !== undefined && packet.cmd !== 'publish') entry.replacement = packet;
       this.queueOf(clientId).push(entry);
       this.total++;
       this.nextSeq = Math.max(this.nextSeq, seq + 1);
+      if (content !== undefined) {
+        const stored = this.payloads.get(content);
+        if (stored !== undefined) stored.refs++;
+        else this.payloads.set(content, { refs: 1, bytes: 0 });
+      }
+    }
+    // Sizes of the referenced payloads; payloads nothing references (a crash between writes) go.
+    for (const { key, value } of kv.getRange(['p'])) {
+      const content = key[1] as string;
+      const stored = this.payloads.get(content);
+      if (stored === undefined) {
+        background(kv.remove(key), log, 'removing an unreferenced queued payload');
+        continue;
+      }
+      stored.bytes = payloadSize((value as { payload: Buffer | string }).payload);
+      this.payloadBytes += stored.bytes;
     }
   }
 
@@ -70,18 +122,47 @@ export class OutgoingQueues {
     return this.total;
   }
 
-  /** Queues `packet` for each client; resolves once on disk. */
-  async enqueue(clientIds: readonly string[], packet: OutgoingPacket): Promise<void> {
+  /** Payload bytes stored for the queues. */
+  get bytes(): number {
+    return this.payloadBytes;
+  }
+
+  /** Queues `packet` for each client, its payload stored once; resolves once on disk. */
+  async enqueue(clientIds: readonly string[], packet: OutgoingPacket & { payload?: Buffer | string }): Promise<void> {
+    const content = contentId(packet) ?? `#${this.nextContent++}`;
+    const size = payloadSize(packet.payload);
+    let stored = this.payloads.get(content);
+    let targets = clientIds;
+    if (stored === undefined && this.payloadBytes + size > this.caps.maxBytes) {
+      targets = clientIds.filter((clientId) => this.isConnected(clientId));
+      const refused = clientIds.length - targets.length;
+      if (refused > 0) {
+        this.droppedBytesCap += refused;
+        this.bytesWarning.warn(
+          { topic: packet['topic'], bytes: this.payloadBytes, maxBytes: this.caps.maxBytes, dropped: this.droppedBytesCap },
+          'offline queues full (mqtt.max_queued_bytes): a QoS 1/2 message was not queued for offline sessions',
+        );
+      }
+      if (targets.length === 0) return;
+    }
     const writes: Promise<void>[] = [];
-    for (const clientId of clientIds) {
+    if (stored === undefined) {
+      stored = { refs: 0, bytes: size };
+      this.payloads.set(content, stored);
+      this.payloadBytes += size;
+      writes.push(this.kv.put(['p', content], { payload: packet.payload ?? Buffer.alloc(0) }));
+    }
+    const queued = new Packet(packet);
+    const record = withoutPayload(queued);
+    for (const clientId of targets) {
       const queue = this.queueOf(clientId);
       if (queue.length >= this.caps.maxPerClient) this.drop(clientId, queue, 'mqtt.max_queued_messages');
       else if (this.total >= this.caps.maxTotal) this.dropFromLongest(clientId);
       const seq = this.nextSeq++;
-      const queued = new Packet(packet);
-      queue.push(entryOf(seq, queued));
+      queue.push(entryOf(seq, queued, content));
+      stored.refs++;
       this.total++;
-      writes.push(this.kv.put(['o', keyPart(clientId), seq], { clientId, packet: plain(queued) }));
+      writes.push(this.kv.put(['o', keyPart(clientId), seq], { clientId, packet: record, content } satisfies StoredEntry));
     }
     await Promise.all(writes);
   }
@@ -96,14 +177,19 @@ export class OutgoingQueues {
       if (entry.brokerId === packet.brokerId) {
         if (entry.brokerCounter !== packet.brokerCounter) continue; // packet ids wrap at 65535
         entry.messageId = packet.messageId;
-        const stored = this.read(clientId, entry);
-        if (stored !== undefined) this.write(clientId, entry.seq, stored, 'recording a packet id');
+        const stored = this.readStored(clientId, entry);
+        if (stored !== undefined) {
+          stored.packet.messageId = packet.messageId;
+          this.write(clientId, entry.seq, stored, 'recording a packet id');
+        }
         return;
       }
       if (entry.messageId === packet.messageId) {
+        // A PUBREL replaces the PUBLISH: the payload is no longer needed by this entry.
         const replacement = plain(packet);
-        Object.assign(entry, entryOf(entry.seq, packet), { replacement });
-        this.write(clientId, entry.seq, replacement, 'recording a PUBREL');
+        this.release(entry.content);
+        Object.assign(entry, entryOf(entry.seq, packet, undefined), { replacement });
+        this.write(clientId, entry.seq, { clientId, packet: replacement }, 'recording a PUBREL');
         return;
       }
     }
@@ -120,7 +206,7 @@ export class OutgoingQueues {
     this.total--;
     if (queue.length === 0) this.queues.delete(clientId);
     const packet = this.read(clientId, entry);
-    background(this.kv.remove(['o', keyPart(clientId), entry.seq]), this.log, 'forgetting an acknowledged message');
+    this.forget(clientId, entry, 'forgetting an acknowledged message');
     return packet;
   }
 
@@ -136,16 +222,43 @@ export class OutgoingQueues {
     })());
   }
 
+  private readStored(clientId: string, entry: Entry): StoredEntry | undefined {
+    return this.kv.get(['o', keyPart(clientId), entry.seq]) as StoredEntry | undefined;
+  }
+
+  /** The queued packet with its payload, as aedes gave it. */
   private read(clientId: string, entry: Entry): OutgoingPacket | undefined {
     if (entry.replacement !== undefined) return { ...entry.replacement };
-    const stored = (this.kv.get(['o', keyPart(clientId), entry.seq]) as { packet: OutgoingPacket } | undefined)?.packet;
+    const stored = this.readStored(clientId, entry)?.packet;
     if (stored === undefined) return undefined;
+    if (entry.content !== undefined) {
+      const payload = (this.kv.get(['p', entry.content]) as { payload: Buffer | string } | undefined)?.payload;
+      if (payload === undefined) return undefined;
+      stored['payload'] = payload;
+    }
     if ('messageId' in stored || entry.messageId !== undefined) stored.messageId = entry.messageId;
     return stored;
   }
 
-  private write(clientId: string, seq: number, packet: Record<string, unknown>, what: string): void {
-    background(this.kv.put(['o', keyPart(clientId), seq], { clientId, packet }), this.log, what);
+  private write(clientId: string, seq: number, record: StoredEntry, what: string): void {
+    background(this.kv.put(['o', keyPart(clientId), seq], record), this.log, what);
+  }
+
+  /** Removes a queue entry from disk and drops its payload reference. */
+  private forget(clientId: string, entry: Entry, what: string): void {
+    background(this.kv.remove(['o', keyPart(clientId), entry.seq]), this.log, what);
+    this.release(entry.content);
+  }
+
+  /** One reference fewer to a stored payload; the last one removes it. */
+  private release(content: string | undefined): void {
+    if (content === undefined) return;
+    const stored = this.payloads.get(content);
+    if (stored === undefined) return;
+    if (--stored.refs > 0) return;
+    this.payloads.delete(content);
+    this.payloadBytes -= stored.bytes;
+    background(this.kv.remove(['p', content]), this.log, 'removing a queued payload');
   }
 
   private queueOf(clientId: string): Entry[] {
@@ -175,11 +288,31 @@ export class OutgoingQueues {
     if (entry === undefined) return;
     this.total--;
     this.dropped++;
-    background(this.kv.remove(['o', keyPart(clientId), entry.seq]), this.log, 'dropping a queued message');
+    this.forget(clientId, entry, 'dropping a queued message');
     this.warning.warn({ clientId, cap, dropped: this.dropped }, `offline queue full (${cap}): dropped the oldest queued message`);
   }
 }
 
-function entryOf(seq: number, packet: OutgoingPacket): Entry {
-  return { seq, brokerId: packet.brokerId, brokerCounter: packet.brokerCounter, messageId: packet.messageId };
+function entryOf(seq: number, packet: OutgoingPacket, content: string | undefined): Entry {
+  return { seq, content, brokerId: packet.brokerId, brokerCounter: packet.brokerCounter, messageId: packet.messageId };
+}
+
+/**
+ * The same message queued for several sessions carries one aedes broker id and counter (aedes
+ * stamps them once per publish); a packet without them gets an id of its own.
+ */
+function contentId(packet: OutgoingPacket): string | undefined {
+  if (packet.brokerId === undefined || packet.brokerCounter === undefined) return undefined;
+  return `${packet.brokerId}:${packet.brokerCounter}`;
+}
+
+function payloadSize(payload: Buffer | string | undefined): number {
+  if (payload === undefined) return 0;
+  return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+}
+
+/** The packet as a queue entry stores it: its own fields but the payload. */
+function withoutPayload(packet: object): OutgoingPacket {
+  const { payload: _payload, ...rest } = plain(packet);
+  return rest;
 }

@@ -73,7 +73,7 @@ describe('aedes-persistence abstract suite: LMDB persistence', () => {
     dir.cleanup();
   });
   // Each case gets an empty namespace of the same real LMDB environment.
-  runAbstract(() => new LmdbPersistence(store.kv(`abstract-${n++}`), { maxRetained: 10_000, maxPerClient: 10_000, maxTotal: 100_000 }, silentLogger));
+  runAbstract(() => new LmdbPersistence(store.kv(`abstract-${n++}`), { maxRetained: 10_000, maxPerClient: 10_000, maxTotal: 100_000, maxBytes: 1 << 30 }, silentLogger));
 });
 
 describe('aedes-persistence abstract suite: the shim against the in-memory reference', () => {

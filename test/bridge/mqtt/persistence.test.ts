@@ -17,7 +17,7 @@ async function collect(stream: AsyncIterable<unknown>): Promise<Record<string, u
 }
 
 const broker = { id: 'broker-a' };
-const caps = { maxRetained: 2, maxPerClient: 3, maxTotal: 5 };
+const caps = { maxRetained: 2, maxPerClient: 3, maxTotal: 5, maxBytes: 1 << 30 };
 
 describe('LMDB persistence', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -116,6 +116,58 @@ describe('LMDB persistence', () => {
     expect((await collect(p.outgoingStream({ id: 'a' }))).map((q) => String(q['payload']))).toEqual(['m4', 'm5']);
     expect((await collect(p.outgoingStream({ id: 'b' }))).map((q) => String(q['payload']))).toEqual(['m6', 'm7', 'm8']);
     expect(p.stats()).toMatchObject({ queued: 5, queueDropped: 3 });
+  });
+
+  it('stores a payload queued for 20 sessions once, keeps it while one still holds it, and forgets it with the last', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    let { store, p } = await open(t.dir);
+    const wide = new LmdbPersistence(store.kv('mqtt'), { ...caps, maxPerClient: 10, maxTotal: 1000 }, silentLogger);
+    await wide.setup(broker);
+    const sessions = Array.from({ length: 20 }, (_, i) => ({ clientId: `s${i}` }));
+    const payload = Buffer.alloc(256 * 1024, 7);
+    // aedes: one enqueue with every offline subscriber, and one per connected persistent client
+    await wide.outgoingEnqueueCombi(sessions.slice(0, 19), { cmd: 'publish', topic: 'pq/x', payload, qos: 1, brokerId: 'b', brokerCounter: 1 });
+    await wide.outgoingEnqueue(sessions[19]!, { cmd: 'publish', topic: 'pq/x', payload, qos: 1, brokerId: 'b', brokerCounter: 1 });
+    const payloadsOnDisk = (): number => [...store.kv('mqtt').getRange(['p'])].length;
+    expect(wide.stats()).toMatchObject({ queued: 20, queuedBytes: 256 * 1024 });
+    expect(payloadsOnDisk()).toBe(1);
+
+    // Each session reads it whole; a PUBACK of 19 of them leaves it for the 20th.
+    for (const { clientId } of sessions) {
+      const [queued] = await collect(wide.outgoingStream({ id: clientId }));
+      expect(Buffer.compare(queued!['payload'] as Buffer, payload)).toBe(0);
+      await wide.outgoingUpdate({ id: clientId }, { ...queued, messageId: 42 });
+    }
+    for (const { clientId } of sessions.slice(0, 19)) expect(await wide.outgoingClearMessageId({ id: clientId }, { messageId: 42 })).toMatchObject({ topic: 'pq/x' });
+    expect(wide.stats()).toMatchObject({ queued: 1, queuedBytes: 256 * 1024 });
+
+    // ... across a restart too
+    await store.close();
+    ({ store, p } = await open(t.dir));
+    cleanups.push(() => store.close());
+    expect(p.stats()).toMatchObject({ queued: 1, queuedBytes: 256 * 1024 });
+    const [left] = await collect(p.outgoingStream({ id: 's19' }));
+    expect(Buffer.compare(left!['payload'] as Buffer, payload)).toBe(0);
+    expect(left!['messageId']).toBe(42);
+    expect(await p.outgoingClearMessageId({ id: 's19' }, { messageId: 42 })).toMatchObject({ topic: 'pq/x' });
+    expect(p.stats()).toMatchObject({ queued: 0, queuedBytes: 0 });
+    await expect.poll(payloadsOnDisk).toBe(0);
+  });
+
+  it('past maxBytes a new message is not queued for offline sessions (counted); a connected one still gets it', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const store = await openTestStore(t.dir);
+    cleanups.push(() => store.close());
+    const p = new LmdbPersistence(store.kv('mqtt'), { ...caps, maxBytes: 1000 }, silentLogger);
+    await p.setup({ id: 'broker-a', clients: { online: {} } });
+    const publish = (n: number) => ({ cmd: 'publish', topic: 't', payload: Buffer.alloc(600, n), qos: 1, brokerId: 'b', brokerCounter: n });
+    await p.outgoingEnqueueCombi([{ clientId: 'away' }, { clientId: 'online' }], publish(1));
+    await p.outgoingEnqueueCombi([{ clientId: 'away' }, { clientId: 'online' }], publish(2)); // 1200 bytes > 1000
+    expect((await collect(p.outgoingStream({ id: 'away' }))).map((q) => (q['payload'] as Buffer)[0])).toEqual([1]);
+    expect((await collect(p.outgoingStream({ id: 'online' }))).map((q) => (q['payload'] as Buffer)[0])).toEqual([1, 2]);
+    expect(p.stats()).toMatchObject({ queued: 3, queuedBytes: 1200, queueDroppedBytesCap: 1 });
   });
 });
 

@@ -24,7 +24,8 @@ describe('startWeir with MQTT', () => {
       expect(metrics).toMatch(/^weir_mqtt_records_appended_total 2$/m);
       expect(metrics).toMatch(/^weir_mqtt_publishes_received_total\{qos="1"\} 2$/m);
       expect(metrics).toMatch(/^weir_mqtt_state\{kind="retained"\} 1$/m);
-      expect(metrics).toMatch(/^weir_mqtt_queue_dropped_total 0$/m);
+      expect(metrics).toMatch(/^# TYPE weir_mqtt_queue_dropped_total counter$/m);
+      expect(metrics).toMatch(/^weir_mqtt_state\{kind="queued_bytes"\} 0$/m);
       expect(metrics).toMatch(/^weir_mqtt_connections 1$/m);
       const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
       const result = await weir.shutdown('test');
