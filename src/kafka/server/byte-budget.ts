@@ -28,6 +28,11 @@ export class ByteBudget {
     return this.used;
   }
 
+  /** Bytes left under the cap (0 when spent or past it). */
+  get availableBytes(): number {
+    return Math.max(0, this.max - this.used);
+  }
+
   /** Highest usedBytes seen (metrics, tests). */
   get peakBytes(): number {
     return this.peak;

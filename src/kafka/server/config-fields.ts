@@ -108,6 +108,12 @@ export const KAFKA_FIELDS = {
     doc: 'Most record bytes one Fetch response carries (Kafka\'s broker `fetch.max.bytes`, 55MiB there): a request\'s max_bytes and partition_max_bytes above it are lowered to it, though the first batch always comes whole (KIP-74). A connection gets one Fetch served at a time, and none while it is not reading its responses.',
     fix: 'Set a size such as 8MiB (at least 64KiB), above the largest max.message.bytes consumers must read in one go.',
   }),
+  max_queued_response_bytes: field({
+    type: bytesSize(MiB, 16 * GiB),
+    default: '32MiB',
+    doc: 'Fetch response bytes all connections together may hold until their sockets take them (clients that do not read their responses hold theirs). A Fetch reads at most what is left (at least one whole batch, KIP-74), and while none is left, no further Fetch is started.',
+    fix: 'Set a size such as 32MiB (smaller on a 512 MB board), at least kafka.fetch_max_bytes.',
+  }),
   connections_max_idle_ms: field({
     type: durationMs(1_000, 86_400_000),
     default: 120_000,

@@ -17,7 +17,9 @@
  *   built), and decoded frames wait in `backlog`, which only ever holds what one read returned.
  * - At most one Fetch per connection is served or waiting to be written at a time (clients send
  *   one at a time anyway; Kafka serves one request per connection at a time): a pipeline of
- *   Fetches cannot make the listener hold more than one fetch response per connection.
+ *   Fetches cannot make the listener hold more than one fetch response per connection. The
+ *   record bytes of fetch responses count against the listener's `responseBudget` until the
+ *   socket takes them; while it is spent, no Fetch is started.
  * - Bad input (a bad frame size, a header or body that does not parse, an API key nobody
  *   serves, a version outside the range for anything but ApiVersions) closes this connection
  *   only: other clients and stored data are untouched (DESIGN.md invariants).
@@ -52,6 +54,8 @@ export interface ConnectionOptions {
   budget: ByteBudget;
   /** kafka.fetch_max_bytes, handed to handlers. */
   fetchMaxBytes: number;
+  /** Listener-wide cap on fetch response bytes not yet taken by their sockets (kafka.max_queued_response_bytes). */
+  responseBudget: ByteBudget;
   /** SASL required before anything but the handshake; undefined on a listener without SASL. */
   sasl?: SaslServer;
   stats: KafkaServerStats;
@@ -63,6 +67,8 @@ interface Slot {
   done: boolean;
   /** Request bytes held against the budget until the slot is written. */
   bytes: number;
+  /** Fetch response bytes held against the response budget until the socket takes them. */
+  responseBytes: number;
   /** null: served, nothing to send. */
   chunks: Buffer[] | null;
   /** Close the connection once this response is written (failed SASL authentication). */
@@ -86,6 +92,9 @@ export class KafkaConnection {
   /** Bytes this connection holds against the budget: frames reserved and not yet answered. */
   private reserved = 0;
   private waitingForBudget = false;
+  /** Fetch response bytes this connection holds against the response budget. */
+  private responseHeld = 0;
+  private waitingForResponseBudget = false;
   /** Date.now() of the last byte read, response written or write buffer drained. */
   private lastActivity = Date.now();
 
@@ -205,7 +214,23 @@ export class KafkaConnection {
   private hasRoomFor(frame: Buffer): boolean {
     if (this.queue.length >= this.opts.maxInFlight || this.writeBlocked) return false;
     if (this.info.auth.rawTokens || frame.readInt16BE(0) !== ApiKey.Fetch) return true;
-    return !this.queue.some((s) => s.apiKey === ApiKey.Fetch);
+    if (this.queue.some((s) => s.apiKey === ApiKey.Fetch)) return false;
+    if (this.opts.responseBudget.availableBytes > 0) return true;
+    if (!this.waitingForResponseBudget) {
+      this.waitingForResponseBudget = true;
+      this.opts.responseBudget.waitFor(() => {
+        this.waitingForResponseBudget = false;
+        this.pump();
+      });
+    }
+    return false;
+  }
+
+  private releaseResponse(n: number): void {
+    // After close, onSocketClose has given back everything this connection held.
+    if (this.closed || n === 0) return;
+    this.responseHeld -= n;
+    this.opts.responseBudget.release(n);
   }
 
   /** Gives back the budget of `n` bytes of this connection's frames. */
@@ -259,15 +284,24 @@ export class KafkaConnection {
       this.fail(err, 'request does not parse', {}, 'bad_input');
       return;
     }
-    const slot: Slot = { apiKey: header.apiKey, done: false, bytes: frame.length, chunks: null };
+    const slot: Slot = { apiKey: header.apiKey, done: false, bytes: frame.length, responseBytes: 0, chunks: null };
     this.queue.push(slot);
     const h = handler;
+    const responses = this.opts.responseBudget;
     const ctx = {
       header,
       apiVersion: header.apiVersion,
       connection: this.info,
       broker: this.opts.broker(),
-      fetchMaxBytes: this.opts.fetchMaxBytes,
+      fetchBytes: {
+        limit: () => Math.min(this.opts.fetchMaxBytes, Math.max(1, responses.availableBytes)),
+        hold: (n: number) => {
+          if (this.closed || n === 0) return;
+          slot.responseBytes += n;
+          this.responseHeld += n;
+          responses.take(n);
+        },
+      },
       log: this.apiLog(h),
     };
     Promise.resolve()
@@ -293,7 +327,7 @@ export class KafkaConnection {
 
   /** A bare SASL token after a v0 SaslHandshake: answered with a bare size-framed token. */
   private startRawToken(frame: Buffer): void {
-    const slot: Slot = { apiKey: -1, done: false, bytes: frame.length, chunks: null };
+    const slot: Slot = { apiKey: -1, done: false, bytes: frame.length, responseBytes: 0, chunks: null };
     this.queue.push(slot);
     void this.opts.sasl!.step(this.info.auth, frame).then((r) => {
       slot.done = true;
@@ -324,7 +358,7 @@ export class KafkaConnection {
     w.int32(0);
     writeResponseHeader(w, header.correlationId, false);
     encodeApiVersionsResponse(w, 0, { errorCode: errorCode('UNSUPPORTED_VERSION'), apiKeys: this.opts.registry.ranges(), throttleTimeMs: 0 });
-    this.queue.push({ apiKey: header.apiKey, done: true, bytes, chunks: frameChunks(w) });
+    this.queue.push({ apiKey: header.apiKey, done: true, bytes, responseBytes: 0, chunks: frameChunks(w) });
     this.flush();
   }
 
@@ -334,13 +368,19 @@ export class KafkaConnection {
     while (this.queue.length > 0 && this.queue[0]!.done) {
       const slot = this.queue.shift()!;
       this.giveBack(slot.bytes);
-      if (slot.chunks === null) continue;
+      if (slot.chunks === null) {
+        this.releaseResponse(slot.responseBytes);
+        continue;
+      }
       this.lastActivity = Date.now();
       let ok = true;
-      for (const c of slot.chunks) {
+      const last = slot.chunks.length - 1;
+      const held = slot.responseBytes;
+      slot.chunks.forEach((c, i) => {
         this.opts.stats.bytesOut += c.length;
-        ok = this.socket.write(c);
-      }
+        // The last chunk's callback: the socket has taken the whole response.
+        ok = i === last && held > 0 ? this.socket.write(c, () => this.releaseResponse(held)) : this.socket.write(c);
+      });
       if (!ok) this.writeBlocked = true;
       if (slot.closeAfter === true) {
         this.endAfterResponse();
@@ -385,6 +425,8 @@ export class KafkaConnection {
     // Requests still arriving, waiting or being served will never be answered: give their bytes back now.
     this.queue.length = 0;
     this.giveBack(this.reserved);
+    this.opts.responseBudget.release(this.responseHeld);
+    this.responseHeld = 0;
     this.abort.abort();
     this.draining?.();
     this.opts.onClose();

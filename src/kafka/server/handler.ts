@@ -50,14 +50,25 @@ export interface ConnectionInfo {
   readonly auth: ConnectionAuth;
 }
 
+/**
+ * The listener's caps on fetch responses: kafka.fetch_max_bytes per response, and
+ * kafka.max_queued_response_bytes for all responses built and not yet taken by their sockets.
+ */
+export interface FetchBytes {
+  /** Record bytes a Fetch may read now: fetch_max_bytes, less what the listener already holds (at least 1: KIP-74's one batch). */
+  limit(): number;
+  /** Counts `bytes` of the response against the listener's cap until the socket takes it. */
+  hold(bytes: number): void;
+}
+
 export interface HandlerContext {
   readonly header: RequestHeader;
   /** Same as header.apiVersion, already checked against the handler's range. */
   readonly apiVersion: number;
   readonly connection: ConnectionInfo;
   readonly broker: BrokerInfo;
-  /** kafka.fetch_max_bytes: the most a Fetch response may carry, whatever the request asks (KIP-74 aside). */
-  readonly fetchMaxBytes: number;
+  /** What a Fetch may read now, and the record bytes its response holds until its socket takes them. */
+  readonly fetchBytes: FetchBytes;
   /** Child logger with { component: 'kafka', api, connection }. */
   readonly log: Logger;
 }

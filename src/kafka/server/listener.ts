@@ -53,6 +53,8 @@ export interface KafkaListenerOptions {
   maxQueuedRequestBytes?: number;
   /** Most bytes a Fetch response carries (KIP-74's first batch aside), whatever the request asks; default 8 MiB. */
   fetchMaxBytes?: number;
+  /** Listener-wide cap on fetch response bytes not yet taken by their sockets; default 32 MiB. */
+  maxQueuedResponseBytes?: number;
   /** A connection with nothing read, written or served for this long is closed; default 120 s. */
   connectionsMaxIdleMs?: number;
   /** A request not whole this long after its first byte closes its connection; default 30 s. */
@@ -82,12 +84,15 @@ export interface KafkaListener {
   connectionCount(): number;
   /** Request bytes held now and at most so far (kafka.max_queued_request_bytes). */
   queuedRequestBytes(): { now: number; peak: number };
+  /** Fetch response bytes held now and at most so far (kafka.max_queued_response_bytes). */
+  queuedResponseBytes(): { now: number; peak: number };
   close(): Promise<void>;
 }
 
 /** Same as the config defaults (kafka.max_queued_request_bytes, fetch_max_bytes, connections_max_idle_ms, request_read_timeout_ms). */
 export const DEFAULT_MAX_QUEUED_REQUEST_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_FETCH_MAX_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MAX_QUEUED_RESPONSE_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_CONNECTIONS_MAX_IDLE_MS = 120_000;
 export const DEFAULT_REQUEST_READ_TIMEOUT_MS = 30_000;
 
@@ -126,6 +131,7 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
   const registry: HandlerRegistry = new HandlerRegistry([createApiVersionsHandler(() => registry.ranges()), ...opts.handlers, ...(sasl?.handlers() ?? [])]);
   const connections = new Set<KafkaConnection>();
   const budget = new ByteBudget(opts.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES);
+  const responseBudget = new ByteBudget(opts.maxQueuedResponseBytes ?? DEFAULT_MAX_QUEUED_RESPONSE_BYTES);
   let nextId = 1;
   let broker: BrokerInfo | undefined;
 
@@ -167,6 +173,7 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
       maxInFlight: opts.maxInFlightPerConnection,
       budget,
       fetchMaxBytes: opts.fetchMaxBytes ?? DEFAULT_FETCH_MAX_BYTES,
+      responseBudget,
       ...(sasl === undefined ? {} : { sasl }),
       stats,
       onClose: () => {
@@ -220,6 +227,7 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
     saslCounters: () => (sasl === undefined ? undefined : { ...sasl.counters }),
     connectionCount: () => connections.size,
     queuedRequestBytes: () => ({ now: budget.usedBytes, peak: budget.peakBytes }),
+    queuedResponseBytes: () => ({ now: responseBudget.usedBytes, peak: responseBudget.peakBytes }),
     close() {
       closing ??= (async () => {
         clearInterval(sweep);

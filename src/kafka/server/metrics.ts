@@ -58,6 +58,12 @@ export function registerKafkaMetrics(registry: Registry, stats: KafkaServerStats
       this.set(listener()?.queuedRequestBytes().now ?? 0);
     },
   });
+  new Gauge({
+    name: 'weir_kafka_queued_response_bytes', help: 'Fetch response bytes built and not yet taken by their sockets, all connections (cap: kafka.max_queued_response_bytes)', registers: [registry],
+    collect() {
+      this.set(listener()?.queuedResponseBytes().now ?? 0);
+    },
+  });
   mirrored('weir_kafka_connections_accepted_total', 'Kafka connections accepted', () => ({ '': stats.connectionsAccepted }));
   mirrored(
     'weir_kafka_connections_closed_total',

@@ -1,18 +1,19 @@
 /**
  * The Kafka listener's protection from its clients, from the config: SASL and TLS (the
  * kafka.sasl_* and kafka.tls_* fields), and the limits on what a client can make it hold or keep
- * (kafka.fetch_max_bytes, connections_max_idle_ms, request_read_timeout_ms).
+ * (kafka.fetch_max_bytes, max_queued_response_bytes, connections_max_idle_ms, request_read_timeout_ms).
  */
 import type { WeirConfig } from '../../config/schema.js';
 import { WeirError } from '../../errors.js';
 import type { KafkaListenerOptions } from './listener.js';
 
-type SecurityOptions = Pick<KafkaListenerOptions, 'sasl' | 'tls' | 'fetchMaxBytes' | 'connectionsMaxIdleMs' | 'requestReadTimeoutMs'>;
+type SecurityOptions = Pick<KafkaListenerOptions, 'sasl' | 'tls' | 'fetchMaxBytes' | 'maxQueuedResponseBytes' | 'connectionsMaxIdleMs' | 'requestReadTimeoutMs'>;
 
 export function kafkaSecurityFromConfig(config: WeirConfig): SecurityOptions {
   const k = config.kafka;
   const out: SecurityOptions = {
     fetchMaxBytes: k.fetch_max_bytes,
+    maxQueuedResponseBytes: k.max_queued_response_bytes,
     connectionsMaxIdleMs: k.connections_max_idle_ms,
     requestReadTimeoutMs: k.request_read_timeout_ms,
   };

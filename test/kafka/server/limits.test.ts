@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
 import { encodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
-import { DEFAULT_CONNECTIONS_MAX_IDLE_MS, DEFAULT_FETCH_MAX_BYTES, DEFAULT_REQUEST_READ_TIMEOUT_MS } from '../../../src/kafka/server/listener.js';
+import { DEFAULT_CONNECTIONS_MAX_IDLE_MS, DEFAULT_FETCH_MAX_BYTES, DEFAULT_MAX_QUEUED_RESPONSE_BYTES, DEFAULT_REQUEST_READ_TIMEOUT_MS } from '../../../src/kafka/server/listener.js';
 import { kafkaSecurityFromConfig } from '../../../src/kafka/server/security.js';
 import { RawClient, requestFrame, startTestBroker, type TestBroker } from './helpers.js';
 import { correlationOf, fetchBody, produceBody, readFetchResponse, readProduceResponse } from './requests.js';
@@ -132,6 +132,32 @@ describe('fetch responses (kafka.fetch_max_bytes)', () => {
   });
 });
 
+describe('fetch responses held, all connections (kafka.max_queued_response_bytes)', () => {
+  it('a Fetch reads at most what is left of the cap (one whole batch at least); held bytes are given back once the sockets take them', async () => {
+    broker = await startTestBroker({ listener: { maxQueuedResponseBytes: 1 << 20 } });
+    const b = broker;
+    await b.store.createTopic('shared');
+    for (let i = 0; i < 20; i++) await b.store.appendBatches('shared', 0, encodeRecordBatch({ baseOffset: 0, records: [{ key: null, value: Buffer.alloc(200_000, i) }] }));
+    const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.connect(b.port)));
+    clients.forEach((c, i) => {
+      c.socket.pause();
+      c.write(requestFrame(1, 4, i, fetchBody({ topic: 'shared', partition: 0, offset: 0, maxWaitMs: 0, minBytes: 0, maxBytes: 0x7fffffff, partitionMaxBytes: 0x7fffffff })));
+    });
+    await sleep(1_000);
+    for (const c of clients) c.socket.resume();
+    const answers = await Promise.all(clients.map((c) => c.waitFrames(1)));
+    for (const [f] of answers) {
+      const records = readFetchResponse(f!).records!;
+      // 4 MB are there and kafka.fetch_max_bytes is 8 MiB: the 1 MiB cap (plus one batch) is what limits.
+      expect(records.length).toBeGreaterThan(0);
+      expect(records.length).toBeLessThanOrEqual((1 << 20) + 200_100);
+    }
+    expect(b.listener.queuedResponseBytes().peak).toBeLessThanOrEqual((1 << 20) + 200_100);
+    await until(() => b.listener.queuedResponseBytes().now === 0);
+    for (const c of clients) c.destroy();
+  });
+});
+
 describe('idle connections (kafka.connections_max_idle_ms) and the connection cap', () => {
   it('an idle connection is closed; one long-polling is not', async () => {
     broker = await startTestBroker({ listener: { connectionsMaxIdleMs: 300 } });
@@ -180,12 +206,13 @@ describe('idle connections (kafka.connections_max_idle_ms) and the connection ca
 });
 
 describe('config', () => {
-  it('kafka.fetch_max_bytes, connections_max_idle_ms and request_read_timeout_ms reach the listener; their defaults are the listener\'s', () => {
+  it('kafka.fetch_max_bytes, max_queued_response_bytes, connections_max_idle_ms and request_read_timeout_ms reach the listener; their defaults are the listener\'s', () => {
     const set = loadConfig({ env: { WEIR_KAFKA__FETCH_MAX_BYTES: '1MiB', WEIR_KAFKA__CONNECTIONS_MAX_IDLE_MS: '5s', WEIR_KAFKA__REQUEST_READ_TIMEOUT_MS: '2s' }, cwd: tmpdir() });
-    expect(kafkaSecurityFromConfig(set)).toEqual({ fetchMaxBytes: 1 << 20, connectionsMaxIdleMs: 5_000, requestReadTimeoutMs: 2_000 });
+    expect(kafkaSecurityFromConfig(set)).toEqual({ fetchMaxBytes: 1 << 20, maxQueuedResponseBytes: 32 << 20, connectionsMaxIdleMs: 5_000, requestReadTimeoutMs: 2_000 });
     const defaults = loadConfig({ env: {}, cwd: tmpdir() });
     expect(kafkaSecurityFromConfig(defaults)).toEqual({
-      fetchMaxBytes: DEFAULT_FETCH_MAX_BYTES, connectionsMaxIdleMs: DEFAULT_CONNECTIONS_MAX_IDLE_MS, requestReadTimeoutMs: DEFAULT_REQUEST_READ_TIMEOUT_MS,
+      fetchMaxBytes: DEFAULT_FETCH_MAX_BYTES, maxQueuedResponseBytes: DEFAULT_MAX_QUEUED_RESPONSE_BYTES,
+      connectionsMaxIdleMs: DEFAULT_CONNECTIONS_MAX_IDLE_MS, requestReadTimeoutMs: DEFAULT_REQUEST_READ_TIMEOUT_MS,
     });
   });
 });

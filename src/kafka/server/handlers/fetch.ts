@@ -3,7 +3,8 @@
  * skip the records below it), long-polled.
  *
  * - max_bytes and partition_max_bytes are clamped to kafka.fetch_max_bytes (Kafka's broker-side
- *   `fetch.max.bytes`), so a request asking for 2 GB gets at most that.
+ *   `fetch.max.bytes`), so a request asking for 2 GB gets at most that, and to what is left of
+ *   kafka.max_queued_response_bytes (ctx.fetchBytes), which the response holds until written.
  * - KIP-74: the first non-empty partition always gets at least one whole batch, even beyond
  *   max_bytes / partition_max_bytes; later partitions only get what fits in what is left.
  * - Every requested partition is in the response; empty record sets are zero-length, not null.
@@ -90,17 +91,22 @@ export function createFetchHandler(deps: { store: LogStore }) {
       }
       const deadline = Date.now() + Math.min(Math.max(req.maxWaitMs, 0), MAX_WAIT_CAP_MS);
       const signal = ctx.connection.signal;
+      // Read and held in one synchronous step, so concurrent fetches cannot overdraw the cap.
+      const answer = (pass: ReadPass): FetchResponse => {
+        ctx.fetchBytes.hold(pass.bytes);
+        return pass.response;
+      };
       for (;;) {
-        const pass = readAll(store, req, ctx.fetchMaxBytes);
+        const pass = readAll(store, req, ctx.fetchBytes.limit());
         const left = deadline - Date.now();
-        if (pass.bytes >= req.minBytes || pass.hasError || left <= 0 || signal.aborted || pass.waitable.length === 0) return pass.response;
+        if (pass.bytes >= req.minBytes || pass.hasError || left <= 0 || signal.aborted || pass.waitable.length === 0) return answer(pass);
         const stop = new AbortController();
         const onAbort = () => stop.abort();
         signal.addEventListener('abort', onAbort, { once: true });
         try {
           const woken = await Promise.race(pass.waitable.map((w) => store.waitForData(w.topic, w.partition, w.highWatermark, left, stop.signal)));
           // false: timed out, aborted, or the store's waiter cap was reached: answer with what there is.
-          if (!woken) return readAll(store, req, ctx.fetchMaxBytes).response;
+          if (!woken) return answer(readAll(store, req, ctx.fetchBytes.limit()));
         } finally {
           stop.abort();
           signal.removeEventListener('abort', onAbort);
