@@ -24,9 +24,9 @@
  * such directories still open and work (batches stay where they are), without the saving of
  * the catalogue page.
  *
- * Map size: left to lmdb-js, which grows the map on demand and, on 32-bit ARM (Raspberry Pi OS
- * armhf), turns on `remapChunks` when no mapSize is given, so a fixed multi-GB map never has to
- * fit a 32-bit address space.
+ * Map size: left to lmdb-js, which grows the map on demand. On a 32-bit process Weir turns on
+ * `remapChunks` itself (see `needsRemapChunks`), so the log is mapped in chunks and never has to
+ * fit the address space at once.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { IF_EXISTS, open, type Database, type RootDatabase } from 'lmdb';
@@ -106,8 +106,18 @@ function ignoreUnreachableCommitFailures(): void {
   });
 }
 
+/**
+ * Whether this process's address space is 32-bit, so LMDB must map the file in chunks. lmdb-js
+ * guesses from `os.arch().endsWith('32')`, which is false on armv7l (Raspberry Pi OS 32-bit:
+ * `arm`), where a whole-file map then fails with ENOMEM once the log nears 1 GB.
+ */
+export function needsRemapChunks(arch: string = process.arch): boolean {
+  return ['arm', 'ia32', 'mips', 'mipsel', 'ppc', 's390'].includes(arch);
+}
+
 function openRoot(dir: string, overlappingSync: boolean): RootDatabase<Buffer, Buffer> {
   return open<Buffer, Buffer>({
+    remapChunks: needsRemapChunks(),
     path: dir,
     // lmdb-js guesses "a file, not a directory" from a dot in the last path component
     // (`/srv/weir.data` would fail with EISDIR); the data dir is always a directory.
