@@ -23,6 +23,7 @@ import { connectionHandler, createTlsServer, createWsServer, listen, type HostPo
 import { IdleConnections } from './idle.js';
 import { LocalEmitter } from './local-emitter.js';
 import { DeliveryStats, outgoingBudget } from './outgoing-budget.js';
+import { WarnLimiter } from './warn-limiter.js';
 import { Mapper, compileRule, defaultRule, type CompiledRule } from './mapping.js';
 import { lmdbPersistence, type LmdbPersistence } from './persistence/index.js';
 import type { ConnectionStats, MqttStats } from './stats.js';
@@ -152,18 +153,22 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
   hookIncomingPersistence(broker, ingest);
 
   // aedes reports an error for each packet still in flight when a connection fails (a client that
-  // drops with 16 PUBLISHes outstanding gives 16 "connection closed"): one line per connection.
+  // drops with 16 PUBLISHes outstanding gives 16 "connection closed"): one per connection, and of
+  // those one line per 10 s (a thousand clients dropping at once are one line with a count).
   const erred = new WeakSet<Client>();
+  const infoSink = { warn: (fields: Record<string, unknown>, message: string) => log.info(fields, message) };
+  const disconnects = new WarnLimiter(infoSink);
+  const earlyCloses = new WarnLimiter(infoSink);
   broker.on('clientError', (client, err) => {
     if (err instanceof RefusedPublish) return; // already logged with its reason
     if (erred.has(client)) return;
     erred.add(client);
     conns.closedProtocolError++;
-    log.info({ clientId: client.id, err: err.message }, 'client disconnected after an error');
+    disconnects.warn({ clientId: client.id, err: err.message }, 'client disconnected after an error');
   });
   broker.on('connectionError', (_client, err) => {
     conns.closedProtocolError++;
-    log.info({ err: err.message }, 'connection closed before CONNECT completed');
+    earlyCloses.warn({ err: err.message }, 'connection closed before CONNECT completed');
   });
 
   const sockets = new Set<Duplex>();

@@ -1,7 +1,8 @@
 /**
- * A client that drops with PUBLISHes in flight is one log line, not one per packet: aedes reports
- * an error for each packet it can no longer acknowledge, and a fleet of sensors losing power (or
- * a benchmark's load generators exiting) would otherwise write thousands of identical lines.
+ * A client that drops with PUBLISHes in flight is counted once and logged at most once, not once
+ * per packet: aedes reports an error for each packet it can no longer acknowledge, and a fleet of
+ * sensors losing power (or a benchmark's load generators exiting) would otherwise write thousands
+ * of identical lines. Such lines are also limited to one per 10 s, with a count.
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -45,8 +46,10 @@ describe('a client that drops with PUBLISHes in flight', () => {
     const errorLines = lines.filter((l) => l.msg === 'client disconnected after an error');
     const perClient = new Map<string, number>();
     for (const l of errorLines) perClient.set(l.clientId ?? '?', (perClient.get(l.clientId ?? '?') ?? 0) + 1);
-    expect(perClient.size).toBeGreaterThan(0); // the drops did produce errors: the check below is not vacuous
+    expect(perClient.size).toBe(1); // the drops did produce errors; later ones within 10 s are counted, not logged
     for (const [clientId, count] of perClient) expect({ clientId, count }).toEqual({ clientId, count: 1 });
-    expect(b.bridge.stats().connections.closedProtocolError).toBe(perClient.size);
+    // Counted once per connection, not per packet.
+    expect(b.bridge.stats().connections.closedProtocolError).toBeGreaterThanOrEqual(1);
+    expect(b.bridge.stats().connections.closedProtocolError).toBeLessThanOrEqual(3);
   });
 });
