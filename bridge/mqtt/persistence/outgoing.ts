@@ -154,6 +154,8 @@ export class OutgoingQueues {
     }
     const queued = new Packet(packet);
     const record = withoutPayload(queued);
+    // Held while the caps drop older entries, which may reference this same payload.
+    stored.refs++;
     for (const clientId of targets) {
       const queue = this.queueOf(clientId);
       if (queue.length >= this.caps.maxPerClient) this.drop(clientId, queue, 'mqtt.max_queued_messages');
@@ -164,6 +166,7 @@ export class OutgoingQueues {
       this.total++;
       writes.push(this.kv.put(['o', keyPart(clientId), seq], { clientId, packet: record, content } satisfies StoredEntry));
     }
+    stored.refs--;
     await Promise.all(writes);
   }
 

@@ -155,6 +155,20 @@ describe('LMDB persistence', () => {
     await expect.poll(payloadsOnDisk).toBe(0);
   });
 
+  it('keeps a payload whose only other reference a cap drops while the message is queued again', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const store = await openTestStore(t.dir);
+    cleanups.push(() => store.close());
+    const p = new LmdbPersistence(store.kv('mqtt'), { ...caps, maxPerClient: 1 }, silentLogger);
+    await p.setup(broker);
+    const message = { cmd: 'publish', topic: 't', payload: Buffer.from('same'), qos: 1, brokerId: 'b', brokerCounter: 9 };
+    await p.outgoingEnqueue({ clientId: 'a' }, message);
+    await p.outgoingEnqueue({ clientId: 'a' }, message); // the queue of 1 drops the first copy
+    expect((await collect(p.outgoingStream({ id: 'a' }))).map((q) => String(q['payload']))).toEqual(['same']);
+    expect(p.stats()).toMatchObject({ queued: 1, queuedBytes: 4, queueDropped: 1 });
+  });
+
   it('past maxBytes a new message is not queued for offline sessions (counted); a connected one still gets it', async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
