@@ -117,8 +117,11 @@ export class MemoryGuard extends EventEmitter<{ change: [pressed: boolean] }> {
   /**
    * The listeners' accept hook: while pressed, destroys the new socket and answers false;
    * otherwise keeps it, so that its reads stop whenever the guard is pressed, and answers true.
+   * Sockets admitted before `start()` are not kept (main.ts starts it before any listener).
    */
   admit(socket: Duplex): boolean {
+    // Not started (a listener outside startWeir: tests, tools): nothing to guard.
+    if (this.options === undefined) return true;
     if (this.pressed) {
       this.refused++;
       socket.destroy();

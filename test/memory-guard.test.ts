@@ -105,6 +105,20 @@ describe('memory guard', () => {
     }
   });
 
+  it('leaves sockets alone until started', async () => {
+    const pair = await socketPair();
+    try {
+      const idle = new MemoryGuard();
+      const { read, pause, resume } = pair.server;
+      expect(idle.admit(pair.server)).toBe(true);
+      expect([pair.server.read, pair.server.pause, pair.server.resume]).toEqual([read, pause, resume]);
+      t.guard.admit(pair.server);
+      expect(pair.server.read).not.toBe(read);
+    } finally {
+      pair.close();
+    }
+  });
+
   it('stops a flowing socket and puts off its owner\'s resume() until release', async () => {
     const pair = await socketPair();
     try {
