@@ -178,7 +178,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
         advertisedHost: config.kafka.advertised_host,
         advertisedPort: config.kafka.advertised_port,
         allowUnauthenticatedNonLoopback: config.kafka.allow_unauthenticated_non_loopback,
-        maxFrameBytes: config.kafka.max_frame_bytes,
+        maxFrameBytes: config.kafka.socket_request_max_bytes,
         maxConnections: config.kafka.max_connections,
         maxInFlightPerConnection: config.kafka.max_in_flight_per_connection,
         maxQueuedRequestBytes: config.kafka.max_queued_request_bytes,

@@ -6,11 +6,11 @@
  * reserved stops being read (TCP backpressure) until bytes are given back.
  *
  * A reservation is granted while it fits under the cap, or whenever nothing at all is held, so a
- * request larger than the cap (kafka.max_frame_bytes may exceed it) still passes alone. Besides,
+ * request larger than the cap (kafka.socket_request_max_bytes may exceed it) still passes alone. Besides,
  * a connection holding nothing may always read one request of up to SMALL_REQUEST_BYTES past the
  * cap (connection.ts), so while large partial requests hold the budget, small ones (Metadata,
  * heartbeats, a small produce) keep flowing. The worst case is then
- * max(max_queued_request_bytes, max_frame_bytes) + max_connections × SMALL_REQUEST_BYTES.
+ * max(max_queued_request_bytes, socket_request_max_bytes) + max_connections × SMALL_REQUEST_BYTES.
  */
 export const SMALL_REQUEST_BYTES = 64 * 1024;
 

@@ -78,10 +78,10 @@ export const KAFKA_FIELDS = {
     doc: 'Kafka\'s `auto.create.topics.enable`: a Metadata or Produce request for a missing topic creates it with `topic_defaults.partitions`.',
     fix: 'Set true or false.',
   }),
-  max_frame_bytes: field({
+  socket_request_max_bytes: field({
     type: bytesSize(64 * 1024, GiB),
     default: '16MiB',
-    doc: 'Largest Kafka request frame accepted (Kafka\'s `socket.request.max.bytes`, 100MiB there); a bigger size prefix closes that connection before any of it is buffered. 16MiB holds a produce request of 16 batches at the default `max.message.bytes` (1MiB); two of Kafka\'s 100MiB would fill a 512 MB board. Keep it above `max.message.bytes`.',
+    doc: 'Largest Kafka request accepted (Kafka\'s `socket.request.max.bytes`, 100MiB there); a bigger size prefix closes that connection before any of it is buffered. 16MiB holds a produce request of 16 batches at the default `max.message.bytes` (1MiB); two of Kafka\'s 100MiB would fill a 512 MB board. Keep it above `max.message.bytes`.',
     fix: 'Set a size such as 16MiB (at least 64KiB).',
   }),
   max_connections: field({

@@ -82,7 +82,7 @@ export class FrameDecoder {
           if (this.sizeFilled < 4) break;
           const size = this.sizePrefix.readInt32BE(0);
           if (size < MIN_FRAME_BYTES || size > this.maxFrameBytes) {
-            throw new WeirError('CORRUPT_MESSAGE', `kafka frame size ${size} is outside [${MIN_FRAME_BYTES}, ${this.maxFrameBytes}] (kafka.max_frame_bytes)`, {
+            throw new WeirError('CORRUPT_MESSAGE', `kafka frame size ${size} is outside [${MIN_FRAME_BYTES}, ${this.maxFrameBytes}] (kafka.socket_request_max_bytes)`, {
               details: { size, max: this.maxFrameBytes },
             });
           }
