@@ -15,9 +15,16 @@
  * BENCH_SIZES=100,1024, BENCH_PARTITIONS=1,3, BENCH_PROFILE_DIR=dir (Weir runs with
  * --cpu-prof and writes its profile there on SIGTERM), BENCH_NODE_OPTIONS and BENCH_UNIT_ENV (unit-runtime.ts),
  * BENCH_WEIR_ENV=WEIR_X__Y=v,... (settings for the Weir under test).
+ *
+ * BENCH_HOSTILE=1 runs instead only kcat produce at 100 B, 1 partition (BENCH_RECORDS records),
+ * BENCH_REPEAT rounds of two runs, alternating which goes first: without, and with
+ * BENCH_HOSTILE_CLIENTS (10) connections that each send a 1 MiB size prefix and then one byte
+ * every 10 ms for the whole run (hostile-clients.ts, their own process, set up before kcat
+ * starts). Per run: msg/s, Weir's and kcat's CPU over the produce (cores), peak RssAnon/RssFile
+ * of Weir from its start; one JSON line per run, then one with the medians and the ratio.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -25,6 +32,7 @@ import { startWeirProcess } from '../helpers/weir-process.js';
 import { envList } from './env-list.js';
 import { unitEnvironment, unitNodeFlags } from './unit-runtime.js';
 import { trackPeakRssOf } from './rss.js';
+import { startHostile, type HostileResult } from './hostile-clients.js';
 
 const STORE_SCENARIO = join(import.meta.dirname, 'kafka-store-scenario.js');
 const repeat = Number(process.env['BENCH_REPEAT'] ?? 3);
@@ -141,10 +149,121 @@ async function runOnce(bytes: number, partitions: number, input: string, records
   }
 }
 
+/** Like `timed`, with the child's CPU (utime + stime, seconds) from the shell's `times`. */
+function timedWithCpu(cmd: string, args: string[]): Promise<{ seconds: number; cpuSeconds: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('sh', ['-c', '"$@"; s=$?; times >&2; exit $s', 'sh', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('exit', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`));
+      // `times`: the shell's user/sys, then its children's: "0m1.230s 0m0.450s".
+      const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stderr);
+      const cpuSeconds = m === null ? NaN : Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+      resolve({ seconds, cpuSeconds });
+    });
+  });
+}
+
+/** utime + stime of a process, in seconds. */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+interface HostileRun {
+  msgPerSec: number;
+  seconds: number;
+  weirCpu: number;
+  kcatCpu: number;
+  rssAnonMB: number;
+  rssFileMB: number;
+  hostile?: HostileResult;
+}
+
+async function kcatProduceOnce(input: string, records: number, hostileCount: number): Promise<HostileRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-kbench-'));
+  try {
+    const weir = await startWeirProcess(dir, { nodeArgs: nodeFlags, env: { ...unitEnv, WEIR_TOPIC_DEFAULTS__PARTITIONS: '1', ...weirEnv } });
+    const rss = trackPeakRssOf(weir.pid);
+    const kafka = new Kafka({ clientId: 'bench', brokers: [weir.kafka], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'bench', numPartitions: 1 }] });
+    const hostile = hostileCount === 0 ? undefined : startHostile({ kind: 'kafka-trickle', port: Number(weir.kafka.split(':').at(-1)), count: hostileCount, sizePrefix: 1024 * 1024, intervalMs: 10 });
+    await hostile?.ready;
+    const cpu0 = processCpuSeconds(weir.pid);
+    const kcat = await timedWithCpu('kcat', ['-P', '-b', weir.kafka, '-t', 'bench', '-X', 'acks=-1', '-X', 'linger.ms=5',
+      '-X', `batch.num.messages=${KCAT_BATCH_RECORDS}`, '-X', `batch.size=${KCAT_BATCH_BYTES}`, '-X', 'queue.buffering.max.messages=1000000', '-l', input]);
+    const weirCpu = processCpuSeconds(weir.pid) - cpu0;
+    const hostileResult = await hostile?.stop();
+    const stored = (await admin.fetchTopicOffsets('bench')).reduce((s, o) => s + Number(o.high), 0);
+    if (stored !== records) throw new Error(`kcat produced ${records} records, the broker has ${stored}`);
+    await admin.disconnect();
+    const peak = rss.stop();
+    await weir.kill('SIGTERM');
+    return {
+      msgPerSec: Math.round(records / kcat.seconds),
+      seconds: Math.round(kcat.seconds * 100) / 100,
+      weirCpu: Math.round((weirCpu / kcat.seconds) * 100) / 100,
+      kcatCpu: Math.round((kcat.cpuSeconds / kcat.seconds) * 100) / 100,
+      rssAnonMB: peak.rssAnonMB,
+      rssFileMB: peak.rssFileMB,
+      hostile: hostileResult,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function hostileScenario(inputs: string): Promise<void> {
+  const count = Number(process.env['BENCH_HOSTILE_CLIENTS'] ?? 10);
+  const records = recordsFor(100);
+  const input = inputFile(inputs, 100, records);
+  const scenario = 'kafka/100B/1p/kcat-produce';
+  const runs: { without: HostileRun[]; with: HostileRun[] } = { without: [], with: [] };
+  for (let i = 0; i < repeat; i++) {
+    const order = i % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const);
+    for (const side of order) {
+      const hostile = side === 'with' ? count : 0;
+      const run = await kcatProduceOnce(input, records, hostile);
+      runs[side].push(run);
+      console.log(JSON.stringify({ scenario, records, round: i, trickleConnections: hostile, ...run }));
+    }
+  }
+  const sum = (rs: HostileRun[]) => ({
+    msgPerSec: median(rs.map((r) => r.msgPerSec)),
+    weirCpu: median(rs.map((r) => r.weirCpu)),
+    kcatCpu: median(rs.map((r) => r.kcatCpu)),
+    peakRssAnonMB: Math.max(...rs.map((r) => r.rssAnonMB)),
+    peakRssFileMB: Math.max(...rs.map((r) => r.rssFileMB)),
+    runsMsgPerSec: rs.map((r) => r.msgPerSec),
+    runsRssAnonMB: rs.map((r) => r.rssAnonMB),
+  });
+  const without = sum(runs.without);
+  const withHostile = sum(runs.with);
+  console.log(JSON.stringify({
+    scenario,
+    records,
+    trickleConnections: count,
+    repeat,
+    withVsWithout: Math.round((withHostile.msgPerSec / without.msgPerSec) * 100) / 100,
+    roundRatios: runs.with.map((r, i) => Math.round((r.msgPerSec / runs.without[i]!.msgPerSec) * 100) / 100),
+    peakRssAnonMB: { without: without.peakRssAnonMB, with: withHostile.peakRssAnonMB },
+    without,
+    with: withHostile,
+  }));
+}
+
 const inputs = mkdtempSync(join(tmpdir(), 'weir-kbench-input-'));
 try {
-  for (const bytes of sizes) {
+  if (process.env['BENCH_HOSTILE'] === '1') await hostileScenario(inputs);
+  else for (const bytes of sizes) {
     const records = recordsFor(bytes);
     const input = inputFile(inputs, bytes, records);
     for (const partitions of partitionCounts) {

@@ -18,6 +18,13 @@
  * embeds: the no-op `debug` loggers and bl reads without a Buffer per read (src/cli/embedded-aedes.ts),
  * and the message bus that skips matching with no subscriber (bridge/mqtt/local-emitter.ts). The
  * baseline is then aedes as Weir runs it, not as shipped).
+ *
+ * BENCH_HOSTILE=1 runs instead only the closed-loop 100 B × 100 connections × 16 in flight
+ * scenario against Weir (no plain aedes: the question is Weir with vs without, and aedes would
+ * double the time), BENCH_REPEAT rounds of two runs, alternating which goes first: without, and
+ * with BENCH_HOSTILE_CLIENTS (10) raw-socket subscribers to `#` at QoS 0 that never read
+ * (hostile-clients.ts, their own process, connected before the load starts). One JSON line per
+ * run, then one with the medians, the ratio with ÷ without and the peak RssAnon of each side.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,6 +36,7 @@ import { BUCKETS, bucketUpperUs, type LoadResult, type LoadSpec } from './mqtt-l
 import { envList } from './env-list.js';
 import { unitEnvironment, unitNodeFlags } from './unit-runtime.js';
 import { trackPeakRssOf } from './rss.js';
+import { startHostile, type HostileResult } from './hostile-clients.js';
 
 const LOAD = join(import.meta.dirname, 'mqtt-load.js');
 const PLAIN = join(import.meta.dirname, 'mqtt-plain-broker.js');
@@ -42,6 +50,8 @@ const warmupMs = 2000;
 const generators = Number(env['BENCH_GENERATORS'] ?? 2);
 const profileDir = env['BENCH_PROFILE_DIR'];
 const aedesTuned = env['BENCH_AEDES_TUNED'] === '1';
+const hostileMode = env['BENCH_HOSTILE'] === '1';
+const hostileClients = Number(env['BENCH_HOSTILE_CLIENTS'] ?? 10);
 const plainPreload = aedesTuned
   ? ['--import', join(import.meta.dirname, '../../src/cli/embedded-aedes.js')]
   : [];
@@ -116,6 +126,7 @@ interface Run {
   rssAnonMB: number;
   rssFileMB: number;
   skipped: number;
+  hostile?: HostileResult;
 }
 
 function percentileMs(histogram: number[], q: number): number {
@@ -128,11 +139,13 @@ function percentileMs(histogram: number[], q: number): number {
   return NaN;
 }
 
-async function runOnce(kind: BrokerKind, bytes: number, connections: number, inflight: number, totalRate: number, tag: string): Promise<Run> {
+async function runOnce(kind: BrokerKind, bytes: number, connections: number, inflight: number, totalRate: number, tag: string, hostileCount = 0): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'weir-mqbench-'));
   try {
     const broker = await startBroker(kind, dir, tag);
     const rss = trackPeakRssOf(broker.pid);
+    const hostile = hostileCount === 0 ? undefined : startHostile({ kind: 'mqtt-subscriber', port: broker.port, count: hostileCount });
+    await hostile?.ready;
     const gens = Array.from({ length: generators }, (_, g) => {
       const conns = Math.floor(connections / generators) + (g < connections % generators ? 1 : 0);
       return startGenerator({ port: broker.port, connections: conns, inflight, bytes, warmupMs, measureMs, rate: totalRate === 0 ? 0 : (totalRate * conns) / connections, name: `g${g}` });
@@ -145,6 +158,7 @@ async function runOnce(kind: BrokerKind, bytes: number, connections: number, inf
     await new Promise((resolve) => setTimeout(resolve, measureMs));
     const brokerCpu = (cpuSeconds(broker.pid) - cpu0) / ((performance.now() - t0) / 1000);
     const results = await Promise.all(gens.map((g) => g.result));
+    const hostileResult = await hostile?.stop();
     const peak = rss.stop();
     await broker.stop();
     const histogram = new Array<number>(BUCKETS).fill(0);
@@ -160,6 +174,7 @@ async function runOnce(kind: BrokerKind, bytes: number, connections: number, inf
       rssAnonMB: peak.rssAnonMB,
       rssFileMB: peak.rssFileMB,
       skipped: results.reduce((s, r) => s + r.skipped, 0),
+      hostile: hostileResult,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -208,7 +223,35 @@ async function scenario(name: string, bytes: number, connections: number, inflig
   }));
 }
 
-for (const bytes of sizes) {
+async function hostileScenario(): Promise<void> {
+  const [bytes, connections, inflight] = [100, 100, 16];
+  const name = `mqtt/${bytes}B/${connections}c/${inflight}inflight`;
+  const runs: { without: Run[]; with: Run[] } = { without: [], with: [] };
+  for (let i = 0; i < repeat; i++) {
+    const order = i % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const);
+    for (const side of order) {
+      const hostile = side === 'with' ? hostileClients : 0;
+      const run = await runOnce('weir', bytes, connections, inflight, 0, `${name.replaceAll('/', '-')}-${side}-${i}`, hostile);
+      runs[side].push(run);
+      console.log(JSON.stringify({ scenario: name, round: i, hostileSubscribers: hostile, ...run }));
+    }
+  }
+  const without = summary(runs.without);
+  const withHostile = summary(runs.with);
+  console.log(JSON.stringify({
+    scenario: name,
+    hostileSubscribers: hostileClients,
+    repeat,
+    withVsWithout: Math.round((withHostile.msgPerSec / without.msgPerSec) * 100) / 100,
+    roundRatios: runs.with.map((r, i) => Math.round((r.msgPerSec / runs.without[i]!.msgPerSec) * 100) / 100),
+    peakRssAnonMB: { without: without.peakRssAnonMB, with: withHostile.peakRssAnonMB },
+    without,
+    with: withHostile,
+  }));
+}
+
+if (hostileMode) await hostileScenario();
+else for (const bytes of sizes) {
   for (const [connections, inflight] of connScenarios) await scenario(`mqtt/${bytes}B/${connections}c/${inflight}inflight`, bytes, connections, inflight, 0);
   if (rate > 0) await scenario(`mqtt/${bytes}B/100c/${rate}msgps`, bytes, 100, 0, rate);
 }
