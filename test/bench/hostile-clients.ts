@@ -6,6 +6,8 @@
  *   SUBSCRIBE to `#` at QoS 0, and once the SUBACK is in never read again (the socket is paused:
  *   Node stops reading once 16 KiB wait in the stream, then the kernel buffers fill, then the
  *   broker's). Every PUBLISH of the load matches `#`, so each of them is owed every message.
+ * - `mqtt-reader`: the control for the above: the same subscribers, but they keep reading (and
+ *   discard what they read), so one can tell the cost of not reading from the cost of fan-out.
  * - `kafka-trickle`: raw sockets that send a 4-byte Kafka size prefix of 1 MiB, then one byte
  *   every `intervalMs` (10 ms) for the whole run. When the broker closes one (its
  *   `kafka.request_read_timeout_ms`), it reconnects and starts again.
@@ -19,7 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export interface HostileSpec {
-  kind: 'mqtt-subscriber' | 'kafka-trickle';
+  kind: 'mqtt-subscriber' | 'mqtt-reader' | 'kafka-trickle';
   host?: string;
   port: number;
   count: number;
@@ -35,7 +37,7 @@ export interface HostileResult {
   closedByBroker: number;
   /** Bytes written after setup (kafka-trickle: trickled bytes; mqtt-subscriber: 0). */
   bytesSent: number;
-  /** MQTT: bytes read before pausing (CONNACK + SUBACK). */
+  /** MQTT: bytes read (mqtt-subscriber: CONNACK + SUBACK only, then it stops reading). */
   bytesRead: number;
   seconds: number;
   /** CPU of this process from `ready` to `stop`, as a share of one core. */
@@ -78,7 +80,8 @@ export function run(spec: HostileSpec): { ready: Promise<void>; stop(): HostileR
         if (got.length >= 9) {
           if (got[4] !== 0x90 || got[8] === 0x80) return reject(new Error(`SUBACK refused: ${got.subarray(4, 9).toString('hex')}`));
           socket.off('data', onData);
-          socket.pause();
+          if (spec.kind === 'mqtt-reader') socket.on('data', (c: Buffer) => (bytesRead += c.length));
+          else socket.pause();
           resolve();
         }
       };
@@ -130,7 +133,7 @@ export function run(spec: HostileSpec): { ready: Promise<void>; stop(): HostileR
 
   let cpu0 = process.cpuUsage();
   let t0 = performance.now();
-  const ready = Promise.all(Array.from({ length: spec.count }, (_, i) => (spec.kind === 'mqtt-subscriber' ? mqttSubscriber(i) : kafkaTrickle()))).then(() => {
+  const ready = Promise.all(Array.from({ length: spec.count }, (_, i) => (spec.kind === 'kafka-trickle' ? kafkaTrickle() : mqttSubscriber(i)))).then(() => {
     cpu0 = process.cpuUsage();
     t0 = performance.now();
   });

@@ -25,6 +25,8 @@
  * with BENCH_HOSTILE_CLIENTS (10) raw-socket subscribers to `#` at QoS 0 that never read
  * (hostile-clients.ts, their own process, connected before the load starts). One JSON line per
  * run, then one with the medians, the ratio with ÷ without and the peak RssAnon of each side.
+ * BENCH_HOSTILE_READING=1 makes those subscribers read (and discard) what they get: the control
+ * that separates the cost of fan-out to 10 `#` subscribers from the cost of their not reading.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -52,6 +54,7 @@ const profileDir = env['BENCH_PROFILE_DIR'];
 const aedesTuned = env['BENCH_AEDES_TUNED'] === '1';
 const hostileMode = env['BENCH_HOSTILE'] === '1';
 const hostileClients = Number(env['BENCH_HOSTILE_CLIENTS'] ?? 10);
+const hostileKind = env['BENCH_HOSTILE_READING'] === '1' ? 'mqtt-reader' : 'mqtt-subscriber';
 const plainPreload = aedesTuned
   ? ['--import', join(import.meta.dirname, '../../src/cli/embedded-aedes.js')]
   : [];
@@ -144,7 +147,7 @@ async function runOnce(kind: BrokerKind, bytes: number, connections: number, inf
   try {
     const broker = await startBroker(kind, dir, tag);
     const rss = trackPeakRssOf(broker.pid);
-    const hostile = hostileCount === 0 ? undefined : startHostile({ kind: 'mqtt-subscriber', port: broker.port, count: hostileCount });
+    const hostile = hostileCount === 0 ? undefined : startHostile({ kind: hostileKind, port: broker.port, count: hostileCount });
     await hostile?.ready;
     const gens = Array.from({ length: generators }, (_, g) => {
       const conns = Math.floor(connections / generators) + (g < connections % generators ? 1 : 0);
@@ -241,6 +244,7 @@ async function hostileScenario(): Promise<void> {
   console.log(JSON.stringify({
     scenario: name,
     hostileSubscribers: hostileClients,
+    subscribersRead: hostileKind === 'mqtt-reader',
     repeat,
     withVsWithout: Math.round((withHostile.msgPerSec / without.msgPerSec) * 100) / 100,
     roundRatios: runs.with.map((r, i) => Math.round((r.msgPerSec / runs.without[i]!.msgPerSec) * 100) / 100),
