@@ -69,6 +69,11 @@ export const start: CommandSpec = {
       // Imported here so that `weir --help` does not load the native LMDB module.
       const { startWeir } = await import('../../main.js');
       const weir = await startWeir(config, logger);
+      // Optional native code that has a pure-JS fallback (e.g. no glibc build of msgpackr-extract on ARM).
+      const { isNativeAccelerationEnabled } = await import('msgpackr'); // lmdb's msgpack: the small metadata rows
+      const { nativeCrc32c } = await import('../../kafka/protocol/crc32c.js');
+      const without = [...(nativeCrc32c ? [] : ['@node-rs/crc32 (batch CRC-32C)']), ...(isNativeAccelerationEnabled ? [] : ['msgpackr-extract (metadata rows)'])];
+      if (without.length > 0) logger.info({ without }, `running without native acceleration: ${without.join(', ')}; the JavaScript fallbacks are used`);
       const at = (a: { address?: string; host?: string; port: number } | undefined) => (a === undefined ? null : `${a.address ?? a.host}:${a.port}`);
       logger.info(
         {
