@@ -23,6 +23,15 @@ export const PRESS_SHARE = 0.9;
 /** ...and resume below this one. */
 export const RELEASE_SHARE = 0.8;
 const DEFAULT_INTERVAL_MS = 1_000;
+/**
+ * Longest the guard holds reads while memory does not come back. Freed memory is not always
+ * returned to the OS (glibc keeps heap arenas once its mmap threshold has grown, e.g. after 1 MB
+ * buffers), so RssAnon can stay above the release mark with no traffic left to blame: holding on
+ * would wedge Weir for good. After this long it reads again, and presses next only above what it
+ * saw then (plus PRESS_MARGIN_SHARE), until RssAnon falls under the release mark.
+ */
+export const MAX_PRESSED_MS = 60_000;
+const PRESS_MARGIN_SHARE = 0.05;
 /** At most one log line this often (with the count of what it stands for). */
 const LOG_EVERY_MS = 10_000;
 
@@ -61,6 +70,9 @@ export class MemoryGuard extends EventEmitter<{ change: [pressed: boolean] }> {
   private lastLogAt = -Infinity;
   private unlogged = 0;
   private pressLogged = false;
+  private pressedSince = 0;
+  /** Presses only at or above this, after a press that timed out (see MAX_PRESSED_MS). */
+  private pressFloor = 0;
 
   start(options: MemoryGuardOptions): void {
     this.stop();
@@ -69,6 +81,7 @@ export class MemoryGuard extends EventEmitter<{ change: [pressed: boolean] }> {
     this.lastLogAt = -Infinity;
     this.unlogged = 0;
     this.pressLogged = false;
+    this.pressFloor = 0;
     this.sample();
     this.timer = setInterval(() => this.sample(), this.options.intervalMs);
     this.timer.unref();
@@ -103,7 +116,17 @@ export class MemoryGuard extends EventEmitter<{ change: [pressed: boolean] }> {
     if (o === undefined) return;
     this.rssAnon = o.readRssAnon();
     if (this.rssAnon === undefined) return;
-    if (!this.pressed && this.rssAnon >= PRESS_SHARE * o.memoryHighBytes) {
+    const now = o.now();
+    if (this.rssAnon < RELEASE_SHARE * o.memoryHighBytes) this.pressFloor = 0;
+    if (this.pressed && this.rssAnon >= RELEASE_SHARE * o.memoryHighBytes && now - this.pressedSince >= MAX_PRESSED_MS) {
+      this.setPressed(false);
+      this.pressFloor = this.rssAnon + PRESS_MARGIN_SHARE * o.memoryHighBytes;
+      this.lastLogAt = -Infinity;
+      this.note('warn', { rssAnonBytes: this.rssAnon, memoryHighBytes: o.memoryHighBytes, heldMs: now - this.pressedSince }, `memory pressure held ${Math.round((now - this.pressedSince) / 1000)} s without RssAnon coming back (memory the allocator keeps, not traffic): reading sockets and accepting connections again, pressing next above ${(this.pressFloor / 2 ** 20).toFixed(1)} MiB`);
+      return;
+    }
+    if (!this.pressed && this.rssAnon >= Math.max(PRESS_SHARE * o.memoryHighBytes, this.pressFloor)) {
+      this.pressedSince = now;
       this.setPressed(true);
       this.pressLogged = this.note('warn', { rssAnonBytes: this.rssAnon, memoryHighBytes: o.memoryHighBytes, sockets: this.sockets.size }, this.pressure()!);
     } else if (this.pressed && this.rssAnon < RELEASE_SHARE * o.memoryHighBytes) {

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { MemoryGuard } from '../src/memory-guard.js';
+import { MAX_PRESSED_MS, MemoryGuard } from '../src/memory-guard.js';
 
 const MiB = 2 ** 20;
 
@@ -81,6 +81,26 @@ describe('memory guard', () => {
     expect(t.guard.pressure()).toBeUndefined();
     expect(t.changes).toEqual([true, false]);
     expect(t.lines.map((l) => [l.level, l.msg.slice(0, 28)])).toEqual([[40, 'memory pressure: RssAnon 90.'], [30, 'memory pressure over: readin']]);
+  });
+
+  it('reads again after MAX_PRESSED_MS when RssAnon does not come back, and presses next only above what it saw', () => {
+    t.at(95);
+    expect(t.guard.isPressed()).toBe(true);
+    t.advance(MAX_PRESSED_MS - 1);
+    t.at(94);
+    expect(t.guard.isPressed()).toBe(true);
+    t.advance(1);
+    t.at(94);
+    expect(t.guard.isPressed()).toBe(false);
+    expect(t.lines.at(-1)!.msg).toMatch(/^memory pressure held 60 s without RssAnon coming back .* pressing next above 99\.0 MiB$/);
+    t.at(98);
+    expect(t.guard.isPressed()).toBe(false);
+    t.at(99);
+    expect(t.guard.isPressed()).toBe(true);
+    t.at(79);
+    expect(t.guard.isPressed()).toBe(false);
+    t.at(90);
+    expect(t.guard.isPressed()).toBe(true);
   });
 
   it('refuses connections while pressed, logging one line per 10 s with the count it stands for', async () => {
