@@ -313,7 +313,7 @@ export class Ingest {
       return;
     }
     const topic = record.logTopic;
-    if (!this.store.hasTopic(topic) || state.inflight >= this.options.maxInflightPerClient || this.stopping || (client.closed && !message.isWill)) {
+    if (!this.store.hasTopic(topic) || state.inflight >= this.options.maxInflightPerClient || this.stopping) {
       report(this.appendWithRetry(message, topic, record), message);
       return;
     }
@@ -349,7 +349,7 @@ export class Ingest {
    * ack withheld: the client waits, which is the back-pressure we want.
    */
   private async appendWithRetry(message: InFlightPublish, topic: string, record: RecordInput, failed?: unknown): Promise<void> {
-    const { client, state, packet, isWill } = message;
+    const { client, state, packet } = message;
     if (failed !== undefined) await this.backOff(client, topic, failed, RETRY_MIN_MS);
     if (!this.store.hasTopic(topic)) await this.ensureTopic(client, topic, packet);
     if (state.inflight < this.options.maxInflightPerClient) state.inflight++;
@@ -357,7 +357,10 @@ export class Ingest {
     const partition = this.store.partitionFor(topic, record.key ?? null);
     try {
       for (let delay = failed === undefined ? RETRY_MIN_MS : RETRY_MIN_MS * 2; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
-        if (this.stopping || (client.closed && !isWill)) throw new StopIngest();
+        // Not abandoned when the client went away: the PUBLISH was accepted, and a one-shot
+        // client (mosquitto_pub, QoS 0) disconnects while its topic is being created or its
+        // commit waits for the flush window. Only shutdown stops it (unacked QoS 1/2 is resent).
+        if (this.stopping) throw new StopIngest();
         try {
           await this.store.appendRecords(topic, partition, [record]);
           this.stats.appended++;
