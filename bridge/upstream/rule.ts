@@ -19,7 +19,7 @@ import { decodeRecordBatch, type DecodedRecord } from '../../src/kafka/protocol/
 import type { Logger } from '../../src/logger.js';
 import type { LogStore } from '../../src/store/types.js';
 import { connectProducer, disconnect, producerConfig, type ConnectFailure, type DeliveryReport, type KafkaModule, type LibrdKafkaError, type MessageHeader, type Producer } from './client.js';
-import { aborted, backoffMs, sleep } from './waiting.js';
+import { backoffMs, raceAbort, sleep } from './waiting.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
 import type { PartitionMirror, SentRecord } from './partition.js';
 
@@ -37,6 +37,8 @@ const AUTH_REFUSALS = new Set([17 /* INVALID_TOPIC_EXCEPTION */, 29 /* TOPIC_AUT
 
 /** librdkafka's connect: bootstrap, (TLS, SASL,) metadata. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long the loss line waits for the client to say why, when the statistics saw it first. */
+const LOSS_REASON_WAIT_MS = 3_000;
 
 export interface RuleDeps {
   store: LogStore;
@@ -79,7 +81,17 @@ export class RuleMirror {
   private ackedSinceSaveRequest = 0;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly changeWaiters: (() => void)[] = [];
+  /**
+   * The stop signal of the connect loop and its backoffs. Each pump waits on its own signal (see
+   * `pumpAborts`): one signal shared by every pump's wait would hold a listener per partition and
+   * warn (MaxListenersExceededWarning) past ten partitions.
+   */
   private readonly abort = new AbortController();
+  private readonly pumpAborts = new Set<AbortController>();
+  /** When the loss of the upstream was logged, until its return is: the return is logged with it. */
+  private lostAt: number | undefined;
+  /** A loss seen with no error of its own yet: logged when one comes, or after LOSS_REASON_WAIT_MS. */
+  private pendingLoss: NodeJS.Timeout | undefined;
   private readonly pumps: Promise<void>[] = [];
   private readonly log: Logger;
   private readonly chunkBytes: number;
@@ -105,13 +117,19 @@ export class RuleMirror {
 
   addPartition(pm: PartitionMirror): void {
     this.partitions.push(pm);
-    this.pumps.push(this.pump(pm));
+    const stop = new AbortController();
+    if (this.stopping) stop.abort();
+    this.pumpAborts.add(stop);
+    this.pumps.push(this.pump(pm, stop.signal).finally(() => this.pumpAborts.delete(stop)));
   }
 
   /** Stops reading, waits up to `timeoutMs` for reports of what was sent, then disconnects. */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     this.abort.abort();
+    for (const stop of this.pumpAborts) stop.abort();
+    clearTimeout(this.pendingLoss);
+    this.pendingLoss = undefined;
     this.wakeAll();
     await Promise.all(this.pumps);
     const deadline = Date.now() + timeoutMs;
@@ -141,7 +159,7 @@ export class RuleMirror {
         const connected = connectProducer(producer, CONNECT_TIMEOUT_MS);
         // A stop does not wait out a connect that may take CONNECT_TIMEOUT_MS (an unreachable or
         // refusing upstream): the attempt finishes on its own, and a late success is closed.
-        if ((await Promise.race([connected.then(() => 'connected' as const), aborted(this.abort.signal)])) === 'aborted') {
+        if ((await raceAbort(connected, this.abort.signal)) === 'aborted') {
           void connected.then(() => disconnect(producer, 0), () => undefined);
           return;
         }
@@ -214,11 +232,49 @@ export class RuleMirror {
     if (p !== undefined) await disconnect(p, 0);
   }
 
+  /**
+   * Logs the loss of the upstream and its return, in pairs. The loss line's `reason` is an error
+   * noted since the link was last up: an older one (say a connect failure before the first
+   * connect) says nothing about this loss. When none was noted yet (statistics can see the broker
+   * down before the client reports why), the line waits up to LOSS_REASON_WAIT_MS for one.
+   */
   private setConnected(connected: boolean): void {
     if (this.connected === connected) return;
+    const upSince = this.since;
     this.connected = connected;
     this.since = Date.now();
-    if (!connected) this.log.warn({ lastError: this.lastError?.message }, 'mirror lost the upstream; records stay in the log until it is back');
+    if (!connected) {
+      if (this.lastError !== undefined && this.lastError.at >= upSince) this.logLoss(this.lastError.message);
+      else this.pendingLoss = setTimeout(() => this.logLoss(null), LOSS_REASON_WAIT_MS).unref();
+      return;
+    }
+    if (this.pendingLoss !== undefined) {
+      // Back before the loss was told: nothing to tell either way.
+      clearTimeout(this.pendingLoss);
+      this.pendingLoss = undefined;
+      return;
+    }
+    if (this.lostAt === undefined) return;
+    const lostForMs = this.since - this.lostAt;
+    this.lostAt = undefined;
+    let backlogRecords = 0;
+    for (const pm of this.partitions) {
+      try {
+        const { logStartOffset, highWatermark } = this.deps.store.offsets(pm.topic, pm.partition);
+        backlogRecords += Math.max(0, highWatermark - Math.max(pm.cursor, logStartOffset));
+      } catch {
+        // A deleted topic has no backlog.
+      }
+    }
+    this.log.info({ lostForMs, backlogRecords, partitions: this.partitions.length }, 'mirror is back in touch with the upstream; draining the backlog');
+  }
+
+  private logLoss(reason: string | null): void {
+    clearTimeout(this.pendingLoss);
+    this.pendingLoss = undefined;
+    if (this.connected || this.stopping) return;
+    this.lostAt = this.since;
+    this.log.warn({ reason }, 'mirror lost the upstream; records stay in the log until it is back');
   }
 
   private noteError(err: unknown, what: string, detail?: string): void {
@@ -226,6 +282,7 @@ export class RuleMirror {
     const repeat = this.lastError?.message === message;
     this.lastError = { at: Date.now(), message };
     if (!repeat) this.log.warn({ err }, what);
+    if (this.pendingLoss !== undefined) this.logLoss(message);
   }
 
   // --- reports ------------------------------------------------------------------------------
@@ -341,7 +398,7 @@ export class RuleMirror {
     });
   }
 
-  private async pump(pm: PartitionMirror): Promise<void> {
+  private async pump(pm: PartitionMirror, signal: AbortSignal): Promise<void> {
     let retries = 0;
     while (!this.stopping) {
       try {
@@ -353,7 +410,7 @@ export class RuleMirror {
           await pm.drained();
           if (this.stopping) break;
           if (pm.phase === 'rewinding') {
-            await sleep(backoffMs(retries++, this.deps.backoffMinMs, this.deps.backoffMaxMs), this.abort.signal);
+            await sleep(backoffMs(retries++, this.deps.backoffMinMs, this.deps.backoffMaxMs), signal);
             pm.rewind();
           }
           continue;
@@ -365,7 +422,7 @@ export class RuleMirror {
         }
         if (pm.nextRead < logStartOffset) pm.nextRead = logStartOffset;
         if (pm.nextRead >= highWatermark) {
-          await this.deps.store.waitForData(pm.topic, pm.partition, pm.nextRead, 1000, this.abort.signal);
+          await this.deps.store.waitForData(pm.topic, pm.partition, pm.nextRead, 1000, signal);
           continue;
         }
         if (pm.isolating() && pm.outstanding > 0) {
@@ -378,7 +435,7 @@ export class RuleMirror {
         }
         const bytes = this.sendChunk(pm);
         if (bytes > 0) retries = 0;
-        await this.throttle(bytes);
+        await this.throttle(bytes, signal);
         // Let the other pumps (and report callbacks) have their turn before the next chunk.
         await new Promise<void>((resolve) => setImmediate(resolve));
       } catch (err) {
@@ -390,7 +447,7 @@ export class RuleMirror {
           return;
         }
         this.noteError(err, `mirroring ${pm.topic}[${pm.partition}] failed; retrying`);
-        await sleep(backoffMs(retries++, this.deps.backoffMinMs, this.deps.backoffMaxMs), this.abort.signal);
+        await sleep(backoffMs(retries++, this.deps.backoffMinMs, this.deps.backoffMaxMs), signal);
       }
     }
   }
@@ -467,12 +524,12 @@ export class RuleMirror {
   }
 
   /** Token bucket for `max_bytes_per_second` (record bytes before compression); one second of burst. */
-  private async throttle(bytes: number): Promise<void> {
+  private async throttle(bytes: number, signal: AbortSignal): Promise<void> {
     const rate = this.spec.maxBytesPerSecond;
     if (rate <= 0 || bytes === 0) return;
     const now = Date.now();
     this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) * rate) / 1000) - bytes;
     this.tokensAt = now;
-    if (this.tokens < 0) await sleep(Math.ceil((-this.tokens / rate) * 1000), this.abort.signal);
+    if (this.tokens < 0) await sleep(Math.ceil((-this.tokens / rate) * 1000), signal);
   }
 }

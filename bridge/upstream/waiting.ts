@@ -1,6 +1,7 @@
 /**
  * How the mirror waits: backoff between attempts, sleeps a stop cuts short, and a stop signal as a
- * promise to race against work that cannot be cancelled.
+ * promise race against work that cannot be cancelled. Every wait removes its 'abort'
+ * listener when it settles.
  */
 
 /** Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniform in [base/2, min(max, base·2^n)]. */
@@ -9,11 +10,26 @@ export function backoffMs(attempt: number, minMs: number, maxMs: number): number
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
-/** Resolves 'aborted' when the signal fires (at once if it already has); never rejects. */
-export function aborted(signal: AbortSignal): Promise<'aborted'> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve('aborted');
-    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+/**
+ * Settles with `work`'s result, or 'aborted' when the signal fires first (at once if it already
+ * has). Its 'abort' listener is removed as soon as either happens: the signal is long-lived and
+ * shared, and a listener left behind per call would pile up on it (MaxListenersExceededWarning).
+ */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T | 'aborted'> {
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
   });
 }
 

@@ -8,7 +8,7 @@
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../../src/config/load.js';
 import { decodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
 import { startWeir, type RunningWeir } from '../../../src/main.js';
@@ -127,7 +127,7 @@ export function mirrorEnv(proxyPort: number, rule: RuleOverrides = {}, extra: Re
 export const quietLogger = pino({ level: process.env.WEIR_TEST_LOG ?? 'silent' });
 
 /** A real Weir in this process (store, listeners off, the mirror), from WEIR_* variables. */
-export async function startEdge(dir: string, env: Record<string, string>): Promise<RunningWeir> {
+export async function startEdge(dir: string, env: Record<string, string>, logger: Logger = quietLogger): Promise<RunningWeir> {
   const config = loadConfig({
     env: {
       WEIR_STORE__DIR: dir,
@@ -140,7 +140,14 @@ export async function startEdge(dir: string, env: Record<string, string>): Promi
     },
     cwd: dir,
   });
-  return startWeir(config, quietLogger);
+  return startWeir(config, logger);
+}
+
+/** A logger that keeps every JSON line (info and up) for a test to read. */
+export function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { logger, lines };
 }
 
 export async function mirrorStatusOf(weir: RunningWeir): Promise<MirrorStatus> {
