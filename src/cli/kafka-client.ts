@@ -164,10 +164,11 @@ function hintForKafkaError(name: string, type: string | undefined, brokers: stri
     return 'Check sasl.username and sasl.password in --command-config against `weir kafka-users list` on the gateway.';
   }
   if (type === 'UNSUPPORTED_SASL_MECHANISM') return 'Set sasl.mechanism in --command-config to one of kafka.sasl_mechanisms.';
+  // Before the connection hint: kafkajs retries this one and reports it as retries exhausted.
+  if (type === 'UNKNOWN_TOPIC_OR_PARTITION') return `The topic does not exist: 'weir topics list --bootstrap-server ${brokers}' shows the topics, 'weir topics create --bootstrap-server ${brokers} --topic NAME' creates one.`;
   if (name === 'KafkaJSConnectionError' || name === 'KafkaJSNumberOfRetriesExceeded' || name === 'KafkaJSNonRetriableError' || name === 'KafkaJSConnectionClosedError') {
     return `Check that Weir is running and its Kafka listener (kafka.listen) is at ${brokers}; a listener with SASL or TLS needs --command-config.`;
   }
-  if (type === 'UNKNOWN_TOPIC_OR_PARTITION') return "'weir topics list --bootstrap-server …' shows the topics.";
   return 'Rerun with the same flags after fixing the cause above; the broker log (journalctl -u weir) has details.';
 }
 
@@ -183,11 +184,18 @@ export async function withKafkaErrors<T>(values: OptionValues, what: string, fn:
   }
 }
 
+/** The Kafka error type under a kafkajs wrapper (KafkaJSNumberOfRetriesExceeded keeps it in `cause`). */
+function protocolErrorType(err: unknown, depth = 0): string | undefined {
+  if (depth > 4 || typeof err !== 'object' || err === null) return undefined;
+  const e = err as { type?: unknown; cause?: unknown; originalError?: unknown };
+  return typeof e.type === 'string' ? e.type : protocolErrorType(e.cause ?? e.originalError, depth + 1);
+}
+
 export function kafkaError(err: unknown, values: OptionValues, what: string): Error {
   if (err instanceof WeirError) return err;
   const e = err as Error & { type?: string; originalError?: Error; retryCount?: number; errors?: unknown[] };
   const inner = e.originalError ?? (Array.isArray(e.errors) && e.errors[0] instanceof Error ? (e.errors[0] as Error & { type?: string }) : undefined);
-  const type = e.type ?? (inner as { type?: string } | undefined)?.type;
+  const type = e.type ?? (inner as { type?: string } | undefined)?.type ?? protocolErrorType(e.cause);
   const name = inner?.name ?? e.name;
   const message = [e.message, inner !== undefined && inner.message !== e.message ? inner.message : ''].filter((m) => m !== '').join(': ');
   return new WeirError('KAFKA_CLIENT_ERROR', `${what} failed: ${message}${type === undefined ? '' : ` (${type})`}`, {

@@ -105,7 +105,7 @@ function hintFor(err: WeirError, command: string): string {
     case 'CONFIG_INVALID':
       return 'Fix each field listed above (in the config file, or in the WEIR_* variable named), then run again; weir.example.yaml documents every field.';
     case 'CONFIG_UNREADABLE':
-      return 'Check that the file given to --config (--config-file for topics) exists and is readable, and that its YAML is valid where shown.';
+      return 'Check that the file given to --config (or --config-file) exists and is readable, and that its YAML is valid where shown.';
     case 'STORE_LOCKED':
       return 'A running Weir owns this data directory: pass --bootstrap-server HOST:PORT (its kafka.listen) to work through it, or stop it first (systemctl stop weir) and run this command again.';
     case 'TOPIC_ALREADY_EXISTS':
@@ -113,7 +113,7 @@ function hintFor(err: WeirError, command: string): string {
     case 'UNKNOWN_TOPIC_OR_PARTITION':
       return "'weir topics list' shows the topics in this data directory.";
     case 'INVALID_PARTITIONS':
-      return "'weir topics describe --topic <name>' shows the current partition count.";
+      return "Partitions can only grow; 'weir topics describe --topic <name>' shows the current count.";
     case 'STORAGE_ERROR':
     case 'STORE_CLOSED':
       return 'Check the disk and the permissions of the data directory; rerun with WEIR_LOG__LEVEL=debug for details.';

@@ -189,7 +189,7 @@ export class TopicRegistry {
     validatePartitionCount(count);
     const current = entry.record.partitionIds.length;
     if (count <= current) {
-      throw new WeirError('INVALID_PARTITIONS', `topic '${name}' has ${current} partitions; the new count must be larger (Kafka never shrinks a topic)`, {
+      throw new WeirError('INVALID_PARTITIONS', `topic '${name}' has ${current} partitions, and partitions can only grow (as in Kafka): give a count above ${current}`, {
         details: { topic: name, current, requested: count },
       });
     }

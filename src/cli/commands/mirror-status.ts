@@ -5,7 +5,6 @@
  */
 import type { MirrorStatus } from '../../../bridge/upstream/status.js';
 import { loadConfig } from '../../config/load.js';
-import { WeirError } from '../../errors.js';
 import { stringValue, type CommandSpec } from '../spec.js';
 
 function ago(ms: number | null): string {
@@ -45,7 +44,7 @@ export const mirrorStatus: CommandSpec = {
     'Asks the running Weir over its admin HTTP listener (GET /api/mirror): per rule, whether the upstream is connected and since when, the last error and the counters; per mirrored partition, the cursor (every offset below it is acknowledged upstream), the log end, the lag in records and bytes, and the age of the oldest record not yet acknowledged.',
   ],
   options: [
-    { name: 'admin', type: 'string', placeholder: 'HOST:PORT', doc: 'Admin listener of the running Weir.', defaultDoc: 'admin.listen from --config-file or WEIR_ADMIN__LISTEN' },
+    { name: 'admin', type: 'string', placeholder: 'HOST:PORT', doc: 'Admin listener of the running Weir.', defaultDoc: 'admin.listen from --config or WEIR_ADMIN__LISTEN' },
     { name: 'config-file', type: 'string', placeholder: 'FILE', doc: 'Weir\'s YAML config file, for admin.listen.' },
     { name: 'json', type: 'boolean', doc: 'Print the JSON of /api/mirror as it is.' },
   ],
@@ -62,13 +61,22 @@ export const mirrorStatus: CommandSpec = {
     try {
       res = await fetch(url, { signal: AbortSignal.timeout(5000) });
     } catch (err) {
-      throw new WeirError('USAGE', `cannot reach Weir's admin listener at ${admin} (${(err as Error).message}): is Weir running, and is this its admin.listen? Pass --admin HOST:PORT`, { cause: err });
+      // Weir not running (or elsewhere) is a runtime failure, exit 1 (a WeirError USAGE would make
+      // it 2): the command line itself is fine. Same two lines as runCli's errors.
+      ctx.stderr.write(
+        `weir: cannot reach Weir's admin listener at ${admin} (${(err as Error).message})\n` +
+          'Check that Weir is running (systemctl status weir) and that this is its admin.listen; pass --admin HOST:PORT or --config FILE.\n',
+      );
+      return 1;
     }
     if (res.status === 404) {
       ctx.stdout.write('the mirror is not running: no mirror.upstreams / mirror.rules are configured\n');
       return 0;
     }
-    if (!res.ok) throw new WeirError('USAGE', `GET ${url} answered ${res.status}`);
+    if (!res.ok) {
+      ctx.stderr.write(`weir: GET ${url} answered ${res.status}\nThe broker log (journalctl -u weir) says why.\n`);
+      return 1;
+    }
     const status = (await res.json()) as MirrorStatus;
     ctx.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatMirrorStatus(status));
     return 0;

@@ -7,7 +7,7 @@
  * --batch-size records) before the next chunk is read, so memory stays bounded however much is
  * piped in, and a line typed at a terminal is sent when Enter is pressed.
  */
-import { WeirError } from '../../errors.js';
+import { WeirError, isWeirError } from '../../errors.js';
 import { CLIENT_OPTIONS, kafkaClient, kafkaError, loadKafkajs } from '../kafka-client.js';
 import { intValue, keyValues, stringValue, type CommandSpec, type OptionValues } from '../spec.js';
 import { TOPIC_OPTION } from './topics-common.js';
@@ -156,7 +156,16 @@ export const produce: CommandSpec = {
             messages: batch.map((m) => ({ key: m.key, value: m.value, ...(Object.keys(m.headers).length > 0 ? { headers: m.headers } : {}) })),
           });
         } catch (err) {
-          throw kafkaError(err, values, `producing to ${topic} (${sent} records acknowledged before this batch of ${batch.length})`);
+          const e = kafkaError(err, values, `producing to ${topic} (${sent} records acknowledged before this batch of ${batch.length})`);
+          if (isWeirError(e) && e.details?.kafkaError === 'UNKNOWN_TOPIC_OR_PARTITION') {
+            // The broker has no such topic and does not create it (kafka.auto_create_topics_enable: false).
+            const bs = stringValue(values, 'bootstrap-server')!;
+            throw new WeirError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic} does not exist on the broker at ${bs}, which does not create topics on first use (kafka.auto_create_topics_enable: false)`, {
+              cause: err,
+              details: { topic, hint: `Create it first: weir topics create --bootstrap-server ${bs} --topic ${topic} [--partitions N]` },
+            });
+          }
+          throw e;
         }
         sent += batch.length;
       }

@@ -1,5 +1,5 @@
 import { isWeirError } from '../../errors.js';
-import type { CommandSpec } from '../spec.js';
+import { stringValue, type CommandSpec } from '../spec.js';
 import { STORE_OPTIONS, TOPIC_OPTION, isRemote, withStore } from './topics-common.js';
 import { remoteDelete, withRemoteAdmin } from './topics-remote.js';
 import { topicName } from './topics-validate.js';
@@ -17,7 +17,7 @@ export const topicsDelete: CommandSpec = {
   async run(values, ctx) {
     const name = topicName(values, topicsDelete);
     if (isRemote(values)) {
-      const deleted = await withRemoteAdmin(values, ctx, `deleting topic ${name}`, (admin) => remoteDelete(admin, name, values['if-exists'] === true));
+      const deleted = await withRemoteAdmin(values, ctx, `deleting topic ${name}`, (admin) => remoteDelete(admin, name, values['if-exists'] === true, stringValue(values, 'bootstrap-server')!));
       if (deleted) ctx.stdout.write(`Deleted topic ${name}.\n`);
       return 0;
     }

@@ -86,10 +86,12 @@ export async function remoteCreate(
   return `Created topic ${topic} with ${plural(meta.topics[0]!.partitions.length, 'partition')}.`;
 }
 
-export async function remoteDelete(admin: Admin, topic: string, ifExists: boolean): Promise<boolean> {
+export async function remoteDelete(admin: Admin, topic: string, ifExists: boolean, broker: string): Promise<boolean> {
   if (!(await admin.listTopics()).includes(topic)) {
     if (ifExists) return false;
-    throw new WeirError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic} does not exist`, { details: { topic } });
+    throw new WeirError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic} does not exist on the broker at ${broker}`, {
+      details: { topic, hint: `'weir topics list --bootstrap-server ${broker}' shows the topics on that broker; --if-exists makes deleting a missing topic succeed.` },
+    });
   }
   await admin.deleteTopics({ topics: [topic] });
   return true;
@@ -104,6 +106,12 @@ export async function remoteAlter(admin: Admin, topic: string, partitions: numbe
   const done: string[] = [];
   if (partitions !== undefined) {
     const before = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.length;
+    // Checked here: through kafkajs the broker's refusal reaches the user only as INVALID_PARTITIONS.
+    if (partitions <= before) {
+      throw new WeirError('INVALID_PARTITIONS', `topic ${topic} has ${before} partitions, and partitions can only grow (as in Kafka): give --partitions above ${before}`, {
+        details: { topic, current: before, requested: partitions, hint: `'weir topics describe --topic ${topic}' shows the partitions; to have fewer, create a new topic and move the data.` },
+      });
+    }
     await admin.createPartitions({ topicPartitions: [{ topic, count: partitions }] });
     done.push(`partitions ${before} -> ${partitions}`);
   }

@@ -22,7 +22,7 @@ export function createCreatePartitionsHandler(deps: { store: LogStore }) {
         try {
           const current = store.describeTopic(t.name).partitions.length;
           if (t.count <= current) {
-            results.push({ name: t.name, errorCode: errorCode('INVALID_PARTITIONS'), errorMessage: `topic ${t.name} has ${current} partitions; the new count must be larger` });
+            results.push({ name: t.name, errorCode: errorCode('INVALID_PARTITIONS'), errorMessage: `topic ${t.name} has ${current} partitions, and partitions can only grow: give a count above ${current}` });
             continue;
           }
           if (!req.validateOnly) await store.createPartitions(t.name, t.count);
