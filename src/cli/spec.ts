@@ -54,10 +54,40 @@ function usageError(message: string, spec: Pick<CommandSpec, 'path'>): WeirError
   return new WeirError('USAGE', message, { details: { command: commandName(spec) } });
 }
 
+/**
+ * Weir's YAML config file is `--config FILE` on every command (as `weir start` and `weir doctor`
+ * have always taken it), and `--config-file FILE` is another name for it: a command declaring one
+ * accepts the other. `topics create` and `topics alter` are the exception: there `--config
+ * KEY=VALUE` is a topic config, as in kafka-topics.sh, so only `--config-file` names the file.
+ */
+export function effectiveOptions(spec: Pick<CommandSpec, 'options'>): OptionSpec[] {
+  const config = spec.options.find((o) => o.name === 'config');
+  const file = spec.options.find((o) => o.name === 'config-file');
+  if (config !== undefined && file === undefined && config.multiple !== true) {
+    return [...spec.options, { name: 'config-file', type: 'string', placeholder: 'FILE', doc: 'Another name for --config.' }];
+  }
+  if (config === undefined && file !== undefined) {
+    return spec.options.flatMap((o) => (o === file ? [{ ...file, name: 'config' }, { name: 'config-file', type: 'string', placeholder: 'FILE', doc: 'Another name for --config.' } satisfies OptionSpec] : [o]));
+  }
+  return [...spec.options];
+}
+
+/** `--config` and `--config-file` as one value, under both names, so a command may read either. */
+function mergeConfigFile(spec: CommandSpec, values: OptionValues, options: readonly OptionSpec[]): void {
+  const config = options.find((o) => o.name === 'config');
+  if (config === undefined || config.multiple === true || !options.some((o) => o.name === 'config-file')) return;
+  const a = values.config;
+  const b = values['config-file'];
+  if (a !== undefined && b !== undefined) throw usageError('give the config file once: --config-file is another name for --config', spec);
+  values.config = a ?? b;
+  values['config-file'] = a ?? b;
+}
+
 /** Parses a command's arguments; `undefined` means help was asked for. */
 export function parseCommandArgs(spec: CommandSpec, args: string[]): OptionValues | undefined {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
-  for (const o of [...spec.options, HELP_OPTION]) {
+  const declared = effectiveOptions(spec);
+  for (const o of [...declared, HELP_OPTION]) {
     options[o.name] = { type: o.type, ...(o.short === undefined ? {} : { short: o.short }), ...(o.multiple === true ? { multiple: true } : {}) };
   }
   let values: OptionValues;
@@ -68,7 +98,7 @@ export function parseCommandArgs(spec: CommandSpec, args: string[]): OptionValue
     const firstLine = (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const flag = /'([^']+)'/.exec(firstLine)?.[1] ?? '';
-      const near = suggest(flag.replace(/^-+/, '').replace(/=.*/, ''), spec.options.map((o) => o.name));
+      const near = suggest(flag.replace(/^-+/, '').replace(/=.*/, ''), declared.map((o) => o.name));
       throw usageError(`unknown option '${flag}' for '${commandName(spec)}'${near === undefined ? '' : ` (did you mean --${near}?)`}`, spec);
     }
     if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
@@ -78,7 +108,8 @@ export function parseCommandArgs(spec: CommandSpec, args: string[]): OptionValue
     throw usageError(firstLine.replace(/\.$/, ''), spec);
   }
   if (values.help === true) return undefined;
-  for (const o of spec.options) {
+  mergeConfigFile(spec, values, declared);
+  for (const o of declared) {
     if (o.required === true && values[o.name] === undefined) {
       throw usageError(`missing --${o.name}${o.placeholder === undefined ? '' : ` ${o.placeholder}`}`, spec);
     }
@@ -113,7 +144,11 @@ export function keyValues(values: OptionValues, name: string, spec: Pick<Command
   const out: Record<string, string> = {};
   for (const entry of listValue(values, name)) {
     const eq = entry.indexOf('=');
-    if (eq <= 0) throw usageError(`--${name} ${entry} is invalid: expected KEY=VALUE, e.g. --${name} retention.ms=86400000`, spec);
+    if (eq <= 0) {
+      // `--config weir.yaml` on `topics create`/`alter`, where --config is a topic config as in kafka-topics.sh.
+      const file = name === 'config' ? '; Weir\'s config file is --config-file FILE on this command' : '';
+      throw usageError(`--${name} ${entry} is invalid: expected KEY=VALUE, e.g. --${name} retention.ms=86400000${file}`, spec);
+    }
     const key = entry.slice(0, eq).trim();
     if (Object.hasOwn(out, key)) throw usageError(`--${name} ${key} is given twice`, spec);
     out[key] = entry.slice(eq + 1).trim();
@@ -156,9 +191,10 @@ export function columns(rows: readonly (readonly [string, string])[], indent = 2
 }
 
 export function renderCommandHelp(spec: CommandSpec): string {
-  const required = spec.options.filter((o) => o.required === true).map((o) => `--${o.name} ${o.placeholder ?? ''}`.trim());
-  const usage = [commandName(spec), ...required, ...(spec.options.some((o) => o.required !== true) ? ['[options]'] : [])].join(' ');
-  const optionRows = [...spec.options, HELP_OPTION].map((o) => {
+  const options = effectiveOptions(spec);
+  const required = options.filter((o) => o.required === true).map((o) => `--${o.name} ${o.placeholder ?? ''}`.trim());
+  const usage = [commandName(spec), ...required, ...(options.some((o) => o.required !== true) ? ['[options]'] : [])].join(' ');
+  const optionRows = [...options, HELP_OPTION].map((o) => {
     const notes = [o.required === true ? 'Required.' : '', o.multiple === true ? 'Repeatable.' : '', o.defaultDoc === undefined ? '' : `Default: ${o.defaultDoc}.`];
     return [flagLabel(o), [o.doc, ...notes].filter((s) => s !== '').join(' ')] as const;
   });
@@ -174,3 +210,4 @@ export function renderCommandHelp(spec: CommandSpec): string {
     '',
   ].join('\n');
 }
+

@@ -14,7 +14,7 @@ import { intValue, stringValue, type CliContext, type CommandSpec, type OptionSp
 const FILE_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'credentials-file', type: 'string', placeholder: 'FILE', doc: 'The Kafka credentials file to edit (created if missing, mode 0600).',
-    defaultDoc: 'kafka.sasl_credentials_file from --config-file or WEIR_KAFKA__SASL_CREDENTIALS_FILE',
+    defaultDoc: 'kafka.sasl_credentials_file from --config or WEIR_KAFKA__SASL_CREDENTIALS_FILE',
   },
   { name: 'config-file', type: 'string', placeholder: 'FILE', doc: 'Weir\'s YAML config file, for kafka.sasl_credentials_file.' },
 ];
@@ -43,7 +43,7 @@ export const kafkaUsersAdd: CommandSpec = {
   ],
   examples: [
     'weir kafka-users add --username app --credentials-file /etc/weir/kafka.users',
-    'printf "%s\\n" "$PW" | weir kafka-users add --username app --config-file /etc/weir/weir.yaml',
+    'printf "%s\\n" "$PW" | weir kafka-users add --username app --config /etc/weir/weir.yaml',
   ],
   async run(values, ctx) {
     const username = stringValue(values, 'username')!;

@@ -1,12 +1,13 @@
 /**
  * What every `weir topics` command shares: finding the store (--data-dir, or store.dir from
- * --config-file / WEIR_STORE__DIR / the default), opening it for the length of one command, and
+ * --config / --config-file / WEIR_STORE__DIR / the default), opening it for the length of one command, and
  * closing it. The store takes a single-writer lock, so these commands refuse to run beside a
  * running Weir on the same directory (STORE_LOCKED) rather than write behind its back.
  *
  * With --bootstrap-server they go through a running Weir's Kafka listener instead
  * (topics-remote.ts). Flag names follow kafka-topics.sh. Kafka's `--config` means a topic config (KEY=VALUE), so
- * Weir's own config file is `--config-file` here (`weir start --config` has no such clash).
+ * `topics create` and `topics alter` take Weir's own config file only as `--config-file`; the other
+ * topics commands take `--config FILE` too, like every other command (spec.ts effectiveOptions).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -41,7 +42,7 @@ export const STORE_OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     placeholder: 'DIR',
     doc: 'Data directory of the store to work on (without --bootstrap-server). Weir must not be running on it.',
-    defaultDoc: 'store.dir from --config-file or WEIR_STORE__DIR, else ./data',
+    defaultDoc: 'store.dir from the config file or WEIR_STORE__DIR, else ./data',
   },
   {
     name: 'config-file',

@@ -15,7 +15,7 @@ import { stringValue, type CliContext, type CommandSpec, type OptionSpec, type O
 const FILE_OPTIONS: readonly OptionSpec[] = [
   {
     name: 'password-file', type: 'string', placeholder: 'FILE', doc: 'The MQTT password file to edit (created if missing, mode 0600).',
-    defaultDoc: 'mqtt.password_file from --config-file or WEIR_MQTT__PASSWORD_FILE',
+    defaultDoc: 'mqtt.password_file from --config or WEIR_MQTT__PASSWORD_FILE',
   },
   { name: 'config-file', type: 'string', placeholder: 'FILE', doc: 'Weir\'s YAML config file, for mqtt.password_file.' },
 ];
@@ -36,7 +36,7 @@ export const usersAdd: CommandSpec = {
   summary: 'Add an MQTT user, or set a user\'s password',
   description: ['Hashes the password with salted scrypt and writes it to the password file, replacing the user\'s old password if there was one. The password is read from stdin (without echo on a terminal).'],
   options: [USERNAME, ...FILE_OPTIONS],
-  examples: ['weir users add --username sensor-17 --password-file /etc/weir/mqtt.passwd', 'printf "%s\\n" "$PW" | weir users add --username app --config-file /etc/weir/weir.yaml'],
+  examples: ['weir users add --username sensor-17 --password-file /etc/weir/mqtt.passwd', 'printf "%s\\n" "$PW" | weir users add --username app --config /etc/weir/weir.yaml'],
   async run(values, ctx) {
     const username = stringValue(values, 'username')!;
     validateUsername(username);
