@@ -19,6 +19,9 @@ export interface SimulatorOptions {
   sites: number;
   /** Client ids and device names start with this, so several simulators can share a broker. */
   prefix: string;
+  /** MQTT login of every sensor (credentials in the URL, mqtt://user:pass@host, work too). */
+  username?: string;
+  password?: string;
 }
 
 export interface SimulatorStats {
@@ -51,7 +54,9 @@ export class Simulator {
     for (let first = 0; first < sensors && !this.stopped; first += CONNECT_BATCH) {
       const batch = Array.from({ length: Math.min(CONNECT_BATCH, sensors - first) }, (_, i) => first + i);
       await Promise.all(batch.map(async (n) => {
-        const client = await connectAsync(this.options.url, { clientId: `${prefix}-${n}`, reconnectPeriod: 1000, connectTimeout: 10_000 });
+        const { username, password } = this.options;
+        const login = { ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }) };
+        const client = await connectAsync(this.options.url, { clientId: `${prefix}-${n}`, reconnectPeriod: 1000, connectTimeout: 10_000, ...login });
         this.clients.push(client);
         this.stats.connected++;
         client.on('error', () => this.stats.errors++);

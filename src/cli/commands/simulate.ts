@@ -20,8 +20,18 @@ export const simulate: CommandSpec = {
     { name: 'sites', type: 'string', placeholder: 'N', doc: 'Sites the sensors are spread over.', defaultDoc: 'one per 50 sensors' },
     { name: 'duration', type: 'string', placeholder: 'DURATION', doc: 'Stop after this long, e.g. 30s or 5m.', defaultDoc: 'until Ctrl-C' },
     { name: 'prefix', type: 'string', placeholder: 'NAME', doc: 'Client id and device name prefix.', defaultDoc: 'sim' },
+    {
+      name: 'username', type: 'string', placeholder: 'NAME',
+      doc: 'MQTT username every sensor logs in with (a user of `weir users add`; needed unless mqtt.allow_anonymous). mqtt://USER:PASS@HOST:PORT in --url works too.',
+      defaultDoc: 'the one in --url, else none',
+    },
+    { name: 'password', type: 'string', placeholder: 'PASSWORD', doc: 'Password for --username. It shows in `ps` and shell history: use a test user.', defaultDoc: 'the one in --url, else none' },
   ],
-  examples: ['weir simulate --sensors 200 --rate 5 --qos 1', 'weir simulate --url mqtt://gateway.local:1883 --sensors 20 --duration 1m'],
+  examples: [
+    'weir simulate --sensors 200 --rate 5 --qos 1',
+    'weir simulate --url mqtt://gateway.local:1883 --sensors 20 --duration 1m',
+    'weir simulate --username sim --password sim-test-pw --sensors 5',
+  ],
   async run(values, ctx) {
     const sensors = intValue(values, 'sensors', 1, 10_000, simulate) ?? 10;
     const rate = intValue(values, 'rate', 1, 1000, simulate) ?? 1;
@@ -35,7 +45,13 @@ export const simulate: CommandSpec = {
     const url = stringValue(values, 'url') ?? 'mqtt://127.0.0.1:1883';
     // Imported here: only this command needs the MQTT client.
     const { Simulator, statusLine } = await import('../../../device/simulator.js');
-    const sim = new Simulator({ url, sensors, rate, qos, sites, prefix: stringValue(values, 'prefix') ?? 'sim' });
+    const username = stringValue(values, 'username');
+    const password = stringValue(values, 'password');
+    if (password !== undefined && username === undefined) throw new WeirError('USAGE', '--password needs --username', { details: { command: 'weir simulate' } });
+    const sim = new Simulator({
+      url, sensors, rate, qos, sites, prefix: stringValue(values, 'prefix') ?? 'sim',
+      ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }),
+    });
 
     let stop: () => void = () => undefined;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
