@@ -10,6 +10,7 @@ import path from 'node:path';
 import { bytesInDir, freeBytesFor, resolveDiskBudget } from '../src/config/store-options.js';
 import type { WeirConfig } from '../src/config/schema.js';
 import type { HostPort } from '../src/config/types.js';
+import { portHolderCommand } from '../src/listen-error.js';
 import { checkUpstreams } from './doctor-upstream.js';
 import { checkFlashWear } from './doctor-wear.js';
 import { boardModel, resolveProfile } from './profiles.js';
@@ -130,7 +131,7 @@ export function checkPort(section: string, address: HostPort, weirRunning: boole
     const server = createServer();
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE' && weirRunning) resolve({ level: 'ok', name, message: `${where} is in use (by the running Weir, presumably)` });
-      else if (err.code === 'EADDRINUSE') resolve({ level: 'fail', name, message: `${where} is in use by another program`, fix: `Find it with: ss -ltnp 'sport = :${address.port}'; stop it or change ${name}.` });
+      else if (err.code === 'EADDRINUSE') resolve({ level: 'fail', name, message: `${where} is in use by another program`, fix: `Find it with: ${portHolderCommand(address.port)}; stop it or change ${name}.` });
       else if (err.code === 'EACCES') resolve({ level: 'fail', name, message: `${where} needs privileges`, fix: `Use a port above 1023 for ${name}.` });
       else if (err.code === 'EADDRNOTAVAIL') resolve({ level: 'fail', name, message: `${address.host} is not an address of this machine`, fix: `Set ${name} to an address of this machine (ip -br addr), or 127.0.0.1.` });
       else resolve({ level: 'fail', name, message: `${where}: ${err.message}`, fix: `Check ${name}.` });

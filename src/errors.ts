@@ -49,6 +49,8 @@ export const ErrorCodes = {
   STORE_LOCKED: { retriable: false },
   /** The data directory was written by a Weir with another store format. */
   STORE_FORMAT_MISMATCH: { retriable: false },
+  /** A listener could not bind its address (in use by another program, privileged port, not this machine's). */
+  LISTEN_FAILED: { retriable: false },
   /** LMDB reported an I/O or map error while committing. */
   STORAGE_ERROR: { retriable: true },
   /** A wrong argument to a Weir API (a programming or usage error). */

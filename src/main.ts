@@ -25,6 +25,7 @@ import { weirVersion } from './cli/version.js';
 import type { WeirConfig } from './config/schema.js';
 import { WeirError } from './errors.js';
 import { isLoopbackHost } from './loopback.js';
+import { listenError } from './listen-error.js';
 import { storeOptionsFromConfig } from './config/store-options.js';
 import type { Logger } from './logger.js';
 import { coreHandlers } from './kafka/server/handlers/index.js';
@@ -128,7 +129,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
       return await start();
     } catch (err) {
       for (const step of [...steps].reverse()) await step.stop().catch(() => undefined);
-      throw err;
+      throw listenError(err, config) ?? err; // a port in use names its setting, not a stack trace
     }
   }
 
