@@ -50,6 +50,11 @@ const MAX_COMMIT_BYTES = 1024 * 1024;
  * which bounds what `loadPartition` reads back at open to recover it after a crash.
  */
 export const CHECKPOINT_BYTES = 1024 * 1024;
+/**
+ * A flush window bounds when the ack goes out, not when the commit starts: a commit is started
+ * early by about what recent commits took (a decaying maximum, so the tail counts), up to this.
+ */
+const MAX_COMMIT_LEAD_MS = 250;
 
 export interface PendingAppend {
   partition: PartitionState;
@@ -106,6 +111,8 @@ export class GroupCommitter {
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
   private closing = false;
+  /** How early a windowed commit starts, ms (see MAX_COMMIT_LEAD_MS). */
+  private commitLead = 0;
   private failed = false;
   private recovering = false;
   private readonly idleWaiters: (() => void)[] = [];
@@ -154,7 +161,7 @@ export class GroupCommitter {
   private schedule(): void {
     if (this.scheduled) return;
     if (!this.isDue()) {
-      this.armTimer(this.window.msUntilDue(performance.now()));
+      this.armTimer(this.window.msUntilDue(performance.now() + this.commitLead));
       return;
     }
     this.scheduled = true;
@@ -216,11 +223,11 @@ export class GroupCommitter {
         this.wakeIdle();
       });
     }
-    if (this.queue.length > 0 && !this.isDue()) this.armTimer(this.window.msUntilDue(performance.now()));
+    if (this.queue.length > 0 && !this.isDue()) this.armTimer(this.window.msUntilDue(performance.now() + this.commitLead));
   }
 
   private isDue(): boolean {
-    return this.closing || this.window.isDue(performance.now());
+    return this.closing || this.window.isDue(performance.now() + this.commitLead);
   }
 
   private mayStartCommit(): boolean {
@@ -276,9 +283,11 @@ export class GroupCommitter {
     let payloadBytes = 0;
     for (const a of appends) payloadBytes += a.payloadBytes;
     this.commits++;
+    const started = performance.now();
     try {
       await durable(write);
       if ((await write) !== true) throw new Error('an earlier group commit failed, so this one was not applied');
+      this.commitLead = Math.min(MAX_COMMIT_LEAD_MS, Math.max(performance.now() - started, this.commitLead * 0.9));
     } catch (cause) {
       this.failed = true;
       const err = new WeirError('STORAGE_ERROR', `committing ${appends.length} appends to LMDB failed: ${String(cause)}`, { cause });
