@@ -39,12 +39,13 @@ const GAP_MS = 3_000;
 /** After the attack, every canary message is acknowledged and consumed within this. */
 const CATCH_UP_MS = 10_000;
 /**
- * Memory comes back: RssAnon within a quarter of MemoryHigh (48 MB) of where it was before the
- * attack, 10 s after its end. Tighter bounds catch V8 and malloc keeping freed memory a while
- * (1000 refused connections left ~40 MB that went after 20 s), not memory that Weir holds on to.
+ * Memory comes back: RssAnon within a third of MemoryHigh (64 MB) of where it was before the
+ * attack, within 20 s of its end. Tighter bounds catch V8 and glibc's malloc keeping freed memory
+ * (1000 refused connections left ~40 MB that went after 20 s; attacks 3 and 10 came back with
+ * 1.6–4.5 MB to spare under a quarter within 10 s), not memory that Weir holds on to.
  */
-const RETURN_MB = MEMORY_HIGH_MB / 4;
-const RETURN_WITHIN_MS = 10_000;
+const RETURN_MB = MEMORY_HIGH_MB / 3;
+const RETURN_WITHIN_MS = 20_000;
 const CANARY_RATE = 150;
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
