@@ -103,7 +103,7 @@ describe('a subscriber that stops reading', () => {
     const SENT = 300;
     const payload = (i: number): Buffer => Buffer.concat([Buffer.from(`${i}:`), Buffer.alloc(1024, 0x62)]);
     await Promise.all(Array.from({ length: SENT }, (_, i) => publisher.publishAsync('pq/x', payload(i), { qos: 1 })));
-    await expect.poll(() => b.bridge.stats().deliveries.deferredSlowSubscriber).toBeGreaterThan(0);
+    await expect.poll(() => b.bridge.stats().deliveries.deferredSlowSubscriber, { timeout: 15_000 }).toBeGreaterThan(0);
     expect(b.bridge.stats().deliveries.droppedSlowSubscriber).toBe(0);
     stalled.end();
     await stalled.closed;
@@ -112,8 +112,9 @@ describe('a subscriber that stops reading', () => {
     cleanups.push(() => back.endAsync(true));
     const seen = new Set<number>();
     back.on('message', (_topic, p: Buffer) => seen.add(Number(p.subarray(0, p.indexOf(0x3a)).toString())));
-    await expect.poll(() => seen.size, { timeout: 15_000 }).toBe(SENT);
-  });
+    // Generous for a loaded CI machine (the hostile suite runs beside it); a lost delivery still fails.
+    await expect.poll(() => seen.size, { timeout: 45_000 }).toBe(SENT);
+  }, 90_000);
 
   it('resetting its connection while deliveries are queued behind it does not take the broker down', async () => {
     const b = await bridge();
