@@ -7,8 +7,8 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { connectProducer, disconnect, loadKafkaClient, securityConfig, type ConnectFailure } from '../bridge/upstream/client.js';
-import type { UpstreamSpec } from '../bridge/upstream/config.js';
+import { connectProducer, disconnect, loadKafkaClient, securityConfig, type ConnectFailure } from '../bridge/mirror/client.js';
+import type { UpstreamSpec } from '../bridge/mirror/config.js';
 import type { WeirConfig } from '../src/config/schema.js';
 import type { CheckResult } from './doctor.js';
 

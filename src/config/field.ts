@@ -1,7 +1,7 @@
 /**
  * One config field's description (type, default, doc, fix) and the helper that keeps its type
  * parameter. Shared by the schema (./schema.ts) and the sections that live next to the code they
- * configure (bridge/mqtt, src/kafka/server, bridge/upstream).
+ * configure (bridge/mqtt, src/kafka/server, bridge/mirror).
  */
 import type { FieldType } from './types.js';
 

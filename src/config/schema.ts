@@ -12,13 +12,13 @@
  *
  * Adding a field: add one entry to its section (a new section is a new key of SCHEMA; the mqtt,
  * kafka and mirror sections live next to their code in bridge/mqtt/config-fields.ts,
- * src/kafka/server/config-fields.ts and bridge/upstream/config-fields.ts), then run `UPDATE_DOCS=1 npx vitest run test/config/docs.test.ts` to regenerate the docs.
+ * src/kafka/server/config-fields.ts and bridge/mirror/config-fields.ts), then run `UPDATE_DOCS=1 npx vitest run test/config/docs.test.ts` to regenerate the docs.
  * Fields are `<section>.<key>`; keys may contain dots (the Kafka topic config names do).
  */
 export type { FieldSpec, RawDefault } from './field.js';
 import { PROFILE_NAMES } from '../../device/profiles.js';
 import { TOPIC_CONFIG_NAMES, TOPIC_CONFIG_SPECS, type TopicConfig, type TopicConfigName } from '../store/topic-config.js';
-import { DEVICE_ID_FIELD, MIRROR_FIELDS } from '../../bridge/upstream/config-fields.js';
+import { DEVICE_ID_FIELD, MIRROR_FIELDS } from '../../bridge/mirror/config-fields.js';
 import { field, GiB, MiB, type FieldSpec, type RawDefault } from './field.js';
 import { MQTT_FIELDS } from '../../bridge/mqtt/config-fields.js';
 import { KAFKA_FIELDS } from '../kafka/server/config-fields.js';

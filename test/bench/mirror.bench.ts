@@ -19,9 +19,9 @@ import { pino } from 'pino';
 import type * as RdKafka from '@confluentinc/kafka-javascript';
 import { openStore } from '../../src/store/index.js';
 import { storeOptions, tempDir } from '../helpers/store.js';
-import { mirrorEnv, startEdge, startUpstream, totalLag } from '../bridge/upstream/helpers.js';
+import { mirrorEnv, startEdge, startUpstream, totalLag } from '../bridge/mirror/helpers.js';
 import { trackPeakRss } from './rss.js';
-import type { MirrorStatus } from '../../bridge/upstream/status.js';
+import type { MirrorStatus } from '../../bridge/mirror/status.js';
 
 const RECORDS = Number(process.env['BENCH_RECORDS'] ?? 1_000_000);
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 4);

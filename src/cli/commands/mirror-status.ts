@@ -3,7 +3,7 @@
  * by its one writer while Weir runs, so the figures come from the process itself, over the admin
  * HTTP listener (GET /api/mirror), not from the store.
  */
-import type { MirrorStatus } from '../../../bridge/upstream/status.js';
+import type { MirrorStatus } from '../../../bridge/mirror/status.js';
 import { loadConfig } from '../../config/load.js';
 import { stringValue, type CommandSpec } from '../spec.js';
 

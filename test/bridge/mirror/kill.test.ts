@@ -9,7 +9,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MirrorStatus } from '../../../bridge/upstream/status.js';
+import type { MirrorStatus } from '../../../bridge/mirror/status.js';
 import { assertBuilt, runWeir, spawnWeir, waitForLog } from '../../cli/helpers.js';
 import { openTestStore, tempDir } from '../../helpers/store.js';
 import { caughtUp, checkArrived, mirrorEnv, startUpstream, waitForStatus, type Upstream } from './helpers.js';

@@ -12,7 +12,7 @@ import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../../src/config/load.js';
 import { decodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
 import { startWeir, type RunningWeir } from '../../../src/main.js';
-import type { MirrorStatus } from '../../../bridge/upstream/status.js';
+import type { MirrorStatus } from '../../../bridge/mirror/status.js';
 import { openTestStore, tempDir } from '../../helpers/store.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { spawnWeir, waitForLog } from '../../cli/helpers.js';

@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { clientLogLine } from '../../../bridge/upstream/client.js';
+import { clientLogLine } from '../../../bridge/mirror/client.js';
 import type { RunningWeir } from '../../../src/main.js';
 import { scramCredential, writeCredentialsFile } from '../../../src/kafka/server/sasl/credentials.js';
 import { assertBuilt } from '../../cli/helpers.js';
