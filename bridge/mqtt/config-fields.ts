@@ -3,9 +3,19 @@
  * authentication, ACLs, mapping rules, limits and persistence of the embedded broker.
  */
 import { field, MiB } from '../../src/config/field.js';
-import { bool, bytesSize, durationMs, enumOf, hostPort, int, orAuto, topicConfig } from '../../src/config/types.js';
+import {
+  bool,
+  bytesSize,
+  durationMs,
+  enumOf,
+  hostPort,
+  int,
+  optionalFilePath,
+  optionalHostPort,
+  orAuto,
+  topicConfig,
+} from '../../src/config/types.js';
 import { aclEntries } from './acl.js';
-import { optionalFilePath, optionalHostPort } from './config-types.js';
 import { logTopicName, mappingRules } from './mapping.js';
 
 export const MQTT_FIELDS = {

@@ -224,6 +224,33 @@ export function hostPort(): FieldType<HostPort> {
   };
 }
 
+/** host:port, or "" for a listener that is off. */
+export function optionalHostPort(): FieldType<HostPort | ''> {
+  const inner = hostPort();
+  return {
+    name: `"" | ${inner.name}`,
+    accepts: `"" (off), or ${inner.accepts}`,
+    parse(raw, ctx) {
+      if (raw === '' || raw === null) return ok('');
+      const r = inner.parse(raw, ctx);
+      return r.ok ? r : fail(`expected "" (off), or ${inner.accepts}`);
+    },
+  };
+}
+
+/** A file path, or "" for none (relative paths are resolved against the working directory). */
+export function optionalFilePath(): FieldType<string> {
+  return {
+    name: 'path | ""',
+    accepts: 'a file path (relative paths are resolved against the working directory), or "" for none',
+    parse(raw, ctx) {
+      if (raw === '' || raw === null) return ok('');
+      if (typeof raw !== 'string' || raw.includes('\0')) return fail('expected a file path, or "" for none');
+      return ok(path.resolve(ctx.cwd, raw));
+    },
+  };
+}
+
 /**
  * A per-topic config with its Kafka name, parsed by the store's own TOPIC_CONFIG_SPECS so the
  * config file, `weir topics create --config` and (later) the Kafka admin APIs validate alike.

@@ -3,8 +3,7 @@
  * its advertised address, TLS and SASL, auto-creation and the request limits.
  */
 import { field, GiB, MiB } from '../../config/field.js';
-import { bool, bytesSize, durationMs, hostPort, int, nonEmptyString, orAuto } from '../../config/types.js';
-import { optionalFilePath } from '../../../bridge/mqtt/config-types.js';
+import { bool, bytesSize, durationMs, hostPort, int, nonEmptyString, optionalFilePath, orAuto } from '../../config/types.js';
 import { saslMechanisms } from './sasl/config-types.js';
 
 export const KAFKA_FIELDS = {
