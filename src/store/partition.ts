@@ -34,7 +34,8 @@ export class PartitionState {
   sizeBytes: number;
   /**
    * Bytes of the active segment as its stored row says. Commits do not rewrite that row (flash
-   * wear); they rewrite it once the segment has grown CHECKPOINT_BYTES past this.
+   * wear); they rewrite it once the segment has grown CHECKPOINT_BYTES past this
+   * (transaction-builder.ts).
    */
   activeRowBytes: number;
   /** Appends queued or being committed for this partition. */
