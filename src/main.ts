@@ -21,7 +21,7 @@ import { startAdminServer } from './admin/server.js';
 import { StatusLine } from './admin/status-line.js';
 import { statusSnapshot, type StatusSection } from './admin/status.js';
 import { WearWindow } from './admin/wear-window.js';
-import { weirVersion } from './cli/version.js';
+import { weirVersion } from './version.js';
 import type { WeirConfig } from './config/schema.js';
 import { WeirError } from './errors.js';
 import { isLoopbackHost } from './loopback.js';

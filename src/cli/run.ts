@@ -7,7 +7,7 @@ import { WeirError, isWeirError } from '../errors.js';
 import { suggest } from '../config/suggest.js';
 import { COMMANDS, GROUPS } from './commands/index.js';
 import { columns, commandName, indentWrap, parseCommandArgs, renderCommandHelp, type CliContext, type CommandSpec, type OptionSpec } from './spec.js';
-import { weirVersion } from './version.js';
+import { weirVersion } from '../version.js';
 
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;

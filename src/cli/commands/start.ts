@@ -4,7 +4,7 @@ import { createSdNotifier } from '../../../device/sd-notify.js';
 import { systemdEnvironment } from '../../config/systemd-env.js';
 import { createLogger, type Logger } from '../../logger.js';
 import { stringValue, type CliContext, type CommandSpec } from '../spec.js';
-import { weirVersion } from '../version.js';
+import { weirVersion } from '../../version.js';
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 /** How often the one-line STATUS= summary that `systemctl status weir` shows is refreshed. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Weir's version from its package.json (found upwards from this file: dist/src/cli or src/cli). */
+/** Weir's version from its package.json (found upwards from this file: dist/src or src). */
 export function weirVersion(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
