@@ -19,6 +19,7 @@ import { createMetrics, registerMemoryGuardMetrics } from './admin/metrics.js';
 import { Readiness } from './admin/readiness.js';
 import { startAdminServer } from './admin/server.js';
 import { StatusLine } from './admin/status-line.js';
+import { StatusRates } from './admin/status-rates.js';
 import { statusSnapshot, type StatusSection } from './admin/status.js';
 import { WearWindow } from './admin/wear-window.js';
 import { weirVersion } from './version.js';
@@ -137,6 +138,8 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
     const { host, port } = config.admin.listen;
     const version = weirVersion();
     const wearOnPage = { window: wear, enduranceTbw: config.device.flash_endurance_tbw };
+    // Samples the counters so the page's rates are there from its first request.
+    const statusRates = new StatusRates(() => statusSnapshot(store, readiness, version, statusSections, wearOnPage));
     const admin = await startStep(async () => {
       if (!isLoopbackHost(host) && !config.admin.allow_unauthenticated_non_loopback) {
         throw new WeirError(
@@ -151,7 +154,7 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
           registry: metrics,
           readiness,
           logger,
-          status: () => statusSnapshot(store, readiness, version, statusSections, wearOnPage),
+          status: () => statusRates.snapshot(),
           api: apiRoutes,
           health: () => {
             const failure = store.stats().storageFailure;
@@ -160,7 +163,9 @@ export async function startWeir(config: WeirConfig, logger: Logger): Promise<Run
         },
       );
     });
+    statusRates.start();
     steps.push({ name: 'admin', stop: () => admin.close() });
+    steps.push({ name: 'status rates', stop: async () => statusRates.stop() });
     adminAddress = admin.address;
   }
 

@@ -183,7 +183,7 @@ export function mirrorStatusSection(s: MirrorStatus): StatusSectionView {
     title: 'Mirror to central Kafka',
     state,
     cards: [
-      { id: 'mirror-acked', label: 'records mirrored', value: s.rules.reduce((n, r) => n + r.acked, 0), rate: true },
+      { id: 'mirror-acked', label: 'records mirrored', value: s.rules.reduce((n, r) => n + r.acked, 0), rate: 'records/s' },
       { id: 'mirror-lag', label: 'records waiting', value: s.rules.reduce((n, r) => n + r.partitions.reduce((m, p) => m + p.lagRecords, 0), 0) },
       { id: 'mirror-refused', label: 'refused', value: s.rules.reduce((n, r) => n + r.refused, 0) },
     ],

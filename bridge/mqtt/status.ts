@@ -14,8 +14,8 @@ export function mqttStatusSection(bridge: MqttBridge): StatusSectionView {
     title: 'MQTT clients',
     cards: [
       { id: 'clients', label: 'clients connected', value: s.connections.open },
-      { id: 'received', label: 'PUBLISH received', value: s.received.reduce((a, b) => a + b, 0), rate: true },
-      { id: 'appended', label: 'records appended from MQTT', value: s.appended, rate: true },
+      { id: 'received', label: 'PUBLISH received', value: s.received.reduce((a, b) => a + b, 0), rate: 'msg/s' },
+      { id: 'appended', label: 'records appended from MQTT', value: s.appended, rate: 'records/s' },
       { id: 'refused', label: 'publishes refused or dropped (total)', value: refused + s.unmatchedDropped },
       { id: 'turned-away', label: 'connections closed for bad input or limits', value: turnedAway },
       { id: 'auth-failed', label: 'failed logins and ACL denials', value: s.connections.authFailed + s.connections.aclDenied },

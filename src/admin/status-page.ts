@@ -1,7 +1,9 @@
 /**
  * The status page at `/`: one self-contained HTML document (no build step, nothing fetched from
- * the internet) that polls `/api/status` every two seconds (`?refresh=MS` to change) and draws rates as small SVG
- * sparklines. It is kept as a string here so `tsc` ships it inside dist/ like any other module.
+ * the internet) that polls `/api/status` every two seconds (`?refresh=MS` to change), shows the
+ * rates Weir computes (./status-rates.ts, so they are there from the first sample) and draws them
+ * as small SVG sparklines. It is kept as a string here so `tsc` ships it inside dist/ like any
+ * other module.
  */
 import { ENDURANCE_WARN_YEARS } from './flash-wear.js';
 
@@ -43,7 +45,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <div class="cards">
   <div class="card"><b id="used">–</b><span>stored of the disk budget</span><div class="bar"><div id="usedbar" style="width:0"></div></div></div>
   <div class="card"><b id="headroom">–</b><span>headroom before the overflow policies apply</span></div>
-  <div class="card"><b id="rate">–</b><span>records/s appended (all topics)</span></div>
+  <div class="card"><b id="rate">–</b><span>records appended, all topics (records/s)</span></div>
   <div class="card"><b id="dropped">–</b><span>records dropped by drop-oldest</span></div>
 </div>
 <h2>Flash wear</h2>
@@ -63,7 +65,6 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 "use strict";
 const HISTORY = 60;
 const history = new Map();
-let last;
 function bytes(n) {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0; let v = n;
@@ -109,8 +110,14 @@ function show(value, unit) {
   if (typeof value !== 'number') return String(value);
   return unit === 'bytes' ? bytes(value) : num(value);
 }
+// A rate from /api/status; null until Weir has an earlier sample (its first second).
+function perSecond(value, unit) {
+  if (value === null || value === undefined) return '–';
+  if (unit === 'B/s') return bytes(value) + '/s';
+  return value >= 100 ? num(value) : value.toFixed(1);
+}
 // A component's section (src/admin/status.ts StatusSectionView): cards, then one table.
-function section(v, prev, dt) {
+function section(v) {
   const box = document.createElement('section');
   box.dataset.section = v.id;
   const h = document.createElement('h2'); h.textContent = v.title + ' ';
@@ -121,13 +128,8 @@ function section(v, prev, dt) {
     for (const c of v.cards) {
       const card = document.createElement('div'); card.className = 'card'; card.dataset.card = c.id;
       const b = document.createElement('b');
-      if (c.rate) {
-        const before = prev && prev.cards && prev.cards.find((x) => x.id === c.id);
-        b.textContent = before && dt > 0 ? show(Math.max(0, (c.value - before.value) / dt), c.unit) + '/s' : '–';
-      } else {
-        b.textContent = show(c.value, c.unit);
-      }
-      const label = document.createElement('span'); label.textContent = c.label;
+      b.textContent = c.rate ? perSecond(c.perSecond, c.rate) : show(c.value, c.unit);
+      const label = document.createElement('span'); label.textContent = c.rate ? c.label + ' (' + c.rate + ')' : c.label;
       card.append(b, label); cards.append(card);
     }
     box.append(cards);
@@ -152,7 +154,8 @@ function render(s) {
   const ready = document.getElementById('ready');
   ready.textContent = s.ready ? 'ready' : 'not ready';
   ready.className = 'pill ' + (s.ready ? 'ok' : 'warn');
-  document.getElementById('meta').textContent = 'version ' + s.version + ' · up ' + Math.floor(s.uptimeSeconds / 60) + ' min · updated ' + new Date(s.now).toLocaleTimeString();
+  document.getElementById('meta').textContent = 'version ' + s.version + ' · up ' + Math.floor(s.uptimeSeconds / 60) + ' min · updated ' + new Date(s.now).toLocaleTimeString() +
+    (s.rateSeconds === null ? '' : ' · rates over the last ' + s.rateSeconds.toFixed(1) + ' s');
   document.getElementById('error').textContent = s.store.storageFailure ? 'Storage failure: ' + s.store.storageFailure : '';
   const pct = s.store.diskBudgetBytes > 0 ? Math.min(100, 100 * s.store.usedBytes / s.store.diskBudgetBytes) : 0;
   document.getElementById('used').textContent = bytes(s.store.usedBytes) + ' / ' + bytes(s.store.diskBudgetBytes);
@@ -160,25 +163,20 @@ function render(s) {
   document.getElementById('headroom').textContent = bytes(s.store.headroomBytes);
   document.getElementById('dropped').textContent = num(s.store.recordsDropped);
   wear(s.wear);
-  const dt = last ? (s.now - last.now) / 1000 : 0;
-  let total = 0;
   const tbody = document.getElementById('topics');
   tbody.replaceChildren();
   for (const t of s.topics) {
-    const prev = last && last.topics.find((x) => x.name === t.name);
-    const rate = prev && dt > 0 ? Math.max(0, (t.logEndOffset - prev.logEndOffset) / dt) : 0;
-    total += rate;
     const h = history.get(t.name) || new Array(HISTORY).fill(0);
-    h.push(rate); h.splice(0, h.length - HISTORY); history.set(t.name, h);
+    h.push(t.recordsPerSecond || 0); h.splice(0, h.length - HISTORY); history.set(t.name, h);
     const tr = document.createElement('tr');
     tr.dataset.topic = t.name;
-    tr.append(cell(t.name), cell(String(t.partitions), 'num'), cell(rate.toFixed(1), 'num rate'));
+    tr.append(cell(t.name), cell(String(t.partitions), 'num'), cell(t.recordsPerSecond === null ? '–' : t.recordsPerSecond.toFixed(1), 'num rate'));
     const chart = document.createElement('td'); chart.append(spark(h)); tr.append(chart);
     tr.append(cell(num(t.records), 'num'), cell(bytes(t.sizeBytes), 'num'), cell(t.overflowPolicy));
     tbody.append(tr);
   }
   if (s.topics.length === 0) { const tr = document.createElement('tr'); tr.append(cell('no topics yet')); tbody.append(tr); }
-  document.getElementById('rate').textContent = last ? total.toFixed(1) : '–';
+  document.getElementById('rate').textContent = perSecond(s.store.appendedPerSecond);
   const groups = document.getElementById('groups');
   groups.replaceChildren();
   for (const g of s.groups) { const tr = document.createElement('tr'); tr.append(cell(g.group), cell(String(g.partitions), 'num'), cell(num(g.lag), 'num')); groups.append(tr); }
@@ -190,8 +188,7 @@ function render(s) {
   }
   const sections = document.getElementById('sections');
   sections.replaceChildren();
-  for (const v of s.sections) sections.append(section(v, last && last.sections.find((x) => x.id === v.id), dt));
-  last = s;
+  for (const v of s.sections) sections.append(section(v));
 }
 async function poll() {
   try {

@@ -1,7 +1,7 @@
 /**
  * The JSON behind the status page (`/api/status`): what a person at the gateway wants at a
- * glance. Rates are computed by the page from successive samples, so the server keeps no history;
- * the one exception is the storage write rate, which needs an hour of samples (./wear-window.ts).
+ * glance. statusSnapshot() reads the counters; StatusRates (./status-rates.ts) fills in the rates
+ * from its recent samples, and the storage write rate comes from an hour of them (./wear-window.ts).
  */
 import type { LogStore } from '../store/types.js';
 import { yearsToEndurance } from './flash-wear.js';
@@ -12,6 +12,8 @@ export interface StatusSnapshot {
   version: string;
   now: number;
   uptimeSeconds: number;
+  /** Seconds the rates below cover; null until StatusRates has an earlier sample. */
+  rateSeconds: number | null;
   ready: boolean;
   components: Record<string, string>;
   store: {
@@ -20,10 +22,21 @@ export interface StatusSnapshot {
     headroomBytes: number;
     queuedRecords: number;
     recordsAppended: number;
+    /** Records appended per second, all topics; null without an earlier sample. */
+    appendedPerSecond: number | null;
     recordsDropped: number;
     storageFailure: string | null;
   };
-  topics: { name: string; partitions: number; logEndOffset: number; records: number; sizeBytes: number; overflowPolicy: string }[];
+  topics: {
+    name: string;
+    partitions: number;
+    logEndOffset: number;
+    /** Records appended per second; null without an earlier sample that had this topic. */
+    recordsPerSecond: number | null;
+    records: number;
+    sizeBytes: number;
+    overflowPolicy: string;
+  }[];
   groups: { group: string; lag: number; partitions: number }[];
   /** Flash wear; null where /proc/self/io cannot be read (not Linux). `weir doctor` reads it too. */
   wear: WearStatus | null;
@@ -48,8 +61,8 @@ export interface WearStatus {
 
 /**
  * What a component shows on the status page: a titled block of cards and/or one table. The page
- * draws it without knowing the component; a card with `rate: true` is a counter the page turns
- * into a per-second rate from successive samples (matched by `id`), so the server keeps no history.
+ * draws it without knowing the component; a card with `rate` is a counter the page shows as a
+ * per-second rate (`perSecond`, filled in by StatusRates from earlier samples matched by `id`).
  */
 export interface StatusSectionView {
   id: string;
@@ -64,9 +77,14 @@ export interface StatusCard {
   id: string;
   label: string;
   value: number | string;
-  /** A monotonically growing counter: show its rate per second instead of its value. */
-  rate?: boolean;
-  /** How to print a number: a count (default) or bytes. */
+  /**
+   * A monotonically growing counter shown as its rate instead of its value, in this unit (the
+   * page puts it on the label; B/s values are scaled to KiB/s, MiB/s).
+   */
+  rate?: 'msg/s' | 'records/s' | 'requests/s' | 'B/s';
+  /** The rate of a `rate` card over the snapshot's rateSeconds; null until there is an earlier sample. */
+  perSecond?: number | null;
+  /** How to print the value of a card without `rate`: a count (default) or bytes. */
   unit?: 'count' | 'bytes';
 }
 
@@ -106,7 +124,7 @@ export function statusSnapshot(
       records += p.highWatermark - p.logStartOffset;
       sizeBytes += p.sizeBytes;
     }
-    return { name, partitions: d.partitions.length, logEndOffset, records, sizeBytes, overflowPolicy: d.config['weir.overflow.policy'] };
+    return { name, partitions: d.partitions.length, logEndOffset, recordsPerSecond: null, records, sizeBytes, overflowPolicy: d.config['weir.overflow.policy'] };
   });
   const groups = store.listGroupsWithOffsets().map((group) => {
     let lag = 0;
@@ -123,6 +141,7 @@ export function statusSnapshot(
     version,
     now: Date.now(),
     uptimeSeconds: Math.round(process.uptime()),
+    rateSeconds: null,
     ready: report.ready,
     components: report.checks,
     store: {
@@ -131,6 +150,7 @@ export function statusSnapshot(
       headroomBytes: stats.diskBudgetBytes - stats.usedBytes,
       queuedRecords: stats.queuedRecords,
       recordsAppended: stats.recordsAppended,
+      appendedPerSecond: null,
       recordsDropped: stats.recordsDropped,
       storageFailure: stats.storageFailure ?? null,
     },

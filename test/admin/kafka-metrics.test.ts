@@ -95,7 +95,7 @@ describe('Kafka listener metrics', () => {
     expect(s.state?.text).toBe(`${broker.bootstrap} (PLAINTEXT)`);
     const card = (id: string) => s.cards!.find((c) => c.id === id)!;
     expect(card('produced').value).toBe(10);
-    expect(card('produced').rate).toBe(true);
+    expect(card('produced').rate).toBe('records/s');
     expect(card('turned-away').value).toBe(1);
     expect(card('errors').value).toBeGreaterThanOrEqual(1);
     const produce = s.table!.rows.find((r) => r[0] === 'Produce')!;

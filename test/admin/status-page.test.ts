@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/admin/metrics.js';
 import { Readiness } from '../../src/admin/readiness.js';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
+import { StatusRates } from '../../src/admin/status-rates.js';
 import { statusSnapshot } from '../../src/admin/status.js';
 import { WearWindow } from '../../src/admin/wear-window.js';
 import type { LogStore } from '../../src/store/index.js';
@@ -27,6 +28,7 @@ describe('status page in headless Chromium', () => {
   let server: AdminServer;
   let browser: Browser;
   let mqtt: MqttBridge;
+  let rates: StatusRates;
   let sensors: MqttClient[] = [];
 
   beforeEach(async () => {
@@ -47,13 +49,15 @@ describe('status page in headless Chromium', () => {
     now = 1_800_000;
     written = 90_000_000;
     payload = 9_000_000;
+    // Weir's own rate samples, every 0.5 s while no page asks (5 s in Weir) to keep the test short.
+    rates = new StatusRates(() => statusSnapshot(store, readiness, '0.1.0', sections, { window: wear, enduranceTbw: 2 }), undefined, 500);
     server = await startAdminServer(
       { host: '127.0.0.1', port: 0 },
       {
         registry: createMetrics(store, '0.1.0', wear),
         readiness,
         logger: silentLogger,
-        status: () => statusSnapshot(store, readiness, '0.1.0', sections, { window: wear, enduranceTbw: 2 }),
+        status: () => rates.snapshot(),
       },
     );
     browser = await chromium.launch({
@@ -63,6 +67,7 @@ describe('status page in headless Chromium', () => {
   });
 
   afterEach(async () => {
+    rates.stop();
     await browser?.close();
     await Promise.all(sensors.map((c) => c.endAsync()));
     sensors = [];
@@ -91,14 +96,28 @@ describe('status page in headless Chromium', () => {
       }
     })();
     await store.commitGroupOffsets('dashboard', [{ topic: 'sensors.temperature', partition: 0, offset: 0, leaderEpoch: -1, metadata: null }]);
+    // Weir has been running with this traffic for a while (its samples are at least a second old).
+    rates.start();
+    await new Promise((r) => setTimeout(r, 1600));
+
+    // One sample only (no second poll for 10 min): every rate is there, with its unit on the label.
+    const first = await browser.newPage();
+    await first.goto(`http://127.0.0.1:${server.address.port}/?refresh=600000`);
+    await first.waitForSelector('[data-section="mqtt"] [data-card="received"]');
+    expect(Number(await first.textContent('tr[data-topic="sensors.temperature"] td.rate'))).toBeGreaterThan(0);
+    expect(Number(await first.textContent('#rate'))).toBeGreaterThan(0);
+    expect(Number(await first.textContent('[data-section="mqtt"] [data-card="received"] b'))).toBeGreaterThan(0);
+    const rateCards = await first.$$eval('.card', (cards) => cards.map((c) => [c.querySelector('b')?.textContent, c.querySelector('span')?.textContent]));
+    expect(rateCards).toContainEqual([expect.stringMatching(/^\d/), 'records appended, all topics (records/s)']);
+    expect(rateCards).toContainEqual([expect.stringMatching(/^\d/), 'PUBLISH received (msg/s)']);
+    expect(rateCards).toContainEqual([expect.stringMatching(/^\d/), 'records appended from MQTT (records/s)']);
+    expect(rateCards.filter(([value]) => value === '–')).toEqual([]);
+    await first.close();
 
     const page = await browser.newPage({ viewport: { width: 1000, height: 760 } });
     await page.goto(`http://127.0.0.1:${server.address.port}/?refresh=300`);
     await page.waitForSelector('tr[data-topic="sensors.temperature"]');
-    // Rates need two samples: wait until the page shows a non-zero one.
-    await page.waitForFunction(`Number(document.querySelector('tr[data-topic="sensors.temperature"] td.rate')?.textContent) > 0`, undefined, { timeout: 10_000 });
     await page.waitForTimeout(1500); // let the sparklines draw a few points for the screenshot
-    await page.waitForFunction(`parseFloat(document.querySelector('[data-section="mqtt"] [data-card="received"] b')?.textContent) > 0`, undefined, { timeout: 10_000 });
     appending = false;
     await Promise.all([load, publishing]);
 
