@@ -1,11 +1,17 @@
 #!/usr/bin/env node
 /**
  * The `weir` executable. The only code in Weir that ends the process: commands return an exit
- * status, and `start` may ask for an immediate exit on a second SIGINT/SIGTERM.
+ * status, and `start` may ask for an immediate exit on a second SIGINT/SIGTERM. Process-wide
+ * handlers are installed here too, never by the libraries below.
  */
 import './v8-flags.js';
+import { ignoreUnreachableCommitFailures } from '../store/unreachable-commit-failures.js';
 import './embedded-aedes.js';
 import { runCli } from './run.js';
+
+// A failed commit (a full disk) must not end Weir through the promises lmdb-js leaves
+// unreachable: src/store/unreachable-commit-failures.ts.
+ignoreUnreachableCommitFailures();
 
 const exit = (code: number): never => process.exit(code);
 

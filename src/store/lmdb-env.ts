@@ -85,27 +85,6 @@ export interface LmdbEnv {
   kv: Database<unknown, (string | number)[]>;
 }
 
-let unhandledCommitFailuresIgnored = false;
-
-/**
- * When a commit fails (ENOSPC, EIO), lmdb-js rejects internal promises that no caller can reach
- * (one per failed transaction, besides the write promises it returns, which the store awaits and
- * reports). Node would crash the process on them. This listener swallows exactly those (an Error
- * carrying lmdb-js's `commitError`) and rethrows anything else, which keeps Node's default
- * crash-on-unhandled-rejection behaviour for every other promise.
- */
-function ignoreUnreachableCommitFailures(): void {
-  if (unhandledCommitFailuresIgnored) return;
-  unhandledCommitFailuresIgnored = true;
-  process.on('unhandledRejection', (reason) => {
-    if (reason instanceof Error && 'commitError' in reason) {
-      (reason as { commitError?: Promise<unknown> }).commitError?.catch(() => undefined);
-      return;
-    }
-    throw reason;
-  });
-}
-
 /**
  * Whether this process's address space is 32-bit, so LMDB must map the file in chunks. lmdb-js
  * guesses from `os.arch().endsWith('32')`, which is false on armv7l (Raspberry Pi OS 32-bit:
@@ -171,7 +150,6 @@ function fsyncDir(dir: string): void {
 
 export function openLmdbEnv(dir: string, overlappingSync: boolean): LmdbEnv {
   mkdirSync(dir, { recursive: true });
-  ignoreUnreachableCommitFailures();
   const root = openRoot(dir, overlappingSync);
   const meta = root.openDB<unknown, string>('meta', MSGPACK);
   const stored = meta.get('formatVersion');

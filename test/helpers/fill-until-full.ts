@@ -8,7 +8,10 @@
 import { pino } from 'pino';
 import { isWeirError } from '../../src/errors.js';
 import { openStore, kafkaTopicDefaults } from '../../src/store/index.js';
+import { ignoreUnreachableCommitFailures } from '../../src/store/unreachable-commit-failures.js';
 
+// This child is a process entry, like `weir`: it installs what src/cli/weir.ts installs.
+ignoreUnreachableCommitFailures();
 const dir = process.argv[2];
 if (dir === undefined) throw new Error('usage: fill-until-full <dir>');
 const store = await openStore(
