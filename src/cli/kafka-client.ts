@@ -161,7 +161,7 @@ function readText(file: string): string {
 /** kafkajs error class names and what the operator can do about each. */
 function hintForKafkaError(name: string, type: string | undefined, brokers: string): string {
   if (name === 'KafkaJSSASLAuthenticationError' || type === 'SASL_AUTHENTICATION_FAILED') {
-    return 'Check sasl.username and sasl.password in --command-config against `weir kafka-users list` on the gateway.';
+    return 'Check sasl.username and sasl.password in --command-config against `weir users list --kafka` on the gateway.';
   }
   if (type === 'UNSUPPORTED_SASL_MECHANISM') return 'Set sasl.mechanism in --command-config to one of kafka.sasl_mechanisms.';
   // Before the connection hint: kafkajs retries this one and reports it as retries exhausted.

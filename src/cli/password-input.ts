@@ -1,5 +1,5 @@
 /**
- * Reads a password for `weir users add` and `weir kafka-users add`. Never a flag (it would show
+ * Reads a password for `weir users add` (MQTT or `--kafka`). Never a flag (it would show
  * in `ps` and shell history): from stdin, without echo when stdin is a terminal (asked twice),
  * or as the first line of piped input.
  */

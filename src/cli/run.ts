@@ -75,9 +75,27 @@ function usage(message: string, command: string): WeirError {
   return new WeirError('USAGE', message, { details: { command } });
 }
 
+/**
+ * Older command names kept so that scripts and notes written for them still work: each is a
+ * command group of its own name followed by flags. `weir kafka-users add …` runs
+ * `weir users add --kafka …`.
+ */
+const ALIASES: Readonly<Record<string, { group: string; flags: readonly string[] }>> = {
+  'kafka-users': { group: 'users', flags: ['--kafka'] },
+};
+
+function expandAlias(words: string[]): string[] {
+  const [first = '', second] = words;
+  const alias = ALIASES[first];
+  if (alias === undefined) return words;
+  if (second === undefined || second.startsWith('-')) return [alias.group, ...words.slice(1)];
+  return [alias.group, second, ...alias.flags, ...words.slice(2)];
+}
+
 type Resolved = { kind: 'command'; spec: CommandSpec; rest: string[] } | { kind: 'group'; group: string; rest: string[] };
 
-function resolve(words: string[]): Resolved {
+function resolve(given: string[]): Resolved {
+  const words = expandAlias(given);
   const [first = '', second] = words;
   const group = GROUPS.find((g) => g.name === first);
   if (group !== undefined) {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkClock, checkNode } from '../../device/doctor.js';
-import { scramCredential, writeCredentialsFile } from '../../src/kafka/server/sasl/credentials.js';
+import { KAFKA_CREDENTIALS, scramCredential } from '../../src/kafka/server/sasl/credentials.js';
+import { writeUserFile } from '../../src/users/user-file.js';
 import { startTestBroker, type TestBroker } from '../kafka/server/helpers.js';
 import { startWeirProcess } from '../helpers/weir-process.js';
 import { assertBuilt, runWeir } from './helpers.js';
@@ -129,7 +130,7 @@ describe('weir doctor: mirror upstreams', () => {
   });
 
   it('logs in to an upstream with SASL as the mirror will, and says why when the password is wrong', async () => {
-    writeCredentialsFile(path.join(cwd, 'kafka.users'), new Map([['edge', await scramCredential('right')]]));
+    writeUserFile(KAFKA_CREDENTIALS, path.join(cwd, 'kafka.users'), new Map([['edge', await scramCredential('right')]]));
     const secured = await startTestBroker({ listener: { sasl: { mechanisms: ['SCRAM-SHA-256'], credentialsFile: path.join(cwd, 'kafka.users') } } });
     try {
       writeFileSync(path.join(cwd, 'good.password'), 'right\n');

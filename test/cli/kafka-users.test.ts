@@ -1,12 +1,13 @@
 /**
- * `weir kafka-users` and the protocol commands' --command-config against a real `weir start`
+ * `weir users --kafka` (and its older name `weir kafka-users`) and the protocol commands' --command-config against a real `weir start`
  * with SASL on (kafka.sasl_credentials_file), each command a child process.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPassword, readCredentialsFile } from '../../src/kafka/server/sasl/credentials.js';
+import { KAFKA_CREDENTIALS, checkPassword } from '../../src/kafka/server/sasl/credentials.js';
+import { readUserFile } from '../../src/users/user-file.js';
 import { startWeirProcess, type WeirProcess } from '../helpers/weir-process.js';
 import { assertBuilt, finished, spawnWeir, type RunResult } from './helpers.js';
 
@@ -39,17 +40,17 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('weir kafka-users', () => {
+describe('weir users --kafka', () => {
   it('add writes a salted SCRAM credential (mode 0600) that checks the password; list and remove', async () => {
-    const added = await cli(['kafka-users', 'add', '--username', 'second', '--credentials-file', users], 'other-pass\n');
+    const added = await cli(['users', 'add', '--kafka', '--username', 'second', '--credentials-file', users], 'other-pass\n');
     expect(added.code).toBe(0);
     expect(added.stderr).toContain(`Kafka user second saved in ${users}`);
     expect(statSync(users).mode & 0o777).toBe(0o600);
     expect(readFileSync(users, 'utf8')).not.toContain('other-pass');
-    const c = readCredentialsFile(users).get('second')!;
+    const c = readUserFile(KAFKA_CREDENTIALS, users).get('second')!;
     expect(await checkPassword(Buffer.from('other-pass'), c)).toBe(true);
     expect(await checkPassword(Buffer.from('other-pasS'), c)).toBe(false);
-    expect((await cli(['kafka-users', 'list', '--credentials-file', users])).stdout).toBe('app\nsecond\n');
+    expect((await cli(['users', 'list', '--credentials-file', users])).stdout).toBe('app\nsecond\n');
     expect((await cli(['kafka-users', 'remove', '--username', 'second', '--credentials-file', users])).code).toBe(0);
     expect((await cli(['kafka-users', 'list', '--credentials-file', users])).stdout).toBe('app\n');
     const missing = await cli(['kafka-users', 'remove', '--username', 'second', '--credentials-file', users]);
@@ -58,9 +59,25 @@ describe('weir kafka-users', () => {
   });
 
   it('without a file named anywhere it is a usage error', async () => {
-    const r = await cli(['kafka-users', 'list']);
+    const r = await cli(['users', 'list', '--kafka']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('needs --credentials-file, or kafka.sasl_credentials_file in the config');
+  });
+
+  it('the MQTT file flag and --iterations do not mix with the other kind of file', async () => {
+    const both = await cli(['users', 'list', '--kafka', '--password-file', users]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('with --kafka give --credentials-file');
+    const mqtt = await cli(['users', 'add', '--username', 'x', '--iterations', '5000', '--password-file', path.join(dir, 'p')], 'pw\n');
+    expect(mqtt.code).toBe(2);
+    expect(mqtt.stderr).toContain('--iterations is for Kafka users');
+  });
+
+  it('kafka-users, the older name, is users with --kafka, help included', async () => {
+    const help = await cli(['kafka-users', 'add', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: weir users add --username NAME');
+    expect((await cli(['kafka-users', 'list', '--credentials-file', users])).stdout).toBe('app\n');
   });
 
   it('the file comes from kafka.sasl_credentials_file in --config-file too', async () => {
@@ -89,7 +106,7 @@ describe('the protocol commands with --command-config against a SASL listener', 
     const r = await cli(['produce', '--topic', 'secure', '--bootstrap-server', weir.kafka, '--command-config', bad], 'x\n');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Authentication failed');
-    expect(r.stderr).toContain('weir kafka-users list');
+    expect(r.stderr).toContain('weir users list --kafka');
   });
 
   it('no --command-config: the listener cuts the client off, and the command fails', async () => {

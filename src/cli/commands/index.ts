@@ -3,7 +3,6 @@ import type { CommandSpec } from '../spec.js';
 import { consume } from './consume.js';
 import { doctor } from './doctor.js';
 import { groupsDescribe, groupsList } from './groups.js';
-import { kafkaUsersAdd, kafkaUsersList, kafkaUsersRemove } from './kafka-users.js';
 import { mirrorStatus } from './mirror-status.js';
 import { produce } from './produce.js';
 import { simulate } from './simulate.js';
@@ -15,7 +14,7 @@ import { topicsDescribe } from './topics-describe.js';
 import { topicsList } from './topics-list.js';
 import { usersAdd, usersList, usersRemove } from './users.js';
 
-export const COMMANDS: readonly CommandSpec[] = [start, produce, consume, topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAlter, groupsList, groupsDescribe, usersAdd, usersRemove, usersList, kafkaUsersAdd, kafkaUsersRemove, kafkaUsersList, mirrorStatus, simulate, doctor];
+export const COMMANDS: readonly CommandSpec[] = [start, produce, consume, topicsCreate, topicsList, topicsDescribe, topicsDelete, topicsAlter, groupsList, groupsDescribe, usersAdd, usersRemove, usersList, mirrorStatus, simulate, doctor];
 
 export interface CommandGroup {
   name: string;
@@ -44,16 +43,11 @@ export const GROUPS: readonly CommandGroup[] = [
   },
   {
     name: 'users',
-    summary: 'Add, remove and list MQTT users in the password file',
+    summary: 'Add, remove and list MQTT users (or with --kafka, Kafka SASL users)',
     description: [
-      'Edits the file named by mqtt.password_file (or --password-file): one username and salted scrypt hash per line. A running Weir rereads it when it changes.',
-    ],
-  },
-  {
-    name: 'kafka-users',
-    summary: 'Add, remove and list Kafka SASL users in the credentials file',
-    description: [
-      'Edits the file named by kafka.sasl_credentials_file (or --credentials-file): one username and salted SCRAM-SHA-256 credential per line, which serves SCRAM-SHA-256 and PLAIN logins. A running Weir rereads it when it changes.',
+      'Edits the file named by mqtt.password_file (or --password-file): one username and salted scrypt hash per line.',
+      'With --kafka, edits the file named by kafka.sasl_credentials_file (or --credentials-file) instead: one username and salted SCRAM-SHA-256 credential per line, which serves SCRAM-SHA-256 and PLAIN logins. `weir kafka-users …` is another name for `weir users … --kafka`.',
+      'A running Weir rereads either file when it changes.',
     ],
   },
 ];

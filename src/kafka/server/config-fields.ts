@@ -41,8 +41,8 @@ export const KAFKA_FIELDS = {
     type: optionalFilePath(),
     default: '',
     defaultDoc: '`""` (SASL off)',
-    doc: 'Kafka users with salted SCRAM-SHA-256 credentials, made with `weir kafka-users add`; reread when it changes. When set, every Kafka client must authenticate with SASL (security.protocol SASL_PLAINTEXT, or SASL_SSL with TLS).',
-    fix: 'Set the path of a file made with weir kafka-users add, or "" for no SASL.',
+    doc: 'Kafka users with salted SCRAM-SHA-256 credentials, made with `weir users add --kafka`; reread when it changes. When set, every Kafka client must authenticate with SASL (security.protocol SASL_PLAINTEXT, or SASL_SSL with TLS).',
+    fix: 'Set the path of a file made with weir users add --kafka, or "" for no SASL.',
   }),
   sasl_mechanisms: field({
     type: saslMechanisms(),

@@ -118,7 +118,7 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
   if (!isLoopbackHost(opts.host) && !authenticated && !opts.allowUnauthenticatedNonLoopback) {
     throw new WeirError(
       'CONFIG_INVALID',
-      `kafka.listen ${opts.host}:${opts.port} is not a loopback address and the Kafka listener has no authentication: set kafka.sasl_credentials_file (users made with weir kafka-users add) or kafka.tls_ca_file for client certificates, keep it on 127.0.0.1, or set kafka.allow_unauthenticated_non_loopback: true behind a firewall`,
+      `kafka.listen ${opts.host}:${opts.port} is not a loopback address and the Kafka listener has no authentication: set kafka.sasl_credentials_file (users made with weir users add --kafka) or kafka.tls_ca_file for client certificates, keep it on 127.0.0.1, or set kafka.allow_unauthenticated_non_loopback: true behind a firewall`,
       { details: { field: 'kafka.listen', host: opts.host, port: opts.port } },
     );
   }

@@ -9,7 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { clientLogLine } from '../../../bridge/mirror/client.js';
 import type { RunningWeir } from '../../../src/main.js';
-import { scramCredential, writeCredentialsFile } from '../../../src/kafka/server/sasl/credentials.js';
+import { KAFKA_CREDENTIALS, scramCredential } from '../../../src/kafka/server/sasl/credentials.js';
+import { writeUserFile } from '../../../src/users/user-file.js';
 import { assertBuilt } from '../../cli/helpers.js';
 import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 import { tempDir } from '../../helpers/store.js';
@@ -24,7 +25,7 @@ let edgeDir: ReturnType<typeof tempDir> | undefined;
 beforeAll(async () => {
   assertBuilt();
   pki = makeTestPki('weir-mirror-pki-');
-  writeCredentialsFile(file('kafka.users'), new Map([['edge-1', await scramCredential('edge-secret')]]));
+  writeUserFile(KAFKA_CREDENTIALS, file('kafka.users'), new Map([['edge-1', await scramCredential('edge-secret')]]));
   writeFileSync(file('right.password'), 'edge-secret\n');
   writeFileSync(file('wrong.password'), 'not-it\n');
   upstream = await startUpstream({

@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword, readPasswordFile, verifyPassword, writePasswordFile } from '../../../bridge/mqtt/passwords.js';
+import { MQTT_PASSWORDS, hashPassword, verifyPassword } from '../../../bridge/mqtt/passwords.js';
+import { readUserFile, writeUserFile } from '../../../src/users/user-file.js';
 import { filterCovers, topicMatches } from '../../../bridge/mqtt/acl.js';
 import { readAll, startTestBridge, type RunningBridge } from '../../helpers/mqtt-bridge.js';
 import { silentLogger, tempDir } from '../../helpers/store.js';
@@ -29,7 +30,7 @@ const ACL = JSON.stringify([
 async function bridge(env: Record<string, string> = {}): Promise<RunningBridge & { passwd: string }> {
   const { dir, cleanup } = tempDir('weir-mqtt-auth-');
   const passwd = join(dir, 'mqtt.passwd');
-  writePasswordFile(passwd, new Map([['alice', aliceHash]]));
+  writeUserFile(MQTT_PASSWORDS, passwd, new Map([['alice', aliceHash]]));
   const running = await startTestBridge(dir, silentLogger, { WEIR_MQTT__PASSWORD_FILE: passwd, WEIR_MQTT__ACL: ACL, ...env });
   cleanups.push(cleanup, () => running.close());
   return { ...running, passwd };
@@ -78,9 +79,9 @@ describe('passwords', () => {
   it('a user added to the file while Weir runs can log in at once', async () => {
     const b = await bridge();
     expect(await connackCode(b, { username: 'bob', password: 'bob-pw' })).toBe(4);
-    const users = readPasswordFile(b.passwd);
+    const users = readUserFile(MQTT_PASSWORDS, b.passwd);
     users.set('bob', bobHash);
-    writePasswordFile(b.passwd, users);
+    writeUserFile(MQTT_PASSWORDS, b.passwd, users);
     expect(await connackCode(b, { username: 'bob', password: 'bob-pw' })).toBe(0);
     expect(b.bridge.stats().connections.authFailed).toBe(1);
   });

@@ -4,7 +4,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readPasswordFile, verifyPassword } from '../../../bridge/mqtt/passwords.js';
+import { MQTT_PASSWORDS, verifyPassword } from '../../../bridge/mqtt/passwords.js';
+import { readUserFile } from '../../../src/users/user-file.js';
 import { finished, runWeir, spawnWeir } from '../../cli/helpers.js';
 import { tempDir } from '../../helpers/store.js';
 
@@ -23,13 +24,13 @@ describe('weir users', () => {
       expect((await add(dir, ['--username', 'bob', '--password-file', 'mqtt.passwd'], 'other')).code).toBe(0);
       expect(readFileSync(file, 'utf8')).not.toContain('s3cret');
       expect(statSync(file).mode & 0o777).toBe(0o600);
-      expect(await verifyPassword('s3cret', readPasswordFile(file).get('alice')!)).toBe(true);
+      expect(await verifyPassword('s3cret', readUserFile(MQTT_PASSWORDS, file).get('alice')!)).toBe(true);
 
       const list = await runWeir(['users', 'list'], { cwd: dir, env: { WEIR_MQTT__PASSWORD_FILE: file } });
       expect(list.stdout).toBe('alice\nbob\n');
 
       expect((await runWeir(['users', 'remove', '--username', 'alice', '--password-file', file], { cwd: dir })).code).toBe(0);
-      expect([...readPasswordFile(file).keys()]).toEqual(['bob']);
+      expect([...readUserFile(MQTT_PASSWORDS, file).keys()]).toEqual(['bob']);
       const missing = await runWeir(['users', 'remove', '--username', 'alice', '--password-file', file], { cwd: dir });
       expect(missing.code).not.toBe(0);
       expect(missing.stderr).toContain("no user 'alice'");

@@ -10,7 +10,8 @@ import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../../src/kafka/protocol/api-keys.js';
 import { startKafkaListener } from '../../../src/kafka/server/listener.js';
-import { readCredentialsFile, scramCredential, writeCredentialsFile } from '../../../src/kafka/server/sasl/credentials.js';
+import { KAFKA_CREDENTIALS, scramCredential } from '../../../src/kafka/server/sasl/credentials.js';
+import { readUserFile, writeUserFile } from '../../../src/users/user-file.js';
 import { makeTestPki, type TestPki } from '../../helpers/pki.js';
 import { silentLogger } from '../../helpers/store.js';
 import { RawClient, requestFrame, startTestBroker, type TestBroker } from './helpers.js';
@@ -25,7 +26,7 @@ let mtls: TestBroker;
 
 beforeAll(async () => {
   pki = makeTestPki('weir-kafka-pki-', 'app-7');
-  writeCredentialsFile(file('kafka.users'), new Map([['app', await scramCredential('s3cret')], ['ops', await scramCredential('p,w=d')]]));
+  writeUserFile(KAFKA_CREDENTIALS, file('kafka.users'), new Map([['app', await scramCredential('s3cret')], ['ops', await scramCredential('p,w=d')]]));
   const credentials = { mechanisms: ['SCRAM-SHA-256', 'PLAIN'] as const, credentialsFile: file('kafka.users') };
   sasl = await startTestBroker({ listener: { sasl: credentials } });
   tls = await startTestBroker({ listener: { sasl: credentials, tls: { certFile: file('server.crt'), keyFile: file('server.key') } } });
@@ -94,14 +95,14 @@ describe.concurrent('SASL with kafkajs', () => {
   });
 
   it('the credentials file is reread when it changes: a user added while running logs in, a removed one no longer', async () => {
-    const users = readCredentialsFile(file('kafka.users'));
+    const users = readUserFile(KAFKA_CREDENTIALS, file('kafka.users'));
     users.set('late', await scramCredential('later'));
-    writeCredentialsFile(file('kafka.users'), users);
+    writeUserFile(KAFKA_CREDENTIALS, file('kafka.users'), users);
     expect(await roundTrip(client(sasl, { sasl: { mechanism: 'scram-sha-256', username: 'late', password: 'later' } }), 'kjs-late')).toBe('1');
     users.delete('late');
     // mtime granularity: make sure the rewrite is seen as a change.
     await new Promise((r) => setTimeout(r, 20));
-    writeCredentialsFile(file('kafka.users'), users);
+    writeUserFile(KAFKA_CREDENTIALS, file('kafka.users'), users);
     const gone = client(sasl, { sasl: { mechanism: 'scram-sha-256', username: 'late', password: 'later' } }).admin();
     await expect(gone.connect()).rejects.toThrow(/authentication failed/i);
     await gone.disconnect();
