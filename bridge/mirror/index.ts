@@ -13,6 +13,7 @@
 import { isWeirError, WeirError } from '../../src/errors.js';
 import { decodeRecordBatch } from '../../src/kafka/protocol/record-batch.js';
 import type { Logger } from '../../src/logger.js';
+import { DefaultPartitioner } from '../../src/produce/partitioner.js';
 import type { DropEvent, LogStore } from '../../src/store/types.js';
 import { loadKafkaClient } from './client.js';
 import { checkRuleUpstreams, renderUpstreamTopic, topicMatcher, type MirrorRuleSpec, type UpstreamSpec } from './config.js';
@@ -51,6 +52,7 @@ export async function startMirror(options: MirrorOptions, store: LogStore, logge
   if (problems.length > 0) throw new WeirError('CONFIG_INVALID', problems.join('; '), { details: { problems } });
   const kafka = loadKafkaClient();
   const deadLetterTopics = new Set(options.rules.map((r) => r.deadLetterTopic));
+  const deadLetterPartitioner = new DefaultPartitioner(store);
 
   // Cursors of rules no longer configured would hold retention back for ever: remove them.
   const ruleNames = new Set(options.rules.map((r) => CURSOR_PREFIX + r.name));
@@ -81,7 +83,7 @@ export async function startMirror(options: MirrorOptions, store: LogStore, logge
         { key: 'weir.mirror.rule', value: Buffer.from(rule.name) },
         { key: 'weir.mirror.error', value: Buffer.from(reason) },
       ];
-      await store.appendRecords(topic, store.partitionFor(topic, record.key), [{ key: record.key, value: record.value, timestamp: record.timestamp, headers }]);
+      await store.appendRecords(topic, deadLetterPartitioner.partitionFor(topic, record.key), [{ key: record.key, value: record.value, timestamp: record.timestamp, headers }]);
       return;
     }
     // Retention took it meanwhile (drop-oldest): nothing left to keep.

@@ -17,7 +17,8 @@ import type { Client, PublishPacket } from 'aedes';
 import { isWeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordInput } from '../../src/kafka/protocol/record-batch.js';
-import type { AppendWaiter, LogStore } from '../../src/store/types.js';
+import { DefaultPartitioner } from '../../src/produce/partitioner.js';
+import type { AppendWaiter, RecordLog, TopicAdmin } from '../../src/store/types.js';
 import type { Mapper } from './mapping.js';
 import { PublishRecords, clientIdHeader, type PublishRecord, type Publisher } from './publish-record.js';
 import { IngestStats } from './stats.js';
@@ -125,6 +126,7 @@ export class Ingest {
   /** Retained PUBLISHes stripped of their flag by the cap: the record still says they were retained. */
   private readonly notRetained = new WeakSet<PublishPacket>();
   private readonly records: PublishRecords;
+  private readonly partitioner: DefaultPartitioner;
   private stopping = false;
   private readonly retainWarning: WarnLimiter;
   /** Per reason, so a flood of one kind of refusal does not hide the first of another. */
@@ -133,10 +135,11 @@ export class Ingest {
   incomingStored: (client: Client, messageId: number) => Promise<boolean> = () => Promise.resolve(false);
 
   constructor(
-    private readonly store: LogStore,
+    private readonly store: RecordLog & TopicAdmin,
     private readonly options: IngestOptions,
     private readonly log: Logger,
   ) {
+    this.partitioner = new DefaultPartitioner(store);
     this.records = new PublishRecords(options.mapper);
     this.retainWarning = new WarnLimiter(log);
   }
@@ -318,7 +321,7 @@ export class Ingest {
       return;
     }
     state.inflight++;
-    this.store.appendRecordsTo(topic, this.store.partitionFor(topic, record.key), [record], message);
+    this.store.appendRecordsTo(topic, this.partitioner.partitionFor(topic, record.key), [record], message);
   }
 
   /** The store's report on a fast-path append (see appendOne). */
@@ -354,7 +357,7 @@ export class Ingest {
     if (!this.store.hasTopic(topic)) await this.ensureTopic(client, topic, packet);
     if (state.inflight < this.options.maxInflightPerClient) state.inflight++;
     else await this.acquire(state);
-    const partition = this.store.partitionFor(topic, record.key ?? null);
+    const partition = this.partitioner.partitionFor(topic, record.key ?? null);
     try {
       for (let delay = failed === undefined ? RETRY_MIN_MS : RETRY_MIN_MS * 2; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
         // Not abandoned when the client went away: the PUBLISH was accepted, and a one-shot

@@ -6,7 +6,6 @@
 import { mkdirSync, statfsSync } from 'node:fs';
 import { WeirError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { partitionForKey } from '../kafka/protocol/murmur2.js';
 import type { RecordInput } from '../kafka/protocol/record-batch.js';
 import { Admission } from './admission.js';
 import { GroupCommitter } from './group-commit.js';
@@ -38,16 +37,12 @@ import type {
 /** Free space below which a failed write is put down to a full filesystem (see filesystemFull). */
 const FULL_BELOW_BYTES = 1024 * 1024;
 
-/** The sticky partitioner (KIP-480) moves on after this many null-key records, about one batch. */
-const STICKY_BATCH_RECORDS = 100;
-
 
 export class LmdbStore implements LogStore {
   private readonly committer: GroupCommitter;
   private readonly small: SmallState;
   private readonly admission: Admission;
   private readonly topics: TopicRegistry;
-  private readonly sticky = new Map<string, { partition: number; records: number }>();
   private usedBytes = 0;
   private storageFailure: string | undefined;
   /** Classifying the first failed commit since the store last wrote (see noteStorageFailure). */
@@ -197,7 +192,6 @@ export class LmdbStore implements LogStore {
     // Forget the topic first, so no new append reaches it; let those already queued land (their
     // callers were told they were accepted), then remove everything in one transaction.
     const removeRecord = this.topics.remove(name);
-    this.sticky.delete(name);
     await Promise.all(partitions.map((p) => p.whenAppendsSettled()));
     const writes = new TxnWrites();
     writes.add(removeRecord);
@@ -344,22 +338,6 @@ export class LmdbStore implements LogStore {
 
   offsetForTimestamp(topic: string, partition: number, timestamp: number): { offset: number; timestamp: number } | null {
     return this.topics.partition(topic, partition).offsetForTimestamp(timestamp);
-  }
-
-  partitionFor(topic: string, key: Buffer | null): number {
-    const count = this.topics.partitionsOf(topic).length;
-    if (key !== null) return partitionForKey(key, count);
-    // Sticky partitioner (KIP-480): stay on one partition for a batch's worth, then move on.
-    let sticky = this.sticky.get(topic);
-    if (sticky === undefined || sticky.records >= STICKY_BATCH_RECORDS || sticky.partition >= count) {
-      const previous = sticky?.partition ?? -1;
-      let next = Math.floor(Math.random() * count);
-      if (count > 1 && next === previous) next = (next + 1) % count;
-      sticky = { partition: next, records: 0 };
-      this.sticky.set(topic, sticky);
-    }
-    sticky.records++;
-    return sticky.partition;
   }
 
   async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number> {

@@ -162,21 +162,14 @@ export interface AppendWaiter {
   appendSettled(err: unknown, result?: AppendResult): void;
 }
 
-export interface LogStore {
-  // Topics
-  createTopic(name: string, options?: { partitions?: number; configs?: Record<string, string> }): Promise<TopicDescription>;
-  deleteTopic(name: string): Promise<void>;
-  /** Sets and removes overrides (Kafka's IncrementalAlterConfigs semantics). */
-  alterTopicConfigs(name: string, set: Record<string, string>, remove?: string[]): Promise<TopicDescription>;
-  /** Grows a topic to `count` partitions (Kafka's CreatePartitions: never shrinks). */
-  createPartitions(name: string, count: number): Promise<TopicDescription>;
-  listTopics(): string[];
-  hasTopic(name: string): boolean;
-  describeTopic(name: string): TopicDescription;
-  /** The topic's partition count, without building a description (Metadata, metrics). */
-  partitionCount(name: string): number;
+/**
+ * The store's roles. A component asks for the roles it uses (the Kafka Fetch handler a
+ * `RecordLog`, the MQTT persistence a `KeyValueStore`); only the code that opens the store holds
+ * the whole `LogStore`.
+ */
 
-  // The log
+/** The partitioned log: appends, reads, offsets. */
+export interface RecordLog {
   /** Appends records built into batches by the store (group commit). Resolves once durable. */
   appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult>;
   /**
@@ -192,26 +185,55 @@ export interface LogStore {
   offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number };
   /** Earliest offset whose record timestamp is >= `timestamp`, or null when there is none. */
   offsetForTimestamp(topic: string, partition: number, timestamp: number): { offset: number; timestamp: number } | null;
-  /** Kafka's default partitioner: murmur2 for keys, sticky for null keys. */
-  partitionFor(topic: string, key: Buffer | null): number;
   /** Kafka's DeleteRecords: moves the log start offset forward. */
   deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number>;
+}
 
-  // Small durable state for others
-  commitGroupOffsets(group: string, offsets: Omit<GroupOffset, 'commitTimestamp'>[]): Promise<void>;
-  fetchGroupOffsets(group: string): GroupOffset[];
-  listGroupsWithOffsets(): string[];
-  deleteGroupOffsets(group: string): Promise<void>;
+/** Topics and their partitions and configs. */
+export interface TopicAdmin {
+  createTopic(name: string, options?: { partitions?: number; configs?: Record<string, string> }): Promise<TopicDescription>;
+  deleteTopic(name: string): Promise<void>;
+  /** Sets and removes overrides (Kafka's IncrementalAlterConfigs semantics). */
+  alterTopicConfigs(name: string, set: Record<string, string>, remove?: string[]): Promise<TopicDescription>;
+  /** Grows a topic to `count` partitions (Kafka's CreatePartitions: never shrinks). */
+  createPartitions(name: string, count: number): Promise<TopicDescription>;
+  listTopics(): string[];
+  hasTopic(name: string): boolean;
+  describeTopic(name: string): TopicDescription;
+  /** The topic's partition count, without building a description (Metadata, metrics). */
+  partitionCount(name: string): number;
+}
+
+/** Named cursors over partitions (the mirror's "sent up to N"), which retention respects. */
+export interface CursorStore {
   /** Registers or moves a named cursor; retention will not delete what it has not passed. */
   setCursor(name: string, topic: string, partition: number, offset: number): Promise<void>;
   getCursor(name: string, topic: string, partition: number): number | undefined;
   listCursors(): CursorPosition[];
   deleteCursor(name: string, topic: string, partition: number): Promise<void>;
+}
+
+/** Kafka consumer groups' committed offsets. */
+export interface GroupOffsetStore {
+  commitGroupOffsets(group: string, offsets: Omit<GroupOffset, 'commitTimestamp'>[]): Promise<void>;
+  fetchGroupOffsets(group: string): GroupOffset[];
+  listGroupsWithOffsets(): string[];
+  deleteGroupOffsets(group: string): Promise<void>;
+}
+
+/** Small durable state of other components, in the log's environment. */
+export interface KeyValueStore {
   /** A namespace of small durable key/value state (see KvNamespace). */
   kv<V = unknown>(namespace: string): KvNamespace<V>;
+}
 
-  // Housekeeping
-  runRetention(now?: number): Promise<RetentionReport>;
+/** The store's counters and health, for status and metrics. */
+export interface StoreMonitor {
   stats(): StoreStats;
+}
+
+/** The whole store: every role, and housekeeping for the one place that opens and closes it. */
+export interface LogStore extends RecordLog, TopicAdmin, CursorStore, GroupOffsetStore, KeyValueStore, StoreMonitor {
+  runRetention(now?: number): Promise<RetentionReport>;
   close(): Promise<void>;
 }

@@ -10,6 +10,7 @@
  * Usage: node crash-appender.js <dir> <workers> <partitions> <overlappingSync: 1|0>
  */
 import { pino } from 'pino';
+import { DefaultPartitioner } from '../../src/produce/partitioner.js';
 import { openStore, kafkaTopicDefaults } from '../../src/store/index.js';
 import { crashRecordKey, crashRecordValue, CRASH_TOPIC } from './crash-records.js';
 
@@ -33,6 +34,7 @@ const store = await openStore(
   pino({ level: 'silent' }),
 );
 if (!store.hasTopic(CRASH_TOPIC)) await store.createTopic(CRASH_TOPIC, { partitions });
+const partitioner = new DefaultPartitioner(store);
 process.stdout.write('ready\n');
 
 // Each run uses fresh worker ids so acks of different runs never collide.
@@ -41,7 +43,7 @@ async function worker(w: number): Promise<void> {
   const id = `${run}.${w}`;
   for (let seq = 0; ; seq++) {
     const key = crashRecordKey(id);
-    const partition = store.partitionFor(CRASH_TOPIC, key);
+    const partition = partitioner.partitionFor(CRASH_TOPIC, key);
     const { baseOffset } = await store.appendRecords(CRASH_TOPIC, partition, [{ key, value: crashRecordValue(id, seq) }]);
     process.stdout.write(`ack ${partition} ${baseOffset} ${id} ${seq}\n`);
   }

@@ -256,14 +256,6 @@ export function storeContract(name: string, makeFactory: () => StoreFactory): vo
         expect(store.offsetForTimestamp('t', 0, 4000)).toBeNull();
       });
 
-      it('partitions keys like Java and sticks null keys to one partition for a while', async () => {
-        await store.createTopic('p6', { partitions: 6 });
-        // Java: Utils.toPositive(Utils.murmur2("foobar".getBytes())) % 6 == 4 (murmur2 = -790332482).
-        expect(store.partitionFor('p6', value('foobar'))).toBe((-790332482 & 0x7fffffff) % 6);
-        const first = store.partitionFor('p6', null);
-        expect(store.partitionFor('p6', null)).toBe(first);
-      });
-
       it('deleteRecords moves the log start offset', async () => {
         await store.appendRecords('t', 0, [1, 2, 3].map((i) => ({ key: null, value: value(String(i)) })));
         expect(await store.deleteRecords('t', 0, 2)).toBe(2);

@@ -17,7 +17,7 @@ function harness(maxInflightPerClient = 100) {
   const pending: Done[] = [];
   const store = {
     hasTopic: () => true,
-    partitionFor: () => 0,
+    partitionCount: () => 1,
     appendRecordsTo: (_t: string, _p: number, _r: unknown[], waiter: AppendWaiter) => void pending.push((err, result) => waiter.appendSettled(err, result)),
     appendRecords: () => new Promise((resolve, reject) => pending.push((err, result) => (err === null ? resolve(result) : reject(err)))),
   } as unknown as LogStore;
