@@ -3,6 +3,7 @@
  * memory; groups that only have committed offsets live in the store and show as Empty, which
  * is how Kafka shows a group whose consumers are all gone.
  */
+import { KEY_TYPE_GROUP, type CoordinatorAnswer } from '../../protocol/apis/find-coordinator.js';
 import type { BrokerInfo } from '../handler.js';
 import * as codes from './codes.js';
 import type { GroupCoordinator } from './coordinator.js';
@@ -48,18 +49,6 @@ export function describeGroups(coordinator: GroupCoordinator, groupIds: string[]
 function emptyDescription(groupId: string, groupState: GroupState, errorCode: number): DescribedGroup {
   return { errorCode, groupId, groupState, protocolType: '', protocolData: '', members: [] };
 }
-
-export interface CoordinatorAnswer {
-  key: string;
-  nodeId: number;
-  host: string;
-  port: number;
-  errorCode: number;
-  errorMessage: string | null;
-}
-
-/** Kafka's FindCoordinatorRequest key_type values. */
-export const KEY_TYPE_GROUP = 0;
 
 /**
  * Weir is a single node, so it coordinates every group itself. Transactions are not served,

@@ -5,17 +5,17 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { decodeDescribeGroupsRequest, encodeDescribeGroupsResponse } from '../../../../src/kafka/protocol/apis/describe-groups.js';
+import { decodeFindCoordinatorRequest, encodeFindCoordinatorResponse } from '../../../../src/kafka/protocol/apis/find-coordinator.js';
+import { decodeHeartbeatRequest, encodeHeartbeatResponse } from '../../../../src/kafka/protocol/apis/heartbeat.js';
+import { decodeJoinGroupRequest, encodeJoinGroupResponse } from '../../../../src/kafka/protocol/apis/join-group.js';
+import { decodeLeaveGroupRequest, encodeLeaveGroupResponse } from '../../../../src/kafka/protocol/apis/leave-group.js';
+import { decodeListGroupsRequest, encodeListGroupsResponse } from '../../../../src/kafka/protocol/apis/list-groups.js';
+import { decodeOffsetCommitRequest, encodeOffsetCommitResponse } from '../../../../src/kafka/protocol/apis/offset-commit.js';
+import { decodeOffsetFetchRequest, encodeOffsetFetchResponse } from '../../../../src/kafka/protocol/apis/offset-fetch.js';
+import { decodeSyncGroupRequest, encodeSyncGroupResponse } from '../../../../src/kafka/protocol/apis/sync-group.js';
 import { Reader } from '../../../../src/kafka/protocol/reader.js';
 import { Writer } from '../../../../src/kafka/protocol/writer.js';
-import { decodeDescribeGroupsRequest, encodeDescribeGroupsResponse } from '../../../../src/kafka/server/groups/handlers/describe-groups.js';
-import { decodeFindCoordinatorRequest, encodeFindCoordinatorResponse } from '../../../../src/kafka/server/groups/handlers/find-coordinator.js';
-import { decodeHeartbeatRequest, encodeHeartbeatResponse } from '../../../../src/kafka/server/groups/handlers/heartbeat.js';
-import { decodeJoinGroupRequest, encodeJoinGroupResponse } from '../../../../src/kafka/server/groups/handlers/join-group.js';
-import { decodeLeaveGroupRequest, encodeLeaveGroupResponse } from '../../../../src/kafka/server/groups/handlers/leave-group.js';
-import { decodeListGroupsRequest, encodeListGroupsResponse } from '../../../../src/kafka/server/groups/handlers/list-groups.js';
-import { decodeOffsetCommitRequest, encodeOffsetCommitResponse } from '../../../../src/kafka/server/groups/handlers/offset-commit.js';
-import { decodeOffsetFetchRequest, encodeOffsetFetchResponse } from '../../../../src/kafka/server/groups/handlers/offset-fetch.js';
-import { decodeSyncGroupRequest, encodeSyncGroupResponse } from '../../../../src/kafka/server/groups/handlers/sync-group.js';
 
 const require = createRequire(import.meta.url);
 

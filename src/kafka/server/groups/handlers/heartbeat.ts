@@ -1,34 +1,8 @@
-/**
- * Heartbeat (key 12), versions 0–4; flexible from v4.
- *
- *   Heartbeat Request  => group_id:STRING generation_id:INT32 member_id:STRING
- *                         group_instance_id:NULLABLE_STRING (v3+, KIP-345)
- *   Heartbeat Response => throttle_time_ms:INT32 (v1+) error_code:INT16
- */
+/** Heartbeat v0–4: keeps a member's session alive and tells it when to rejoin. */
 import { ApiKey } from '../../../protocol/api-keys.js';
-import type { Reader } from '../../../protocol/reader.js';
-import type { Writer } from '../../../protocol/writer.js';
+import { decodeHeartbeatRequest, encodeHeartbeatResponse, HEARTBEAT_FIRST_FLEXIBLE } from '../../../protocol/apis/heartbeat.js';
 import { defineHandler } from '../../handler.js';
 import type { GroupCoordinator } from '../coordinator.js';
-import type { HeartbeatInput } from '../types.js';
-
-const FIRST_FLEXIBLE = 4;
-
-export function decodeHeartbeatRequest(r: Reader, version: number): HeartbeatInput {
-  const flexible = version >= FIRST_FLEXIBLE;
-  const groupId = r.string(flexible);
-  const generationId = r.int32();
-  const memberId = r.string(flexible);
-  const groupInstanceId = version >= 3 ? r.nullableString(flexible) : null;
-  r.maybeTaggedFields(flexible);
-  return { groupId, generationId, memberId, groupInstanceId };
-}
-
-export function encodeHeartbeatResponse(w: Writer, version: number, errorCode: number): void {
-  const flexible = version >= FIRST_FLEXIBLE;
-  if (version >= 1) w.int32(0);
-  w.int16(errorCode).maybeTaggedFields(flexible);
-}
 
 export function createHeartbeatHandler(coordinator: GroupCoordinator) {
   return defineHandler({
@@ -36,7 +10,7 @@ export function createHeartbeatHandler(coordinator: GroupCoordinator) {
     name: 'Heartbeat',
     minVersion: 0,
     maxVersion: 4,
-    firstFlexibleVersion: FIRST_FLEXIBLE,
+    firstFlexibleVersion: HEARTBEAT_FIRST_FLEXIBLE,
     decode: decodeHeartbeatRequest,
     encode: encodeHeartbeatResponse,
     handle: (req) => coordinator.heartbeat(req),

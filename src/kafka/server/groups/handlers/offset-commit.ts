@@ -1,63 +1,8 @@
-/**
- * OffsetCommit (key 8), versions 2–9; flexible from v8.
- *
- *   OffsetCommit Request => group_id:STRING generation_id_or_member_epoch:INT32 member_id:STRING
- *                           group_instance_id:NULLABLE_STRING (v7+, KIP-345)
- *                           retention_time_ms:INT64 (v2–4)
- *                           [topics] => name:STRING
- *                                       [partitions] => partition_index:INT32 committed_offset:INT64
- *                                                       committed_leader_epoch:INT32 (v6+)
- *                                                       committed_metadata:NULLABLE_STRING
- *
- *   OffsetCommit Response => throttle_time_ms:INT32 (v3+)
- *                            [topics] => name:STRING [partitions] => partition_index:INT32 error_code:INT16
- *
- * v9 only says the client also speaks KIP-848; a classic group reads it as v8. retention_time_ms
- * is ignored: committed offsets stay until the group's offsets are deleted.
- */
+/** OffsetCommit v2–9: stores a group's consumed offsets. */
 import { ApiKey } from '../../../protocol/api-keys.js';
-import type { Reader } from '../../../protocol/reader.js';
-import type { Writer } from '../../../protocol/writer.js';
+import { decodeOffsetCommitRequest, encodeOffsetCommitResponse, OFFSET_COMMIT_FIRST_FLEXIBLE } from '../../../protocol/apis/offset-commit.js';
 import { defineHandler } from '../../handler.js';
 import type { GroupCoordinator } from '../coordinator.js';
-import type { OffsetCommitInput, OffsetCommitResult } from '../types.js';
-
-const FIRST_FLEXIBLE = 8;
-
-export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCommitInput {
-  const flexible = version >= FIRST_FLEXIBLE;
-  const groupId = r.string(flexible);
-  const generationId = r.int32();
-  const memberId = r.string(flexible);
-  const groupInstanceId = version >= 7 ? r.nullableString(flexible) : null;
-  if (version <= 4) r.int64(); // retention_time_ms
-  const topics = r.array(flexible, (r) => {
-    const name = r.string(flexible);
-    const partitions = r.array(flexible, (r) => {
-      const partitionIndex = r.int32();
-      const committedOffset = r.int64();
-      const committedLeaderEpoch = version >= 6 ? r.int32() : -1;
-      const committedMetadata = r.nullableString(flexible);
-      r.maybeTaggedFields(flexible);
-      return { partitionIndex, committedOffset, committedLeaderEpoch, committedMetadata };
-    });
-    r.maybeTaggedFields(flexible);
-    return { name, partitions };
-  });
-  r.maybeTaggedFields(flexible);
-  return { groupId, generationId, memberId, groupInstanceId, topics };
-}
-
-export function encodeOffsetCommitResponse(w: Writer, version: number, res: OffsetCommitResult): void {
-  const flexible = version >= FIRST_FLEXIBLE;
-  if (version >= 3) w.int32(0);
-  w.array(res.topics, flexible, (w, t) => {
-    w.string(t.name, flexible);
-    w.array(t.partitions, flexible, (w, p) => w.int32(p.partitionIndex).int16(p.errorCode).maybeTaggedFields(flexible));
-    w.maybeTaggedFields(flexible);
-  });
-  w.maybeTaggedFields(flexible);
-}
 
 export function createOffsetCommitHandler(coordinator: GroupCoordinator) {
   return defineHandler({
@@ -65,7 +10,7 @@ export function createOffsetCommitHandler(coordinator: GroupCoordinator) {
     name: 'OffsetCommit',
     minVersion: 2,
     maxVersion: 9,
-    firstFlexibleVersion: FIRST_FLEXIBLE,
+    firstFlexibleVersion: OFFSET_COMMIT_FIRST_FLEXIBLE,
     decode: decodeOffsetCommitRequest,
     encode: encodeOffsetCommitResponse,
     handle: (req) => coordinator.commitOffsets(req),
