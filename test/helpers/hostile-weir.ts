@@ -1,6 +1,6 @@
 /**
  * Weir as the systemd unit runs it, for the hostile suite: `weir start` in a child process with
- * the unit's `Environment=` lines (NODE_OPTIONS with its V8 memory flags, MALLOC_ARENA_MAX, ...),
+ * the unit's `Environment=` lines (NODE_OPTIONS with its V8 memory flags, MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, ...),
  * a config file, and the MQTT, Kafka and admin listeners on 127.0.0.1:0. Every log line is read
  * (warnings and errors kept), and the child's RssAnon is sampled from /proc every 100 ms.
  */
@@ -15,7 +15,7 @@ const WEIR_BIN = fileURLToPath(new URL('../../dist/src/cli/weir.js', import.meta
 const UNIT_TEXT = readFileSync(fileURLToPath(new URL('../../systemd/weir.service', import.meta.url)), 'utf8');
 const READY_TIMEOUT_MS = 30_000;
 
-/** The unit's `Environment=` assignments: NODE_OPTIONS (V8 flags), MALLOC_ARENA_MAX, NODE_ENV. */
+/** The unit's `Environment=` assignments: NODE_OPTIONS (V8 flags), the malloc settings, NODE_ENV. */
 export const UNIT_ENV: Record<string, string> = Object.fromEntries(environmentOfUnit(UNIT_TEXT));
 
 /** The unit's MemoryHigh= in MB (MiB): where systemd starts throttling and reclaiming Weir. */
