@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
+import type { Admin, Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
 import { WeirError } from '../errors.js';
 import { stringValue, type CliContext, type OptionSpec, type OptionValues } from './spec.js';
 
@@ -181,6 +181,24 @@ export async function withKafkaErrors<T>(values: OptionValues, what: string, fn:
     return await fn();
   } catch (err) {
     throw kafkaError(err, values, what);
+  }
+}
+
+/**
+ * Runs `fn` with a connected kafkajs admin client for the commands that work through a running
+ * Weir (`topics … --bootstrap-server`, `groups`), failures turned as `withKafkaErrors` does, and
+ * disconnects whatever happened. `clientId` tells the broker's logs which command it was.
+ */
+export async function withAdmin<T>(values: OptionValues, ctx: CliContext, clientId: string, what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const kafka = await kafkaClient(values, ctx, clientId);
+  const admin = kafka.admin();
+  try {
+    return await withKafkaErrors(values, what, async () => {
+      await admin.connect();
+      return fn(admin);
+    });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
   }
 }
 

@@ -5,21 +5,8 @@
  */
 import type { Admin } from 'kafkajs';
 import { WeirError } from '../../errors.js';
-import { CLIENT_OPTIONS, kafkaClient, loadKafkajs, withKafkaErrors } from '../kafka-client.js';
-import { stringValue, type CliContext, type CommandSpec, type OptionValues } from '../spec.js';
-
-async function withAdmin<T>(values: OptionValues, ctx: CliContext, what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const kafka = await kafkaClient(values, ctx, 'weir-groups');
-  const admin = kafka.admin();
-  try {
-    return await withKafkaErrors(values, what, async () => {
-      await admin.connect();
-      return fn(admin);
-    });
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
+import { CLIENT_OPTIONS, loadKafkajs, withAdmin } from '../kafka-client.js';
+import { stringValue, type CommandSpec } from '../spec.js';
 
 export interface GroupPartitionRow {
   topic: string;
@@ -111,7 +98,7 @@ export const groupsList: CommandSpec = {
   options: [...CLIENT_OPTIONS],
   examples: ['weir groups list --bootstrap-server 127.0.0.1:9092'],
   async run(values, ctx) {
-    const names = await withAdmin(values, ctx, 'listing consumer groups', async (admin) => (await admin.listGroups()).groups.map((g) => g.groupId).sort());
+    const names = await withAdmin(values, ctx, 'weir-groups', 'listing consumer groups', async (admin) => (await admin.listGroups()).groups.map((g) => g.groupId).sort());
     if (names.length > 0) ctx.stdout.write(`${names.join('\n')}\n`);
     return 0;
   },
@@ -128,7 +115,7 @@ export const groupsDescribe: CommandSpec = {
   async run(values, ctx) {
     const group = stringValue(values, 'group')!;
     if (group === '') throw new WeirError('USAGE', '--group must not be empty', { details: { command: 'weir groups describe' } });
-    const d = await withAdmin(values, ctx, `describing group ${group}`, (admin) => describeGroup(admin, group));
+    const d = await withAdmin(values, ctx, 'weir-groups', `describing group ${group}`, (admin) => describeGroup(admin, group));
     ctx.stdout.write(formatGroup(d));
     return d.state === 'Dead' ? 1 : 0;
   },

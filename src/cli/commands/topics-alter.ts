@@ -1,7 +1,8 @@
 import { WeirError } from '../../errors.js';
+import { withAdmin } from '../kafka-client.js';
 import { intValue, listValue, type CommandSpec } from '../spec.js';
 import { STORE_OPTIONS, TOPIC_OPTION, isRemote, withStore } from './topics-common.js';
-import { remoteAlter, withRemoteAdmin } from './topics-remote.js';
+import { remoteAlter } from './topics-remote.js';
 import { CONFIG_KEYS_DOC, deletedConfigs, topicConfigs, topicName } from './topics-validate.js';
 
 export const topicsAlter: CommandSpec = {
@@ -32,7 +33,7 @@ export const topicsAlter: CommandSpec = {
       throw new WeirError('USAGE', 'nothing to alter: give --partitions, --config or --delete-config', { details: { command: 'weir topics alter' } });
     }
     if (isRemote(values)) {
-      const done = await withRemoteAdmin(values, ctx, `altering topic ${name}`, (admin) => remoteAlter(admin, name, partitions, set, remove));
+      const done = await withAdmin(values, ctx, 'weir-topics', `altering topic ${name}`, (admin) => remoteAlter(admin, name, partitions, set, remove));
       ctx.stdout.write(`Altered topic ${name}: ${done.join('; ')}.\n`);
       return 0;
     }

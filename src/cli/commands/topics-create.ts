@@ -1,7 +1,8 @@
 import { isWeirError } from '../../errors.js';
+import { withAdmin } from '../kafka-client.js';
 import { intValue, stringValue, type CommandSpec } from '../spec.js';
 import { STORE_OPTIONS, TOPIC_OPTION, isRemote, plural, withStore } from './topics-common.js';
-import { checkReplicationFactor, remoteCreate, withRemoteAdmin } from './topics-remote.js';
+import { checkReplicationFactor, remoteCreate } from './topics-remote.js';
 import { CONFIG_KEYS_DOC, topicConfigs, topicName } from './topics-validate.js';
 
 export const topicsCreate: CommandSpec = {
@@ -29,7 +30,7 @@ export const topicsCreate: CommandSpec = {
     const configs = topicConfigs(values, topicsCreate);
     checkReplicationFactor(stringValue(values, 'replication-factor'), 'weir topics create');
     if (isRemote(values)) {
-      const done = await withRemoteAdmin(values, ctx, `creating topic ${name}`, (admin) => remoteCreate(admin, name, partitions, configs, values['if-not-exists'] === true));
+      const done = await withAdmin(values, ctx, 'weir-topics', `creating topic ${name}`, (admin) => remoteCreate(admin, name, partitions, configs, values['if-not-exists'] === true));
       if (done !== undefined) ctx.stdout.write(`${done}\n`);
       return 0;
     }

@@ -1,7 +1,8 @@
 import { isWeirError } from '../../errors.js';
+import { withAdmin } from '../kafka-client.js';
 import { stringValue, type CommandSpec } from '../spec.js';
 import { STORE_OPTIONS, TOPIC_OPTION, isRemote, withStore } from './topics-common.js';
-import { remoteDelete, withRemoteAdmin } from './topics-remote.js';
+import { remoteDelete } from './topics-remote.js';
 import { topicName } from './topics-validate.js';
 
 export const topicsDelete: CommandSpec = {
@@ -17,7 +18,7 @@ export const topicsDelete: CommandSpec = {
   async run(values, ctx) {
     const name = topicName(values, topicsDelete);
     if (isRemote(values)) {
-      const deleted = await withRemoteAdmin(values, ctx, `deleting topic ${name}`, (admin) => remoteDelete(admin, name, values['if-exists'] === true, stringValue(values, 'bootstrap-server')!));
+      const deleted = await withAdmin(values, ctx, 'weir-topics', `deleting topic ${name}`, (admin) => remoteDelete(admin, name, values['if-exists'] === true, stringValue(values, 'bootstrap-server')!));
       if (deleted) ctx.stdout.write(`Deleted topic ${name}.\n`);
       return 0;
     }

@@ -1,8 +1,9 @@
 import { TOPIC_CONFIG_NAMES, type TopicConfig } from '../../store/topic-config.js';
 import type { TopicDescription } from '../../store/types.js';
+import { withAdmin } from '../kafka-client.js';
 import type { CommandSpec } from '../spec.js';
 import { STORE_OPTIONS, TOPIC_OPTION, formatSize, isRemote, withStore } from './topics-common.js';
-import { remoteDescribe, remoteList, withRemoteAdmin } from './topics-remote.js';
+import { remoteDescribe, remoteList } from './topics-remote.js';
 import { topicName } from './topics-validate.js';
 
 /**
@@ -38,7 +39,7 @@ export const topicsDescribe: CommandSpec = {
   async run(values, ctx) {
     const name = values.topic === undefined ? undefined : topicName(values, topicsDescribe);
     if (isRemote(values)) {
-      const text = await withRemoteAdmin(values, ctx, `describing ${name ?? 'topics'}`, async (admin) => {
+      const text = await withAdmin(values, ctx, 'weir-topics', `describing ${name ?? 'topics'}`, async (admin) => {
         const names = name === undefined ? await remoteList(admin) : [name];
         const out: string[] = [];
         for (const n of names) out.push(await remoteDescribe(admin, n));

@@ -1,6 +1,7 @@
+import { withAdmin } from '../kafka-client.js';
 import type { CommandSpec } from '../spec.js';
 import { STORE_OPTIONS, isRemote, withStore } from './topics-common.js';
-import { remoteList, withRemoteAdmin } from './topics-remote.js';
+import { remoteList } from './topics-remote.js';
 
 export const topicsList: CommandSpec = {
   path: ['topics', 'list'],
@@ -10,7 +11,7 @@ export const topicsList: CommandSpec = {
   examples: ['weir topics list --data-dir ./data', 'weir topics list --bootstrap-server 127.0.0.1:9092'],
   async run(values, ctx) {
     if (isRemote(values)) {
-      const names = await withRemoteAdmin(values, ctx, 'listing topics', remoteList);
+      const names = await withAdmin(values, ctx, 'weir-topics', 'listing topics', remoteList);
       if (names.length > 0) ctx.stdout.write(`${names.join('\n')}\n`);
       return 0;
     }

@@ -6,22 +6,8 @@
  */
 import type { Admin } from 'kafkajs';
 import { WeirError } from '../../errors.js';
-import { kafkaClient, loadKafkajs, withKafkaErrors } from '../kafka-client.js';
-import type { CliContext, OptionValues } from '../spec.js';
+import { loadKafkajs } from '../kafka-client.js';
 import { plural } from './topics-common.js';
-
-export async function withRemoteAdmin<T>(values: OptionValues, ctx: CliContext, what: string, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const kafka = await kafkaClient(values, ctx, 'weir-topics');
-  const admin = kafka.admin();
-  try {
-    return await withKafkaErrors(values, what, async () => {
-      await admin.connect();
-      return fn(admin);
-    });
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
 
 /** Weir is one node: Kafka's --replication-factor is accepted for scripts, and must be 1. */
 export function checkReplicationFactor(raw: string | undefined, command: string): void {
