@@ -1,0 +1,96 @@
+/**
+ * How an append enters the group commit: checked (the store writable, the partition there, sizes
+ * and client batches valid), then queued at once if the write queue and the disk budget allow,
+ * or once admission lets it in (overflow policy `block`), or refused.
+ */
+import type { RecordInput } from '../kafka/protocol/record-batch.js';
+import type { Admission } from './admission.js';
+import type { GroupCommitter } from './group-commit.js';
+import type { PartitionState } from './partition.js';
+import type { PendingAppend } from './pending-append.js';
+import type { TopicConfig } from './topic-config.js';
+import type { TopicRegistry } from './topics.js';
+import type { AppendResult, AppendWaiter } from './types.js';
+import { checkRecordsSize, validateClientBatches } from './validate.js';
+
+export class Appender {
+  constructor(
+    private readonly topics: TopicRegistry,
+    private readonly admission: Admission,
+    private readonly committer: GroupCommitter,
+    private readonly assertWritable: () => void,
+    private readonly isClosing: () => boolean,
+  ) {}
+
+  appendRecords(topic: string, partition: number, records: RecordInput[]): Promise<AppendResult> {
+    return promised((waiter) => this.appendRecordsTo(topic, partition, records, waiter));
+  }
+
+  appendRecordsTo(topic: string, partition: number, records: RecordInput[], waiter: AppendWaiter): void {
+    let state: PartitionState;
+    let config: TopicConfig;
+    let bytes: number;
+    try {
+      this.assertWritable();
+      state = this.topics.partition(topic, partition);
+      config = this.topics.config(topic);
+      bytes = checkRecordsSize(records, config, topic, partition);
+    } catch (err) {
+      queueMicrotask(() => waiter.appendSettled(err));
+      return;
+    }
+    let payloadBytes = 0;
+    for (const r of records) payloadBytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
+    this.enqueue(state, config, records, undefined, records.length, bytes, payloadBytes, waiter);
+  }
+
+  async appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult> {
+    this.assertWritable();
+    const state = this.topics.partition(topic, partition);
+    const config = this.topics.config(topic);
+    const { batches, records } = validateClientBatches(recordSet, config, topic, partition);
+    // The caller's buffer is rewritten in place (base offset) and kept until committed: copy it.
+    const copies = batches.map((b) => Buffer.from(b));
+    return promised((waiter) => this.enqueue(state, config, undefined, copies, records, recordSet.length, recordSet.length, waiter));
+  }
+
+  private enqueue(
+    partition: PartitionState,
+    config: TopicConfig,
+    records: RecordInput[] | undefined,
+    batches: Buffer[] | undefined,
+    recordCount: number,
+    bytes: number,
+    payloadBytes: number,
+    waiter: AppendWaiter,
+  ): void {
+    const append: PendingAppend = {
+      partition,
+      config,
+      records,
+      batches,
+      recordCount,
+      bytes,
+      payloadBytes,
+      unqueued: false,
+      flushDeadline: performance.now() + config['flush.ms'],
+      flushMessages: config['flush.messages'],
+      baseOffset: -1,
+      lastOffset: -1,
+      waiter,
+    };
+    const policy = config['weir.overflow.policy'];
+    if (this.admission.fits(recordCount, bytes, policy)) {
+      this.committer.enqueue(append);
+      return;
+    }
+    this.admission
+      .admitLater(recordCount, bytes, policy, this.isClosing, () => this.committer.enqueue(append))
+      .catch((err: unknown) => waiter.appendSettled(err ?? new Error('the append was not admitted')));
+  }
+}
+
+/** The promise form of a callback-style append. */
+function promised(start: (waiter: AppendWaiter) => void): Promise<AppendResult> {
+  return new Promise((resolve, reject) => start({ appendSettled: (err, result) => (err === null ? resolve(result!) : reject(err)) }));
+}
