@@ -10,7 +10,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { connectProducer, disconnect, loadKafkaClient, securityConfig, type ConnectFailure } from '../bridge/mirror/client.js';
 import type { UpstreamSpec } from '../bridge/mirror/config.js';
 import type { WeirConfig } from '../src/config/schema.js';
-import type { CheckResult } from './doctor.js';
+import type { CheckResult } from './doctor-check.js';
 
 const PROBE_TIMEOUT_MS = 3000;
 const API_VERSIONS = 18;

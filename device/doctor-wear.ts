@@ -9,7 +9,7 @@ import { bytesPerDay, ENDURANCE_WARN_YEARS, yearsToEndurance } from '../src/admi
 import type { StatusSnapshot } from '../src/admin/status.js';
 import type { WeirConfig } from '../src/config/schema.js';
 import type { HostPort } from '../src/config/types.js';
-import type { CheckResult } from './doctor.js';
+import type { CheckResult } from './doctor-check.js';
 
 const NAME = 'flash wear';
 const ASK_TIMEOUT_MS = 3000;

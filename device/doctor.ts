@@ -11,20 +11,10 @@ import { bytesInDir, freeBytesFor, resolveDiskBudget } from '../src/config/store
 import type { WeirConfig } from '../src/config/schema.js';
 import type { HostPort } from '../src/config/types.js';
 import { portHolderCommand } from '../src/listen-error.js';
+import type { CheckResult } from './doctor-check.js';
 import { checkUpstreams } from './doctor-upstream.js';
 import { checkFlashWear } from './doctor-wear.js';
 import { boardModel, resolveProfile } from './profiles.js';
-
-/** `info`: the check could not tell (e.g. it needs the running Weir); never a problem. */
-export type CheckLevel = 'ok' | 'info' | 'warn' | 'fail';
-
-export interface CheckResult {
-  level: CheckLevel;
-  name: string;
-  message: string;
-  /** What to do, when level is not ok. */
-  fix?: string;
-}
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;

@@ -39,7 +39,8 @@ import { SMALL_REQUEST_BYTES, type ByteBudget } from './byte-budget.js';
 import { FrameDecoder } from './frame-decoder.js';
 import { isFlexible, NO_RESPONSE, type BrokerInfo, type ConnectionInfo, type KafkaHandler } from './handler.js';
 import type { HandlerRegistry } from './registry.js';
-import { openAuth, PRE_AUTH_API_KEYS, type SaslServer } from './sasl/index.js';
+import { openAuth } from './sasl/connection-auth.js';
+import { PRE_AUTH_API_KEYS, type SaslServer } from './sasl/index.js';
 import type { CloseReason, KafkaServerStats } from './stats.js';
 
 export interface ConnectionOptions {

@@ -24,7 +24,7 @@ import type { Logger } from '../../logger.js';
 import type { Reader } from '../protocol/reader.js';
 import type { Writer } from '../protocol/writer.js';
 import type { RequestHeader } from '../protocol/header.js';
-import type { ConnectionAuth } from './sasl/index.js';
+import type { ConnectionAuth } from './sasl/connection-auth.js';
 
 /** What a handler returns for a request that gets no response (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol('weir.kafka.noResponse');

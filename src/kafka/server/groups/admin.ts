@@ -6,10 +6,19 @@
 import { KEY_TYPE_GROUP, type CoordinatorAnswer } from '../../protocol/apis/find-coordinator.js';
 import type { BrokerInfo } from '../handler.js';
 import * as codes from './codes.js';
-import type { GroupCoordinator } from './coordinator.js';
+import type { Group } from './group.js';
+import type { ResolvedGroupOptions } from './options.js';
 import type { DescribedGroup, GroupState, ListedGroup } from './types.js';
 
-export function listGroups(coordinator: GroupCoordinator, statesFilter: string[], typesFilter: string[]): ListedGroup[] {
+/** What listing and describing ask of the coordinator: the groups it holds and those with offsets. */
+export interface GroupDirectory {
+  readonly options: ResolvedGroupOptions;
+  group(groupId: string): Group | undefined;
+  allGroups(): IterableIterator<Group>;
+  listOffsetGroups(): string[];
+}
+
+export function listGroups(coordinator: GroupDirectory, statesFilter: string[], typesFilter: string[]): ListedGroup[] {
   const out = new Map<string, ListedGroup>();
   for (const g of coordinator.listOffsetGroups()) out.set(g, { groupId: g, protocolType: '', groupState: 'Empty' });
   for (const g of coordinator.allGroups()) out.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state });
@@ -20,7 +29,7 @@ export function listGroups(coordinator: GroupCoordinator, statesFilter: string[]
   return [...out.values()].filter((g) => states.size === 0 || states.has(g.groupState.toLowerCase()));
 }
 
-export function describeGroups(coordinator: GroupCoordinator, groupIds: string[]): DescribedGroup[] {
+export function describeGroups(coordinator: GroupDirectory, groupIds: string[]): DescribedGroup[] {
   return groupIds.map((groupId): DescribedGroup => {
     if (groupId === '') return emptyDescription(groupId, 'Dead', codes.INVALID_GROUP_ID);
     const g = coordinator.group(groupId);

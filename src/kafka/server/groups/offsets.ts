@@ -6,12 +6,18 @@
 import { isWeirError } from '../../../errors.js';
 import type { GroupOffset } from '../../../store/types.js';
 import * as codes from './codes.js';
-import type { GroupCoordinator } from './coordinator.js';
+import type { ResolvedGroupOptions } from './options.js';
 import type { FetchedOffset, OffsetCommitInput, OffsetCommitResult, OffsetFetchInput, OffsetFetchResult } from './types.js';
+
+/** What commits and fetches ask of the coordinator: its options, and whether a committer may commit. */
+export interface OffsetsCoordinator {
+  readonly options: ResolvedGroupOptions;
+  checkCommit(req: Pick<OffsetCommitInput, 'groupId' | 'generationId' | 'memberId' | 'groupInstanceId'>): number;
+}
 
 type Committable = { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null };
 
-export async function commitOffsets(coordinator: GroupCoordinator, req: OffsetCommitInput): Promise<OffsetCommitResult> {
+export async function commitOffsets(coordinator: OffsetsCoordinator, req: OffsetCommitInput): Promise<OffsetCommitResult> {
   const { store, maxOffsetMetadataBytes } = coordinator.options;
   const groupError = coordinator.checkCommit(req);
   const errors = new Map<string, number>();
@@ -46,7 +52,7 @@ export async function commitOffsets(coordinator: GroupCoordinator, req: OffsetCo
   };
 }
 
-function partitionError(coordinator: GroupCoordinator, topic: string, partition: number): number {
+function partitionError(coordinator: OffsetsCoordinator, topic: string, partition: number): number {
   try {
     coordinator.options.store.offsets(topic, partition);
     return codes.NONE;
@@ -65,7 +71,7 @@ function storeErrorCode(err: unknown): number {
 }
 
 /** OffsetFetch: every stored partition when `topics` is null, else the requested ones (-1 when none). */
-export function fetchOffsets(coordinator: GroupCoordinator, req: OffsetFetchInput): OffsetFetchResult {
+export function fetchOffsets(coordinator: OffsetsCoordinator, req: OffsetFetchInput): OffsetFetchResult {
   let stored: GroupOffset[];
   try {
     stored = coordinator.options.store.fetchGroupOffsets(req.groupId);

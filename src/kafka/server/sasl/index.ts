@@ -14,26 +14,12 @@ import {
 } from '../../protocol/apis/sasl.js';
 import { errorCode } from '../../protocol/error-codes.js';
 import { defineHandler, type KafkaHandler } from '../handler.js';
+import type { ConnectionAuth } from './connection-auth.js';
 import { CredentialsFile } from './credentials.js';
-import { createExchange, type SaslExchange, type SaslMechanism } from './mechanisms.js';
+import { createExchange, type SaslMechanism } from './mechanisms.js';
 
 /** Requests allowed before authentication completes (Kafka's SaslServerAuthenticator). */
 export const PRE_AUTH_API_KEYS: ReadonlySet<number> = new Set([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
-
-/** One connection's authentication state. */
-export interface ConnectionAuth {
-  authenticated: boolean;
-  principal: string | null;
-  exchange: SaslExchange | null;
-  /** After a v0 SaslHandshake the next frames are bare SASL tokens (KIP-43's original flow). */
-  rawTokens: boolean;
-  /** The connection closes once the response being written is out. */
-  closeAfterResponse: boolean;
-}
-
-export function openAuth(): ConnectionAuth {
-  return { authenticated: true, principal: null, exchange: null, rawTokens: false, closeAfterResponse: false };
-}
 
 export interface SaslOptions {
   mechanisms: readonly SaslMechanism[];
