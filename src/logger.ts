@@ -5,12 +5,12 @@
  * `log.pretty: auto` finds a terminal.
  */
 import pino from 'pino';
-import type { LogLevel } from './config/schema.js';
 
 export type Logger = pino.Logger;
 
 export interface LoggerOptions {
-  level: LogLevel;
+  /** The config's `log.level` values are pino's own level names. */
+  level: pino.LevelWithSilent;
   /** `auto`: pretty only when the destination is a terminal. */
   pretty: boolean | 'auto';
   /** 1 (stdout, the default) or 2 (stderr: CLI commands whose stdout is their output), or a stream (tests). */
