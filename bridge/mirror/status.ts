@@ -6,7 +6,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { StatusSectionView } from '../../src/admin/status.js';
 import { decodeRecordBatch } from '../../src/kafka/protocol/record-batch.js';
-import type { LogStore } from '../../src/store/types.js';
+import type { RecordLog, TopicAdmin } from '../../src/store/types.js';
 import type { RuleMirror } from './rule.js';
 
 export interface PartitionStatus {
@@ -54,7 +54,7 @@ export interface MirrorStatus {
   rules: RuleStatus[];
 }
 
-function oldestUnsentAge(store: LogStore, topic: string, partition: number, from: number, now: number): number | null {
+function oldestUnsentAge(store: TopicAdmin & RecordLog, topic: string, partition: number, from: number, now: number): number | null {
   const read = store.read(topic, partition, from, 1);
   for (const batch of read.batches) {
     const r = decodeRecordBatch(batch).records.find((x) => x.offset >= from);
@@ -63,7 +63,7 @@ function oldestUnsentAge(store: LogStore, topic: string, partition: number, from
   return null;
 }
 
-export function mirrorStatus(deviceId: string, rules: readonly RuleMirror[], store: LogStore): MirrorStatus {
+export function mirrorStatus(deviceId: string, rules: readonly RuleMirror[], store: TopicAdmin & RecordLog): MirrorStatus {
   const now = Date.now();
   return {
     deviceId,

@@ -12,7 +12,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MemoryGuard } from '../memory-guard.js';
-import type { LogStore } from '../store/types.js';
+import type { GroupOffsetStore, RecordLog, StoreMonitor, TopicAdmin } from '../store/types.js';
 import type { WearFigures, WearWindow } from './wear-window.js';
 
 /** A counter whose value is read from a monotonic source at scrape time. */
@@ -35,7 +35,7 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
  * `maxPartitionSeries` is `admin.metrics_max_partition_series`: how many partitions (and group
  * lag entries) get series of their own; no cap when absent.
  */
-export function createMetrics(store: LogStore, version: string, wear: WearWindow, maxPartitionSeries = Infinity): Registry {
+export function createMetrics(store: TopicAdmin & RecordLog & GroupOffsetStore & StoreMonitor, version: string, wear: WearWindow, maxPartitionSeries = Infinity): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
 

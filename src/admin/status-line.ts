@@ -3,13 +3,13 @@
  * append rate, topics and disk use first, then a short part from each component that registered
  * one (MQTT clients, mirror lag). Rates are over the interval since the previous line.
  */
-import type { LogStore } from '../store/types.js';
+import type { StoreMonitor, TopicAdmin } from '../store/types.js';
 
 export class StatusLine {
   private readonly parts = new Map<string, () => string>();
   private previous: { at: number; appended: number } | undefined;
 
-  constructor(private readonly store: LogStore) {}
+  constructor(private readonly store: TopicAdmin & StoreMonitor) {}
 
   /** Adds a component's part, e.g. `() => '12 MQTT clients'`. */
   register(name: string, part: () => string): void {

@@ -3,7 +3,7 @@
  * glance. statusSnapshot() reads the counters; StatusRates (./status-rates.ts) fills in the rates
  * from its recent samples, and the storage write rate comes from an hour of them (./wear-window.ts).
  */
-import type { LogStore } from '../store/types.js';
+import type { GroupOffsetStore, RecordLog, StoreMonitor, TopicAdmin } from '../store/types.js';
 import { yearsToEndurance } from './flash-wear.js';
 import type { Readiness } from './readiness.js';
 import type { WearWindow } from './wear-window.js';
@@ -106,7 +106,7 @@ function wearStatus(wear: WearWindow, enduranceTbw: number): WearStatus | null {
 }
 
 export function statusSnapshot(
-  store: LogStore,
+  store: TopicAdmin & RecordLog & GroupOffsetStore & StoreMonitor,
   readiness: Readiness,
   version: string,
   sections: Map<string, StatusSection>,

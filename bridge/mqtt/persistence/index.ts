@@ -17,7 +17,7 @@
 import type { Readable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
 import type { Logger } from '../../../src/logger.js';
-import type { KvNamespace, LogStore } from '../../../src/store/types.js';
+import type { KeyValueStore, KvNamespace } from '../../../src/store/types.js';
 import { Packet as AedesPacket, keyPart, plain } from './keys.js';
 import { OutgoingQueues, type OutgoingCaps, type OutgoingPacket } from './outgoing.js';
 import { RetainedMessages } from './retained.js';
@@ -268,6 +268,6 @@ export class LmdbPersistence {
 }
 
 /** The persistence for `mqtt.persistence: lmdb`, in `store`'s environment. */
-export function lmdbPersistence(store: LogStore, options: LmdbPersistenceOptions, log: Logger): LmdbPersistence {
+export function lmdbPersistence(store: KeyValueStore, options: LmdbPersistenceOptions, log: Logger): LmdbPersistence {
   return new LmdbPersistence(store.kv(MQTT_KV_NAMESPACE), options, log.child({ part: 'persistence' }));
 }

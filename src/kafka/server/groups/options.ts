@@ -1,9 +1,9 @@
 /** The coordinator's dependencies and limits, with Kafka's defaults where Kafka has one. */
-import type { LogStore } from '../../../store/types.js';
+import type { GroupOffsetStore, RecordLog } from '../../../store/types.js';
 import { systemClock, type Clock } from './clock.js';
 
 /** The part of the store the coordinator uses: committed offsets, and topic existence for commits. */
-export type GroupStore = Pick<LogStore, 'commitGroupOffsets' | 'fetchGroupOffsets' | 'listGroupsWithOffsets' | 'offsets'>;
+export type GroupStore = Pick<GroupOffsetStore, 'commitGroupOffsets' | 'fetchGroupOffsets' | 'listGroupsWithOffsets'> & Pick<RecordLog, 'offsets'>;
 
 export interface GroupCoordinatorOptions {
   store: GroupStore;

@@ -4,7 +4,7 @@
  * topic_defaults again. validate_only checks the values without applying them. Broker resources
  * are refused: Weir's broker settings live in its own config file.
  */
-import type { LogStore } from '../../../store/types.js';
+import type { TopicAdmin } from '../../../store/types.js';
 import { parseTopicConfigs } from '../../../store/topic-config.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import { ALTER_CONFIGS_FIRST_FLEXIBLE, decodeAlterConfigsRequest, encodeAlterConfigsResponse, type AlterConfigsResource, type AlterConfigsResult } from '../../protocol/apis/alter-configs.js';
@@ -13,7 +13,7 @@ import { errorCode } from '../../protocol/error-codes.js';
 import { kafkaErrorCode, kafkaErrorMessage } from '../errors.js';
 import { defineHandler } from '../handler.js';
 
-async function alterTopic(store: LogStore, r: AlterConfigsResource, validateOnly: boolean): Promise<void> {
+async function alterTopic(store: TopicAdmin, r: AlterConfigsResource, validateOnly: boolean): Promise<void> {
   const current = store.describeTopic(r.resourceName).overrides;
   const set: Record<string, string> = {};
   for (const c of r.configs) if (c.value !== null) set[c.name] = c.value;
@@ -23,7 +23,7 @@ async function alterTopic(store: LogStore, r: AlterConfigsResource, validateOnly
   if (!validateOnly) await store.alterTopicConfigs(r.resourceName, set, remove);
 }
 
-export function createAlterConfigsHandler(deps: { store: LogStore }) {
+export function createAlterConfigsHandler(deps: { store: TopicAdmin }) {
   const { store } = deps;
   return defineHandler({
     apiKey: ApiKey.AlterConfigs,

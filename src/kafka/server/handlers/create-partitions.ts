@@ -1,12 +1,12 @@
 /** CreatePartitions v0–3: grow a topic (never shrink); manual assignments are ignored on one node. */
-import type { LogStore } from '../../../store/types.js';
+import type { TopicAdmin } from '../../../store/types.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import { CREATE_PARTITIONS_FIRST_FLEXIBLE, decodeCreatePartitionsRequest, encodeCreatePartitionsResponse } from '../../protocol/apis/create-partitions.js';
 import { errorCode } from '../../protocol/error-codes.js';
 import { kafkaErrorCode, kafkaErrorMessage } from '../errors.js';
 import { defineHandler } from '../handler.js';
 
-export function createCreatePartitionsHandler(deps: { store: LogStore }) {
+export function createCreatePartitionsHandler(deps: { store: TopicAdmin }) {
   const { store } = deps;
   return defineHandler({
     apiKey: ApiKey.CreatePartitions,

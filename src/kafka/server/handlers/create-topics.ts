@@ -2,7 +2,7 @@
  * CreateTopics v0–7. One node: replication factor must be 1 or -1 (broker default); manual
  * assignments only give the partition count. validate_only checks without creating.
  */
-import type { LogStore } from '../../../store/types.js';
+import type { TopicAdmin } from '../../../store/types.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import {
   CREATE_TOPICS_FIRST_FLEXIBLE, decodeCreateTopicsRequest, encodeCreateTopicsResponse, type CreatableTopic, type CreateTopicResult,
@@ -15,7 +15,7 @@ import { ZERO_UUID } from './metadata.js';
 const DYNAMIC_TOPIC_CONFIG = 1;
 const DEFAULT_CONFIG = 5;
 
-export function createCreateTopicsHandler(deps: { store: LogStore; defaultPartitions: number }) {
+export function createCreateTopicsHandler(deps: { store: TopicAdmin; defaultPartitions: number }) {
   const { store } = deps;
 
   async function create(t: CreatableTopic, validateOnly: boolean): Promise<CreateTopicResult> {

@@ -1,11 +1,11 @@
 /** DeleteRecords v0–2: move a partition's log start offset forward (-1 = to the high watermark). */
-import type { LogStore } from '../../../store/types.js';
+import type { RecordLog } from '../../../store/types.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import { decodeDeleteRecordsRequest, DELETE_RECORDS_FIRST_FLEXIBLE, encodeDeleteRecordsResponse } from '../../protocol/apis/delete-records.js';
 import { kafkaErrorCode } from '../errors.js';
 import { defineHandler } from '../handler.js';
 
-export function createDeleteRecordsHandler(deps: { store: LogStore }) {
+export function createDeleteRecordsHandler(deps: { store: RecordLog }) {
   const { store } = deps;
   return defineHandler({
     apiKey: ApiKey.DeleteRecords,

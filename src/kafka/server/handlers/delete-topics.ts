@@ -1,5 +1,5 @@
 /** DeleteTopics v0–6. Topics named only by id (v6) cannot be resolved: Weir has no topic ids. */
-import type { LogStore } from '../../../store/types.js';
+import type { TopicAdmin } from '../../../store/types.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import { decodeDeleteTopicsRequest, DELETE_TOPICS_FIRST_FLEXIBLE, encodeDeleteTopicsResponse, type DeleteTopicResult } from '../../protocol/apis/delete-topics.js';
 import { errorCode } from '../../protocol/error-codes.js';
@@ -7,7 +7,7 @@ import { kafkaErrorCode, kafkaErrorMessage } from '../errors.js';
 import { defineHandler } from '../handler.js';
 import { ZERO_UUID } from './metadata.js';
 
-export function createDeleteTopicsHandler(deps: { store: LogStore }) {
+export function createDeleteTopicsHandler(deps: { store: TopicAdmin }) {
   return defineHandler({
     apiKey: ApiKey.DeleteTopics,
     name: 'DeleteTopics',

@@ -3,7 +3,7 @@
  * defaults), with DYNAMIC_TOPIC_CONFIG for overrides and DEFAULT_CONFIG otherwise. Broker
  * resources are answered with an empty list: Weir's broker settings live in its own config file.
  */
-import type { LogStore } from '../../../store/types.js';
+import type { TopicAdmin } from '../../../store/types.js';
 import { TOPIC_CONFIG_SPECS, type TopicConfigName } from '../../../store/topic-config.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import {
@@ -18,7 +18,7 @@ const CONFIG_TYPE_BOOLEAN = 1;
 const CONFIG_TYPE_STRING = 2;
 const CONFIG_TYPE_LONG = 5;
 
-function topicConfigs(store: LogStore, name: string, keys: string[] | null, withDocs: boolean): DescribedConfig[] {
+function topicConfigs(store: TopicAdmin, name: string, keys: string[] | null, withDocs: boolean): DescribedConfig[] {
   const d = store.describeTopic(name);
   return Object.entries(d.config)
     .filter(([key]) => keys === null || keys.includes(key))
@@ -33,7 +33,7 @@ function topicConfigs(store: LogStore, name: string, keys: string[] | null, with
     }));
 }
 
-export function createDescribeConfigsHandler(deps: { store: LogStore }) {
+export function createDescribeConfigsHandler(deps: { store: TopicAdmin }) {
   const { store } = deps;
   return defineHandler({
     apiKey: ApiKey.DescribeConfigs,

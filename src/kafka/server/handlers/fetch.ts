@@ -15,7 +15,7 @@
  *   (store.waitForData), max_wait_ms passes, or the connection closes.
  */
 import { isWeirError } from '../../../errors.js';
-import type { LogStore } from '../../../store/types.js';
+import type { RecordLog } from '../../../store/types.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import { decodeFetchRequest, encodeFetchResponse, FETCH_FIRST_FLEXIBLE, type FetchPartitionResponse, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
 import { errorCode } from '../../protocol/error-codes.js';
@@ -33,7 +33,7 @@ interface ReadPass {
   waitable: { topic: string; partition: number; highWatermark: number }[];
 }
 
-function readAll(store: LogStore, req: FetchRequest, fetchMaxBytes: number): ReadPass {
+function readAll(store: RecordLog, req: FetchRequest, fetchMaxBytes: number): ReadPass {
   let remaining = req.maxBytes > 0 ? Math.min(req.maxBytes, fetchMaxBytes) : fetchMaxBytes;
   let bytes = 0;
   let hasError = false;
@@ -74,7 +74,7 @@ function readAll(store: LogStore, req: FetchRequest, fetchMaxBytes: number): Rea
   return { response: { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses }, bytes, hasError, waitable };
 }
 
-export function createFetchHandler(deps: { store: LogStore }) {
+export function createFetchHandler(deps: { store: RecordLog }) {
   const { store } = deps;
   return defineHandler({
     apiKey: ApiKey.Fetch,

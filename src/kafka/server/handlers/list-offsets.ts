@@ -5,7 +5,7 @@
  * -3 (KIP-734, max timestamp) needs a per-partition max-timestamp index the store does not
  * keep yet: it is answered with UNSUPPORTED_VERSION for that partition.
  */
-import type { LogStore } from '../../../store/types.js';
+import type { RecordLog } from '../../../store/types.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import {
   decodeListOffsetsRequest, EARLIEST_TIMESTAMP, encodeListOffsetsResponse, LATEST_TIMESTAMP, LIST_OFFSETS_FIRST_FLEXIBLE,
@@ -15,7 +15,7 @@ import { errorCode } from '../../protocol/error-codes.js';
 import { kafkaErrorCode } from '../errors.js';
 import { defineHandler } from '../handler.js';
 
-function lookup(store: LogStore, topic: string, partition: number, timestamp: number): ListOffsetsPartitionResponse {
+function lookup(store: RecordLog, topic: string, partition: number, timestamp: number): ListOffsetsPartitionResponse {
   const base = { partitionIndex: partition, errorCode: 0, timestamp: -1, offset: -1, leaderEpoch: 0 };
   try {
     if (timestamp === EARLIEST_TIMESTAMP) return { ...base, offset: store.offsets(topic, partition).logStartOffset };
@@ -28,7 +28,7 @@ function lookup(store: LogStore, topic: string, partition: number, timestamp: nu
   }
 }
 
-export function createListOffsetsHandler(deps: { store: LogStore }) {
+export function createListOffsetsHandler(deps: { store: RecordLog }) {
   const { store } = deps;
   return defineHandler({
     apiKey: ApiKey.ListOffsets,

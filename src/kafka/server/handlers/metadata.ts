@@ -6,7 +6,7 @@
 import { ApiKey } from '../../protocol/api-keys.js';
 import { decodeMetadataRequest, encodeMetadataResponse, METADATA_FIRST_FLEXIBLE, type MetadataTopic } from '../../protocol/apis/metadata.js';
 import { errorCode } from '../../protocol/error-codes.js';
-import type { LogStore } from '../../../store/types.js';
+import type { TopicAdmin } from '../../../store/types.js';
 import { kafkaErrorCode } from '../errors.js';
 import { defineHandler, type BrokerInfo } from '../handler.js';
 import type { TopicResolver } from '../topics.js';
@@ -14,7 +14,7 @@ import type { TopicResolver } from '../topics.js';
 /** Weir has no topic ids yet: Kafka's zero UUID means "none". */
 export const ZERO_UUID = Buffer.alloc(16);
 
-export function createMetadataHandler(deps: { store: LogStore; topics: TopicResolver }) {
+export function createMetadataHandler(deps: { store: TopicAdmin; topics: TopicResolver }) {
   const { store, topics } = deps;
 
   function describe(name: string, broker: BrokerInfo): MetadataTopic {

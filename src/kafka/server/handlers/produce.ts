@@ -13,7 +13,7 @@ import {
 } from '../../protocol/apis/produce.js';
 import { errorCode, type KafkaErrorName } from '../../protocol/error-codes.js';
 import { NO_PRODUCER_ID, readBatchHeader, splitRecordSet } from '../../protocol/record-batch.js';
-import type { LogStore } from '../../../store/types.js';
+import type { RecordLog } from '../../../store/types.js';
 import { kafkaErrorCode, kafkaErrorMessage } from '../errors.js';
 import { defineHandler, NO_RESPONSE } from '../handler.js';
 import { incrementSequence, type ProducerStateManager } from '../producer-state.js';
@@ -25,7 +25,7 @@ function failed(index: number, name: KafkaErrorName, message: string | null): Pr
   return { index, errorCode: errorCode(name), baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage: message };
 }
 
-export function createProduceHandler(deps: { store: LogStore; topics: TopicResolver; producers: ProducerStateManager }) {
+export function createProduceHandler(deps: { store: RecordLog; topics: TopicResolver; producers: ProducerStateManager }) {
   const { store, topics, producers } = deps;
 
   async function producePartition(topic: string, index: number, records: Buffer | null): Promise<ProducePartitionResponse> {
