@@ -18,7 +18,7 @@ import {
   assignedConsumer, consumeCount, createTopic, DrProducer, disconnected, listTopics, loadCkjs, offsetsForTimes, watermarks,
   type Ckjs, type CkjsModule,
 } from './ckjs.js';
-import { startFaultProxy } from './fault-proxy.js';
+import { startFaultProxy } from '../../helpers/fault-proxy.js';
 import { startTestBroker, type TestBroker } from './helpers.js';
 
 const CODEC_IDS = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
@@ -163,7 +163,7 @@ describe('@confluentinc/kafka-javascript (librdkafka 2.15)', () => {
 
 describe('@confluentinc/kafka-javascript idempotent producer, Produce responses lost', () => {
   it('retries on a new connection; every record is stored once, in order', async () => {
-    const proxy = await startFaultProxy();
+    const proxy = await startFaultProxy({ kafkaFrames: true });
     // The broker advertises the proxy, so reconnects after a lost response go through it too.
     const behind = await startTestBroker({ listener: { advertisedPort: proxy.port } });
     proxy.target = behind.port;

@@ -12,7 +12,7 @@ import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'ka
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
 import { decodeRecordBatch, readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
 import { assignedConsumer, consumeCount, disconnected, loadCkjs } from './ckjs.js';
-import { startFaultProxy } from './fault-proxy.js';
+import { startFaultProxy } from '../../helpers/fault-proxy.js';
 import { startTestBroker, type TestBroker } from './helpers.js';
 import { registerKafkajsCodecs } from './kafkajs-codecs.js';
 
@@ -151,7 +151,7 @@ describe('kafkajs round trip', () => {
 
 describe('kafkajs idempotent producer, Produce responses lost', () => {
   it('retries on a new connection; every record is stored once, in order', async () => {
-    const proxy = await startFaultProxy();
+    const proxy = await startFaultProxy({ kafkaFrames: true });
     const behind = await startTestBroker({ listener: { advertisedPort: proxy.port } });
     proxy.target = behind.port;
     const client = new Kafka({ brokers: [`127.0.0.1:${proxy.port}`], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 20 } });

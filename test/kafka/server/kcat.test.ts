@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
 import { decodeRecordBatch, readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
-import { startFaultProxy } from './fault-proxy.js';
+import { startFaultProxy } from '../../helpers/fault-proxy.js';
 import { startTestBroker, type TestBroker } from './helpers.js';
 import { requireKcat } from '../../helpers/required-tools.js';
 
@@ -146,7 +146,7 @@ describe('kcat', () => {
   });
 
   it('idempotent producer whose Produce responses are lost retries without writing twice', async () => {
-    const proxy = await startFaultProxy();
+    const proxy = await startFaultProxy({ kafkaFrames: true });
     const behind = await startTestBroker({ listener: { advertisedPort: proxy.port } });
     proxy.target = behind.port;
     try {
