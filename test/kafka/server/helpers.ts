@@ -1,12 +1,12 @@
 /** Starts a Kafka listener on 127.0.0.1:0 over a fresh store in a temp dir. */
-import { connect, type Socket } from 'node:net';
-import { once } from 'node:events';
 import { GroupCoordinator } from '../../../src/kafka/server/groups/coordinator.js';
 import { groupHandlers } from '../../../src/kafka/server/groups/handlers/index.js';
 import { coreHandlers } from '../../../src/kafka/server/handlers/index.js';
 import { startKafkaListener, type KafkaListener, type KafkaListenerOptions } from '../../../src/kafka/server/listener.js';
 import type { LogStore, StoreOptions } from '../../../src/store/types.js';
 import { openTestStore, silentLogger, tempDir } from '../../helpers/store.js';
+
+export { RawClient } from '../../helpers/raw-kafka.js';
 
 export interface TestBroker {
   store: LogStore;
@@ -58,68 +58,6 @@ export async function startTestBroker(
       tmp.cleanup();
     },
   };
-}
-
-/** A raw TCP client that collects response frames. */
-export class RawClient {
-  readonly socket: Socket;
-  private buf = Buffer.alloc(0);
-  private waiters: Array<() => void> = [];
-  readonly frames: Buffer[] = [];
-  closed = false;
-
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      while (this.buf.length >= 4 && this.buf.length >= 4 + this.buf.readInt32BE(0)) {
-        const n = this.buf.readInt32BE(0);
-        this.frames.push(this.buf.subarray(4, 4 + n));
-        this.buf = this.buf.subarray(4 + n);
-      }
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static async connect(port: number): Promise<RawClient> {
-    const s = connect({ host: '127.0.0.1', port });
-    await once(s, 'connect');
-    return new RawClient(s);
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  /** Resolves once `n` frames have arrived (or the socket closed). */
-  async waitFrames(n: number): Promise<Buffer[]> {
-    while (this.frames.length < n && !this.closed) await new Promise<void>((r) => this.waiters.push(r));
-    return this.frames.slice(0, n);
-  }
-
-  /** Resolves once `done()` holds, re-checked on every arrival and on close. */
-  async waitFor(done: () => boolean): Promise<void> {
-    while (!done() && !this.closed) await new Promise<void>((r) => this.waiters.push(r));
-  }
-
-  async waitClosed(): Promise<void> {
-    while (!this.closed) await new Promise<void>((r) => this.waiters.push(r));
-  }
-
-  write(b: Buffer): void {
-    this.socket.write(b);
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
 }
 
 /** A request frame: size, header v1 (or v2 with an empty tag buffer), body. */
