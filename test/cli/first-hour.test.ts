@@ -3,28 +3,24 @@
  * wrong and what to do (not a connection hint for a missing topic), `weir simulate` credentials,
  * and the README's CLI reference listing every command.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands/index.js';
-import { startWeirProcess, type WeirProcess } from '../helpers/weir-process.js';
-import { assertBuilt, finished, runWeir, spawnWeir, type RunResult } from './helpers.js';
+import { finished, runWeir, spawnWeir } from './helpers.js';
+import { weirForFile } from './weir-fixture.js';
 
 let dir: string;
-let weir: WeirProcess;
 let bs: string;
 const PASSWD = 'pw-of-sim';
 
-beforeAll(async () => {
-  assertBuilt();
-  dir = mkdtempSync(path.join(tmpdir(), 'weir-first-hour-'));
-  const add = spawnWeir(['users', 'add', '--username', 'sim', '--password-file', path.join(dir, 'mqtt.passwd')], { cwd: dir });
-  add.stdin.end(`${PASSWD}\n`);
-  expect((await finished(add)).code).toBe(0);
+const fixture = weirForFile('weir-first-hour-', async (tmp, cli) => {
+  dir = tmp;
+  expect((await cli(['users', 'add', '--username', 'sim', '--password-file', path.join(dir, 'mqtt.passwd')], `${PASSWD}\n`)).code).toBe(0);
   mkdirSync(path.join(dir, 'data'));
-  weir = await startWeirProcess(path.join(dir, 'data'), {
+  return {
+    dataDir: path.join(dir, 'data'),
     env: {
       WEIR_KAFKA__AUTO_CREATE_TOPICS_ENABLE: 'false',
       WEIR_MQTT__ENABLED: 'true',
@@ -32,20 +28,12 @@ beforeAll(async () => {
       WEIR_MQTT__PASSWORD_FILE: path.join(dir, 'mqtt.passwd'),
       WEIR_MQTT__ALLOW_ANONYMOUS: 'false',
     },
-  });
-  bs = weir.kafka;
-}, 30_000);
-
-afterAll(async () => {
-  await weir?.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+  };
 });
-
-function cli(args: string[], stdin = ''): Promise<RunResult> {
-  const child = spawnWeir(args, { cwd: dir });
-  child.stdin.end(stdin);
-  return finished(child);
-}
+const { cli } = fixture;
+beforeAll(() => {
+  bs = fixture.weir.kafka;
+});
 
 describe.concurrent('errors that point the right way', () => {
   it('produce to a missing topic with auto-create off says the topic does not exist and how to create it', async () => {
@@ -141,7 +129,7 @@ describe.concurrent('--config FILE on every command, --config-file kept as its a
 
 describe('weir simulate', () => {
   it('--username/--password log in to a broker that wants them', async () => {
-    const url = `mqtt://${weir.mqtt!}`;
+    const url = `mqtt://${fixture.weir.mqtt!}`;
     const args = ['simulate', '--url', url, '--sensors', '1', '--rate', '5', '--duration', '1s'];
     const anonymous = await cli(args);
     expect(anonymous.code).toBe(1);

@@ -3,35 +3,16 @@
  * real `weir start` (built dist, Kafka listener on 127.0.0.1:0), each command a child process as
  * an operator runs it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../src/kafka/protocol/murmur2.js';
-import { startWeirProcess, type WeirProcess } from '../helpers/weir-process.js';
-import { assertBuilt, finished, spawnWeir, type RunResult } from './helpers.js';
+import { weirForFile } from './weir-fixture.js';
 
-let dir: string;
-let weir: WeirProcess;
+const fixture = weirForFile('weir-kafka-cli-');
+const { cli } = fixture;
 let bs: string;
-
-beforeAll(async () => {
-  assertBuilt();
-  dir = mkdtempSync(path.join(tmpdir(), 'weir-kafka-cli-'));
-  weir = await startWeirProcess(dir);
-  bs = weir.kafka;
-}, 30_000);
-
-afterAll(async () => {
-  await weir?.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+beforeAll(() => {
+  bs = fixture.weir.kafka;
 });
-
-function cli(args: string[], stdin = ''): Promise<RunResult> {
-  const child = spawnWeir(args, { cwd: dir });
-  child.stdin.end(stdin);
-  return finished(child);
-}
 
 describe.concurrent('weir produce and consume', () => {
   it('keyed lines with headers come back with keys, headers, partitions and offsets; keys land where murmur2 puts them', async () => {
@@ -116,19 +97,21 @@ describe.concurrent('weir groups', () => {
 });
 
 describe.concurrent('weir topics --bootstrap-server while Weir runs', () => {
-  it('create, list, describe, alter (partitions, set and remove configs), delete', async () => {
+  it('create, list, describe, alter (partitions, set and remove configs, --config repeated as in kafka-topics.sh), delete', async () => {
     const t = (...args: string[]) => cli(['topics', ...args, '--bootstrap-server', bs]);
-    const created = await t('create', '--topic', 'remote', '--partitions', '2', '--config', 'retention.ms=3600000', '--replication-factor', '1');
+    const created = await t('create', '--topic', 'remote', '--partitions', '2', '--config', 'retention.ms=3600000', '--config', 'flush.ms=1000', '--replication-factor', '1');
     expect(created.stdout).toBe('Created topic remote with 2 partitions.\n');
     expect((await t('create', '--topic', 'remote')).code).toBe(1);
     expect((await t('create', '--topic', 'remote', '--if-not-exists')).code).toBe(0);
     expect((await t('list')).stdout.split('\n')).toContain('remote');
-    const altered = await t('alter', '--topic', 'remote', '--partitions', '4', '--config', 'segment.ms=60000', '--delete-config', 'retention.ms');
-    expect(altered.stdout).toBe('Altered topic remote: partitions 2 -> 4; set segment.ms=60000; removed override retention.ms.\n');
+    const altered = await t('alter', '--topic', 'remote', '--partitions', '4', '--config', 'segment.ms=60000', '--config', 'max.message.bytes=2048', '--delete-config', 'retention.ms');
+    expect(altered.stdout).toBe('Altered topic remote: partitions 2 -> 4; set segment.ms=60000; set max.message.bytes=2048; removed override retention.ms.\n');
     const d = await t('describe', '--topic', 'remote');
     expect(d.stdout).toContain('Topic: remote\tPartitionCount: 4\tReplicationFactor: 1');
     expect(d.stdout).toContain('\tPartition: 3\tLeader: 0\tLogStartOffset: 0\tHighWatermark: 0');
     expect(d.stdout).toContain('\tsegment.ms=60000\toverride');
+    expect(d.stdout).toContain('\tmax.message.bytes=2048\toverride');
+    expect(d.stdout).toContain('\tflush.ms=1000\toverride'); // set at create, kept by the alter
     expect(d.stdout).toContain('\tretention.ms=604800000\tdefault');
     expect((await t('delete', '--topic', 'remote')).stdout).toBe('Deleted topic remote.\n');
     expect((await t('list')).stdout.split('\n')).not.toContain('remote');
@@ -136,7 +119,7 @@ describe.concurrent('weir topics --bootstrap-server while Weir runs', () => {
   });
 
   it('without --bootstrap-server the locked data dir is refused, and the hint names --bootstrap-server', async () => {
-    const r = await cli(['topics', 'list', '--data-dir', dir]);
+    const r = await cli(['topics', 'list', '--data-dir', fixture.dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--bootstrap-server');
   });

@@ -1,44 +1,28 @@
 /**
- * `weir users --kafka` (and its older name `weir kafka-users`) and the protocol commands' --command-config against a real `weir start`
- * with SASL on (kafka.sasl_credentials_file), each command a child process.
+ * `weir users --kafka` (and its older name `weir kafka-users`) and the protocol commands'
+ * --command-config against a real `weir start` with SASL on (kafka.sasl_credentials_file), each
+ * command a child process.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KAFKA_CREDENTIALS, checkPassword } from '../../src/kafka/server/sasl/credentials.js';
 import { readUserFile } from '../../src/users/user-file.js';
-import { startWeirProcess, type WeirProcess } from '../helpers/weir-process.js';
-import { assertBuilt, finished, spawnWeir, type RunResult } from './helpers.js';
+import { weirForFile } from './weir-fixture.js';
 
-let dir: string;
 let users: string;
-let weir: WeirProcess;
-
-function cli(args: string[], stdin = ''): Promise<RunResult> {
-  const child = spawnWeir(args, { cwd: dir });
-  child.stdin.end(stdin);
-  return finished(child);
-}
+const fixture = weirForFile('weir-kafka-users-', async (dir, cli) => {
+  users = path.join(dir, 'kafka.users');
+  expect((await cli(['kafka-users', 'add', '--username', 'app', '--credentials-file', users], 'app-pass\n')).code).toBe(0);
+  return { env: { WEIR_KAFKA__SASL_CREDENTIALS_FILE: users, WEIR_KAFKA__SASL_MECHANISMS: 'SCRAM-SHA-256' } };
+});
+const { cli } = fixture;
 
 function properties(name: string, lines: string[]): string {
-  const file = path.join(dir, name);
+  const file = path.join(fixture.dir, name);
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
 }
-
-beforeAll(async () => {
-  assertBuilt();
-  dir = mkdtempSync(path.join(tmpdir(), 'weir-kafka-users-'));
-  users = path.join(dir, 'kafka.users');
-  expect((await cli(['kafka-users', 'add', '--username', 'app', '--credentials-file', users], 'app-pass\n')).code).toBe(0);
-  weir = await startWeirProcess(dir, { env: { WEIR_KAFKA__SASL_CREDENTIALS_FILE: users, WEIR_KAFKA__SASL_MECHANISMS: 'SCRAM-SHA-256' } });
-}, 30_000);
-
-afterAll(async () => {
-  await weir?.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
-});
 
 describe('weir users --kafka', () => {
   it('add writes a salted SCRAM credential (mode 0600) that checks the password; list and remove', async () => {
@@ -68,7 +52,7 @@ describe('weir users --kafka', () => {
     const both = await cli(['users', 'list', '--kafka', '--password-file', users]);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('with --kafka give --credentials-file');
-    const mqtt = await cli(['users', 'add', '--username', 'x', '--iterations', '5000', '--password-file', path.join(dir, 'p')], 'pw\n');
+    const mqtt = await cli(['users', 'add', '--username', 'x', '--iterations', '5000', '--password-file', path.join(fixture.dir, 'p')], 'pw\n');
     expect(mqtt.code).toBe(2);
     expect(mqtt.stderr).toContain('--iterations is for Kafka users');
   });
@@ -81,7 +65,7 @@ describe('weir users --kafka', () => {
   });
 
   it('the file comes from kafka.sasl_credentials_file in --config-file too', async () => {
-    const config = path.join(dir, 'weir.yaml');
+    const config = path.join(fixture.dir, 'weir.yaml');
     writeFileSync(config, `kafka:\n  sasl_credentials_file: ${users}\n`);
     expect((await cli(['kafka-users', 'list', '--config-file', config])).stdout).toBe('app\n');
   });
@@ -90,7 +74,7 @@ describe('weir users --kafka', () => {
 describe('the protocol commands with --command-config against a SASL listener', () => {
   it('produce, consume, topics and groups log in with SCRAM-SHA-256', async () => {
     const good = properties('good.properties', ['security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=SCRAM-SHA-256', 'sasl.username=app', 'sasl.password=app-pass']);
-    const flags = ['--bootstrap-server', weir.kafka, '--command-config', good];
+    const flags = ['--bootstrap-server', fixture.weir.kafka, '--command-config', good];
     expect((await cli(['topics', 'create', '--topic', 'secure', '--partitions', '2', ...flags])).code).toBe(0);
     const p = await cli(['produce', '--topic', 'secure', '--key-separator', '=', ...flags], 'a=1\nb=2\nc=3\n');
     expect(p.code, p.stderr).toBe(0);
@@ -103,21 +87,21 @@ describe('the protocol commands with --command-config against a SASL listener', 
 
   it('a wrong password: exit 1, the broker\'s refusal and what to check', async () => {
     const bad = properties('bad.properties', ['security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=SCRAM-SHA-256', 'sasl.username=app', 'sasl.password=nope']);
-    const r = await cli(['produce', '--topic', 'secure', '--bootstrap-server', weir.kafka, '--command-config', bad], 'x\n');
+    const r = await cli(['produce', '--topic', 'secure', '--bootstrap-server', fixture.weir.kafka, '--command-config', bad], 'x\n');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Authentication failed');
     expect(r.stderr).toContain('weir users list --kafka');
   });
 
   it('no --command-config: the listener cuts the client off, and the command fails', async () => {
-    const r = await cli(['topics', 'list', '--bootstrap-server', weir.kafka]);
+    const r = await cli(['topics', 'list', '--bootstrap-server', fixture.weir.kafka]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('--command-config');
   }, 30_000);
 
   it('a mechanism the listener does not offer: exit 1, the broker error and which setting to change', async () => {
     const plain = properties('plain.properties', ['security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=PLAIN', 'sasl.username=app', 'sasl.password=app-pass']);
-    const r = await cli(['topics', 'list', '--bootstrap-server', weir.kafka, '--command-config', plain]);
+    const r = await cli(['topics', 'list', '--bootstrap-server', fixture.weir.kafka, '--command-config', plain]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('UNSUPPORTED_SASL_MECHANISM');
     expect(r.stderr).toContain('Set sasl.mechanism in --command-config to one of kafka.sasl_mechanisms');
