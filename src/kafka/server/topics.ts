@@ -1,18 +1,18 @@
 /**
  * Topic lookup with Kafka's `auto.create.topics.enable` (KIP-487 lets a Metadata request opt
- * out). Concurrent requests for the same missing topic share one createTopic call.
+ * out). Creation is the store's shared auto-create: concurrent requests share one createTopic.
  */
-import { isWeirError } from '../../errors.js';
+import { TopicAutoCreator } from '../../store/auto-create.js';
 import type { LogStore } from '../../store/types.js';
 
 export class TopicResolver {
-  private readonly creating = new Map<string, Promise<void>>();
   private readonly store: LogStore;
-  private readonly autoCreate: boolean;
+  /** Undefined when auto-create is off. */
+  private readonly autoCreate: TopicAutoCreator | undefined;
 
   constructor(store: LogStore, autoCreate: boolean) {
     this.store = store;
-    this.autoCreate = autoCreate;
+    this.autoCreate = autoCreate ? new TopicAutoCreator(store) : undefined;
   }
 
   /**
@@ -21,19 +21,8 @@ export class TopicResolver {
    */
   async ensure(name: string, allowAutoCreate = true): Promise<boolean> {
     if (this.store.hasTopic(name)) return true;
-    if (!this.autoCreate || !allowAutoCreate) return false;
-    let pending = this.creating.get(name);
-    if (pending === undefined) {
-      pending = this.store
-        .createTopic(name)
-        .then(() => undefined)
-        .catch((err: unknown) => {
-          if (!isWeirError(err, 'TOPIC_ALREADY_EXISTS')) throw err;
-        })
-        .finally(() => this.creating.delete(name));
-      this.creating.set(name, pending);
-    }
-    await pending;
+    if (this.autoCreate === undefined || !allowAutoCreate) return false;
+    await this.autoCreate.ensure(name);
     return true;
   }
 }
