@@ -79,7 +79,7 @@ export function producerConfig(upstream: UpstreamSpec, rule: MirrorRuleSpec, dev
     'queue.buffering.max.kbytes': Math.ceil(rule.maxInFlightBytes / 1024) + 1024,
     'message.max.bytes': 256 * 2 ** 20,
     'topic.metadata.refresh.interval.ms': 60_000,
-    // Broker states for the mirror's connected/disconnected figure (rule.ts onStats).
+    // Broker states for the mirror's connected/disconnected figure (upstream-link.ts onStats).
     'statistics.interval.ms': 1000,
   };
   // Java's default partitioner (murmur2 of the key, random for null keys): a key lands where a

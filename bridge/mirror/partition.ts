@@ -56,7 +56,7 @@ export class PartitionMirror {
   /** Highest offset ever sent, to count re-sends. */
   private highestSent = -1;
   private drainWaiters: (() => void)[] = [];
-  /** The records of the stored batch decoded last (rule.ts reuses them while the window is shut). */
+  /** The records of the stored batch decoded last (pumps.ts reuses them while the window is shut). */
   leftover: DecodedRecord[] | undefined;
 
   constructor(opts: { cursorName: string; topic: string; partition: number; upstreamTopic: string; cursor: number }) {

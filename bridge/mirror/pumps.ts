@@ -1,0 +1,231 @@
+/**
+ * The pumps of a rule: one per mirrored partition, reading the log from the partition's next
+ * offset and handing the records to the producer.
+ *
+ * Backlog vs live data. A pump sends at most one chunk (a read of `chunkBytes`) per turn and then
+ * queues behind the other pumps for in-flight room (SendWindow), so a partition with a few fresh
+ * records gets its turn after at most one chunk of each backlogged partition, while a lone backlog
+ * still fills the whole in-flight window with large batches (librdkafka packs up to `batch_size`
+ * records per request). Within a partition the order is the log's, so live records follow that
+ * partition's backlog.
+ */
+import { isWeirError } from '../../src/errors.js';
+import { decodeRecordBatch, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
+import type { Logger } from '../../src/logger.js';
+import type { RecordLog } from '../../src/store/types.js';
+import type { MessageHeader, Producer } from './client.js';
+import type { MirrorRuleSpec } from './config.js';
+import type { Deliveries, RuleCounters } from './deliveries.js';
+import type { PartitionMirror } from './partition.js';
+import type { ByteRateLimit } from './rate-limit.js';
+import type { SendWindow } from './send-window.js';
+import type { UpstreamLink } from './upstream-link.js';
+import { backoffMs, sleep } from './waiting.js';
+
+/** Names of the headers every mirrored record gains (documented in the README). */
+export const ORIGIN_HEADERS = {
+  device: 'weir.origin.device',
+  topic: 'weir.origin.topic',
+  partition: 'weir.origin.partition',
+  offset: 'weir.origin.offset',
+} as const;
+
+export interface PumpDeps {
+  store: Pick<RecordLog, 'offsets' | 'read' | 'waitForData'>;
+  deviceId: string;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  spec: MirrorRuleSpec;
+  counters: RuleCounters;
+  link: UpstreamLink;
+  window: SendWindow;
+  deliveries: Deliveries;
+  rateLimit: ByteRateLimit;
+  log: Logger;
+}
+
+export class Pumps {
+  private readonly pumps: Promise<void>[] = [];
+  /**
+   * Each pump waits on its own stop signal: one signal shared by every pump's wait would hold a
+   * listener per partition and warn (MaxListenersExceededWarning) past ten partitions.
+   */
+  private readonly aborts = new Set<AbortController>();
+  private readonly changeWaiters: (() => void)[] = [];
+  private readonly chunkBytes: number;
+  private stopping = false;
+
+  /** `partitions` is the rule's list: a pump takes its partition out when the topic is deleted. */
+  constructor(
+    private readonly partitions: PartitionMirror[],
+    private readonly deps: PumpDeps,
+  ) {
+    this.chunkBytes = Math.max(64 * 1024, Math.min(1024 * 1024, Math.floor(deps.spec.maxInFlightBytes / 4)));
+  }
+
+  /** Starts the pump of a partition just added to the rule's list. */
+  add(pm: PartitionMirror): void {
+    const stop = new AbortController();
+    if (this.stopping) stop.abort();
+    this.aborts.add(stop);
+    this.pumps.push(this.pump(pm, stop.signal).finally(() => this.aborts.delete(stop)));
+  }
+
+  /** Wakes pumps waiting for a producer or for the rule to go on. */
+  wake(): void {
+    for (const w of this.changeWaiters.splice(0)) w();
+  }
+
+  /** Stops every pump; resolves once they all returned. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const stop of this.aborts) stop.abort();
+    this.wake();
+    await Promise.all(this.pumps);
+  }
+
+  private waitChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.changeWaiters.push(done);
+    });
+  }
+
+  private async pump(pm: PartitionMirror, signal: AbortSignal): Promise<void> {
+    const retries = { count: 0 };
+    while (!this.stopping) {
+      try {
+        await this.turn(pm, signal, retries);
+      } catch (err) {
+        if (this.stopping) break;
+        if (isWeirError(err, 'UNKNOWN_TOPIC_OR_PARTITION')) {
+          // The local topic was deleted: nothing left to mirror (its cursors went with it).
+          this.partitions.splice(this.partitions.indexOf(pm), 1);
+          this.deps.log.info({ topic: pm.topic, partition: pm.partition }, 'mirrored topic deleted; stopped mirroring it');
+          return;
+        }
+        this.deps.link.noteError(err, `mirroring ${pm.topic}[${pm.partition}] failed; retrying`);
+        await sleep(this.backoff(retries.count++), signal);
+      }
+    }
+  }
+
+  /** One step of a pump: waits for what it lacks (a producer, data, room), or sends one chunk. */
+  private async turn(pm: PartitionMirror, signal: AbortSignal, retries: { count: number }): Promise<void> {
+    const { link, deliveries, store, window } = this.deps;
+    const producer = link.producer;
+    if (producer === undefined || deliveries.stoppedBy !== undefined) return this.waitChange(1000);
+    if (pm.phase === 'rewinding') {
+      await pm.drained();
+      if (this.stopping || pm.phase !== 'rewinding') return;
+      await sleep(this.backoff(retries.count++), signal);
+      pm.rewind();
+      return;
+    }
+    const { logStartOffset, highWatermark } = store.offsets(pm.topic, pm.partition);
+    if (pm.cursor < logStartOffset && pm.outstanding === 0) {
+      pm.skipTo(logStartOffset);
+      return;
+    }
+    if (pm.nextRead < logStartOffset) pm.nextRead = logStartOffset;
+    if (pm.nextRead >= highWatermark) {
+      await store.waitForData(pm.topic, pm.partition, pm.nextRead, 1000, signal);
+      return;
+    }
+    if (pm.isolating() && pm.outstanding > 0) return pm.drained();
+    if (!window.hasRoom()) return window.waitForRoom();
+    const bytes = this.sendChunk(producer, pm);
+    if (bytes > 0) retries.count = 0;
+    await this.deps.rateLimit.throttle(bytes, signal);
+    // Let the other pumps (and report callbacks) have their turn before the next chunk.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  private backoff(attempt: number): number {
+    return backoffMs(attempt, this.deps.backoffMinMs, this.deps.backoffMaxMs);
+  }
+
+  /** Reads one chunk at `pm.nextRead` and hands its records to the client; returns record bytes sent. */
+  private sendChunk(producer: Producer, pm: PartitionMirror): number {
+    const { spec, window } = this.deps;
+    const isolate = pm.isolating();
+    const partition = spec.partitioning === 'same' ? pm.partition : -1;
+    const origin = this.originHeaders(pm);
+    let sentBytes = 0;
+    // The window, counted once per chunk (used() walks the partitions), then per record.
+    let room = spec.maxInFlight - window.used();
+    outer: for (const records of this.decoded(pm, isolate)) {
+      for (const r of records) {
+        if (r.offset < pm.nextRead) continue;
+        if (room-- <= 0 || window.bytesFull() || (isolate && pm.outstanding > 0)) break outer;
+        const { headers, bytes } = withOrigin(r, origin);
+        const entry = pm.sent(r.offset, bytes);
+        window.sent(bytes);
+        try {
+          // Copies: key and value are views into the batch, which librdkafka must not outlive.
+          producer.produce(pm.upstreamTopic, partition, r.value === null ? null : Buffer.from(r.value), r.key === null ? null : Buffer.from(r.key), r.timestamp, entry, headers);
+        } catch (err) {
+          window.unsent(bytes);
+          pm.reported(entry);
+          const code = (err as { code?: unknown }).code;
+          if (code === 10) this.deps.deliveries.refuse(pm, entry, `larger than librdkafka's message.max.bytes: ${(err as Error).message}`);
+          else pm.fail(entry);
+          throw err;
+        }
+        this.deps.counters.sent++;
+        sentBytes += bytes;
+        if (isolate) break outer;
+      }
+    }
+    // A lone record goes out now rather than after linger.ms, so isolation is one round trip each.
+    if (isolate && sentBytes > 0) producer.flush(10_000, () => undefined);
+    return sentBytes;
+  }
+
+  /** The origin headers every record of this partition carries, but its offset. */
+  private originHeaders(pm: PartitionMirror): Origin {
+    return [
+      { [ORIGIN_HEADERS.device]: Buffer.from(this.deps.deviceId) },
+      { [ORIGIN_HEADERS.topic]: Buffer.from(pm.topic) },
+      { [ORIGIN_HEADERS.partition]: Buffer.from(String(pm.partition)) },
+    ];
+  }
+
+  /**
+   * The records at `pm.nextRead`: first what is left of the batch decoded last time (a window may
+   * close in the middle of a stored batch, which can hold thousands of records), then a fresh read.
+   */
+  private *decoded(pm: PartitionMirror, isolate: boolean): Generator<DecodedRecord[]> {
+    const left = pm.leftover;
+    if (left !== undefined && left.length > 0 && left[0]!.offset <= pm.nextRead && left[left.length - 1]!.offset >= pm.nextRead) {
+      yield left;
+    }
+    pm.leftover = undefined;
+    const read = this.deps.store.read(pm.topic, pm.partition, pm.nextRead, isolate ? 1 : this.chunkBytes);
+    for (const batch of read.batches) {
+      const { records } = decodeRecordBatch(batch);
+      pm.leftover = records;
+      yield records;
+    }
+  }
+}
+
+/** The origin headers of a partition: its device, topic and partition. */
+type Origin = readonly [MessageHeader, MessageHeader, MessageHeader];
+
+/** The record's headers followed by the origin headers and its offset, and its size in record bytes. */
+function withOrigin(r: DecodedRecord, origin: Origin): { headers: MessageHeader[]; bytes: number } {
+  const headers: MessageHeader[] = [];
+  let bytes = (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const h of r.headers) {
+    // librdkafka's binding takes no null header value; Kafka readers see an empty one.
+    headers.push({ [h.key]: h.value ?? Buffer.alloc(0) });
+    bytes += h.key.length + (h.value?.length ?? 0);
+  }
+  headers.push(origin[0], origin[1], origin[2], { [ORIGIN_HEADERS.offset]: Buffer.from(String(r.offset)) });
+  return { headers, bytes };
+}
