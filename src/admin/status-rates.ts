@@ -17,17 +17,21 @@ const IDLE_SAMPLE_MS = 5000;
 interface Sample {
   at: number;
   counters: Map<string, number>;
+  /**
+   * Each topic's log end, by the store's own name string: a data directory may hold tens of
+   * thousands of topics, and a key made per topic per sample would cost a string each.
+   */
+  logEnds: Map<string, number>;
 }
 
-function counters(s: StatusSnapshot): Map<string, number> {
+function counters(s: StatusSnapshot): Omit<Sample, 'at'> {
   const out = new Map<string, number>([['store\0appended', s.store.recordsAppended]]);
-  for (const t of s.topics) out.set(`topic\0${t.name}`, t.logEndOffset);
   for (const section of s.sections) {
     for (const c of section.cards ?? []) {
       if (c.rate !== undefined && typeof c.value === 'number') out.set(`card\0${section.id}\0${c.id}`, c.value);
     }
   }
-  return out;
+  return { counters: out, logEnds: new Map(s.topics.map((t) => [t.name, t.logEndOffset])) };
 }
 
 export class StatusRates {
@@ -63,20 +67,20 @@ export class StatusRates {
     const current = counters(s);
     const base = this.samples.findLast((x) => at - x.at >= MIN_INTERVAL_MS);
     const seconds = base === undefined ? 0 : (at - base.at) / 1000;
-    const rate = (key: string): number | null => {
-      const before = base?.counters.get(key);
-      const value = current.get(key);
+    const rate = (key: string, of: 'counters' | 'logEnds' = 'counters'): number | null => {
+      const before = base?.[of].get(key);
+      const value = current[of].get(key);
       // A counter that went down was reset (a topic deleted and created again): from zero.
       return before === undefined || value === undefined ? null : Math.max(0, value - (value < before ? 0 : before)) / seconds;
     };
     s.rateSeconds = base === undefined ? null : seconds;
     s.store.appendedPerSecond = rate('store\0appended');
-    for (const t of s.topics) t.recordsPerSecond = rate(`topic\0${t.name}`);
+    for (const t of s.topics) t.recordsPerSecond = rate(t.name, 'logEnds');
     for (const section of s.sections) {
       for (const c of section.cards ?? []) if (c.rate !== undefined) c.perSecond = rate(`card\0${section.id}\0${c.id}`);
     }
     const newest = this.samples.at(-1);
-    if (newest === undefined || at - newest.at >= MIN_INTERVAL_MS) this.samples.push({ at, counters: current });
+    if (newest === undefined || at - newest.at >= MIN_INTERVAL_MS) this.samples.push({ at, ...current });
     if (base !== undefined) this.samples = this.samples.slice(this.samples.indexOf(base));
     return s;
   }

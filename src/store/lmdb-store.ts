@@ -154,6 +154,11 @@ export class LmdbStore implements LogStore {
     return this.describeTopic(name);
   }
 
+  checkCreateTopic(name: string, options: { partitions?: number; configs?: Record<string, string> } = {}): void {
+    this.assertOpen();
+    this.topics.checkCreate(name, options.partitions, options.configs ?? {});
+  }
+
   async deleteTopic(name: string): Promise<void> {
     this.assertOpen();
     await removeTopic(this.env, this.topics, this.counters, () => this.small.listCursors(), name);

@@ -40,8 +40,12 @@ export class PartitionState {
   activeRowBytes: number;
   /** Appends queued or being committed for this partition. */
   private pendingAppends = 0;
-  private readonly settledWaiters: (() => void)[] = [];
-  private readonly waiters = new Set<Waiter>();
+  /**
+   * Both made on first use: a data directory can hold tens of thousands of partitions that
+   * nobody waits on, and an empty Set costs about 100 bytes each.
+   */
+  private settledWaiters: (() => void)[] | undefined;
+  private waiters: Set<Waiter> | undefined;
 
   constructor(
     private readonly env: LmdbEnv,
@@ -63,13 +67,13 @@ export class PartitionState {
   }
 
   appendSettled(): void {
-    if (--this.pendingAppends === 0) for (const wake of this.settledWaiters.splice(0)) wake();
+    if (--this.pendingAppends === 0 && this.settledWaiters !== undefined) for (const wake of this.settledWaiters.splice(0)) wake();
   }
 
   /** Resolves once no append to this partition is queued or being committed. */
   whenAppendsSettled(): Promise<void> {
     if (this.pendingAppends === 0) return Promise.resolve();
-    return new Promise((resolve) => this.settledWaiters.push(resolve));
+    return new Promise((resolve) => (this.settledWaiters ??= []).push(resolve));
   }
 
   /** Takes over state freshly loaded from disk (after a failed commit), keeping the waiters. */
@@ -86,7 +90,7 @@ export class PartitionState {
   advanceHighWatermark(offset: number): void {
     if (offset <= this.highWatermark) return;
     this.highWatermark = offset;
-    for (const waiter of this.waiters) {
+    for (const waiter of this.waiters ?? []) {
       if (waiter.offset < offset) waiter.wake(true);
     }
   }
@@ -162,29 +166,30 @@ export class PartitionState {
 
   waitForData(offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.highWatermark > offset) return Promise.resolve(true);
-    if (timeoutMs <= 0 || signal?.aborted === true || this.waiters.size >= MAX_WAITERS_PER_PARTITION) {
+    if (timeoutMs <= 0 || signal?.aborted === true || (this.waiters?.size ?? 0) >= MAX_WAITERS_PER_PARTITION) {
       return Promise.resolve(false);
     }
+    const waiters = (this.waiters ??= new Set());
     return new Promise((resolve) => {
       const waiter: Waiter = {
         offset,
         wake: (ready) => {
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
-          this.waiters.delete(waiter);
+          waiters.delete(waiter);
           resolve(ready);
         },
       };
       const onAbort = () => waiter.wake(false);
       const timer = setTimeout(() => waiter.wake(false), timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(waiter);
+      waiters.add(waiter);
     });
   }
 
   /** Wakes every waiter with "no data" (topic deleted, store closing). */
   releaseWaiters(): void {
-    for (const waiter of this.waiters) waiter.wake(false);
+    for (const waiter of this.waiters ?? []) waiter.wake(false);
   }
 }
 

@@ -192,6 +192,8 @@ export interface RecordLog {
 /** Topics and their partitions and configs. */
 export interface TopicAdmin {
   createTopic(name: string, options?: { partitions?: number; configs?: Record<string, string> }): Promise<TopicDescription>;
+  /** Throws what createTopic would refuse (name, partitions, configs, exists, caps), creating nothing. */
+  checkCreateTopic(name: string, options?: { partitions?: number; configs?: Record<string, string> }): void;
   deleteTopic(name: string): Promise<void>;
   /** Sets and removes overrides (Kafka's IncrementalAlterConfigs semantics). */
   alterTopicConfigs(name: string, set: Record<string, string>, remove?: string[]): Promise<TopicDescription>;

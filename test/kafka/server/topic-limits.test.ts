@@ -1,6 +1,6 @@
 /**
- * store.max_topics / store.max_partitions as Kafka clients see them: CreateTopics and
- * CreatePartitions answer POLICY_VIOLATION (44) (with the store's message in error_message), and a Metadata request
+ * store.max_topics / store.max_partitions as Kafka clients see them: CreateTopics (validate_only
+ * too) and CreatePartitions answer POLICY_VIOLATION (44) (with the store's message in error_message), and a Metadata request
  * that would auto-create a topic past the cap gets POLICY_VIOLATION for that topic (what Kafka's
  * own auto-create answers with the error of a failed create) while the topics that exist or fit
  * are served as usual.
@@ -33,6 +33,17 @@ describe('topic caps over the Kafka protocol', () => {
     const grow = await admin.createPartitions({ topicPartitions: [{ topic: 'first', count: 5 }] }).catch((e: unknown) => e);
     expect(grow).toMatchObject({ type: 'POLICY_VIOLATION', code: 44 });
     expect(broker.store.partitionCount('first')).toBe(2);
+  });
+
+  it('CreateTopics with validate_only refuses past the caps as the real create does, and creates nothing either way', async () => {
+    // 'first' has 2 of the 4 partitions: 3 more do not fit, 2 do.
+    const tooWide = await admin.createTopics({ validateOnly: true, topics: [{ topic: 'checked', numPartitions: 3 }] }).catch((e: unknown) => e);
+    expect(tooWide).toMatchObject({ errors: [{ type: 'POLICY_VIOLATION', code: 44, topic: 'checked' }] });
+    expect(await admin.createTopics({ validateOnly: true, waitForLeaders: false, topics: [{ topic: 'checked', numPartitions: 2 }] })).toBe(true);
+    expect(broker.store.hasTopic('checked')).toBe(false);
+    // kafkajs answers false for TOPIC_ALREADY_EXISTS.
+    expect(await admin.createTopics({ validateOnly: true, waitForLeaders: false, topics: [{ topic: 'first' }] })).toBe(false);
+    expect(broker.store.stats()).toMatchObject({ topics: 1, partitions: 2 });
   });
 
   it('Metadata auto-create past the cap answers POLICY_VIOLATION for the topics it could not create', async () => {

@@ -1,6 +1,7 @@
 /**
  * CreateTopics v0–7. One node: replication factor must be 1 or -1 (broker default); manual
- * assignments only give the partition count. validate_only checks without creating.
+ * assignments only give the partition count. validate_only checks everything a create would,
+ * store.max_topics and store.max_partitions included, without creating.
  */
 import type { TopicAdmin } from '../../../store/types.js';
 import { ApiKey } from '../../protocol/api-keys.js';
@@ -29,7 +30,8 @@ export function createCreateTopicsHandler(deps: { store: TopicAdmin; defaultPart
     const partitions = t.assignments > 0 ? t.assignments : t.numPartitions === -1 ? deps.defaultPartitions : t.numPartitions;
     try {
       if (validateOnly) {
-        if (store.hasTopic(t.name)) return fail('TOPIC_ALREADY_EXISTS', `topic ${t.name} already exists`);
+        // What a real create would refuse, the caps included (Kafka's validate_only runs the create policy).
+        store.checkCreateTopic(t.name, { partitions, configs: t.configs });
         return { name: t.name, topicId: ZERO_UUID, errorCode: 0, errorMessage: null, numPartitions: partitions, replicationFactor: 1, configs: null };
       }
       const d = await store.createTopic(t.name, { partitions, configs: t.configs });
