@@ -6,8 +6,11 @@
  */
 import './v8-flags.js';
 import { ignoreUnreachableCommitFailures } from '../store/unreachable-commit-failures.js';
-import './embedded-aedes.js';
-import { runCli } from './run.js';
+import { applyMqttSpeedups } from '../../bridge/mqtt/speedups/index.js';
+
+// Before anything loads mqtt-packet (see bridge/mqtt/speedups/); `start` logs what was applied.
+applyMqttSpeedups();
+const { runCli } = await import('./run.js');
 
 // A failed commit (a full disk) must not end Weir through the promises lmdb-js leaves
 // unreachable: src/store/unreachable-commit-failures.ts.

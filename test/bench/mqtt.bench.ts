@@ -15,7 +15,7 @@
  * BENCH_SECONDS=8 (measurement; 2 s warm-up before), BENCH_GENERATORS=2,
  * BENCH_WEIR_ENV=WEIR_X__Y=v,..., BENCH_PROFILE_DIR=dir (both brokers run with --cpu-prof),
  * BENCH_AEDES_TUNED=1 (plain aedes also gets the speed-ups the weir executable gives the aedes it
- * embeds: the no-op `debug` loggers and bl reads without a Buffer per read (src/cli/embedded-aedes.ts),
+ * embeds: the no-op `debug` loggers and bl reads without a Buffer per read (bridge/mqtt/speedups/),
  * and the message bus that skips matching with no subscriber (bridge/mqtt/local-emitter.ts). The
  * baseline is then aedes as Weir runs it, not as shipped).
  *
@@ -55,9 +55,6 @@ const aedesTuned = env['BENCH_AEDES_TUNED'] === '1';
 const hostileMode = env['BENCH_HOSTILE'] === '1';
 const hostileClients = Number(env['BENCH_HOSTILE_CLIENTS'] ?? 10);
 const hostileKind = env['BENCH_HOSTILE_READING'] === '1' ? 'mqtt-reader' : 'mqtt-subscriber';
-const plainPreload = aedesTuned
-  ? ['--import', join(import.meta.dirname, '../../src/cli/embedded-aedes.js')]
-  : [];
 const weirEnv = envList(env['BENCH_WEIR_ENV'] ?? '', 'BENCH_WEIR_ENV');
 const nodeFlags = unitNodeFlags();
 const unitEnv = unitEnvironment();
@@ -81,9 +78,9 @@ async function startBroker(kind: BrokerKind, dir: string, tag: string): Promise<
     if (weir.mqtt === null) throw new Error('weir started without an MQTT listener');
     return { pid: weir.pid, port: Number(weir.mqtt.split(':').at(-1)), stop: async () => void (await weir.kill('SIGTERM')) };
   }
-  const child = spawn(process.execPath, [...nodeFlags, ...prof, ...plainPreload, PLAIN], {
+  const child = spawn(process.execPath, [...nodeFlags, ...prof, PLAIN], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...unitEnv, PLAIN_AEDES_LOCAL_EMITTER: aedesTuned ? '1' : '0' },
+    env: { ...process.env, ...unitEnv, PLAIN_AEDES_TUNED: aedesTuned ? '1' : '0' },
   });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -1,14 +1,14 @@
 /**
- * The BufferList reads mqtt-packet parses with (src/cli/buffer-list-reads.ts) give what bl's own
- * give, for every position and chunk layout, and take the shortcut they exist for. The executable
- * patches the bl that mqtt-packet resolves: a parser fed the same bytes, cut at the same places,
- * parses the same packets with and without it.
+ * The BufferList reads mqtt-packet parses with (bridge/mqtt/speedups/bl-reads.ts) give what bl's
+ * own give, for every position and chunk layout, and take the shortcut they exist for. The
+ * speed-up patches the bl that mqtt-packet resolves: a parser fed the same bytes, cut at the same
+ * places, parses the same packets with and without it. A bl of another shape is left alone.
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { readFromFirstChunk } from '../../src/cli/buffer-list-reads.js';
+import { blMisfit, readFromFirstChunk } from '../../../../bridge/mqtt/speedups/bl-reads.js';
 
 interface BufferListInstance {
   _bufs: Buffer[];
@@ -101,8 +101,9 @@ describe('BufferList reads from the first chunk', () => {
   });
 });
 
-describe('mqtt-packet-reads (the weir executable loads it first)', () => {
-  const READS = fileURLToPath(new URL('../../dist/src/cli/mqtt-packet-reads.js', import.meta.url));
+describe('the bl-reads speed-up', () => {
+  const SPEEDUPS = fileURLToPath(new URL('../../../../dist/bridge/mqtt/speedups/index.js', import.meta.url));
+  const BL_READS = fileURLToPath(new URL('../../../../dist/bridge/mqtt/speedups/bl-reads.js', import.meta.url));
 
   /**
    * Parses the same PUBLISH, CONNECT and SUBSCRIBE bytes, cut at the same pseudo-random places,
@@ -111,7 +112,12 @@ describe('mqtt-packet-reads (the weir executable loads it first)', () => {
    */
   function parseAll(patch: boolean): { patched: boolean; packets: number; digest: string } {
     const script = `
-      ${patch ? `await import(${JSON.stringify(READS)});` : ''}
+      if (${patch}) {
+        const { applyMqttSpeedups } = await import(${JSON.stringify(SPEEDUPS)});
+        const { blReads } = await import(${JSON.stringify(BL_READS)});
+        const outcomes = applyMqttSpeedups(undefined, [blReads, blReads]); // a second start finds it applied
+        if (outcomes.some((o) => o.skipped !== undefined)) throw new Error(JSON.stringify(outcomes));
+      }
       const { createRequire } = await import('node:module');
       const { createHash } = await import('node:crypto');
       const fromMqttPacket = createRequire(createRequire(import.meta.dirname + '/').resolve('mqtt-packet'));
@@ -137,7 +143,7 @@ describe('mqtt-packet-reads (the weir executable loads it first)', () => {
       console.log(JSON.stringify({ patched: bl.prototype.readUInt8 !== bl.BufferList.prototype.readUInt8, packets: count, digest: hash.digest('hex') }));
     `;
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      cwd: fileURLToPath(new URL('../../node_modules/aedes/', import.meta.url)),
+      cwd: fileURLToPath(new URL('../../../../node_modules/aedes/', import.meta.url)),
       encoding: 'utf8',
     });
     if (run.status !== 0) throw new Error(`node exited ${run.status}: ${run.stdout}${run.stderr}`);
@@ -151,5 +157,22 @@ describe('mqtt-packet-reads (the weir executable loads it first)', () => {
     expect(withReads.patched).toBe(true);
     expect(withReads.packets).toBe(409);
     expect(withReads).toEqual({ ...without, patched: true });
+  });
+
+  it('leaves a bl of another shape alone, saying why', () => {
+    class NoBufs {
+      length = 0;
+      readUInt8(): number { return 0; }
+      readUInt16BE(): number { return 0; }
+      readUInt32BE(): number { return 0; }
+      slice(_start?: number, _end?: number): Buffer { return Buffer.alloc(0); }
+      toString(_encoding?: string, _start?: number, _end?: number): string { return ''; }
+      append(chunk: Buffer): void { this.length += chunk.length; }
+    }
+    const noReads = function () {} as unknown as { prototype: Record<string, unknown> };
+    expect(blMisfit({})).toEqual({ kind: 'shape', reason: "bl's export is not its list class (object)" });
+    expect(blMisfit(noReads)).toEqual({ kind: 'shape', reason: "bl's list has no readUInt8" });
+    expect(blMisfit(NoBufs)).toEqual({ kind: 'shape', reason: "bl's list does not keep its chunks in _bufs and its size in length" });
+    expect(blMisfit(fromMqttPacket('bl'))).toBeUndefined();
   });
 });
