@@ -6,11 +6,9 @@
  *   clients match by correlation id but librdkafka and kafkajs also expect order). A request
  *   that gets no response (Produce acks=0) still holds its slot until it is served, so order
  *   holds for the requests behind it.
- * - Every request byte is reserved against the listener's budget (byte-budget.ts) from the
+ * - Every request byte is reserved against the listener's budget (connection-budget.ts) from the
  *   moment its size prefix is read until its response is written; a request that cannot be
- *   reserved is not read further (the socket is paused) until bytes are given back. A connection
- *   holding nothing may always read one small request (SMALL_REQUEST_BYTES), so large partial
- *   requests holding the budget do not stall everyone's Metadata, heartbeats and small produces.
+ *   reserved is not read further (the socket is paused) until bytes are given back.
  * - At most `maxInFlight` slots: at the cap, or while the socket's write buffer is over its
  *   high-water mark (the client is not reading its responses), the socket is paused (TCP
  *   backpressure reaches the client), no further request is started (so no more responses are
@@ -20,27 +18,22 @@
  *   Fetches cannot make the listener hold more than one fetch response per connection. The
  *   record bytes of fetch responses count against the listener's `responseBudget` until the
  *   socket takes them; while it is spent, no Fetch is started.
- * - Bad input (a bad frame size, a header or body that does not parse, an API key nobody
- *   serves, a version outside the range for anything but ApiVersions) closes this connection
- *   only: other clients and stored data are untouched (DESIGN.md invariants).
- * - With SASL, only ApiVersions/SaslHandshake/SaslAuthenticate are served until the exchange
- *   succeeds (KIP-43/KIP-152); anything else closes the connection, and so does a failed
- *   exchange once its error response is written.
+ * - Bad input (a bad frame size, or a frame request-frame.ts refuses) closes this connection
+ *   only: other clients and stored data are untouched.
+ * - With SASL, a failed exchange closes the connection once its error response is written.
  */
 import type { Socket } from 'node:net';
 import type { Logger } from '../../logger.js';
 import { ApiKey } from '../protocol/api-keys.js';
-import { encodeApiVersionsResponse } from '../protocol/apis/api-versions.js';
-import { errorCode } from '../protocol/error-codes.js';
-import { readRequestHeaderPrefix, responseHeaderIsFlexible, writeResponseHeader, type RequestHeader } from '../protocol/header.js';
-import { Reader } from '../protocol/reader.js';
-import { Writer } from '../protocol/writer.js';
-import { SMALL_REQUEST_BYTES, type ByteBudget } from './byte-budget.js';
+import type { RequestHeader } from '../protocol/header.js';
+import type { ByteBudget } from './byte-budget.js';
+import { ConnectionBudget } from './connection-budget.js';
 import { FrameDecoder } from './frame-decoder.js';
-import { isFlexible, NO_RESPONSE, type BrokerInfo, type ConnectionInfo, type KafkaHandler } from './handler.js';
+import { NO_RESPONSE, type BrokerInfo, type ConnectionInfo, type HandlerContext, type KafkaHandler } from './handler.js';
 import type { HandlerRegistry } from './registry.js';
+import { parseRequestFrame, rawTokenFrame, responseFrame, unsupportedApiVersionsFrame } from './request-frame.js';
 import { openAuth } from './sasl/connection-auth.js';
-import { PRE_AUTH_API_KEYS, type SaslServer } from './sasl/index.js';
+import type { SaslServer } from './sasl/index.js';
 import type { CloseReason, KafkaServerStats } from './stats.js';
 
 export interface ConnectionOptions {
@@ -90,24 +83,15 @@ export class KafkaConnection {
   private draining: (() => void) | undefined;
   /** One child logger per API on this connection, made on first use (not per request). */
   private readonly apiLogs = new Map<number, Logger>();
-  /** Bytes this connection holds against the budget: frames reserved and not yet answered. */
-  private reserved = 0;
-  private waitingForBudget = false;
-  /** Fetch response bytes this connection holds against the response budget. */
-  private responseHeld = 0;
-  private waitingForResponseBudget = false;
+  private readonly budget: ConnectionBudget;
   /** Date.now() of the last byte read, response written or write buffer drained. */
   private lastActivity = Date.now();
 
   constructor(opts: ConnectionOptions) {
     this.opts = opts;
     this.socket = opts.socket;
-    this.decoder = new FrameDecoder(opts.maxFrameBytes, (n) => {
-      if (this.reserved === 0 && n <= SMALL_REQUEST_BYTES) opts.budget.take(n);
-      else if (!opts.budget.tryTake(n)) return false;
-      this.reserved += n;
-      return true;
-    });
+    this.budget = new ConnectionBudget(opts.budget, opts.responseBudget);
+    this.decoder = new FrameDecoder(opts.maxFrameBytes, (n) => this.budget.reserveRequest(n));
     this.info = {
       id: opts.id,
       remoteAddress: opts.socket.remoteAddress ?? '',
@@ -187,10 +171,8 @@ export class KafkaConnection {
       return;
     }
     for (const f of frames) this.backlog.push(f);
-    if (this.decoder.blocked && !this.waitingForBudget) {
-      this.waitingForBudget = true;
-      this.opts.budget.waitFor(() => {
-        this.waitingForBudget = false;
+    if (this.decoder.blocked) {
+      this.budget.waitForRequests(() => {
         if (!this.closed && this.draining === undefined) this.decode(Buffer.alloc(0));
       });
     }
@@ -216,35 +198,14 @@ export class KafkaConnection {
     if (this.queue.length >= this.opts.maxInFlight || this.writeBlocked) return false;
     if (this.info.auth.rawTokens || frame.readInt16BE(0) !== ApiKey.Fetch) return true;
     if (this.queue.some((s) => s.apiKey === ApiKey.Fetch)) return false;
-    if (this.opts.responseBudget.availableBytes > 0) return true;
-    if (!this.waitingForResponseBudget) {
-      this.waitingForResponseBudget = true;
-      this.opts.responseBudget.waitFor(() => {
-        this.waitingForResponseBudget = false;
-        this.pump();
-      });
-    }
-    return false;
-  }
-
-  private releaseResponse(n: number): void {
-    // After close, onSocketClose has given back everything this connection held.
-    if (this.closed || n === 0) return;
-    this.responseHeld -= n;
-    this.opts.responseBudget.release(n);
-  }
-
-  /** Gives back the budget of `n` bytes of this connection's frames. */
-  private giveBack(n: number): void {
-    this.reserved -= n;
-    this.opts.budget.release(n);
+    return this.budget.roomForFetch(() => this.pump());
   }
 
   private dropBacklog(): void {
     let n = 0;
     for (const f of this.backlog) n += f.length;
     this.backlog = [];
-    this.giveBack(n);
+    this.budget.giveBackRequest(n);
   }
 
   private startRequest(frame: Buffer): void {
@@ -252,69 +213,21 @@ export class KafkaConnection {
       this.startRawToken(frame);
       return;
     }
+    const parsed = parseRequestFrame(frame, this.opts.registry, this.info.auth);
+    if (parsed.kind === 'refused') this.fail(parsed.err, parsed.why, parsed.details, parsed.reason);
+    else if (parsed.kind === 'unsupported-api-versions') this.enqueueUnsupportedApiVersions(parsed.header, frame.length);
+    else this.serve(parsed.header, parsed.handler, parsed.request, parsed.flexible, frame.length);
+  }
+
+  /** Serves a decoded request in its slot; the slot is written when all before it are. */
+  private serve(header: RequestHeader, h: KafkaHandler, request: unknown, flexible: boolean, bytes: number): void {
     const started = process.hrtime.bigint();
-    const reader = new Reader(frame);
-    let header: RequestHeader;
-    let handler: KafkaHandler | undefined;
-    let request: unknown;
-    let flexible = false;
-    try {
-      header = readRequestHeaderPrefix(reader);
-      handler = this.opts.registry.get(header.apiKey);
-      if (handler === undefined) {
-        this.fail(undefined, 'unknown API key', { apiKey: header.apiKey }, 'bad_input');
-        return;
-      }
-      if (!this.info.auth.authenticated && !PRE_AUTH_API_KEYS.has(header.apiKey)) {
-        this.fail(undefined, 'request before SASL authentication', { api: handler.name }, 'unauthenticated_request');
-        return;
-      }
-      if (header.apiVersion < handler.minVersion || header.apiVersion > handler.maxVersion) {
-        if (header.apiKey === ApiKey.ApiVersions) {
-          this.enqueueUnsupportedApiVersions(header, frame.length);
-          return;
-        }
-        // No body layout exists for a version the handler does not know: Kafka closes too.
-        this.fail(undefined, 'unsupported API version', { api: handler.name, version: header.apiVersion }, 'bad_input');
-        return;
-      }
-      flexible = isFlexible(handler, header.apiVersion);
-      if (flexible) reader.taggedFields();
-      request = handler.decode(reader, header.apiVersion);
-    } catch (err) {
-      this.fail(err, 'request does not parse', {}, 'bad_input');
-      return;
-    }
-    const slot: Slot = { apiKey: header.apiKey, done: false, bytes: frame.length, responseBytes: 0, chunks: null };
+    const slot: Slot = { apiKey: header.apiKey, done: false, bytes, responseBytes: 0, chunks: null };
     this.queue.push(slot);
-    const h = handler;
-    const responses = this.opts.responseBudget;
-    const ctx = {
-      header,
-      apiVersion: header.apiVersion,
-      connection: this.info,
-      broker: this.opts.broker(),
-      fetchBytes: {
-        limit: () => Math.min(this.opts.fetchMaxBytes, Math.max(1, responses.availableBytes)),
-        hold: (n: number) => {
-          if (this.closed || n === 0) return;
-          slot.responseBytes += n;
-          this.responseHeld += n;
-          responses.take(n);
-        },
-      },
-      log: this.apiLog(h),
-    };
     Promise.resolve()
-      .then(() => h.handle(request, ctx))
+      .then(() => h.handle(request, this.handlerContext(header, h, slot)))
       .then((response) => {
-        if (response !== NO_RESPONSE) {
-          const w = new Writer();
-          w.int32(0); // size, patched below
-          writeResponseHeader(w, header.correlationId, responseHeaderIsFlexible(header.apiKey, flexible));
-          h.encode(w, header.apiVersion, response);
-          slot.chunks = frameChunks(w);
-        }
+        if (response !== NO_RESPONSE) slot.chunks = responseFrame(header, flexible, h, response);
         this.opts.stats.request(h.apiKey, h.name, request, response === NO_RESPONSE ? undefined : response, Number(process.hrtime.bigint() - started) / 1e9);
         if (this.info.auth.closeAfterResponse) slot.closeAfter = true;
         slot.done = true;
@@ -324,6 +237,24 @@ export class KafkaConnection {
         slot.done = true;
         this.fail(err, 'handler failed', { api: h.name, version: header.apiVersion });
       });
+  }
+
+  private handlerContext(header: RequestHeader, h: KafkaHandler, slot: Slot): HandlerContext {
+    return {
+      header,
+      apiVersion: header.apiVersion,
+      connection: this.info,
+      broker: this.opts.broker(),
+      fetchBytes: {
+        limit: () => this.budget.responseLimit(this.opts.fetchMaxBytes),
+        hold: (n: number) => {
+          if (this.closed || n === 0) return;
+          slot.responseBytes += n;
+          this.budget.holdResponse(n);
+        },
+      },
+      log: this.apiLog(h),
+    };
   }
 
   /** A bare SASL token after a v0 SaslHandshake: answered with a bare size-framed token. */
@@ -337,9 +268,7 @@ export class KafkaConnection {
         this.fail(undefined, 'SASL authentication failed', {}, 'auth_failed');
         return;
       }
-      const size = Buffer.alloc(4);
-      size.writeInt32BE(r.response.length, 0);
-      slot.chunks = [size, r.response];
+      slot.chunks = rawTokenFrame(r.response);
       this.flush();
     });
   }
@@ -355,11 +284,7 @@ export class KafkaConnection {
 
   /** KIP-511: a too-new ApiVersions gets a v0 body with UNSUPPORTED_VERSION and our ranges. */
   private enqueueUnsupportedApiVersions(header: RequestHeader, bytes: number): void {
-    const w = new Writer();
-    w.int32(0);
-    writeResponseHeader(w, header.correlationId, false);
-    encodeApiVersionsResponse(w, 0, { errorCode: errorCode('UNSUPPORTED_VERSION'), apiKeys: this.opts.registry.ranges(), throttleTimeMs: 0 });
-    this.queue.push({ apiKey: header.apiKey, done: true, bytes, responseBytes: 0, chunks: frameChunks(w) });
+    this.queue.push({ apiKey: header.apiKey, done: true, bytes, responseBytes: 0, chunks: unsupportedApiVersionsFrame(header, this.opts.registry) });
     this.flush();
   }
 
@@ -368,9 +293,9 @@ export class KafkaConnection {
     if (this.closed) return;
     while (this.queue.length > 0 && this.queue[0]!.done) {
       const slot = this.queue.shift()!;
-      this.giveBack(slot.bytes);
+      this.budget.giveBackRequest(slot.bytes);
       if (slot.chunks === null) {
-        this.releaseResponse(slot.responseBytes);
+        this.budget.releaseResponse(slot.responseBytes);
         continue;
       }
       this.lastActivity = Date.now();
@@ -380,7 +305,7 @@ export class KafkaConnection {
       slot.chunks.forEach((c, i) => {
         this.opts.stats.bytesOut += c.length;
         // The last chunk's callback: the socket has taken the whole response.
-        ok = i === last && held > 0 ? this.socket.write(c, () => this.releaseResponse(held)) : this.socket.write(c);
+        ok = i === last && held > 0 ? this.socket.write(c, () => this.budget.releaseResponse(held)) : this.socket.write(c);
       });
       if (!ok) this.writeBlocked = true;
       if (slot.closeAfter === true) {
@@ -425,19 +350,9 @@ export class KafkaConnection {
     this.backlog = [];
     // Requests still arriving, waiting or being served will never be answered: give their bytes back now.
     this.queue.length = 0;
-    this.giveBack(this.reserved);
-    this.opts.responseBudget.release(this.responseHeld);
-    this.responseHeld = 0;
+    this.budget.releaseAll();
     this.abort.abort();
     this.draining?.();
     this.opts.onClose();
   }
-}
-
-/** The writer's chunks with the int32 size prefix (the writer's first 4 bytes) filled in. */
-function frameChunks(w: Writer): Buffer[] {
-  const size = w.length - 4;
-  const chunks = w.toChunks();
-  chunks[0]!.writeInt32BE(size, 0);
-  return chunks;
 }
