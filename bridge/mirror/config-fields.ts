@@ -3,9 +3,9 @@
  * and rule lists (parsed in ./config.ts) and the reconnect and stop timings.
  */
 import { hostname } from 'node:os';
-import { field } from '../../src/config/field.js';
+import { field, type CrossCheck } from '../../src/config/field.js';
 import { durationMs, nonEmptyString } from '../../src/config/types.js';
-import { mirrorRules, mirrorUpstreams } from './config.js';
+import { checkRuleUpstreams, mirrorRules, mirrorUpstreams, type MirrorRuleSpec, type UpstreamSpec } from './config.js';
 
 /** `device.id`: kept here because the mirror is what uses it (templates, origin headers). */
 export const DEVICE_ID_FIELD = field({
@@ -15,6 +15,14 @@ export const DEVICE_ID_FIELD = field({
   doc: 'This gateway\'s id: the `{device}` of mirror upstream topic templates and the `weir.origin.device` header on every mirrored record. Keep it unique across the fleet.',
   fix: 'Set a short unique name such as pi-barn-3, or remove it to use the host name.',
 });
+
+/** Checks across the section's fields, at load like any field's own (src/config/load.ts). */
+export const MIRROR_CROSS_CHECKS: readonly CrossCheck[] = [
+  {
+    field: 'mirror.rules',
+    check: (config) => checkRuleUpstreams(config.mirror!.upstreams as UpstreamSpec[], config.mirror!.rules as MirrorRuleSpec[]),
+  },
+];
 
 export const MIRROR_FIELDS = {
   upstreams: field({

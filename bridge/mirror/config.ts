@@ -9,6 +9,7 @@
  */
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { suggest } from '../../src/config/suggest.js';
 import { parseByteSize, parseDurationMs, type FieldType, type ParseContext, type ParseResult } from '../../src/config/types.js';
 import { MAX_TOPIC_NAME_LENGTH } from '../../src/store/topic-config.js';
 
@@ -282,10 +283,19 @@ export function mirrorRules(): FieldType<readonly MirrorRuleSpec[]> {
   };
 }
 
-/** Cross-field check done at start: every rule names a configured upstream. */
-export function checkRuleUpstreams(upstreams: readonly UpstreamSpec[], rules: readonly MirrorRuleSpec[]): string[] {
-  const names = new Set(upstreams.map((u) => u.name));
+/**
+ * Every rule names a configured upstream: a config error (src/config/load.ts runs it through
+ * MIRROR_CROSS_CHECKS), checked again by startMirror for callers that build options themselves.
+ */
+export function checkRuleUpstreams(upstreams: readonly UpstreamSpec[], rules: readonly MirrorRuleSpec[]): { why: string; fix: string }[] {
+  const names = upstreams.map((u) => u.name);
   return rules
-    .filter((r) => !names.has(r.upstream))
-    .map((r) => `mirror.rules "${r.name}": upstream "${r.upstream}" is not in mirror.upstreams (known: ${[...names].join(', ') || 'none'})`);
+    .filter((r) => !names.includes(r.upstream))
+    .map((r) => {
+      const near = suggest(r.upstream, names);
+      return {
+        why: `rule "${r.name}" names upstream "${r.upstream}", which is not in mirror.upstreams (known: ${names.join(', ') || 'none'})`,
+        fix: near !== undefined ? `Did you mean "${near}"?` : `Name one of mirror.upstreams in the rule's upstream, or add an upstream named "${r.upstream}".`,
+      };
+    });
 }

@@ -45,7 +45,7 @@ export interface Mirror {
 
 export async function startMirror(options: MirrorOptions, store: LogStore, logger: Logger): Promise<Mirror> {
   const log = logger.child({ component: 'mirror' });
-  const problems = checkRuleUpstreams(options.upstreams, options.rules);
+  const problems = checkRuleUpstreams(options.upstreams, options.rules).map((p) => `mirror.rules: ${p.why}`);
   if (problems.length > 0) throw new WeirError('CONFIG_INVALID', problems.join('; '), { details: { problems } });
   const kafka = loadKafkaClient();
   await removeStaleCursors(store, options.rules.map((r) => r.name), log);

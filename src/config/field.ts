@@ -22,6 +22,15 @@ export interface FieldSpec<T> {
   readonly secret?: boolean;
 }
 
+/**
+ * A check across fields, run once every field has parsed: each problem is reported on `field`
+ * (its value and file position), with a fix of its own.
+ */
+export interface CrossCheck {
+  readonly field: string;
+  readonly check: (config: Readonly<Record<string, Readonly<Record<string, unknown>>>>) => { why: string; fix: string }[];
+}
+
 export function field<T>(spec: FieldSpec<T>): FieldSpec<T> {
   return spec;
 }

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, isMap, isNode, isScalar, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { WeirError } from '../errors.js';
-import { FIELDS, SECTIONS, rawDefault, type FieldEntry, type WeirConfig } from './schema.js';
+import { CROSS_CHECKS, FIELDS, SECTIONS, rawDefault, type FieldEntry, type WeirConfig } from './schema.js';
 import { suggest } from './suggest.js';
 
 export interface LoadConfigOptions {
@@ -65,6 +65,16 @@ export function loadConfig(options: LoadConfigOptions = {}): WeirConfig {
     const result = entry.spec.type.parse(raw, { cwd });
     if (result.ok) out[entry.section]![entry.key] = result.value;
     else problems.push(problem(entry, raw, result.why, source));
+  }
+  // Only on fields that all parsed: a check across them reads their values.
+  if (problems.length === 0) {
+    for (const cross of CROSS_CHECKS) {
+      const entry = BY_PATH.get(cross.field)!;
+      const setting = settings.get(cross.field);
+      for (const { why, fix } of cross.check(out)) {
+        problems.push({ ...problem(entry, setting?.value ?? rawDefault(entry, env), why, setting?.source ?? 'default'), fix });
+      }
+    }
   }
 
   if (problems.length > 0) {

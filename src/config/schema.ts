@@ -18,8 +18,8 @@
 export type { FieldSpec, RawDefault } from './field.js';
 import { PROFILE_NAMES } from '../../device/profiles.js';
 import { TOPIC_CONFIG_NAMES, TOPIC_CONFIG_SPECS, type TopicConfig, type TopicConfigName } from '../store/topic-config.js';
-import { DEVICE_ID_FIELD, MIRROR_FIELDS } from '../../bridge/mirror/config-fields.js';
-import { field, GiB, MiB, type FieldSpec, type RawDefault } from './field.js';
+import { DEVICE_ID_FIELD, MIRROR_CROSS_CHECKS, MIRROR_FIELDS } from '../../bridge/mirror/config-fields.js';
+import { field, GiB, MiB, type CrossCheck, type FieldSpec, type RawDefault } from './field.js';
 import { MQTT_FIELDS } from '../../bridge/mqtt/config-fields.js';
 import { KAFKA_FIELDS } from '../kafka/server/config-fields.js';
 import { bool, bytesSize, decimal, dirPath, durationMs, enumOf, hostPort, int, orAuto, topicConfig } from './types.js';
@@ -225,6 +225,9 @@ export const FIELDS: readonly FieldEntry[] = Object.freeze(
 );
 
 export const SECTIONS: readonly string[] = Object.freeze(Object.keys(SCHEMA));
+
+/** Checks across fields, run once every field has parsed (the sections' own, listed here). */
+export const CROSS_CHECKS: readonly CrossCheck[] = [...MIRROR_CROSS_CHECKS];
 
 export function rawDefault(entry: FieldEntry, env: NodeJS.ProcessEnv): RawDefault {
   const d = entry.spec.default;

@@ -172,6 +172,21 @@ modbus:
     expect(err.message).toContain('Did you mean "log.level"?');
   });
 
+  it('refuses a mirror rule naming an upstream that is not configured, at load (so weir doctor says so), with the near name', () => {
+    const yaml = 'mirror:\n  upstreams:\n    - name: central\n      bootstrap_servers: kafka1:9093\n  rules:\n    - name: sensors\n      upstream: centrall\n      topics: [sensors]\n';
+    const err = loadError({ file: writeYaml(yaml), env: {}, cwd: dir });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toContain(
+      'mirror.rules: [{"name":"sensors","upstream":"centrall","topics":["sensors"]}] is invalid — rule "sensors" names upstream "centrall", which is not in mirror.upstreams (known: central). Fix: Did you mean "central"? [weir.yaml:5:3]',
+    );
+    // The same rules with the upstream spelled right load.
+    expect(loadConfig({ file: writeYaml(yaml.replace('centrall', 'central')), env: {}, cwd: dir }).mirror.rules).toHaveLength(1);
+    // Rules without any upstream, from the environment: named by the variable, no near name to offer.
+    const env = loadError({ env: { WEIR_MIRROR__RULES: '[{name: r, upstream: dc, topics: [a]}]' }, cwd: dir });
+    expect(env.message).toContain('rule "r" names upstream "dc", which is not in mirror.upstreams (known: none). Fix: Name one of mirror.upstreams');
+    expect(env.message).toContain('[env WEIR_MIRROR__RULES]');
+  });
+
   it('rejects a file that is not a mapping of sections', () => {
     const err = loadError({ file: writeYaml('- store\n- log\n'), env: {}, cwd: dir });
     expect(err.code).toBe('CONFIG_INVALID');
