@@ -117,6 +117,32 @@ describe('MQTT → log', () => {
     expect(b.store.hasTopic('sensors.s')).toBe(false);
   });
 
+  it('messages for many new topics at once: each topic created once, with only its own messages', async () => {
+    const created: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) {
+          if (l === '') continue;
+          const line = JSON.parse(l) as { msg?: string; topic?: string };
+          if (line.msg === 'created log topic for MQTT messages') created.push(String(line.topic));
+        }
+        done();
+      },
+    });
+    const { dir, cleanup } = tempDir('weir-mqtt-');
+    const rules = JSON.stringify([{ filter: 'fresh/{t}', topic: 'fresh.{t}' }]);
+    const b = await startTestBridge(dir, createLogger({ level: 'info', pretty: false, destination: sink }), { WEIR_MQTT__RULES: rules, WEIR_TOPIC_DEFAULTS__PARTITIONS: '3' });
+    cleanups.push(cleanup, () => b.close());
+    const topics = Array.from({ length: 12 }, (_, i) => `t${i}`);
+    const clients = await Promise.all(Array.from({ length: 5 }, (_, i) => client(b.url, { clientId: `burst-${i}` })));
+    await Promise.all(clients.flatMap((c, i) => topics.map((t) => c.publishAsync(`fresh/${t}`, `${t}:${i}`, { qos: 1 }))));
+    expect([...created].sort()).toEqual(topics.map((t) => `fresh.${t}`).sort());
+    for (const t of topics) {
+      expect(b.store.describeTopic(`fresh.${t}`).partitions).toHaveLength(3);
+      expect(readAll(b.store, `fresh.${t}`).map((r) => r.value?.toString()).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `${t}:${i}`));
+    }
+  });
+
   it('$SYS/ publishes are refused', async () => {
     const b = await bridge();
     const c = await client(b.url);
