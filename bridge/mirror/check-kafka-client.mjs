@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Runs after `npm ci` (package.json postinstall). The mirror's Kafka client,
 // @confluentinc/kafka-javascript (librdkafka), is an optional dependency compiled at install
-// time; when it did not build, say so and how to fix it instead of letting npm drop it silently.
-// Never fails the install: Weir runs without the mirror.
+// time (./build-kafka-client.mjs); when it did not build, say so and how to fix it instead of
+// letting the install pass in silence. Never fails the install: Weir runs without the mirror.
 import { createRequire } from 'node:module';
+import { buildKafkaClient } from './build-kafka-client.mjs';
+
+await buildKafkaClient();
 
 const require = createRequire(import.meta.url);
 // librdkafka drops a feature silently when its library is missing at build time; the mirror's
@@ -31,7 +34,7 @@ try {
       '',
       'weir: the upstream mirror\'s Kafka client (@confluentinc/kafka-javascript) is not available:',
       `  ${reason}`,
-      'Weir runs without it, but cannot mirror to central Kafka. To build it (about a minute on a PC):',
+      'Weir runs without it, but cannot mirror to central Kafka. To build it (1 to 3 minutes on an idle 2-core machine):',
       '  sudo apt-get install -y build-essential pkg-config libssl-dev zlib1g-dev libzstd-dev',
       '  CKJS_LINKING=dynamic npm ci',
       '',
