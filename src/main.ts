@@ -80,191 +80,233 @@ interface StopStep {
   stop(): Promise<void>;
 }
 
-export async function startWeir(config: WeirConfig, logger: Logger): Promise<RunningWeir> {
-  const log = logger.child({ component: 'main' });
-  const steps: StopStep[] = [];
+type ReadinessFlag = ReturnType<Readiness['flag']>;
 
-  const storeOptions = storeOptionsFromConfig(config);
-  // The mirror starts after the store; drops are handed to it once it runs.
-  let onDropForMirror: StoreOptions['onDrop'];
-  storeOptions.onDrop = (event) => onDropForMirror?.(event);
-  if (config.store.disk_budget_bytes === 'auto') {
-    log.info({ dir: storeOptions.dir, diskBudgetBytes: storeOptions.diskBudgetBytes }, 'disk budget auto: 75% of free space plus the data already stored');
-  }
-  // The store makes its own child logger ({ component: 'store' }).
-  const store = await openStore(storeOptions, logger);
-  const readiness = new Readiness();
-  // One-minute samples of the bytes written, for the last hour's rate (metrics, status, doctor).
-  const wear = new WearWindow(processWriteBytes, () => store.stats().payloadBytesAppended);
-  wear.start();
-  const metrics = createMetrics(store, weirVersion(), wear, config.admin.metrics_max_partition_series);
+/** What each start step gets: the store, the registries components add to, and the stop steps so far. */
+interface Wiring {
+  readonly config: WeirConfig;
+  readonly logger: Logger;
+  readonly storeOptions: StoreOptions;
+  readonly store: LogStore;
+  readonly wear: WearWindow;
+  readonly readiness: Readiness;
+  readonly metrics: Registry;
   /** Sections other components add to the status page (MQTT clients, mirror state). */
-  const statusSections = new Map<string, StatusSection>();
-  const statusLine = new StatusLine(store);
+  readonly statusSections: Map<string, StatusSection>;
+  readonly statusLine: StatusLine;
   /** JSON endpoints other components add to the admin listener (`/api/mirror`). */
-  const apiRoutes = new Map<string, () => unknown>();
-  let adminAddress: AddressInfo | undefined;
-  let kafkaAddress: AddressInfo | undefined;
-  let mqttAddress: HostPort | undefined;
-  // store.close() stops taking appends, lets queued ones commit and flush, then closes LMDB.
-  steps.push({ name: 'store', stop: () => store.close() });
-  steps.push({ name: 'wear window', stop: async () => wear.stop() });
+  readonly apiRoutes: Map<string, () => unknown>;
+  readonly steps: StopStep[];
+  /** The mirror starts after the store; the store's drops are handed to it once it runs. */
+  onDropForMirror: StoreOptions['onDrop'];
+}
 
-  readiness.register({ name: 'store', check: () => store.stats().storageFailure });
-  // Stops reading client sockets and refuses connections near the unit's MemoryHigh= (the
-  // listeners call memoryGuard.admit() for each new connection).
-  memoryGuard.start({
-    memoryHighBytes: resolveMemoryHigh(config.device.memory_high_bytes, resolveProfile(config.device.profile)),
-    log: logger.child({ component: 'memory' }),
-  });
-  steps.push({ name: 'memory guard', stop: async () => memoryGuard.stop() });
-  readiness.register({ name: 'memory', check: () => memoryGuard.pressure() });
-  registerMemoryGuardMetrics(metrics, memoryGuard);
+export async function startWeir(config: WeirConfig, logger: Logger): Promise<RunningWeir> {
+  const w = await openStoreAndRegistries(config, logger);
+  startMemoryGuard(w);
   // Listeners register before any of them starts, so /readyz (served first) says what it waits for.
-  const kafkaReady = config.kafka.enabled ? readiness.flag('kafka') : undefined;
-  const mqttReady = config.mqtt.enabled ? readiness.flag('mqtt') : undefined;
+  const kafkaReady = config.kafka.enabled ? w.readiness.flag('kafka') : undefined;
+  const mqttReady = config.mqtt.enabled ? w.readiness.flag('mqtt') : undefined;
+  const adminAddress = config.admin.enabled ? await startAdmin(w) : undefined;
+  const kafkaAddress = kafkaReady !== undefined ? await startKafka(w, kafkaReady) : undefined;
+  const mqttAddress = mqttReady !== undefined ? await startMqtt(w, mqttReady) : undefined;
+  if (config.mirror.upstreams.length > 0 || config.mirror.rules.length > 0) await startMirrorStep(w);
 
-  /** Starts one component; if it fails, stops those already started (newest first) and rethrows. */
-  async function startStep<T>(start: () => Promise<T>): Promise<T> {
-    try {
-      return await start();
-    } catch (err) {
-      for (const step of [...steps].reverse()) await step.stop().catch(() => undefined);
-      throw listenError(err, config) ?? err; // a port in use names its setting, not a stack trace
-    }
-  }
-
-  if (config.admin.enabled) {
-    const { host, port } = config.admin.listen;
-    const version = weirVersion();
-    const wearOnPage = { window: wear, enduranceTbw: config.device.flash_endurance_tbw };
-    // Samples the counters so the page's rates are there from its first request.
-    const statusRates = new StatusRates(() => statusSnapshot(store, readiness, version, statusSections, wearOnPage));
-    const admin = await startStep(async () => {
-      if (!isLoopbackHost(host) && !config.admin.allow_unauthenticated_non_loopback) {
-        throw new WeirError(
-          'CONFIG_INVALID',
-          `admin.listen ${host}:${port} is not a loopback address and the admin listener has no authentication: keep it on 127.0.0.1, or set admin.allow_unauthenticated_non_loopback: true behind a firewall`,
-          { details: { field: 'admin.listen', host, port } },
-        );
-      }
-      return startAdminServer(
-        { host, port },
-        {
-          registry: metrics,
-          readiness,
-          logger,
-          status: () => statusRates.snapshot(),
-          api: apiRoutes,
-          health: () => {
-            const failure = store.stats().storageFailure;
-            return failure === undefined ? undefined : `storage failure: ${failure}`;
-          },
-        },
-      );
-    });
-    statusRates.start();
-    steps.push({ name: 'admin', stop: () => admin.close() });
-    steps.push({ name: 'status rates', stop: async () => statusRates.stop() });
-    adminAddress = admin.address;
-  }
-
-  if (config.kafka.enabled) {
-    const { host, port } = config.kafka.listen;
-    // Consumer groups: membership in memory, committed offsets in the store.
-    const groups = new GroupCoordinator({ store });
-    // Metrics first, so the latency histogram sees the first request too.
-    const kafkaStats = new KafkaServerStats();
-    let listener: KafkaListener | undefined;
-    registerKafkaMetrics(metrics, kafkaStats, () => listener);
-    const kafka = await startStep(() =>
-      startKafkaListener({
-        host,
-        port,
-        advertisedHost: config.kafka.advertised_host,
-        advertisedPort: config.kafka.advertised_port,
-        allowUnauthenticatedNonLoopback: config.kafka.allow_unauthenticated_non_loopback,
-        maxFrameBytes: config.kafka.socket_request_max_bytes,
-        maxConnections: config.kafka.max_connections,
-        maxInFlightPerConnection: config.kafka.max_in_flight_per_connection,
-        maxQueuedRequestBytes: config.kafka.max_queued_request_bytes,
-        ...kafkaSecurityFromConfig(config),
-        stats: kafkaStats,
-        handlers: [
-          ...coreHandlers({ store, autoCreateTopics: config.kafka.auto_create_topics_enable, defaultPartitions: config.topic_defaults.partitions }),
-          ...groupHandlers(groups),
-        ],
-        logger,
-      }),
-    );
-    // Stops accepting, lets in-flight requests be answered (long polls return early), closes.
-    // The coordinator first: parked JoinGroup/SyncGroup get a retriable answer instead of holding the close.
-    steps.push({
-      name: 'kafka',
-      stop: () => {
-        groups.close();
-        return kafka.close();
-      },
-    });
-    listener = kafka;
-    statusSections.set('kafka', () => kafkaStatusSection(kafka));
-    statusLine.register('kafka', () => `${kafka.connectionCount()} Kafka clients`);
-    kafkaAddress = kafka.address;
-    kafkaReady?.mark();
-  }
-
-  if (config.mqtt.enabled) {
-    const mqtt = await startStep(() => startMqttBridge(mqttOptionsFromConfig(config), store, logger));
-    // Stops accepting, lets appends under way finish and their PUBACKs go out, closes clients.
-    steps.push({ name: 'mqtt', stop: () => mqtt.close() });
-    statusSections.set('mqtt', () => mqttStatusSection(mqtt));
-    statusLine.register('mqtt', () => `${mqtt.stats().connections.open} MQTT clients`);
-    registerMqttMetrics(metrics, () => mqtt.stats());
-    mqttAddress = mqtt.address;
-    mqttReady?.mark();
-  }
-
-  if (config.mirror.upstreams.length > 0 || config.mirror.rules.length > 0) {
-    const m = config.mirror;
-    const mirror = await startStep(() =>
-      startMirror(
-        { deviceId: config.device.id, upstreams: m.upstreams, rules: m.rules, backoffMinMs: m.backoff_min_ms, backoffMaxMs: m.backoff_max_ms, stopTimeoutMs: m.stop_timeout_ms },
-        store,
-        logger,
-      ),
-    );
-    onDropForMirror = (event) => mirror.onDrop(event);
-    // Stops reading, waits (mirror.stop_timeout_ms) for acknowledgements, saves cursors, disconnects;
-    // before the store step, which is older and so stops after it.
-    steps.push({ name: 'mirror', stop: () => mirror.stop() });
-    apiRoutes.set('/api/mirror', () => mirror.status());
-    statusSections.set('mirror', () => mirrorStatusSection(mirror.status()));
-    registerMirrorMetrics(metrics, () => mirror.status());
-    // Informational: an unreachable datacenter must not make the gateway unready (it keeps
-    // taking data; that is the point of store-and-forward).
-    readiness.inform('mirror', () => {
-      const down = mirror.status().rules.filter((r) => !r.connected || r.stopped !== null);
-      return down.length === 0 ? 'connected' : down.map((r) => `${r.name}: ${r.stopped ?? `upstream not reached since ${new Date(r.since).toISOString()}`}`).join('; ');
-    });
-  }
-
+  const log = logger.child({ component: 'main' });
   let stopping: Promise<ShutdownResult> | undefined;
   return {
     config,
-    storeOptions,
-    store,
-    readiness,
-    metrics,
-    statusSections,
-    statusLine,
+    storeOptions: w.storeOptions,
+    store: w.store,
+    readiness: w.readiness,
+    metrics: w.metrics,
+    statusSections: w.statusSections,
+    statusLine: w.statusLine,
     adminAddress,
     kafkaAddress,
     mqttAddress,
     shutdown(reason: string): Promise<ShutdownResult> {
-      stopping ??= runShutdown(steps, reason, config.shutdown.timeout_ms, log);
+      stopping ??= runShutdown(w.steps, reason, config.shutdown.timeout_ms, log);
       return stopping;
     },
   };
+}
+
+/** Opens the store (everything else writes to it) and creates the registries components add to. */
+async function openStoreAndRegistries(config: WeirConfig, logger: Logger): Promise<Wiring> {
+  const storeOptions = storeOptionsFromConfig(config);
+  let w: Wiring | undefined;
+  storeOptions.onDrop = (event) => w?.onDropForMirror?.(event);
+  if (config.store.disk_budget_bytes === 'auto') {
+    logger
+      .child({ component: 'main' })
+      .info({ dir: storeOptions.dir, diskBudgetBytes: storeOptions.diskBudgetBytes }, 'disk budget auto: 75% of free space plus the data already stored');
+  }
+  // The store makes its own child logger ({ component: 'store' }).
+  const store = await openStore(storeOptions, logger);
+  // One-minute samples of the bytes written, for the last hour's rate (metrics, status, doctor).
+  const wear = new WearWindow(processWriteBytes, () => store.stats().payloadBytesAppended);
+  wear.start();
+  w = {
+    config,
+    logger,
+    storeOptions,
+    store,
+    wear,
+    readiness: new Readiness(),
+    metrics: createMetrics(store, weirVersion(), wear, config.admin.metrics_max_partition_series),
+    statusSections: new Map(),
+    statusLine: new StatusLine(store),
+    apiRoutes: new Map(),
+    // store.close() stops taking appends, lets queued ones commit and flush, then closes LMDB.
+    steps: [
+      { name: 'store', stop: () => store.close() },
+      { name: 'wear window', stop: async () => wear.stop() },
+    ],
+    onDropForMirror: undefined,
+  };
+  w.readiness.register({ name: 'store', check: () => store.stats().storageFailure });
+  return w;
+}
+
+/**
+ * Stops reading client sockets and refuses connections near the unit's MemoryHigh= (the
+ * listeners call memoryGuard.admit() for each new connection).
+ */
+function startMemoryGuard(w: Wiring): void {
+  memoryGuard.start({
+    memoryHighBytes: resolveMemoryHigh(w.config.device.memory_high_bytes, resolveProfile(w.config.device.profile)),
+    log: w.logger.child({ component: 'memory' }),
+  });
+  w.steps.push({ name: 'memory guard', stop: async () => memoryGuard.stop() });
+  w.readiness.register({ name: 'memory', check: () => memoryGuard.pressure() });
+  registerMemoryGuardMetrics(w.metrics, memoryGuard);
+}
+
+/** Starts one component; if it fails, stops those already started (newest first) and rethrows. */
+async function startStep<T>(w: Wiring, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    for (const step of [...w.steps].reverse()) await step.stop().catch(() => undefined);
+    throw listenError(err, w.config) ?? err; // a port in use names its setting, not a stack trace
+  }
+}
+
+async function startAdmin(w: Wiring): Promise<AddressInfo> {
+  const { config, store, readiness, statusSections } = w;
+  const { host, port } = config.admin.listen;
+  const version = weirVersion();
+  const wearOnPage = { window: w.wear, enduranceTbw: config.device.flash_endurance_tbw };
+  // Samples the counters so the page's rates are there from its first request.
+  const statusRates = new StatusRates(() => statusSnapshot(store, readiness, version, statusSections, wearOnPage));
+  const admin = await startStep(w, async () => {
+    if (!isLoopbackHost(host) && !config.admin.allow_unauthenticated_non_loopback) {
+      throw new WeirError(
+        'CONFIG_INVALID',
+        `admin.listen ${host}:${port} is not a loopback address and the admin listener has no authentication: keep it on 127.0.0.1, or set admin.allow_unauthenticated_non_loopback: true behind a firewall`,
+        { details: { field: 'admin.listen', host, port } },
+      );
+    }
+    return startAdminServer(
+      { host, port },
+      {
+        registry: w.metrics,
+        readiness,
+        logger: w.logger,
+        status: () => statusRates.snapshot(),
+        api: w.apiRoutes,
+        health: () => {
+          const failure = store.stats().storageFailure;
+          return failure === undefined ? undefined : `storage failure: ${failure}`;
+        },
+      },
+    );
+  });
+  statusRates.start();
+  w.steps.push({ name: 'admin', stop: () => admin.close() });
+  w.steps.push({ name: 'status rates', stop: async () => statusRates.stop() });
+  return admin.address;
+}
+
+async function startKafka(w: Wiring, ready: ReadinessFlag): Promise<AddressInfo> {
+  const { config, store } = w;
+  // Consumer groups: membership in memory, committed offsets in the store.
+  const groups = new GroupCoordinator({ store });
+  // Metrics first, so the latency histogram sees the first request too.
+  const kafkaStats = new KafkaServerStats();
+  let listener: KafkaListener | undefined;
+  registerKafkaMetrics(w.metrics, kafkaStats, () => listener);
+  const kafka = await startStep(w, () =>
+    startKafkaListener({
+      host: config.kafka.listen.host,
+      port: config.kafka.listen.port,
+      advertisedHost: config.kafka.advertised_host,
+      advertisedPort: config.kafka.advertised_port,
+      allowUnauthenticatedNonLoopback: config.kafka.allow_unauthenticated_non_loopback,
+      maxFrameBytes: config.kafka.socket_request_max_bytes,
+      maxConnections: config.kafka.max_connections,
+      maxInFlightPerConnection: config.kafka.max_in_flight_per_connection,
+      maxQueuedRequestBytes: config.kafka.max_queued_request_bytes,
+      ...kafkaSecurityFromConfig(config),
+      stats: kafkaStats,
+      handlers: [
+        ...coreHandlers({ store, autoCreateTopics: config.kafka.auto_create_topics_enable, defaultPartitions: config.topic_defaults.partitions }),
+        ...groupHandlers(groups),
+      ],
+      logger: w.logger,
+    }),
+  );
+  // Stops accepting, lets in-flight requests be answered (long polls return early), closes.
+  // The coordinator first: parked JoinGroup/SyncGroup get a retriable answer instead of holding the close.
+  w.steps.push({
+    name: 'kafka',
+    stop: () => {
+      groups.close();
+      return kafka.close();
+    },
+  });
+  listener = kafka;
+  w.statusSections.set('kafka', () => kafkaStatusSection(kafka));
+  w.statusLine.register('kafka', () => `${kafka.connectionCount()} Kafka clients`);
+  ready.mark();
+  return kafka.address;
+}
+
+async function startMqtt(w: Wiring, ready: ReadinessFlag): Promise<HostPort> {
+  const mqtt = await startStep(w, () => startMqttBridge(mqttOptionsFromConfig(w.config), w.store, w.logger));
+  // Stops accepting, lets appends under way finish and their PUBACKs go out, closes clients.
+  w.steps.push({ name: 'mqtt', stop: () => mqtt.close() });
+  w.statusSections.set('mqtt', () => mqttStatusSection(mqtt));
+  w.statusLine.register('mqtt', () => `${mqtt.stats().connections.open} MQTT clients`);
+  registerMqttMetrics(w.metrics, () => mqtt.stats());
+  ready.mark();
+  return mqtt.address;
+}
+
+async function startMirrorStep(w: Wiring): Promise<void> {
+  const { config } = w;
+  const m = config.mirror;
+  const mirror = await startStep(w, () =>
+    startMirror(
+      { deviceId: config.device.id, upstreams: m.upstreams, rules: m.rules, backoffMinMs: m.backoff_min_ms, backoffMaxMs: m.backoff_max_ms, stopTimeoutMs: m.stop_timeout_ms },
+      w.store,
+      w.logger,
+    ),
+  );
+  w.onDropForMirror = (event) => mirror.onDrop(event);
+  // Stops reading, waits (mirror.stop_timeout_ms) for acknowledgements, saves cursors, disconnects;
+  // before the store step, which is older and so stops after it.
+  w.steps.push({ name: 'mirror', stop: () => mirror.stop() });
+  w.apiRoutes.set('/api/mirror', () => mirror.status());
+  w.statusSections.set('mirror', () => mirrorStatusSection(mirror.status()));
+  registerMirrorMetrics(w.metrics, () => mirror.status());
+  // Informational: an unreachable datacenter must not make the gateway unready (it keeps
+  // taking data; that is the point of store-and-forward).
+  w.readiness.inform('mirror', () => {
+    const down = mirror.status().rules.filter((r) => !r.connected || r.stopped !== null);
+    return down.length === 0 ? 'connected' : down.map((r) => `${r.name}: ${r.stopped ?? `upstream not reached since ${new Date(r.since).toISOString()}`}`).join('; ');
+  });
 }
 
 async function runShutdown(steps: StopStep[], reason: string, timeoutMs: number, log: Logger): Promise<ShutdownResult> {
