@@ -9,44 +9,13 @@
  * records printed are committed.
  */
 import { randomBytes } from 'node:crypto';
-import type { EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import { WeirError } from '../../errors.js';
 import { CLIENT_OPTIONS, kafkaClient, kafkaError } from '../kafka-client.js';
 import { intValue, stringValue, type CommandSpec, type OptionValues } from '../spec.js';
+import { ConsoleSession, type PrintOptions } from './consume-session.js';
 import { TOPIC_OPTION } from './topics-common.js';
 import { topicName } from './topics-validate.js';
-
-export interface PrintOptions {
-  timestamp: boolean;
-  partition: boolean;
-  offset: boolean;
-  headers: boolean;
-  key: boolean;
-}
-
-function text(v: Buffer | string | null | undefined): string {
-  return v === null || v === undefined ? 'null' : v.toString();
-}
-
-function headerText(headers: IHeaders | undefined): string {
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(headers ?? {})) {
-    for (const one of Array.isArray(v) ? v : [v]) parts.push(`${k}:${text(one)}`);
-  }
-  return parts.length === 0 ? 'NO_HEADERS' : parts.join(',');
-}
-
-/** One output line, fields in kafka-console-consumer's order (DefaultMessageFormatter), tab-separated. */
-export function formatRecord(m: KafkaMessage, partition: number, p: PrintOptions): string {
-  const fields: string[] = [];
-  if (p.timestamp) fields.push(`CreateTime:${m.timestamp}`);
-  if (p.partition) fields.push(`Partition:${partition}`);
-  if (p.offset) fields.push(`Offset:${m.offset}`);
-  if (p.headers) fields.push(headerText(m.headers));
-  if (p.key) fields.push(text(m.key));
-  fields.push(text(m.value));
-  return `${fields.join('\t')}\n`;
-}
 
 function startOffset(values: OptionValues): 'earliest' | 'latest' | bigint | undefined {
   const raw = stringValue(values, 'offset');
@@ -86,125 +55,115 @@ export const consume: CommandSpec = {
     'weir consume --bootstrap-server 127.0.0.1:9092 --topic temps --partition 2 --offset 1500 --print-offset --print-headers',
   ],
   async run(values, ctx) {
-    const spec = consume;
-    const topic = topicName(values, spec);
-    const group = stringValue(values, 'group');
-    const partition = intValue(values, 'partition', 0, 9_999, spec);
-    const offset = startOffset(values);
-    if (offset !== undefined && partition === undefined) throw new WeirError('USAGE', '--offset needs --partition', { details: { command: 'weir consume' } });
-    if (offset !== undefined && values['from-beginning'] === true) throw new WeirError('USAGE', 'give --offset or --from-beginning, not both', { details: { command: 'weir consume' } });
-    const maxMessages = intValue(values, 'max-messages', 1, Number.MAX_SAFE_INTEGER, spec);
-    const timeoutMs = intValue(values, 'timeout-ms', 1, 86_400_000, spec);
-    const print: PrintOptions = {
-      timestamp: values['print-timestamp'] === true,
-      partition: values['print-partition'] === true,
-      offset: values['print-offset'] === true,
-      headers: values['print-headers'] === true,
-      key: values['print-key'] === true,
-    };
-
+    const args = consumeArgs(values);
     const kafka = await kafkaClient(values, ctx, 'weir-consume');
-    const admin = kafka.admin();
-    let partitions: number[];
-    try {
-      await admin.connect();
-      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      partitions = meta.topics[0]!.partitions.map((p) => p.partitionId).sort((a, b) => a - b);
-    } catch (err) {
-      throw kafkaError(err, values, `reading the metadata of topic ${topic}`);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-    if (partition !== undefined && !partitions.includes(partition)) {
-      throw new WeirError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic} has no partition ${partition} (it has ${partitions.length})`);
-    }
-
-    const groupId = group ?? `weir-console-consumer-${randomBytes(4).toString('hex')}`;
+    const partitions = await topicPartitions(kafka, args, values);
+    const groupId = args.group ?? `weir-console-consumer-${randomBytes(4).toString('hex')}`;
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500, sessionTimeout: 10_000, heartbeatInterval: 1_000, allowAutoTopicCreation: false });
-    let count = 0;
-    /** Next offset to commit per partition: one past the last record printed (with --group). */
-    const printed = new Map<number, bigint>();
-    let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    let finish!: (err?: unknown) => void;
-    const finished = new Promise<void>((resolve, reject) => {
-      finish = (err?: unknown) => {
-        if (done) return;
-        done = true;
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-    });
-    const armTimer = (): void => {
-      if (timeoutMs === undefined || done) return;
-      clearTimeout(timer);
-      timer = setTimeout(() => finish(), timeoutMs);
-    };
-    const onSignal = (): void => finish();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    // `weir consume … | head` closes the pipe: stop reading instead of dying on EPIPE.
-    const onOutputError = (): void => finish();
-    ctx.stdout.on('error', onOutputError);
-    consumer.on(consumer.events.GROUP_JOIN, () => armTimer());
-    consumer.on(consumer.events.CRASH, (e) => finish(kafkaError(e.payload.error, values, `consuming ${topic}`)));
-
-    const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
-      if (partition !== undefined && batch.partition !== partition) return;
-      for (const m of batch.messages) {
-        if (done || !isRunning() || isStale()) return;
-        ctx.stdout.write(formatRecord(m, batch.partition, print));
-        resolveOffset(m.offset);
-        printed.set(batch.partition, BigInt(m.offset) + 1n);
-        count++;
-        armTimer();
-        if (maxMessages !== undefined && count >= maxMessages) {
-          finish();
-          return;
-        }
-      }
-      await heartbeat();
-    };
-
+    const session = new ConsoleSession(args, ctx.stdout);
+    consumer.on(consumer.events.GROUP_JOIN, () => session.armTimer());
+    consumer.on(consumer.events.CRASH, (e) => session.finish(kafkaError(e.payload.error, values, `consuming ${args.topic}`)));
     try {
-      try {
-        await consumer.connect();
-        await consumer.subscribe({ topics: [topic], fromBeginning: values['from-beginning'] === true || offset === 'earliest' });
-        await consumer.run({ autoCommit: group !== undefined, eachBatchAutoResolve: false, eachBatch });
-        if (partition !== undefined) {
-          const others = partitions.filter((p) => p !== partition);
-          if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
-          if (typeof offset === 'bigint') consumer.seek({ topic, partition, offset: offset.toString() });
-          else if (offset === 'latest' || offset === 'earliest') {
-            const ends = await kafkaOffsets(kafka, topic);
-            const end = ends.find((e) => e.partition === partition)!;
-            consumer.seek({ topic, partition, offset: offset === 'latest' ? end.high : end.low });
-          }
-        }
-      } catch (err) {
-        finish(kafkaError(err, values, `consuming ${topic}`));
-      }
-      await finished;
-      if (group !== undefined && printed.size > 0) {
-        try {
-          await consumer.commitOffsets([...printed].map(([p, o]) => ({ topic, partition: p, offset: o.toString() })));
-        } catch (err) {
-          throw kafkaError(err, values, `committing the offsets of group ${group}`);
-        }
-      }
+      await startConsumer(kafka, consumer, args, partitions, session).catch((err: unknown) => session.finish(kafkaError(err, values, `consuming ${args.topic}`)));
+      await session.finished;
+      await commitPrinted(consumer, args, session.printed, values);
     } finally {
-      clearTimeout(timer);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      ctx.stdout.off('error', onOutputError);
+      session.dispose();
       await consumer.disconnect().catch(() => undefined);
-      ctx.stderr.write(`Processed a total of ${count} messages\n`);
+      ctx.stderr.write(`Processed a total of ${session.count} messages\n`);
     }
     return 0;
   },
 };
 
-async function kafkaOffsets(kafka: import('kafkajs').Kafka, topic: string): Promise<{ partition: number; high: string; low: string }[]> {
+interface ConsumeArgs {
+  topic: string;
+  group: string | undefined;
+  partition: number | undefined;
+  offset: ReturnType<typeof startOffset>;
+  fromBeginning: boolean;
+  maxMessages: number | undefined;
+  timeoutMs: number | undefined;
+  print: PrintOptions;
+}
+
+function consumeArgs(values: OptionValues): ConsumeArgs {
+  const spec = consume;
+  const topic = topicName(values, spec);
+  const group = stringValue(values, 'group');
+  const partition = intValue(values, 'partition', 0, 9_999, spec);
+  const offset = startOffset(values);
+  const fromBeginning = values['from-beginning'] === true;
+  if (offset !== undefined && partition === undefined) throw new WeirError('USAGE', '--offset needs --partition', { details: { command: 'weir consume' } });
+  if (offset !== undefined && fromBeginning) throw new WeirError('USAGE', 'give --offset or --from-beginning, not both', { details: { command: 'weir consume' } });
+  return {
+    topic,
+    group,
+    partition,
+    offset,
+    fromBeginning,
+    maxMessages: intValue(values, 'max-messages', 1, Number.MAX_SAFE_INTEGER, spec),
+    timeoutMs: intValue(values, 'timeout-ms', 1, 86_400_000, spec),
+    print: {
+      timestamp: values['print-timestamp'] === true,
+      partition: values['print-partition'] === true,
+      offset: values['print-offset'] === true,
+      headers: values['print-headers'] === true,
+      key: values['print-key'] === true,
+    },
+  };
+}
+
+/** The topic's partition ids, ascending; --partition must be one of them. */
+async function topicPartitions(kafka: Kafka, args: ConsumeArgs, values: OptionValues): Promise<number[]> {
+  const admin = kafka.admin();
+  let partitions: number[];
+  try {
+    await admin.connect();
+    const meta = await admin.fetchTopicMetadata({ topics: [args.topic] });
+    partitions = meta.topics[0]!.partitions.map((p) => p.partitionId).sort((a, b) => a - b);
+  } catch (err) {
+    throw kafkaError(err, values, `reading the metadata of topic ${args.topic}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  if (args.partition !== undefined && !partitions.includes(args.partition)) {
+    throw new WeirError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${args.topic} has no partition ${args.partition} (it has ${partitions.length})`);
+  }
+  return partitions;
+}
+
+/**
+ * kafkajs has no group-less assign(): with --partition, the consumer subscribes to the topic,
+ * pauses the other partitions and seeks to --offset.
+ */
+async function startConsumer(kafka: Kafka, consumer: Consumer, args: ConsumeArgs, partitions: number[], session: ConsoleSession): Promise<void> {
+  const { topic, partition, offset } = args;
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: args.fromBeginning || offset === 'earliest' });
+  await consumer.run({ autoCommit: args.group !== undefined, eachBatchAutoResolve: false, eachBatch: session.eachBatch });
+  if (partition === undefined) return;
+  const others = partitions.filter((p) => p !== partition);
+  if (others.length > 0) consumer.pause([{ topic, partitions: others }]);
+  if (typeof offset === 'bigint') consumer.seek({ topic, partition, offset: offset.toString() });
+  else if (offset === 'latest' || offset === 'earliest') {
+    const ends = await kafkaOffsets(kafka, topic);
+    const end = ends.find((e) => e.partition === partition)!;
+    consumer.seek({ topic, partition, offset: offset === 'latest' ? end.high : end.low });
+  }
+}
+
+/** With --group, commits one past the last record printed on each partition. */
+async function commitPrinted(consumer: Consumer, args: ConsumeArgs, printed: ReadonlyMap<number, bigint>, values: OptionValues): Promise<void> {
+  if (args.group === undefined || printed.size === 0) return;
+  try {
+    await consumer.commitOffsets([...printed].map(([p, o]) => ({ topic: args.topic, partition: p, offset: o.toString() })));
+  } catch (err) {
+    throw kafkaError(err, values, `committing the offsets of group ${args.group}`);
+  }
+}
+
+async function kafkaOffsets(kafka: Kafka, topic: string): Promise<{ partition: number; high: string; low: string }[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
