@@ -12,7 +12,7 @@
  * PUBACK read, in a histogram (bucketOf) fine below 1 ms, coarser above.
  */
 import net from 'node:net';
-import { createInterface } from 'node:readline';
+import { measureWindow, reportConnectedAndWaitForGo } from './load-generator.js';
 
 export interface LoadSpec {
   port: number;
@@ -162,11 +162,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     if (i % 50 === 49) await Promise.all(conns.slice(-50).map((x) => x.connected)); // no SYN flood
   }
   await Promise.all(conns.map((c) => c.connected));
-  process.stdout.write('connected\n');
-  const stdin = createInterface({ input: process.stdin });
-  await new Promise<void>((resolve) => stdin.on('line', (l) => l === 'go' && resolve()));
-  stdin.close();
-  process.stdin.destroy();
+  await reportConnectedAndWaitForGo();
 
   let tick: NodeJS.Timeout | undefined;
   if (spec.rate === 0) {
@@ -186,18 +182,11 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
       }
     }, 1);
   }
-  await new Promise((resolve) => setTimeout(resolve, spec.warmupMs));
-  const cpuStart = process.cpuUsage();
-  const t0 = performance.now();
-  measuring = true;
-  await new Promise((resolve) => setTimeout(resolve, spec.measureMs));
-  measuring = false;
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpuStart);
+  const { seconds, cpu } = await measureWindow(spec, (on) => (measuring = on));
   stopping = true;
   if (tick !== undefined) clearInterval(tick);
   for (const c of conns) c.socket.destroy();
-  return { acked, seconds, histogram, maxUs: Math.round(maxUs), skipped, cpu: (cpu.user + cpu.system) / 1e6 / seconds };
+  return { acked, seconds, histogram, maxUs: Math.round(maxUs), skipped, cpu };
 }
 
 if (process.argv[2] !== undefined) {

@@ -13,9 +13,9 @@
  * Latency is request written → response read, in mqtt-load's histogram buckets.
  */
 import net from 'node:net';
-import { createInterface } from 'node:readline';
 import { encodeRecordBatch } from '../../src/kafka/protocol/record-batch.js';
 import { BUCKETS, bucketOf, type LoadResult } from './mqtt-load.js';
+import { measureWindow, reportConnectedAndWaitForGo } from './load-generator.js';
 
 export interface KafkaLoadSpec {
   port: number;
@@ -153,11 +153,7 @@ async function run(spec: KafkaLoadSpec): Promise<KafkaLoadResult> {
     conns.push(new Conn(socket, spec, onResponse));
   }
   await Promise.all(conns.map((c) => c.connected));
-  process.stdout.write('connected\n');
-  const stdin = createInterface({ input: process.stdin });
-  await new Promise<void>((resolve) => stdin.on('line', (l) => l === 'go' && resolve()));
-  stdin.close();
-  process.stdin.destroy();
+  await reportConnectedAndWaitForGo();
 
   const started = performance.now();
   let due = 0;
@@ -176,17 +172,10 @@ async function run(spec: KafkaLoadSpec): Promise<KafkaLoadResult> {
       if (measuring) sent++;
     }
   }, 1);
-  await new Promise((resolve) => setTimeout(resolve, spec.warmupMs));
-  const cpuStart = process.cpuUsage();
-  const t0 = performance.now();
-  measuring = true;
-  await new Promise((resolve) => setTimeout(resolve, spec.measureMs));
-  measuring = false;
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpuStart);
+  const { seconds, cpu } = await measureWindow(spec, (on) => (measuring = on));
   clearInterval(tick);
   for (const c of conns) c.socket.destroy();
-  return { acked, sent, errors, firstError, seconds, histogram, maxUs: Math.round(maxUs), skipped, cpu: (cpu.user + cpu.system) / 1e6 / seconds };
+  return { acked, sent, errors, firstError, seconds, histogram, maxUs: Math.round(maxUs), skipped, cpu };
 }
 
 const specText = process.env['WEAR_KAFKA_LOAD'];
