@@ -22,7 +22,7 @@ import { Ingest, RefusedPublish, type UnmatchedPolicy } from './ingest.js';
 import { connectionHandler, createTlsServer, createWsServer, listen, type HostPort, type TlsListenerOptions } from './listeners.js';
 import { IdleConnections } from './idle.js';
 import { LocalEmitter } from './local-emitter.js';
-import { DeliveryStats, outgoingBudget } from './outgoing-budget.js';
+import { DeliveryStats, OutgoingBudget } from './outgoing-budget.js';
 import { WarnLimiter } from './warn-limiter.js';
 import { Mapper, compileRule, defaultRule, type CompiledRule } from './mapping.js';
 import { lmdbPersistence, type LmdbPersistence } from './persistence/index.js';
@@ -133,14 +133,15 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
     ? lmdbPersistence(store, { maxRetained: options.maxRetained, maxPerClient: options.maxQueuedPerClient, maxTotal: options.maxQueuedTotal, maxBytes: options.maxQueuedBytes }, log)
     : undefined;
   const deliveries = new DeliveryStats();
+  const budget = new OutgoingBudget(options.maxOutgoingBytesPerClient, persistence !== undefined, deliveries, log);
   const idle = new IdleConnections(options.idleTimeoutMs, conns, log);
   const broker = new Aedes({
     ...authHooks(options, ingest, conns, log),
-    authorizeForward: outgoingBudget(options.maxOutgoingBytesPerClient, persistence !== undefined, deliveries, log),
+    authorizeForward: budget.authorizeForward,
     // undefined: aedes's own in-memory persistence (aedes-persistence).
     persistence,
     concurrency: MQ_CONCURRENCY,
-    mq: new LocalEmitter(MQ_CONCURRENCY, { awaitListeners: false }),
+    mq: new LocalEmitter(MQ_CONCURRENCY, { awaitListeners: false, mutes: budget }),
     // [MQTT-3.1.2-24] a client silent for 1.5× its keep-alive is disconnected; the limit makes
     // clients ask for one, so half-open connections cannot hold slots forever.
     keepaliveLimit: options.keepaliveLimitS,

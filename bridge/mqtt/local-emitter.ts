@@ -28,11 +28,41 @@
  * socket to drain) is not awaited, so a subscriber that stops reading cannot hold the bus, and
  * through it the publishers. What bounds that subscriber instead is its outgoing budget
  * (outgoing-budget.ts).
+ *
+ * Muted listeners. A subscriber past its budget has its deliveries dropped, but each still costs
+ * aedes a `Packet` copy and a `setImmediate` before the budget hook (aedes's `authorizeForward`)
+ * says no, once per message for a subscriber to `#`. With a `MuteSource` (the budget), each
+ * listener call is followed by asking it whether the call's delivery was dropped for a
+ * connection it muted; the listener is then skipped, at the cost of a check, for the messages the
+ * mute says it would drop, until the mute ends (its socket drains). aedes asks the hook
+ * synchronously inside the listener call (subscribe.js `handlePacketSubscription` → client.js
+ * `deliverQoS0` → `getToForwardPacket`), so the answer belongs to that call; nothing of aedes's
+ * subscription state is read here.
  */
 import mqemitter from 'mqemitter';
 
 type Message = mqemitter.Message;
 type Listener = (message: Message, done: () => void) => void;
+
+/** A connection muted by its budget: its listeners skip, while `active`, what `skip` accepts. */
+export interface ListenerMute {
+  readonly active: boolean;
+  /** True when `message` may be skipped for the muted connection (then it is counted as dropped). */
+  skip(message: Message): boolean;
+}
+
+/** Who mutes: asked after each listener call, it answers the mute that call's delivery caused. */
+export interface MuteSource {
+  /** The mute applied since the last call, if any; clears it. */
+  takeMute(): ListenerMute | undefined;
+}
+
+export interface LocalEmitterOptions {
+  /** False: a message is complete once handed to every listener (see above). */
+  awaitListeners: boolean;
+  /** Mutes listeners of connections past their budget; needs `awaitListeners: false`. */
+  mutes?: MuteSource;
+}
 
 /** What aedes calls on its `mq` (aedes 1.x: on, removeListener, emit, close). */
 export class LocalEmitter {
@@ -51,7 +81,7 @@ export class LocalEmitter {
   private readonly detached = new WeakMap<Listener, Listener>();
 
   /** aedes's `concurrency`, and the option aedes gives its default mqemitter: [MQTT-4.7.1-3]. */
-  constructor(private readonly concurrency: number, private readonly options: { awaitListeners: boolean } = { awaitListeners: true }) {
+  constructor(private readonly concurrency: number, private readonly options: LocalEmitterOptions = { awaitListeners: true }) {
     // 0 = no limit in mqemitter: it never queues, so it never releases recursively.
     this.inner = mqemitter({ concurrency: 0, matchEmptyLevels: true });
   }
@@ -107,10 +137,8 @@ export class LocalEmitter {
     if (this.options.awaitListeners) return listener;
     let given = this.detached.get(listener);
     if (given === undefined) {
-      given = (message, done) => {
-        listener(message, ignore);
-        done();
-      };
+      const mutes = this.options.mutes;
+      given = mutes === undefined ? detached(listener) : muteable(listener, mutes);
       this.detached.set(listener, given);
     }
     return given;
@@ -156,6 +184,28 @@ export class LocalEmitter {
 }
 
 function ignore(): void {}
+
+function detached(listener: Listener): Listener {
+  return (message, done) => {
+    listener(message, ignore);
+    done();
+  };
+}
+
+/** `detached`, skipping `listener` while a mute its own delivery caused says so. */
+function muteable(listener: Listener, mutes: MuteSource): Listener {
+  let mute: ListenerMute | undefined;
+  return (message, done) => {
+    if (mute !== undefined) {
+      if (!mute.active) mute = undefined;
+      else if (mute.skip(message)) return done();
+    }
+    mutes.takeMute(); // a drop made outside a listener call (a retained message) is not this one's
+    listener(message, ignore);
+    mute = mutes.takeMute() ?? mute;
+    done();
+  };
+}
 
 /** False only for filters whose first level is a literal starting with `$` (e.g. `$SYS/#`). */
 function canMatchPlainTopics(filter: string): boolean {

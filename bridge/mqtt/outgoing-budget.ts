@@ -20,11 +20,26 @@
  * The publisher is not held back either: the message bus does not wait for deliveries to finish
  * (LocalEmitter `awaitListeners: false`), so a write waiting for a socket to drain holds nothing
  * but its own bytes, and this budget bounds those.
+ *
+ * Muting. Even a dropped delivery costs aedes work before it reaches this hook (a `Packet` copy
+ * per subscription, then a `setImmediate` for its callback), and a subscriber to `#` that does
+ * not read meets the hook on every message published: that churn is what a non-reading subscriber
+ * costs everyone else. So a drop also mutes the connection until its socket drains (or closes):
+ * the message bus (LocalEmitter) learns, right after the listener call in which the drop happened,
+ * that this listener belongs to a muted connection, and while the mute lasts it skips the listener
+ * for every message the hook would drop anyway, counting each as a drop here. Only a drop that
+ * loses nothing more by being skipped mutes: to a clean session, or of a QoS 0 message (and a
+ * muted persistent session still gets its QoS 1/2 messages through aedes, to its queue). And only
+ * a socket whose stream has promised a 'drain' (`writableNeedDrain`) is muted: under a budget
+ * below the stream's highWaterMark none may come, and the mute would never end.
  */
 import type { AedesOptions, Client } from 'aedes';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../src/logger.js';
+import type { ListenerMute, MuteSource } from './local-emitter.js';
 import { WarnLimiter } from './warn-limiter.js';
+
+type AuthorizeForward = NonNullable<AedesOptions['authorizeForward']>;
 
 export class DeliveryStats {
   /** Deliveries dropped because the connection had more than its budget unsent. */
@@ -33,31 +48,98 @@ export class DeliveryStats {
   deferredSlowSubscriber = 0;
 }
 
-/**
- * @param queuesOnDisk the LMDB persistence, which keeps a declined QoS 1/2 delivery queued; aedes's
- *   in-memory one (`mqtt.persistence: memory`) drops a queued message instead
- */
-export function outgoingBudget(maxBytes: number, queuesOnDisk: boolean, stats: DeliveryStats, log: Logger): NonNullable<AedesOptions['authorizeForward']> {
-  const warning = new WarnLimiter(log);
+const WARNING = 'subscriber not reading: deliveries past mqtt.max_outgoing_bytes_per_client are dropped (QoS 0, clean sessions) or left in the session queue';
+
+export class OutgoingBudget implements MuteSource {
+  private readonly warning: WarnLimiter;
   /** Bytes allowed per connection in this turn, not yet in its socket's `writableLength`. */
-  const allowed = new Map<Client, number>();
-  const forget = (): void => allowed.clear();
-  return (client, packet) => {
-    const thisTurn = allowed.get(client) ?? 0;
-    const buffered = (client.conn as unknown as Writable).writableLength + thisTurn;
-    if (buffered <= maxBytes) {
-      if (allowed.size === 0) setImmediate(forget);
+  private readonly allowed = new Map<Client, number>();
+  private readonly forget = (): void => this.allowed.clear();
+  /** Connections muted now, until their socket drains or closes. */
+  private readonly mutes = new Map<Client, ConnectionMute>();
+  /** The mute a drop applied since the bus last asked (`takeMute`). */
+  private lastMute: ConnectionMute | undefined;
+
+  /**
+   * @param queuesOnDisk the LMDB persistence, which keeps a declined QoS 1/2 delivery queued;
+   *   aedes's in-memory one (`mqtt.persistence: memory`) drops a queued message instead
+   */
+  constructor(private readonly maxBytes: number, private readonly queuesOnDisk: boolean, private readonly stats: DeliveryStats, log: Logger) {
+    this.warning = new WarnLimiter(log);
+  }
+
+  /** aedes's `authorizeForward`: the packet to write, or null to not write it. */
+  readonly authorizeForward: AuthorizeForward = (client, packet) => {
+    const thisTurn = this.allowed.get(client) ?? 0;
+    const socket = client.conn as unknown as Writable;
+    if (socket.writableLength + thisTurn <= this.maxBytes) {
+      if (this.allowed.size === 0) setImmediate(this.forget);
       // Fixed header (≤ 5), topic length (2), packet id (2): close enough to the wire size.
-      allowed.set(client, thisTurn + packet.topic.length + packet.payload.length + 9);
+      this.allowed.set(client, thisTurn + packet.topic.length + packet.payload.length + 9);
       return packet;
     }
-    const keptQueued = queuesOnDisk && packet.qos > 0 && !client.clean;
-    if (keptQueued) stats.deferredSlowSubscriber++;
-    else stats.droppedSlowSubscriber++;
-    warning.warn(
-      { clientId: client.id, buffered, maxBytes, dropped: stats.droppedSlowSubscriber, keptQueued: stats.deferredSlowSubscriber },
-      'subscriber not reading: deliveries past mqtt.max_outgoing_bytes_per_client are dropped (QoS 0, clean sessions) or left in the session queue',
-    );
+    const keptQueued = this.queuesOnDisk && packet.qos > 0 && !client.clean;
+    if (keptQueued) this.stats.deferredSlowSubscriber++;
+    else this.stats.droppedSlowSubscriber++;
+    this.warn(client, thisTurn);
+    if (!keptQueued && (client.clean || packet.qos === 0) && socket.writableNeedDrain) this.lastMute = this.mute(client, socket);
     return null;
   };
+
+  takeMute(): ListenerMute | undefined {
+    const mute = this.lastMute;
+    this.lastMute = undefined;
+    return mute;
+  }
+
+  /** A delivery the bus skipped for a muted connection: a drop like any other. */
+  skipped(client: Client): void {
+    this.stats.droppedSlowSubscriber++;
+    this.warn(client, 0);
+  }
+
+  private warn(client: Client, thisTurn: number): void {
+    // The fields are built only for a line that is logged: this runs once per dropped delivery.
+    if (this.warning.quiet) {
+      this.warning.countSuppressed();
+      return;
+    }
+    const buffered = (client.conn as unknown as Writable).writableLength + thisTurn;
+    const { droppedSlowSubscriber: dropped, deferredSlowSubscriber: keptQueued } = this.stats;
+    this.warning.warn({ clientId: client.id, buffered, maxBytes: this.maxBytes, dropped, keptQueued }, WARNING);
+  }
+
+  private mute(client: Client, socket: Writable): ConnectionMute {
+    const current = this.mutes.get(client);
+    if (current !== undefined) return current;
+    const mute = new ConnectionMute(this, client);
+    this.mutes.set(client, mute);
+    const end = (): void => {
+      mute.active = false;
+      this.mutes.delete(client);
+      socket.off('drain', end);
+      socket.off('close', end);
+    };
+    socket.once('drain', end);
+    socket.once('close', end);
+    return mute;
+  }
+}
+
+/** One connection's mute, shared by the bus's listeners of that connection's subscriptions. */
+class ConnectionMute implements ListenerMute {
+  active = true;
+
+  constructor(private readonly budget: OutgoingBudget, private readonly client: Client) {}
+
+  skip(message: { topic: string; qos?: number; clientId?: string }): boolean {
+    // What the hook would not simply drop goes through aedes as before: a QoS 1/2 message to a
+    // persistent session (kept queued); a `$` topic, which a subscription starting with a wildcard
+    // never receives [MQTT-4.7.2-1]; the client's own message, which a no-local subscription
+    // never receives [MQTT-3.8.3-3]. These two are no drops to count.
+    if ((message.qos ?? 0) > 0 && !this.client.clean) return false;
+    if (message.topic.charCodeAt(0) === 36 || message.clientId === this.client.id) return false;
+    this.budget.skipped(this.client);
+    return true;
+  }
 }

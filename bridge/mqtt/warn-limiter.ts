@@ -20,6 +20,16 @@ export class WarnLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Whether a `warn` now would only be counted: lets a hot caller skip building its fields. */
+  get quiet(): boolean {
+    return this.now() - this.lastLogged < this.intervalMs;
+  }
+
+  /** Counts an occurrence `warn` would not log now (call it only while `quiet`). */
+  countSuppressed(): void {
+    this.suppressed++;
+  }
+
   warn(fields: Record<string, unknown>, message: string): void {
     const now = this.now();
     if (now - this.lastLogged < this.intervalMs) {

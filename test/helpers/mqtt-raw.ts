@@ -109,3 +109,16 @@ export class RawClient {
     this.socket.destroy();
   }
 }
+
+/** A client that SUBSCRIBEs to one filter, checks its SUBACK, then stops reading its socket. */
+export async function stalledSubscriber(port: number, clientId: string, filter: string, qos: 0 | 1, clean: boolean): Promise<RawClient> {
+  const sub = await RawClient.connect(port, clientId, { clean });
+  sub.write(subscribePacket(filter, qos));
+  const suback = (await sub.read(5)).toString('hex');
+  if (suback !== `90030001${qos.toString(16).padStart(2, '0')}`) {
+    sub.end();
+    throw new Error(`unexpected SUBACK ${suback}`);
+  }
+  sub.socket.pause();
+  return sub;
+}

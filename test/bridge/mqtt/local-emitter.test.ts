@@ -6,7 +6,7 @@
 import { connectAsync } from 'mqtt';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LocalEmitter } from '../../../bridge/mqtt/local-emitter.js';
+import { LocalEmitter, type ListenerMute } from '../../../bridge/mqtt/local-emitter.js';
 import { startTestBridge } from '../../helpers/mqtt-bridge.js';
 import { silentLogger, tempDir } from '../../helpers/store.js';
 
@@ -122,6 +122,48 @@ describe('LocalEmitter', () => {
     bus.emit({ topic: 'a/c' }, (err) => (error = err));
     await new Promise<void>((resolve) => bus.close(resolve));
     expect(error?.message).toMatch(/closed/);
+  });
+
+  it('skips a listener muted during its own call, for what the mute skips, until the mute ends', () => {
+    const mute = { active: true, skip: vi.fn((m: { topic: string }) => m.topic !== 'kept') };
+    let applied: ListenerMute | undefined; // what the budget hook would set, inside a delivery
+    const bus = new LocalEmitter(100, {
+      awaitListeners: false,
+      mutes: {
+        takeMute() {
+          const taken = applied;
+          applied = undefined;
+          return taken;
+        },
+      },
+    });
+    const slow = vi.fn((m: { topic: string }) => {
+      if (m.topic === 'over') applied = mute;
+    });
+    const other = vi.fn();
+    bus.on('#', slow);
+    bus.on('#', other);
+
+    expect(emitTo(bus, 'a')).toEqual({ synchronous: true, error: undefined });
+    emitTo(bus, 'over'); // this delivery was dropped, and muted the slow listener's connection
+    expect(slow).toHaveBeenCalledTimes(2);
+    expect(emitTo(bus, 'b')).toEqual({ synchronous: true, error: undefined });
+    expect(slow).toHaveBeenCalledTimes(2); // skipped
+    expect(other).toHaveBeenCalledTimes(3); // not muted
+    expect(mute.skip).toHaveBeenLastCalledWith({ topic: 'b' });
+    emitTo(bus, 'kept'); // what the mute does not skip still goes to the listener
+    expect(slow).toHaveBeenCalledTimes(3);
+
+    mute.active = false; // its socket drained
+    emitTo(bus, 'c');
+    expect(slow).toHaveBeenCalledTimes(4);
+    expect(mute.skip).toHaveBeenCalledTimes(2);
+
+    applied = mute; // left by a delivery outside any listener call (a retained message)
+    mute.active = true;
+    emitTo(bus, 'd');
+    emitTo(bus, 'e');
+    expect(slow).toHaveBeenCalledTimes(6); // not taken for the listener called next
   });
 
   it('fails emits after close, as mqemitter does', async () => {

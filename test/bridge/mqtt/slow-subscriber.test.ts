@@ -10,7 +10,7 @@
 import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestBridge, type RunningBridge } from '../../helpers/mqtt-bridge.js';
-import { RawClient, publishPacket, subscribePacket } from '../../helpers/mqtt-raw.js';
+import { RawClient, publishPacket, stalledSubscriber } from '../../helpers/mqtt-raw.js';
 import { silentLogger, tempDir } from '../../helpers/store.js';
 
 let cleanups: (() => Promise<void> | void)[] = [];
@@ -28,13 +28,10 @@ async function bridge(env: Record<string, string> = {}): Promise<RunningBridge> 
   return b;
 }
 
-/** A raw `#` subscriber at QoS 0 that has stopped reading its socket after the SUBACK. */
-async function stalledSubscriber(port: number, clientId: string, filter = '#', qos: 0 | 1 = 0, clean = true): Promise<RawClient> {
-  const sub = await RawClient.connect(port, clientId, { clean });
+/** A raw subscriber (`#` at QoS 0 unless told) that has stopped reading its socket after the SUBACK. */
+async function stalled(port: number, clientId: string, filter = '#', qos: 0 | 1 = 0, clean = true): Promise<RawClient> {
+  const sub = await stalledSubscriber(port, clientId, filter, qos, clean);
   cleanups.push(() => sub.end());
-  sub.write(subscribePacket(filter, qos));
-  expect((await sub.read(5)).toString('hex')).toBe(`90030001${qos.toString(16).padStart(2, '0')}`);
-  sub.socket.pause();
   return sub;
 }
 
@@ -78,7 +75,7 @@ describe('a subscriber that stops reading', () => {
   it('holds back neither the publisher nor a canary; QoS 0 deliveries past its budget are dropped and counted', async () => {
     const b = await bridge({ WEIR_MQTT__MAX_OUTGOING_BYTES_PER_CLIENT: '64KiB' });
     const port = b.bridge.address.port;
-    await stalledSubscriber(port, 'stalled');
+    await stalled(port, 'stalled');
     const canaryClient = await connectAsync(b.url, { clientId: 'canary', reconnectPeriod: 0 });
     cleanups.push(() => canaryClient.endAsync(true));
     const c = canary(canaryClient);
@@ -97,7 +94,7 @@ describe('a subscriber that stops reading', () => {
   it('leaves QoS 1 deliveries to a persistent session in its queue, and the session gets them all on its next connection', async () => {
     const b = await bridge({ WEIR_MQTT__MAX_OUTGOING_BYTES_PER_CLIENT: '16KiB' });
     const port = b.bridge.address.port;
-    const stalled = await stalledSubscriber(port, 'persistent', 'pq/#', 1, false);
+    const persistent = await stalled(port, 'persistent', 'pq/#', 1, false);
     const publisher = await connectAsync(b.url, { clientId: 'pub', reconnectPeriod: 0 });
     cleanups.push(() => publisher.endAsync(true));
     const SENT = 300;
@@ -105,8 +102,8 @@ describe('a subscriber that stops reading', () => {
     await Promise.all(Array.from({ length: SENT }, (_, i) => publisher.publishAsync('pq/x', payload(i), { qos: 1 })));
     await expect.poll(() => b.bridge.stats().deliveries.deferredSlowSubscriber, { timeout: 15_000 }).toBeGreaterThan(0);
     expect(b.bridge.stats().deliveries.droppedSlowSubscriber).toBe(0);
-    stalled.end();
-    await stalled.closed;
+    persistent.end();
+    await persistent.closed;
 
     const back = await connectAsync(b.url, { clientId: 'persistent', clean: false, reconnectPeriod: 0 });
     cleanups.push(() => back.endAsync(true));
@@ -119,7 +116,7 @@ describe('a subscriber that stops reading', () => {
   it('resetting its connection while deliveries are queued behind it does not take the broker down', async () => {
     const b = await bridge();
     const port = b.bridge.address.port;
-    const sub = await stalledSubscriber(port, 'stalled');
+    const sub = await stalled(port, 'stalled');
     await burstPublishers(port, 50, 2000);
     // 50 publishers × 2000 messages: the bus holds 100 deliveries to the stalled subscriber and
     // queues the rest behind them.

@@ -45,4 +45,18 @@ describe('WarnLimiter', () => {
     w.warn({}, 'x'); // 2100: counted
     expect(lines.map(([fields]) => fields)).toEqual([{}, { suppressed: 1 }]);
   });
+
+  it('tells a hot caller when a warning would only be counted, and counts it for the next line', () => {
+    const { limiter: w, lines, clock } = limiter(1_000);
+    expect(w.quiet).toBe(false);
+    w.warn({}, 'x');
+    clock.t += 500;
+    expect(w.quiet).toBe(true);
+    w.countSuppressed();
+    w.countSuppressed();
+    clock.t += 500;
+    expect(w.quiet).toBe(false);
+    w.warn({}, 'x');
+    expect(lines.map(([fields]) => fields)).toEqual([{}, { suppressed: 2 }]);
+  });
 });
