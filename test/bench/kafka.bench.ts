@@ -33,6 +33,8 @@ import { envList } from './env-list.js';
 import { unitEnvironment, unitNodeFlags } from './unit-runtime.js';
 import { trackPeakRssOf } from './rss.js';
 import { startHostile, type HostileResult } from './hostile-clients.js';
+import { median } from './percentile.js';
+import { compareSides, sideBySide } from './side-by-side.js';
 
 const STORE_SCENARIO = join(import.meta.dirname, 'kafka-store-scenario.js');
 const repeat = Number(process.env['BENCH_REPEAT'] ?? 3);
@@ -219,23 +221,17 @@ async function kcatProduceOnce(input: string, records: number, hostileCount: num
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 async function hostileScenario(inputs: string): Promise<void> {
   const count = Number(process.env['BENCH_HOSTILE_CLIENTS'] ?? 10);
   const records = recordsFor(100);
   const input = inputFile(inputs, 100, records);
   const scenario = 'kafka/100B/1p/kcat-produce';
-  const runs: { without: HostileRun[]; with: HostileRun[] } = { without: [], with: [] };
-  for (let i = 0; i < repeat; i++) {
-    const order = i % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const);
-    for (const side of order) {
-      const hostile = side === 'with' ? count : 0;
-      const run = await kcatProduceOnce(input, records, hostile);
-      runs[side].push(run);
-      console.log(JSON.stringify({ scenario, records, round: i, trickleConnections: hostile, ...run }));
-    }
-  }
+  const runs = await sideBySide(repeat, async (side, round) => {
+    const hostile = side === 'with' ? count : 0;
+    const run = await kcatProduceOnce(input, records, hostile);
+    console.log(JSON.stringify({ scenario, records, round, trickleConnections: hostile, ...run }));
+    return run;
+  });
   const sum = (rs: HostileRun[]) => ({
     msgPerSec: median(rs.map((r) => r.msgPerSec)),
     weirCpu: median(rs.map((r) => r.weirCpu)),
@@ -245,19 +241,7 @@ async function hostileScenario(inputs: string): Promise<void> {
     runsMsgPerSec: rs.map((r) => r.msgPerSec),
     runsRssAnonMB: rs.map((r) => r.rssAnonMB),
   });
-  const without = sum(runs.without);
-  const withHostile = sum(runs.with);
-  console.log(JSON.stringify({
-    scenario,
-    records,
-    trickleConnections: count,
-    repeat,
-    withVsWithout: Math.round((withHostile.msgPerSec / without.msgPerSec) * 100) / 100,
-    roundRatios: runs.with.map((r, i) => Math.round((r.msgPerSec / runs.without[i]!.msgPerSec) * 100) / 100),
-    peakRssAnonMB: { without: without.peakRssAnonMB, with: withHostile.peakRssAnonMB },
-    without,
-    with: withHostile,
-  }));
+  console.log(JSON.stringify({ scenario, records, trickleConnections: count, repeat, ...compareSides(runs, sum) }));
 }
 
 const inputs = mkdtempSync(join(tmpdir(), 'weir-kbench-input-'));

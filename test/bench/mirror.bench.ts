@@ -20,6 +20,7 @@ import type * as RdKafka from '@confluentinc/kafka-javascript';
 import { openStore } from '../../src/store/index.js';
 import { storeOptions, tempDir } from '../helpers/store.js';
 import { mirrorEnv, startEdge, startUpstream, totalLag } from '../bridge/mirror/helpers.js';
+import { median } from './percentile.js';
 import { trackPeakRss } from './rss.js';
 import type { MirrorStatus } from '../../bridge/mirror/status.js';
 
@@ -136,11 +137,6 @@ function rssAnonNow(): number {
 
 function round(n: number): number {
   return Math.round(n * 100) / 100;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function main(): Promise<void> {

@@ -39,6 +39,8 @@ import { envList } from './env-list.js';
 import { unitEnvironment, unitNodeFlags } from './unit-runtime.js';
 import { trackPeakRssOf } from './rss.js';
 import { startHostile, type HostileResult } from './hostile-clients.js';
+import { median } from './percentile.js';
+import { compareSides, sideBySide } from './side-by-side.js';
 
 const LOAD = join(import.meta.dirname, 'mqtt-load.js');
 const PLAIN = join(import.meta.dirname, 'mqtt-plain-broker.js');
@@ -181,8 +183,6 @@ async function runOnce(kind: BrokerKind, bytes: number, connections: number, inf
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 function summary(runs: Run[]) {
   const m = (k: 'msgPerSec' | 'p50' | 'p99' | 'p999' | 'brokerCpu') => median(runs.map((r) => r[k]));
   return {
@@ -226,28 +226,18 @@ async function scenario(name: string, bytes: number, connections: number, inflig
 async function hostileScenario(): Promise<void> {
   const [bytes, connections, inflight] = [100, 100, 16];
   const name = `mqtt/${bytes}B/${connections}c/${inflight}inflight`;
-  const runs: { without: Run[]; with: Run[] } = { without: [], with: [] };
-  for (let i = 0; i < repeat; i++) {
-    const order = i % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const);
-    for (const side of order) {
-      const hostile = side === 'with' ? hostileClients : 0;
-      const run = await runOnce('weir', bytes, connections, inflight, 0, `${name.replaceAll('/', '-')}-${side}-${i}`, hostile);
-      runs[side].push(run);
-      console.log(JSON.stringify({ scenario: name, round: i, hostileSubscribers: hostile, ...run }));
-    }
-  }
-  const without = summary(runs.without);
-  const withHostile = summary(runs.with);
+  const runs = await sideBySide(repeat, async (side, round) => {
+    const hostile = side === 'with' ? hostileClients : 0;
+    const run = await runOnce('weir', bytes, connections, inflight, 0, `${name.replaceAll('/', '-')}-${side}-${round}`, hostile);
+    console.log(JSON.stringify({ scenario: name, round, hostileSubscribers: hostile, ...run }));
+    return run;
+  });
   console.log(JSON.stringify({
     scenario: name,
     hostileSubscribers: hostileClients,
     subscribersRead: hostileKind === 'mqtt-reader',
     repeat,
-    withVsWithout: Math.round((withHostile.msgPerSec / without.msgPerSec) * 100) / 100,
-    roundRatios: runs.with.map((r, i) => Math.round((r.msgPerSec / runs.without[i]!.msgPerSec) * 100) / 100),
-    peakRssAnonMB: { without: without.peakRssAnonMB, with: withHostile.peakRssAnonMB },
-    without,
-    with: withHostile,
+    ...compareSides(runs, summary),
   }));
 }
 

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './percentile.js';
 import { unitEnvironment, unitNodeFlags } from './unit-runtime.js';
 
 const SCENARIO = join(import.meta.dirname, 'store-scenario.js');
@@ -45,7 +46,6 @@ function runOnce(system: string, bytes: number, appenders: number, overlapping: 
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function summarize(runs: Result[]) {
   return {
