@@ -12,7 +12,7 @@
  */
 import { WeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
-import type { DropEvent, LogStore } from '../../src/store/types.js';
+import type { CursorStore, DropEvent, RecordLog, TopicAdmin } from '../../src/store/types.js';
 import { loadKafkaClient, type KafkaModule } from './client.js';
 import { checkRuleUpstreams, type MirrorRuleSpec, type UpstreamSpec } from './config.js';
 import { CursorSaver, removeStaleCursors } from './cursors.js';
@@ -43,7 +43,7 @@ export interface Mirror {
   stop(): Promise<void>;
 }
 
-export async function startMirror(options: MirrorOptions, store: LogStore, logger: Logger): Promise<Mirror> {
+export async function startMirror(options: MirrorOptions, store: RecordLog & TopicAdmin & CursorStore, logger: Logger): Promise<Mirror> {
   const log = logger.child({ component: 'mirror' });
   const problems = checkRuleUpstreams(options.upstreams, options.rules).map((p) => `mirror.rules: ${p.why}`);
   if (problems.length > 0) throw new WeirError('CONFIG_INVALID', problems.join('; '), { details: { problems } });
@@ -68,7 +68,7 @@ export async function startMirror(options: MirrorOptions, store: LogStore, logge
   };
 }
 
-function createRules(options: MirrorOptions, store: LogStore, logger: Logger, kafka: KafkaModule, requestCursorSave: () => void): RuleMirror[] {
+function createRules(options: MirrorOptions, store: RecordLog & TopicAdmin & CursorStore, logger: Logger, kafka: KafkaModule, requestCursorSave: () => void): RuleMirror[] {
   const upstreams = new Map(options.upstreams.map((u) => [u.name, u]));
   const deadLetter = deadLetterWriter(store, options.deviceId);
   return options.rules.map(

@@ -3,14 +3,14 @@
  * out). Creation is the store's shared auto-create: concurrent requests share one createTopic.
  */
 import { TopicAutoCreator } from '../../store/auto-create.js';
-import type { LogStore } from '../../store/types.js';
+import type { TopicAdmin } from '../../store/types.js';
 
 export class TopicResolver {
-  private readonly store: LogStore;
+  private readonly store: TopicAdmin;
   /** Undefined when auto-create is off. */
   private readonly autoCreate: TopicAutoCreator | undefined;
 
-  constructor(store: LogStore, autoCreate: boolean) {
+  constructor(store: TopicAdmin, autoCreate: boolean) {
     this.store = store;
     this.autoCreate = autoCreate ? new TopicAutoCreator(store) : undefined;
   }

@@ -2,7 +2,7 @@
  * The core handlers (everything but consumer groups, which src/kafka/server/groups/ adds) and
  * the state they share. ApiVersions is registered by the listener itself.
  */
-import type { LogStore } from '../../../store/types.js';
+import type { RecordLog, TopicAdmin } from '../../../store/types.js';
 import type { KafkaHandler } from '../handler.js';
 import { ProducerStateManager } from '../producer-state.js';
 import { TopicResolver } from '../topics.js';
@@ -19,7 +19,7 @@ import { createMetadataHandler } from './metadata.js';
 import { createProduceHandler } from './produce.js';
 
 export interface CoreHandlerOptions {
-  store: LogStore;
+  store: RecordLog & TopicAdmin;
   /** kafka.auto_create_topics_enable */
   autoCreateTopics: boolean;
   /** topic_defaults.partitions, for CreateTopics with num_partitions -1. */
