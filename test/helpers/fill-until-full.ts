@@ -5,29 +5,15 @@
  *
  * Usage: node fill-until-full.js <dir>
  */
-import { pino } from 'pino';
 import { isWeirError } from '../../src/errors.js';
-import { openStore, kafkaTopicDefaults } from '../../src/store/index.js';
 import { ignoreUnreachableCommitFailures } from '../../src/store/unreachable-commit-failures.js';
+import { openTestStore } from './store.js';
 
 // This child is a process entry, like `weir`: it installs what src/cli/weir.ts installs.
 ignoreUnreachableCommitFailures();
 const dir = process.argv[2];
 if (dir === undefined) throw new Error('usage: fill-until-full <dir>');
-const store = await openStore(
-  {
-    dir,
-    topicDefaults: kafkaTopicDefaults(),
-    defaultPartitions: 1,
-    diskBudgetBytes: 1024 ** 3,
-    writeQueueMaxRecords: 10_000,
-    writeQueueMaxBytes: 8 * 1024 * 1024,
-    blockTimeoutMs: 1_000,
-    retentionCheckIntervalMs: 0,
-    overlappingSync: true,
-  },
-  pino({ level: 'silent' }),
-);
+const store = await openTestStore(dir);
 await store.createTopic('t');
 let acked = 0;
 const errors: { code: string; retriable: boolean; message: string }[] = [];
