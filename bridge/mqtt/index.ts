@@ -25,7 +25,9 @@ import { LocalEmitter } from './local-emitter.js';
 import { DeliveryStats, OutgoingBudget } from './outgoing-budget.js';
 import { WarnLimiter } from './warn-limiter.js';
 import { Mapper, compileRule, defaultRule, type CompiledRule } from './mapping.js';
-import { lmdbPersistence, type LmdbPersistence } from './persistence/index.js';
+import { lmdbPersistence, type LmdbPersistence, type LmdbPersistenceOptions } from './persistence/index.js';
+import { aedesMemoryPersistence, ReleaseReportingPersistence } from './persistence/release-reporting.js';
+import { applyMqttSpeedups, logSpeedups } from './speedups/index.js';
 import type { ConnectionStats, MqttStats } from './stats.js';
 
 export type { MqttStats } from './stats.js';
@@ -86,12 +88,6 @@ export interface MqttBridge {
   close(): Promise<void>;
 }
 
-/** The part of aedes's incoming-packet persistence the bridge hooks (not in aedes's typings). */
-interface IncomingPersistence {
-  incomingGetPacket(client: Client, packet: { messageId?: number }): Promise<unknown>;
-  incomingDelPacket(client: Client, packet: { messageId?: number }): Promise<unknown>;
-}
-
 function checkExposure(options: MqttBridgeOptions): void {
   // Anonymous access on the network is fine when the operator said so explicitly.
   const authenticated = options.allowAnonymous || options.passwordFile !== undefined;
@@ -112,13 +108,38 @@ function checkExposure(options: MqttBridgeOptions): void {
   );
 }
 
+/**
+ * Refuses an exposed listener without authentication, applies the speed-ups (a no-op for those the
+ * executable applied), wires aedes to the ingest and the persistence, then opens the listeners.
+ */
 export async function startMqttBridge(options: MqttBridgeOptions, store: LogStore, logger: Logger): Promise<MqttBridge> {
   const log = logger.child({ component: 'mqtt' });
   checkExposure(options);
+  logSpeedups(applyMqttSpeedups(), log);
+  const ingest = createIngest(options, store, log);
+  const conns: ConnectionStats = {
+    open: 0, accepted: 0, rejectedMaxConnections: 0, closedOversize: 0, closedIdle: 0, closedProtocolError: 0, authFailed: 0, aclDenied: 0, tlsHandshakeFailed: 0,
+  };
+  const lmdb = options.persistence === 'lmdb' ? lmdbPersistence(store, queueCaps(options), log) : undefined;
+  const deliveries = new DeliveryStats();
+  const idle = new IdleConnections(options.idleTimeoutMs, conns, log);
+  const broker = await startBroker(options, { ingest, conns, lmdb, deliveries, idle }, log);
+  reportClientErrors(broker, conns, log);
+  const sockets = new Set<Duplex>();
+  const { servers, addresses } = await openListeners(broker, sockets, options, conns, log).catch(async (err: unknown) => {
+    idle.stop();
+    await closeBroker(broker);
+    throw err;
+  });
+  log.info({ ...addresses, rules: options.rules.length, unmatched: options.unmatched }, 'MQTT listener started');
+  return runningBridge({ broker, servers, sockets, addresses, ingest, conns, lmdb, deliveries, idle }, log);
+}
 
+/** The ingest, with the default rule last when unmatched messages are stored. */
+function createIngest(options: MqttBridgeOptions, store: LogStore, log: Logger): Ingest {
   const rules = [...options.rules];
   if (options.unmatched === 'store') rules.push(compileRule(defaultRule(options.unmatchedTopic), rules.length, []));
-  const ingest = new Ingest(store, {
+  return new Ingest(store, {
     mapper: new Mapper(rules),
     unmatched: options.unmatched,
     autoCreateTopics: options.autoCreateTopics,
@@ -126,19 +147,29 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
     maxInflightPerClient: options.maxInflightPerClient,
     maxRetained: options.maxRetained,
   }, log);
-  const conns: ConnectionStats = {
-    open: 0, accepted: 0, rejectedMaxConnections: 0, closedOversize: 0, closedIdle: 0, closedProtocolError: 0, authFailed: 0, aclDenied: 0, tlsHandshakeFailed: 0,
-  };
-  const persistence: LmdbPersistence | undefined = options.persistence === 'lmdb'
-    ? lmdbPersistence(store, { maxRetained: options.maxRetained, maxPerClient: options.maxQueuedPerClient, maxTotal: options.maxQueuedTotal, maxBytes: options.maxQueuedBytes }, log)
-    : undefined;
-  const deliveries = new DeliveryStats();
-  const budget = new OutgoingBudget(options.maxOutgoingBytesPerClient, persistence !== undefined, deliveries, log);
-  const idle = new IdleConnections(options.idleTimeoutMs, conns, log);
+}
+
+function queueCaps(options: MqttBridgeOptions): LmdbPersistenceOptions {
+  return { maxRetained: options.maxRetained, maxPerClient: options.maxQueuedPerClient, maxTotal: options.maxQueuedTotal, maxBytes: options.maxQueuedBytes };
+}
+
+/** What the broker is wired to; `lmdb` is unset for `mqtt.persistence: memory`. */
+interface BrokerParts {
+  ingest: Ingest;
+  conns: ConnectionStats;
+  lmdb: LmdbPersistence | undefined;
+  deliveries: DeliveryStats;
+  idle: IdleConnections;
+}
+
+/** aedes wired to the ingest, its persistence loaded (`listen()`), the ingest told what it holds. */
+async function startBroker(options: MqttBridgeOptions, parts: BrokerParts, log: Logger): Promise<Aedes> {
+  const { ingest, conns, lmdb, deliveries, idle } = parts;
+  const persistence = new ReleaseReportingPersistence(lmdb ?? aedesMemoryPersistence(), (client, messageId) => ingest.released(client, messageId));
+  const budget = new OutgoingBudget(options.maxOutgoingBytesPerClient, lmdb !== undefined, deliveries, log);
   const broker = new Aedes({
     ...authHooks(options, ingest, conns, log),
     authorizeForward: budget.authorizeForward,
-    // undefined: aedes's own in-memory persistence (aedes-persistence).
     persistence,
     concurrency: MQ_CONCURRENCY,
     mq: new LocalEmitter(MQ_CONCURRENCY, { awaitListeners: false, mutes: budget }),
@@ -150,12 +181,22 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
   });
   await broker.listen();
   // The retained cap counts the retained messages that survived the restart too.
-  if (persistence !== undefined) ingest.seedRetained(persistence.retainedTopics());
-  hookIncomingPersistence(broker, ingest);
+  if (lmdb !== undefined) ingest.seedRetained(lmdb.retainedTopics());
+  // On a new connection of a persistent session the ingest's map of QoS 2 ids is empty, so a DUP
+  // PUBLISH is also looked up in the incoming store before it is appended a second time.
+  ingest.incomingStored = (client, messageId) => persistence.incomingGetPacket(client, { messageId }).then(
+    (found) => found !== undefined && found !== null,
+    () => false,
+  );
+  return broker;
+}
 
-  // aedes reports an error for each packet still in flight when a connection fails (a client that
-  // drops with 16 PUBLISHes outstanding gives 16 "connection closed"): one per connection, and of
-  // those one line per 10 s (a thousand clients dropping at once are one line with a count).
+/**
+ * aedes reports an error for each packet still in flight when a connection fails (a client that
+ * drops with 16 PUBLISHes outstanding gives 16 "connection closed"): one per connection, and of
+ * those one line per 10 s (a thousand clients dropping at once are one line with a count).
+ */
+function reportClientErrors(broker: Aedes, conns: ConnectionStats, log: Logger): void {
   const erred = new WeakSet<Client>();
   const infoSink = { warn: (fields: Record<string, unknown>, message: string) => log.info(fields, message) };
   const disconnects = new WarnLimiter(infoSink);
@@ -171,18 +212,26 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
     conns.closedProtocolError++;
     earlyCloses.warn({ err: err.message }, 'connection closed before CONNECT completed');
   });
+}
 
-  const sockets = new Set<Duplex>();
+interface ListenerAddresses {
+  address: HostPort;
+  tlsAddress: HostPort | undefined;
+  wsAddress: HostPort | undefined;
+}
+
+/** The TCP listener, and the TLS and WebSocket ones when configured; none stays open if one fails. */
+async function openListeners(
+  broker: Aedes, sockets: Set<Duplex>, options: MqttBridgeOptions, conns: ConnectionStats, log: Logger,
+): Promise<{ servers: net.Server[]; addresses: ListenerAddresses }> {
   const servers: net.Server[] = [];
-  const closeBroker = (): Promise<void> => new Promise((resolve) => broker.close(() => resolve()));
-  let address: HostPort;
-  let tlsAddress: HostPort | undefined;
-  let wsAddress: HostPort | undefined;
   try {
     const accept = connectionHandler(broker, sockets, options, conns, log);
     const tcp = net.createServer(accept);
     servers.push(tcp);
-    address = await listen(tcp, options.listen, log, 'MQTT');
+    const address = await listen(tcp, options.listen, log, 'MQTT');
+    let tlsAddress: HostPort | undefined;
+    let wsAddress: HostPort | undefined;
     if (options.tls !== undefined) {
       const tlsServer = createTlsServer(options.tls, accept, conns, log);
       servers.push(tlsServer);
@@ -193,19 +242,31 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
       servers.push(wsServer);
       wsAddress = await listen(wsServer, options.ws, log, 'MQTT WebSocket');
     }
+    return { servers, addresses: { address, tlsAddress, wsAddress } };
   } catch (err) {
     for (const server of servers) server.close();
-    idle.stop();
-    await closeBroker();
     throw err;
   }
-  log.info({ address, tlsAddress, wsAddress, rules: options.rules.length, unmatched: options.unmatched }, 'MQTT listener started');
+}
 
+function closeBroker(broker: Aedes): Promise<void> {
+  return new Promise((resolve) => broker.close(() => resolve()));
+}
+
+interface RunningParts extends Omit<BrokerParts, 'conns'> {
+  broker: Aedes;
+  servers: net.Server[];
+  sockets: Set<Duplex>;
+  addresses: ListenerAddresses;
+  conns: ConnectionStats;
+}
+
+/** The running bridge: its addresses, its stats, and its shutdown. */
+function runningBridge(parts: RunningParts, log: Logger): MqttBridge {
+  const { broker, servers, sockets, ingest, conns, lmdb, deliveries, idle } = parts;
   let closing: Promise<void> | undefined;
   return {
-    address,
-    tlsAddress,
-    wsAddress,
+    ...parts.addresses,
     stats: () => ({
       connections: { ...conns, open: sockets.size },
       received: [...ingest.stats.received],
@@ -215,7 +276,7 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
       retries: ingest.stats.retries,
       inflightWaits: ingest.stats.inflightWaits,
       retainRefused: ingest.stats.retainRefused,
-      persistence: persistence?.stats(),
+      persistence: lmdb?.stats(),
       deliveries: { ...deliveries },
       refused: Object.fromEntries(ingest.stats.refused),
     }),
@@ -224,7 +285,7 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
         const serversClosed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
         idle.stop();
         await ingest.drain();
-        await closeBroker();
+        await closeBroker(broker);
         for (const socket of sockets) socket.destroy();
         await Promise.all(serversClosed);
         log.info('MQTT listener stopped');
@@ -232,24 +293,4 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
       return closing;
     },
   };
-}
-
-/**
- * A QoS 2 packet id is "in use" from its PUBLISH until PUBREL [MQTT-4.3.3-2]; aedes deletes it
- * from its incoming store on PUBREL, so that is where the bridge learns the id is free again.
- * On a new connection of a persistent session the map of ids is empty, so a DUP PUBLISH is also
- * looked up in aedes's incoming store before it is appended a second time.
- */
-function hookIncomingPersistence(broker: Aedes, ingest: Ingest): void {
-  const persistence = (broker as unknown as { persistence: IncomingPersistence }).persistence;
-  const del = persistence.incomingDelPacket.bind(persistence);
-  const get = persistence.incomingGetPacket.bind(persistence);
-  persistence.incomingDelPacket = (client, packet) => {
-    ingest.released(client, packet.messageId);
-    return del(client, packet);
-  };
-  ingest.incomingStored = (client, messageId) => get(client, { messageId }).then(
-    (found) => found !== undefined && found !== null,
-    () => false,
-  );
 }

@@ -21,6 +21,8 @@ export interface WeirProcess {
   readonly kafka: string;
   /** host:port of the MQTT listener, when it is on. */
   readonly mqtt: string | null;
+  /** The log lines up to and including "ready". */
+  readonly startLog: readonly string[];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -47,14 +49,18 @@ export async function startWeirProcess(dir: string, opts: { env?: Record<string,
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d.slice(0, 10_000)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   let mqtt: string | null = null;
+  const startLog: string[] = [];
+  let ready = false;
   let tooLate: NodeJS.Timeout | undefined;
   const kafka = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!ready) startLog.push(line);
       if (!line.includes('"ready"')) return;
       try {
         const entry = JSON.parse(line) as { msg?: string; kafka?: string; mqtt?: string | null };
         if (entry.msg === 'ready' && typeof entry.kafka === 'string') {
           mqtt = entry.mqtt ?? null;
+          ready = true;
           resolve(entry.kafka);
         }
       } catch {
@@ -73,6 +79,7 @@ export async function startWeirProcess(dir: string, opts: { env?: Record<string,
     pid: child.pid!,
     kafka,
     mqtt,
+    startLog,
     exited,
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       child.kill(signal);
