@@ -1,10 +1,10 @@
 /**
  * The mirror's Kafka client: @confluentinc/kafka-javascript (librdkafka), its native `Producer`.
  *
- * Why this client (measured on this machine, issue 5): with the upstream down, hung, and every
- * 7th acknowledgement dropped, 20k idempotent records went through with nothing lost, duplicated
- * or reordered; kafkajs lost acknowledged records with concurrent idempotent sends (its open issue
- * #1005) and is unmaintained; @platformatic/kafka 2.x needs Node ≥ 22.22.
+ * Why this client: tried against an upstream that was down, hung, and dropped acknowledgements,
+ * it delivered idempotent records with nothing lost, duplicated or reordered; kafkajs lost
+ * acknowledged records with concurrent idempotent sends (a bug still open upstream) and is
+ * unmaintained; @platformatic/kafka 2.x needs Node ≥ 22.22.
  *
  * It is an optional dependency compiled at install time (CommonJS), so it is loaded lazily with
  * createRequire: Weir without upstreams never touches it, and Weir with upstreams but without the

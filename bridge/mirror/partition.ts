@@ -4,10 +4,10 @@ import type { DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
  * One mirrored partition: where the mirror reads next, what it has sent and not yet seen
  * acknowledged, and the cursor — the end of the contiguous prefix the upstream acknowledged.
  *
- * The cursor rule (issue 5, DESIGN.md "Mirror"): the durable cursor moves to N only when every
- * record below N was acknowledged by the upstream (acks=all). Acknowledgements may come back out of
- * order after a retry, so each sent record is an entry in a queue in offset order and the cursor
- * advances over the done entries at its head; a failed entry stops it there.
+ * The cursor rule (docs/architecture.md, "The mirror out"): the durable cursor moves to N only when
+ * every record below N was acknowledged by the upstream (acks=all). Acknowledgements may come back
+ * out of order after a retry, so each sent record is an entry in a queue in offset order and the
+ * cursor advances over the done entries at its head; a failed entry stops it there.
  */
 
 export interface SentRecord {

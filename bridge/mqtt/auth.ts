@@ -42,10 +42,11 @@ export function authHooks(options: AuthOptions, ingest: Ingest, conns: Connectio
     ingest.setUsername(client, username);
   };
   /**
-   * The ACL's answer per connection and topic. Evaluating the ACL costs ~1.3 µs per PUBLISH with a
-   * three-entry ACL (each pattern substituted and split); a sensor publishes to the same few topics,
-   * and the answer cannot change while the connection lasts (the ACL is read at start, the
-   * client's identity at CONNECT). Bounded per connection, in entries and in topic length.
+   * The ACL's answer per connection and topic. Evaluating the ACL substitutes and splits each
+   * pattern on every PUBLISH, a cost that showed in the MQTT benchmark with an ACL (BENCHMARKS.md,
+   * "MQTT bridge"); a sensor publishes to the same few topics, and the answer cannot change while
+   * the connection lasts (the ACL is read at start, the client's identity at CONNECT). Bounded per
+   * connection, in entries and in topic length.
    */
   const publishDecisions = new WeakMap<Client, Map<string, boolean>>();
   const mayPublish = (client: Client, topic: string): boolean => {

@@ -4,11 +4,12 @@
  *
  * mqemitter splits every published topic into levels and walks its subscription trie, even when
  * nobody subscribes, which is the usual case on a gateway whose messages go to the log and on to
- * Kafka: ~3 % of the main thread at 60k msg/s, plus the array of levels each time. aedes itself
- * subscribes only to `$SYS/+/…` filters, and a filter whose first level is a literal starting with
- * `$` can only match topics whose first level is that same word [MQTT-4.7.2-1]. So a topic that
- * does not start with `$`, while every subscription's filter does, has no match, and the emit can
- * answer at once, as mqemitter does for an empty match (synchronously, without arguments).
+ * Kafka: a measurable share of the main thread at high rates (BENCHMARKS.md, "MQTT bridge"), plus
+ * the array of levels each time. aedes itself subscribes only to `$SYS/+/…` filters, and a filter
+ * whose first level is a literal starting with `$` can only match topics whose first level is that
+ * same word [MQTT-4.7.2-1]. So a topic that does not start with `$`, while every subscription's
+ * filter does, has no match, and the emit can answer at once, as mqemitter does for an empty match
+ * (synchronously, without arguments).
  *
  * Subscriptions are counted here the way mqemitter's trie holds them (an `on` adds an entry, a
  * `removeListener` takes one away if there is one, once mqemitter has actually removed it), so the

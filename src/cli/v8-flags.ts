@@ -6,10 +6,10 @@
  * scavenges and then allocates them straight in the old generation. An MQTT PUBLISH's objects
  * (the packet, its ack, the record) do outlive one or two scavenges while their group commit
  * flushes, so V8 pretenures them; they die milliseconds later, in the old generation, where only
- * a mark-compact frees them, and every old-to-young pointer they hold makes scavenges dearer. At
- * 5000 msg/s that was a mark-compact every 1–2 s instead of one in 7.5 s, and scavenges took about
- * twice as long (BENCHMARKS.md). Node does not accept this flag in NODE_OPTIONS, hence here. V8 reads
- * it at each scavenge, so setting it at start is enough.
+ * a mark-compact frees them, and every old-to-young pointer they hold makes scavenges dearer.
+ * Under a steady MQTT load that meant many more mark-compacts and slower scavenges (figures in
+ * BENCHMARKS.md, "MQTT bridge"). Node does not accept this flag in NODE_OPTIONS, hence here. V8
+ * reads it at each scavenge, so setting it at start is enough.
  */
 import { setFlagsFromString } from 'node:v8';
 

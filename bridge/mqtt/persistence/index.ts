@@ -25,12 +25,12 @@ import { Subscriptions, type SubscriptionInput } from './subscriptions.js';
 
 /**
  * An answer that is already there, handed over at once. aedes asks `subscriptionsByTopic`, then
- * `outgoingEnqueueCombi`, for every PUBLISH, and takes both answers only with
- * `.then(onFulfilled, onRejected)` (aedes.js `enqueueOffline`). With no persistent subscriptions
- * the answers are "none" and "done"; a Promise would hand them over through a microtask, with a
- * reaction, a job and a derived promise per call (~300 bytes of garbage per message, and the
- * microtask queue's time). This calls back synchronously, as mqemitter does for an emit that
- * matches nobody. `await` takes it like any thenable. It does not chain: `then` returns nothing.
+ * `outgoingEnqueueCombi`, for every PUBLISH, and takes both answers only with `.then(onFulfilled,
+ * onRejected)` (aedes.js `enqueueOffline`). With no persistent subscriptions the answers are "none"
+ * and "done"; a Promise would hand them over through a microtask, with a reaction, a job and a
+ * derived promise per call (garbage per message, and the microtask queue's time). This calls back
+ * synchronously, as mqemitter does for an emit that matches nobody. `await` takes it like any
+ * thenable. It does not chain: `then` returns nothing.
  */
 export class SettledAnswer<T> {
   constructor(private readonly value: T) {}

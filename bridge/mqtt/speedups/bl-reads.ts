@@ -2,13 +2,13 @@
  * Speed-up `bl-reads`: reads from the first chunk of the `bl` BufferList mqtt-packet parses
  * with, without making a Buffer per read.
  *
- * mqtt-packet parses each connection's bytes out of a `bl` BufferList. bl implements
- * `readUInt8(i)` as `this.slice(i, i + 1).readUInt8(0)`, and every slice first finds its chunk as
- * a new `[chunk, offset]` array: a PUBLISH (header byte, remaining length, topic length, topic,
- * packet id, payload) costs about six Buffer views and as many arrays, ~900 bytes of garbage per
- * message, measured (BENCHMARKS.md). The parser consumes what it has parsed, so what it reads
- * nearly always lies in the list's first chunk; there these methods read the chunk directly, and
- * otherwise they call bl's own. The results are the same either way
+ * mqtt-packet parses each connection's bytes out of a `bl` BufferList. bl implements `readUInt8(i)`
+ * as `this.slice(i, i + 1).readUInt8(0)`, and every slice first finds its chunk as a new `[chunk,
+ * offset]` array: a PUBLISH (header byte, remaining length, topic length, topic, packet id,
+ * payload) costs about six Buffer views and as many arrays, garbage once read (figures in
+ * BENCHMARKS.md, "MQTT bridge"). The parser consumes what it has parsed, so what it reads nearly
+ * always lies in the list's first chunk; there these methods read the chunk directly, and otherwise
+ * they call bl's own. The results are the same either way
  * (test/bridge/mqtt/speedups/bl-reads.test.ts).
  *
  * mqtt-packet's parser holds a `bl()` list, bl's stream class, whose prototype has BufferList's

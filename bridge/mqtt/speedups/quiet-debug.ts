@@ -5,9 +5,9 @@
  * mqtt-packet calls its `debug` loggers at every step of parsing and writing a packet (46 call
  * sites in its parser). A disabled `debug` logger still gathers its arguments into an array and
  * runs a getter before it returns, on every call: at tens of thousands of PUBLISHes a second that
- * was about a fifth of all allocation, hence of young-generation scavenges (BENCHMARKS.md). A
- * function that declares no parameters makes no array. Namespaces that DEBUG names keep the real
- * logger, so `DEBUG=mqtt-packet:* weir start` still traces packets.
+ * was a large share of all allocation, hence of young-generation scavenges (figures in
+ * BENCHMARKS.md, "MQTT bridge"). A function that declares no parameters makes no array. Namespaces
+ * that DEBUG names keep the real logger, so `DEBUG=mqtt-packet:* weir start` still traces packets.
  *
  * How: `require.cache` entries may be replaced (Node's modules documentation), so the `debug`
  * module that mqtt-packet resolves is swapped for a factory that hands out the no-op. mqtt-packet

@@ -1,6 +1,6 @@
 /**
- * API keys (Kafka's `ApiKeys.java`) of the APIs Weir serves or plans to serve
- * (../shared/KAFKA-PROTOCOL.md). Versions live on each handler, not here.
+ * API keys (Kafka's `ApiKeys.java`) of the APIs Weir serves or plans to serve. Versions live on
+ * each handler, not here.
  */
 export const ApiKey = {
   Produce: 0,

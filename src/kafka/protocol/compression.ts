@@ -40,8 +40,8 @@ export function compress(type: CompressionType, data: Buffer): Buffer {
       return data;
     case CompressionType.Gzip:
       // Level 3, not zlib's default 6: on batches of sensor JSON with their mqtt.* headers it
-      // compressed 2-3x faster for 0.20 instead of 0.18 bytes per payload byte (test/bench
-      // figures in BENCHMARKS.md, "Flash wear"). Any level decodes the same.
+      // compresses several times faster for output only slightly larger (figures in
+      // BENCHMARKS.md, "Flash wear"). Any level decodes the same.
       return gzipSync(data, { level: GZIP_LEVEL });
     case CompressionType.Snappy:
       return snappyCompress(data);

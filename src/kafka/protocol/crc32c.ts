@@ -7,10 +7,10 @@
  *
  * This runs over every byte of every appended batch and every produced batch. Ranges of
  * NATIVE_MIN_BYTES or more go to @node-rs/crc32, which uses that instruction (SSE 4.2 on x86-64,
- * the CRC extension on ARMv8; prebuilt for Linux on x86-64, arm64 and 32-bit arm): ~5 GB/s here
- * against 0.78 for the JavaScript below. Shorter ranges stay in JavaScript, where a call costs
- * less than crossing into native code (~0.25 µs). Where no prebuilt binary loads, everything
- * stays in JavaScript.
+ * the CRC extension on ARMv8; prebuilt for Linux on x86-64, arm64 and 32-bit arm), several times
+ * faster than the JavaScript below (figures in BENCHMARKS.md, "MQTT bridge"). Shorter ranges stay
+ * in JavaScript, where a call costs less than crossing into native code. Where no prebuilt binary
+ * loads, everything stays in JavaScript.
  *
  * The JavaScript uses "slicing-by-8" (Intel's technique, also used by zlib and Java's pure
  * fallback): eight 256-entry tables let the loop consume 8 input bytes per iteration with 8

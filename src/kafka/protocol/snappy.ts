@@ -1,7 +1,7 @@
 /**
  * Snappy for Kafka record batches.
  *
- * Kafka producers send snappy in two framings (see shared/KAFKA-PROTOCOL.md, "Compression"):
+ * Kafka producers send snappy in two framings:
  * - raw: one snappy block (librdkafka, kafkajs-snappy);
  * - xerial: snappy-java's `SnappyOutputStream` framing (the Java client, kafka-python):
  *     magic   8 bytes  0x82 'S' 'N' 'A' 'P' 'P' 'Y' 0x00

@@ -1,8 +1,8 @@
 /**
  * A writer for response bodies. Small fields go into a growing scratch buffer; large byte
  * arrays (stored record batches in Fetch) are kept by reference as separate chunks, so a
- * fetched batch is never copied on its way from LMDB to the socket (DESIGN.md: "stored
- * batches are sent back as they are stored").
+ * fetched batch is never copied on its way from LMDB to the socket: stored batches are sent
+ * back exactly as they are stored.
  *
  * `flexible` picks the compact forms (KIP-482) exactly as in Reader.
  */

@@ -20,7 +20,7 @@ const WEIR_TO_KAFKA = {
   OFFSET_OUT_OF_RANGE: 'OFFSET_OUT_OF_RANGE',
   // Overflow policy reject-new: not retriable, the operator's policy refused the write.
   DISK_BUDGET_FULL: 'POLICY_VIOLATION',
-  // Policy `block` or a full write queue: the bounded wait ran out; clients retry (DESIGN.md).
+  // Policy `block` or a full write queue: the bounded wait ran out; a retriable code, so clients retry.
   DISK_BUDGET_FULL_RETRIABLE: 'REQUEST_TIMED_OUT',
   WRITE_QUEUE_FULL: 'REQUEST_TIMED_OUT',
   // A closing store is a broker going away: clients refresh metadata and retry elsewhere/later.

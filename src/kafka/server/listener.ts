@@ -98,7 +98,7 @@ export const DEFAULT_REQUEST_READ_TIMEOUT_MS = 30_000;
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0']);
 
-/** The advertised host: never a wildcard, which clients cannot connect to (KAFKA-PROTOCOL.md). */
+/** The advertised host: never a wildcard, which a client cannot connect to (it would dial itself or fail). */
 export function advertisedHostFor(listenHost: string, configured: string | 'auto'): string {
   if (configured !== 'auto') {
     if (WILDCARDS.has(configured)) {
@@ -127,7 +127,8 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
   const sasl = opts.sasl === undefined ? undefined : new SaslServer(opts.sasl, log);
   const security: SecurityProtocol = opts.tls === undefined ? (sasl === undefined ? 'PLAINTEXT' : 'SASL_PLAINTEXT') : sasl === undefined ? 'SSL' : 'SASL_SSL';
   // ApiVersions is always served: it is how a client learns everything else. The SASL APIs
-  // are advertised only when SASL is on (KAFKA-PROTOCOL.md).
+  // are registered, and so advertised, only when SASL is on: without it there is nothing to
+  // authenticate against, and a client must not be invited to try.
   const registry: HandlerRegistry = new HandlerRegistry([createApiVersionsHandler(() => registry.ranges()), ...opts.handlers, ...(sasl?.handlers() ?? [])]);
   const connections = new Set<KafkaConnection>();
   const budget = new ByteBudget(opts.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES);

@@ -1,6 +1,6 @@
 /**
  * The handlers a listener serves, by API key. ApiVersions answers from `ranges()`, so what is
- * advertised is exactly what is registered (STYLE.md practice 3).
+ * advertised is exactly what is registered: a version range written in two places would drift.
  */
 import { WeirError } from '../../errors.js';
 import type { ApiVersionRange } from '../protocol/apis/api-versions.js';

@@ -1,5 +1,5 @@
 /**
- * Bad input costs only its sender, and nobody else notices (issue 3, "Bad input"): while a
+ * Bad input costs only its sender, and nobody else notices: while a
  * well-behaved QoS 1 publisher keeps publishing, the broker is hit at the same time by a connect
  * storm far beyond mqtt.max_connections, malformed packets, oversize packets and 10k-level
  * topics. Each offender is disconnected; the publisher is never disconnected, keeps getting

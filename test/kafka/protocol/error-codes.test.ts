@@ -13,7 +13,7 @@ describe('Kafka error codes', () => {
   });
 
   // Names are kafkajs's (older Java names for 6 and 14–16).
-  it('holds the codes clients act on (KAFKA-PROTOCOL.md)', () => {
+  it('holds the codes clients act on (numbers from Kafka\'s Errors.java)', () => {
     const expected: Record<string, number> = {
       OFFSET_OUT_OF_RANGE: 1, CORRUPT_MESSAGE: 2, UNKNOWN_TOPIC_OR_PARTITION: 3, LEADER_NOT_AVAILABLE: 5, NOT_LEADER_FOR_PARTITION: 6,
       GROUP_LOAD_IN_PROGRESS: 14, GROUP_COORDINATOR_NOT_AVAILABLE: 15, NOT_COORDINATOR_FOR_GROUP: 16, ILLEGAL_GENERATION: 22,

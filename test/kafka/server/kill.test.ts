@@ -1,10 +1,10 @@
 /**
- * Produce-acknowledged ⇒ on disk, under SIGKILL (DESIGN.md invariants). `weir start` runs in a
- * child process; eight kafkajs producers (acks=-1, each with its own connection) write to two
- * topics of three partitions and record every acknowledged offset; we SIGKILL Weir mid-stream,
- * reopen its store here and check that every acknowledged record is at its acknowledged offset
- * with its value, and that offsets are dense. Then restart on the same data and again, ten
- * times. Zero loss is the only passing result.
+ * Produce-acknowledged ⇒ on disk, under SIGKILL (docs/architecture.md, "Promises"). `weir start`
+ * runs in a child process; eight kafkajs producers (acks=-1, each with its own connection) write to
+ * two topics of three partitions and record every acknowledged offset; we SIGKILL Weir mid-stream,
+ * reopen its store here and check that every acknowledged record is at its acknowledged offset with
+ * its value, and that offsets are dense. Then restart on the same data and again, ten times. Zero
+ * loss is the only passing result.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Producer } from 'kafkajs';

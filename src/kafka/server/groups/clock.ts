@@ -1,7 +1,8 @@
 /**
  * Time as the group coordinator sees it. Session and rebalance timeouts are the coordinator's
- * whole notion of failure, so tests must be able to drive them without sleeping (STYLE.md,
- * practice 8): production passes `systemClock`, tests a manual clock they advance by hand.
+ * whole notion of failure, so tests must be able to drive them without sleeping (a test that
+ * sleeps is slow and flaky under load): production passes `systemClock`, tests a manual clock
+ * they advance by hand.
  */
 
 export interface Timer {

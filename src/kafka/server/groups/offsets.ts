@@ -1,7 +1,7 @@
 /**
  * OffsetCommit and OffsetFetch against the store. The coordinator decides whether the committer
  * may commit (generation and member checks); the store makes the commit durable, and only then
- * is the answer sent (DESIGN.md: acknowledged => on disk).
+ * is the answer sent: acknowledged means on disk, for offsets as for records.
  */
 import { isWeirError } from '../../../errors.js';
 import type { GroupOffset } from '../../../store/types.js';

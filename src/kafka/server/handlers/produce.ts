@@ -1,11 +1,11 @@
 /**
  * Produce: advertise 0–11 (old librdkafka turns compression off unless v0 is in the advertised
- * range: KAFKA-PROTOCOL.md), serve 3–11, answer 0–2 with UNSUPPORTED_VERSION per partition
- * (they carry message sets v0/v1, which Weir does not store).
+ * range), serve 3–11, answer 0–2 with UNSUPPORTED_VERSION per partition (they carry message sets
+ * v0/v1, which Weir does not store).
  *
  * acks 1 and -1 are the same on one node: the response is sent only after the store's durable
- * commit (DESIGN.md: acknowledged ⇒ on disk). acks 0 is served the same way but answered with
- * nothing; it keeps its place in the connection's order.
+ * commit, since acknowledged means on disk (docs/architecture.md, "Promises"). acks 0 is served
+ * the same way but answered with nothing; it keeps its place in the connection's order.
  */
 import { ApiKey } from '../../protocol/api-keys.js';
 import {
