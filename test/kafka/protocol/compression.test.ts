@@ -6,20 +6,9 @@ import { CompressionType, compress, decompress } from '../../../src/kafka/protoc
 import { lz4DecompressFrame } from '../../../src/kafka/protocol/lz4.js';
 import { isXerialFramed, snappyCompress } from '../../../src/kafka/protocol/snappy.js';
 import { xxhash32 } from '../../../src/kafka/protocol/xxhash32.js';
-import { isWeirError, type ErrorCode } from '../../../src/errors.js';
+import { expectWeir } from '../../helpers/expect-weir.js';
 import { loadHex } from './fixtures.js';
 import { requireTool } from '../../helpers/required-tools.js';
-
-function expectWeir(code: ErrorCode, fn: () => unknown): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown, `expected WeirError ${code}`).toBeDefined();
-  if (!isWeirError(thrown, code)) throw thrown;
-}
 
 function jsonish(bytes: number, seed = 0): Buffer {
   let s = '';

@@ -6,23 +6,12 @@ import {
 } from '../../../src/kafka/protocol/record-batch.js';
 import { CompressionType } from '../../../src/kafka/protocol/compression.js';
 import { crc32c } from '../../../src/kafka/protocol/crc32c.js';
-import { isWeirError, type ErrorCode } from '../../../src/errors.js';
+import { expectWeir } from '../../helpers/expect-weir.js';
 import { loadHex } from './fixtures.js';
 import { kafkajsDecodeBatch, kafkajsRecord, kafkajsRecordBatch } from './kafkajs.js';
 
 const require = createRequire(import.meta.url);
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(v: number): unknown };
-
-function expectWeir(code: ErrorCode, fn: () => unknown): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (err) {
-    thrown = err;
-  }
-  expect(thrown, `expected WeirError ${code}`).toBeDefined();
-  if (!isWeirError(thrown, code)) throw thrown;
-}
 
 const T = 1700000000000;
 

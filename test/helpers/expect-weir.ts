@@ -1,0 +1,15 @@
+/** Assertions on the errors Weir throws. */
+import { expect } from 'vitest';
+import { isWeirError, type ErrorCode } from '../../src/errors.js';
+
+/** `fn` throws a WeirError with `code`; any other throw is rethrown as it is, so its stack shows. */
+export function expectWeir(code: ErrorCode, fn: () => unknown): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown, `expected WeirError ${code}`).toBeDefined();
+  if (!isWeirError(thrown, code)) throw thrown;
+}
