@@ -7,6 +7,7 @@ import { statusSnapshot, type StatusSnapshot } from '../../src/admin/status.js';
 import { WearWindow } from '../../src/admin/wear-window.js';
 import type { LogStore } from '../../src/store/index.js';
 import { openTestStore, silentLogger, tempDir } from '../helpers/store.js';
+import { parsePrometheus } from '../helpers/prometheus.js';
 
 /** Every metric the README documents, by name. */
 export const DOCUMENTED_METRICS = [
@@ -37,17 +38,6 @@ export const DOCUMENTED_METRICS = [
   'nodejs_eventloop_lag_seconds',
   'nodejs_heap_size_used_bytes',
 ];
-
-/** Prometheus text format → series name with labels → value. */
-function parse(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
 
 describe('admin HTTP: /metrics, /healthz, /readyz', () => {
   let cleanup: () => void;
@@ -102,12 +92,12 @@ describe('admin HTTP: /metrics, /healthz, /readyz', () => {
       expect(res.headers.get('content-type')).toMatch(/text\/plain/);
       return res.text();
     };
-    const before = parse(await scrape());
+    const before = parsePrometheus(await scrape());
     for (let i = 0; i < 50; i++) await store.appendRecords('t', i % 2, [{ key: null, value: Buffer.alloc(200, i) }]);
     await store.commitGroupOffsets('dashboards', [{ topic: 't', partition: 0, offset: 5, leaderEpoch: -1, metadata: null }]);
     const text = await scrape();
     for (const name of DOCUMENTED_METRICS) expect(text, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
-    const after = parse(text);
+    const after = parsePrometheus(text);
     expect(after.get('weir_store_records_appended_total')! - (before.get('weir_store_records_appended_total') ?? 0)).toBe(50);
     expect(after.get('weir_store_payload_bytes_appended_total')! - (before.get('weir_store_payload_bytes_appended_total') ?? 0)).toBe(50 * 200);
     // What reaches the disk depends on the filesystem (nothing on a tmpfs): exact figures are below.
@@ -174,14 +164,14 @@ describe('admin HTTP: storage writes from the wear window', () => {
     let written = 4_000_000;
     let payload = 0;
     const base = await serve(() => written, () => payload, clock);
-    let metrics = parse(await (await fetch(`${base}/metrics`)).text());
+    let metrics = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
     expect(metrics.get('weir_storage_write_bytes_total')).toBe(4_000_000);
     expect(metrics.get('weir_storage_write_bytes_per_payload_byte')).toBeNaN(); // nothing appended yet
     // 30 minutes later: 90 MB more written (50 kB/s), 9 MB of payload.
     clock.now += 1_800_000;
     written += 90_000_000;
     payload = 9_000_000;
-    metrics = parse(await (await fetch(`${base}/metrics`)).text());
+    metrics = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
     expect(metrics.get('weir_storage_write_bytes_total')).toBe(94_000_000);
     expect(metrics.get('weir_storage_write_bytes_per_payload_byte')).toBeCloseTo(94 / 9);
     expect(metrics.get('weir_storage_write_rate_bytes_per_second')).toBe(50_000);

@@ -13,21 +13,11 @@ import { KAFKA_METRIC_NAMES, registerKafkaMetrics } from '../../src/kafka/server
 import { KafkaServerStats } from '../../src/kafka/server/stats.js';
 import { kafkaStatusSection } from '../../src/kafka/server/status.js';
 import { RawClient, startTestBroker, type TestBroker } from '../kafka/server/helpers.js';
+import { parsePrometheus } from '../helpers/prometheus.js';
 
 const run = promisify(execFile);
 let broker: TestBroker;
 let registry: Registry;
-
-/** Prometheus text → series (name with labels) → value. */
-function parse(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
 
 beforeAll(async () => {
   const stats = new KafkaServerStats();
@@ -71,7 +61,7 @@ describe('Kafka listener metrics', () => {
   });
 
   it('counts what happened: records in and out, requests by API and error, latency, bytes, bad input', async () => {
-    const m = parse(await registry.metrics());
+    const m = parsePrometheus(await registry.metrics());
     expect(m.get('weir_kafka_records_produced_total')).toBe(10);
     expect(m.get('weir_kafka_records_fetched_total')).toBeGreaterThanOrEqual(10);
     expect(m.get('weir_kafka_requests_total{api="Produce",error="NONE"}')).toBe(2);
@@ -85,7 +75,7 @@ describe('Kafka listener metrics', () => {
     expect(m.get('weir_kafka_bytes_sent_total')).toBeGreaterThan(0);
     expect(m.get('weir_kafka_connections')).toBe(broker.listener.connectionCount());
     // Counters follow the stats without double counting across scrapes.
-    expect(parse(await registry.metrics()).get('weir_kafka_records_produced_total')).toBe(10);
+    expect(parsePrometheus(await registry.metrics()).get('weir_kafka_records_produced_total')).toBe(10);
   });
 
   it('the status page section: Kafka clients with cards and a per-API table', () => {

@@ -9,46 +9,23 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
-import { GroupCoordinator } from '../../../../src/kafka/server/groups/coordinator.js';
-import { groupHandlers } from '../../../../src/kafka/server/groups/handlers/index.js';
-import { coreHandlers } from '../../../../src/kafka/server/handlers/index.js';
-import { startKafkaListener, type KafkaListener } from '../../../../src/kafka/server/listener.js';
-import type { LogStore } from '../../../../src/store/types.js';
 import { requireKcat } from '../../../helpers/required-tools.js';
-import { openTestStore, silentLogger, tempDir } from '../../../helpers/store.js';
+import { startTestBroker, type TestBroker } from '../helpers.js';
 
 const run = promisify(execFile);
 requireKcat();
 const TOPIC = 'group-t';
 const GROUP = 'g-split';
 
-let store: LogStore;
-let coordinator: GroupCoordinator;
-let listener: KafkaListener;
-let cleanup: () => void;
+let broker: TestBroker;
 let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
 
 beforeAll(async () => {
-  const tmp = tempDir('weir-groups-');
-  cleanup = tmp.cleanup;
-  store = await openTestStore(tmp.dir);
   // A short initial delay keeps the test quick; it still gathers both members in one generation.
-  coordinator = new GroupCoordinator({ store, initialRebalanceDelayMs: 200 });
-  listener = await startKafkaListener({
-    host: '127.0.0.1',
-    port: 0,
-    advertisedHost: 'auto',
-    advertisedPort: 'auto',
-    allowUnauthenticatedNonLoopback: false,
-    maxFrameBytes: 16 * 1024 * 1024,
-    maxConnections: 64,
-    maxInFlightPerConnection: 16,
-    handlers: [...coreHandlers({ store, autoCreateTopics: true, defaultPartitions: 1 }), ...groupHandlers(coordinator)],
-    logger: silentLogger,
-  });
-  kafka = new Kafka({ clientId: 'weir-groups', brokers: [`127.0.0.1:${listener.address.port}`], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+  broker = await startTestBroker({ groups: { initialRebalanceDelayMs: 200 } });
+  kafka = new Kafka({ clientId: 'weir-groups', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
   admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 4 }] });
@@ -59,10 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await producer?.disconnect();
   await admin?.disconnect();
-  coordinator?.close();
-  await listener?.close();
-  await store?.close();
-  cleanup?.();
+  await broker?.close();
 });
 
 /** Resolves once `check` holds, polling; fails the test with `what` after `ms`. */
@@ -144,7 +118,7 @@ describe('kafkajs consumer group', () => {
 
 describe('kcat balanced consumer', () => {
   async function kcatGroup(group: string, topic: string): Promise<string[]> {
-    const args = ['-b', `127.0.0.1:${listener.address.port}`, '-G', group, '-X', 'auto.offset.reset=earliest', '-X', 'api.version.request=true', '-e', '-q', '-f', '%p:%o:%s\\n', topic];
+    const args = ['-b', broker.bootstrap, '-G', group, '-X', 'auto.offset.reset=earliest', '-X', 'api.version.request=true', '-e', '-q', '-f', '%p:%o:%s\\n', topic];
     const { stdout } = await run('kcat', args, { timeout: 30_000 });
     return stdout.split('\n').filter((l) => l !== '');
   }
@@ -163,7 +137,7 @@ describe('kcat balanced consumer', () => {
     await admin.createTopics({ topics: [{ topic: 'kcat-split', numPartitions: 4 }] });
     const members = ['m1', 'm2'].map(() => {
       // -u: unbuffered output; no -q, so kcat reports each rebalance's assignment on stderr.
-      const child = spawn('kcat', ['-b', `127.0.0.1:${listener.address.port}`, '-G', 'g-kcat-split', '-u', '-X', 'auto.offset.reset=earliest',
+      const child = spawn('kcat', ['-b', broker.bootstrap, '-G', 'g-kcat-split', '-u', '-X', 'auto.offset.reset=earliest',
         '-X', 'partition.assignment.strategy=range', '-X', 'auto.commit.interval.ms=100', '-f', '%p:%o:%s\\n', 'kcat-split']);
       const m = { child, out: '', err: '', exited: new Promise<void>((resolve) => child.on('exit', () => resolve())) };
       child.stdout.setEncoding('utf8').on('data', (d: string) => (m.out += d));
