@@ -13,13 +13,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
-import { decodeRecordBatch, readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
+import { readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
 import {
   assignedConsumer, consumeCount, createTopic, DrProducer, disconnected, listTopics, loadCkjs, offsetsForTimes, watermarks,
   type Ckjs, type CkjsModule,
 } from './ckjs.js';
-import { startFaultProxy } from '../../helpers/fault-proxy.js';
-import { startTestBroker, type TestBroker } from './helpers.js';
+import { startTestBroker, startTestBrokerBehindProxy, type TestBroker } from './helpers.js';
 
 const CODEC_IDS = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 
@@ -43,11 +42,6 @@ afterAll(async () => {
   admin?.disconnect();
   await broker?.close();
 });
-
-function stored(topic: string, partition: number) {
-  const { batches } = broker.store.read(topic, partition, 0, 64 << 20);
-  return { batches, records: batches.flatMap((b) => decodeRecordBatch(b).records) };
-}
 
 describe('@confluentinc/kafka-javascript (librdkafka 2.15)', () => {
   it('AdminClient creates a topic with 4 partitions, and lists it', async () => {
@@ -114,7 +108,7 @@ describe('@confluentinc/kafka-javascript (librdkafka 2.15)', () => {
       } finally {
         await p.disconnect();
       }
-      const { batches, records } = stored(topic, 0);
+      const { batches, records } = broker.stored(topic, 0);
       // librdkafka sends a batch uncompressed when compressing would not shrink it (a lone
       // record): every batch of several records carries the codec, as sent.
       const multi = batches.map((b) => readBatchHeader(b)).filter((h) => h.lastOffsetDelta > 0);
@@ -163,12 +157,10 @@ describe('@confluentinc/kafka-javascript (librdkafka 2.15)', () => {
 
 describe('@confluentinc/kafka-javascript idempotent producer, Produce responses lost', () => {
   it('retries on a new connection; every record is stored once, in order', async () => {
-    const proxy = await startFaultProxy({ kafkaFrames: true });
-    // The broker advertises the proxy, so reconnects after a lost response go through it too.
-    const behind = await startTestBroker({ listener: { advertisedPort: proxy.port } });
-    proxy.target = behind.port;
+    const behind = await startTestBrokerBehindProxy();
+    const { proxy } = behind;
     const p = await new DrProducer(ckjs, {
-      'bootstrap.servers': `127.0.0.1:${proxy.port}`, 'enable.idempotence': true, 'linger.ms': 2, 'reconnect.backoff.ms': 20,
+      'bootstrap.servers': behind.bootstrap, 'enable.idempotence': true, 'linger.ms': 2, 'reconnect.backoff.ms': 20,
     }, { acks: -1 }).connect();
     try {
       const values: string[] = [];
@@ -181,17 +173,13 @@ describe('@confluentinc/kafka-javascript idempotent producer, Produce responses 
         expect(delivered.every((d) => d.partition === 0)).toBe(true);
       }
       expect(proxy.dropped).toBe(2);
-      const { records } = (() => {
-        const { batches } = behind.store.read('ck-idem', 0, 0, 64 << 20);
-        return { records: batches.flatMap((b) => decodeRecordBatch(b).records) };
-      })();
+      const { records } = behind.broker.stored('ck-idem', 0);
       // Once each, in order, offsets dense: the retried batches were recognised as duplicates.
       expect(records.map((r) => r.value?.toString())).toEqual(values);
       expect(records.map((r) => r.offset)).toEqual(values.map((_, i) => i));
     } finally {
       await p.disconnect();
       await behind.close();
-      await proxy.close();
     }
   });
 });

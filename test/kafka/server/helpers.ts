@@ -3,7 +3,9 @@ import { GroupCoordinator } from '../../../src/kafka/server/groups/coordinator.j
 import { groupHandlers } from '../../../src/kafka/server/groups/handlers/index.js';
 import { coreHandlers } from '../../../src/kafka/server/handlers/index.js';
 import { startKafkaListener, type KafkaListener, type KafkaListenerOptions } from '../../../src/kafka/server/listener.js';
+import { decodeRecordBatch, type DecodedRecord } from '../../../src/kafka/protocol/record-batch.js';
 import type { LogStore, StoreOptions } from '../../../src/store/types.js';
+import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
 import { openTestStore, silentLogger, tempDir } from '../../helpers/store.js';
 
 export { RawClient } from '../../helpers/raw-kafka.js';
@@ -13,6 +15,8 @@ export interface TestBroker {
   listener: KafkaListener;
   port: number;
   bootstrap: string;
+  /** What a partition holds, from offset 0: its stored batches and their records, decoded. */
+  stored(topic: string, partition: number): { batches: Buffer[]; records: DecodedRecord[] };
   close(): Promise<void>;
 }
 
@@ -51,11 +55,36 @@ export async function startTestBroker(
     listener,
     port,
     bootstrap: `127.0.0.1:${port}`,
+    stored(topic, partition) {
+      const { batches } = store.read(topic, partition, 0, 64 << 20);
+      return { batches, records: batches.flatMap((b) => decodeRecordBatch(b).records) };
+    },
     async close() {
       coordinator?.close();
       await listener.close();
       await store.close();
       tmp.cleanup();
+    },
+  };
+}
+
+/**
+ * A test broker behind the fault proxy in Kafka-frame mode, so that a test can drop the
+ * responses to Produce requests the broker has already stored: the case idempotent producers
+ * retry through. The broker advertises the proxy, so reconnects after a lost response go through
+ * it too. `bootstrap` is the proxy's; `close` stops both.
+ */
+export async function startTestBrokerBehindProxy(): Promise<{ broker: TestBroker; proxy: FaultProxy; bootstrap: string; close(): Promise<void> }> {
+  const proxy = await startFaultProxy({ kafkaFrames: true });
+  const broker = await startTestBroker({ listener: { advertisedPort: proxy.port } });
+  proxy.target = broker.port;
+  return {
+    broker,
+    proxy,
+    bootstrap: `127.0.0.1:${proxy.port}`,
+    async close() {
+      await broker.close();
+      await proxy.close();
     },
   };
 }

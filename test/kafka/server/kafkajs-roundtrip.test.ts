@@ -10,10 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
-import { decodeRecordBatch, readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
+import { readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
 import { assignedConsumer, consumeCount, disconnected, loadCkjs } from './ckjs.js';
-import { startFaultProxy } from '../../helpers/fault-proxy.js';
-import { startTestBroker, type TestBroker } from './helpers.js';
+import { startTestBroker, startTestBrokerBehindProxy, type TestBroker } from './helpers.js';
 import { registerKafkajsCodecs } from './kafkajs-codecs.js';
 
 let broker: TestBroker;
@@ -75,11 +74,6 @@ async function consumeAll(topic: string, count: number, opts: { maxBytesPerParti
   }
 }
 
-function stored(b: TestBroker, topic: string, partition: number) {
-  const { batches } = b.store.read(topic, partition, 0, 64 << 20);
-  return { batches, records: batches.flatMap((x) => decodeRecordBatch(x).records) };
-}
-
 describe('kafkajs round trip', () => {
   it('a consumer from the beginning gets keys, values, headers and timestamps in order, each on its murmur2 partition', async () => {
     await admin.createTopics({ topics: [{ topic: 'rt-keyed', numPartitions: 3 }] });
@@ -115,7 +109,7 @@ describe('kafkajs round trip', () => {
       for (let i = 0; i < values.length; i += 50) {
         await producer.send({ topic, acks: -1, compression: type, messages: values.slice(i, i + 50).map((value, j) => ({ key: `k${(i + j) % 3}`, value })) });
       }
-      const { batches, records } = stored(broker, topic, 0);
+      const { batches, records } = broker.stored(topic, 0);
       expect(batches.map((b) => readBatchHeader(b).compression)).toEqual([type, type, type, type]);
       expect(records.map((r) => r.value?.toString())).toEqual(values);
       const viaKafkajs = await consumeAll(topic, values.length);
@@ -151,10 +145,9 @@ describe('kafkajs round trip', () => {
 
 describe('kafkajs idempotent producer, Produce responses lost', () => {
   it('retries on a new connection; every record is stored once, in order', async () => {
-    const proxy = await startFaultProxy({ kafkaFrames: true });
-    const behind = await startTestBroker({ listener: { advertisedPort: proxy.port } });
-    proxy.target = behind.port;
-    const client = new Kafka({ brokers: [`127.0.0.1:${proxy.port}`], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 20 } });
+    const behind = await startTestBrokerBehindProxy();
+    const { proxy } = behind;
+    const client = new Kafka({ brokers: [behind.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 20 } });
     const p = client.producer({ idempotent: true, maxInFlightRequests: 1 });
     await p.connect();
     try {
@@ -168,13 +161,12 @@ describe('kafkajs idempotent producer, Produce responses lost', () => {
         expect(r!.baseOffset).toBe(String(wave * 50));
       }
       expect(proxy.dropped).toBe(2);
-      const { records } = stored(behind, 'rt-idem', 0);
+      const { records } = behind.broker.stored('rt-idem', 0);
       expect(records.map((r) => r.value?.toString())).toEqual(values);
       expect(records.map((r) => r.offset)).toEqual(values.map((_, i) => i));
     } finally {
       await p.disconnect();
       await behind.close();
-      await proxy.close();
     }
   });
 });

@@ -8,9 +8,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
-import { decodeRecordBatch, readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
-import { startFaultProxy } from '../../helpers/fault-proxy.js';
-import { startTestBroker, type TestBroker } from './helpers.js';
+import { readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
+import { startTestBroker, startTestBrokerBehindProxy, type TestBroker } from './helpers.js';
 import { requireKcat } from '../../helpers/required-tools.js';
 
 const CODEC_IDS: Record<string, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
@@ -146,23 +145,20 @@ describe('kcat', () => {
   });
 
   it('idempotent producer whose Produce responses are lost retries without writing twice', async () => {
-    const proxy = await startFaultProxy({ kafkaFrames: true });
-    const behind = await startTestBroker({ listener: { advertisedPort: proxy.port } });
-    proxy.target = behind.port;
+    const behind = await startTestBrokerBehindProxy();
+    const { proxy } = behind;
     try {
       proxy.dropProduceResponses = 2;
       const lines = Array.from({ length: 2000 }, (_, i) => `line-${i}`);
       // -E: kcat exits on the first connection error otherwise, before librdkafka's retry.
       await kcat(['-P', '-E', '-t', 'kcat-retry', '-p', '0', '-X', 'enable.idempotence=true', '-X', 'batch.num.messages=200', '-X', 'reconnect.backoff.ms=20'],
-        lines.join('\n') + '\n', `127.0.0.1:${proxy.port}`);
+        lines.join('\n') + '\n', behind.bootstrap);
       expect(proxy.dropped).toBe(2);
-      const { batches } = behind.store.read('kcat-retry', 0, 0, 64 << 20);
-      const records = batches.flatMap((b) => decodeRecordBatch(b).records);
+      const { records } = behind.broker.stored('kcat-retry', 0);
       expect(records.map((r) => r.value?.toString())).toEqual(lines);
       expect(records.map((r) => r.offset)).toEqual(lines.map((_, i) => i));
     } finally {
       await behind.close();
-      await proxy.close();
     }
   });
 
