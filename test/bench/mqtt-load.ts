@@ -12,6 +12,7 @@
  * PUBACK read, in a histogram (bucketOf) fine below 1 ms, coarser above.
  */
 import net from 'node:net';
+import { connectPacket, publishPacket } from '../helpers/mqtt-raw.js';
 import { measureWindow, reportConnectedAndWaitForGo } from './load-generator.js';
 
 export interface LoadSpec {
@@ -54,34 +55,10 @@ export function bucketUpperUs(i: number): number {
   return 100_000 + (i - 1989) * 10_000;
 }
 
-function str(s: string): Buffer {
-  const b = Buffer.from(s);
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-}
-
-function remainingLength(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
-function connectPacket(clientId: string): Buffer {
-  // Protocol name "MQTT", level 4, flags: clean session; keep-alive 0 (none).
-  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0x02, 0, 0]), str(clientId)]);
-  return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
-}
-
-/** A QoS 1 PUBLISH template; the packet id sits at `idOffset`. */
+/** A QoS 1 PUBLISH template; the packet id sits at `idOffset`, just before the payload. */
 function publishTemplate(topic: string, payload: Buffer): { bytes: Buffer; idOffset: number } {
-  const t = str(topic);
-  const rest = t.length + 2 + payload.length;
-  const head = Buffer.concat([Buffer.from([0x32]), remainingLength(rest)]);
-  return { bytes: Buffer.concat([head, t, Buffer.alloc(2), payload]), idOffset: head.length + t.length };
+  const bytes = publishPacket(topic, payload, { qos: 1, id: 0 });
+  return { bytes, idOffset: bytes.length - payload.length - 2 };
 }
 
 class Conn {
@@ -119,7 +96,7 @@ class Conn {
       this.socket.once('error', reject);
       this.socket.once('close', () => reject(new Error('connection closed')));
     });
-    this.socket.write(connectPacket(clientId));
+    this.socket.write(connectPacket(clientId, { keepalive: 0 }));
   }
 
   publish(): void {
