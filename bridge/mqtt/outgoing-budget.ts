@@ -48,6 +48,8 @@ export class DeliveryStats {
   deferredSlowSubscriber = 0;
 }
 
+const SKIPS_PER_WARNING = 256;
+
 const WARNING = 'subscriber not reading: deliveries past mqtt.max_outgoing_bytes_per_client are dropped (QoS 0, clean sessions) or left in the session queue';
 
 export class OutgoingBudget implements MuteSource {
@@ -59,6 +61,7 @@ export class OutgoingBudget implements MuteSource {
   private readonly mutes = new Map<Client, ConnectionMute>();
   /** The mute a drop applied since the bus last asked (`takeMute`). */
   private lastMute: ConnectionMute | undefined;
+  private skipsUnwarned = 0;
 
   /**
    * @param queuesOnDisk the LMDB persistence, which keeps a declined QoS 1/2 delivery queued;
@@ -92,9 +95,16 @@ export class OutgoingBudget implements MuteSource {
     return mute;
   }
 
-  /** A delivery the bus skipped for a muted connection: a drop like any other. */
+  /**
+   * A delivery the bus skipped for a muted connection: a drop like any other. The warning limiter
+   * reads the clock, so it is asked once per `SKIPS_PER_WARNING` skips (the others are counted as
+   * not logged): a muted subscriber to `#` is skipped for every message published.
+   */
   skipped(client: Client): void {
     this.stats.droppedSlowSubscriber++;
+    if (++this.skipsUnwarned < SKIPS_PER_WARNING) return;
+    this.warning.countSuppressed(this.skipsUnwarned - 1);
+    this.skipsUnwarned = 0;
     this.warn(client, 0);
   }
 

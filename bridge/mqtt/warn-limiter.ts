@@ -25,9 +25,9 @@ export class WarnLimiter {
     return this.now() - this.lastLogged < this.intervalMs;
   }
 
-  /** Counts an occurrence `warn` would not log now (call it only while `quiet`). */
-  countSuppressed(): void {
-    this.suppressed++;
+  /** Counts occurrences that were not logged, for the next line's count. */
+  countSuppressed(occurrences = 1): void {
+    this.suppressed += occurrences;
   }
 
   warn(fields: Record<string, unknown>, message: string): void {

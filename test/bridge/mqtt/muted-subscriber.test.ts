@@ -15,6 +15,7 @@ import { LocalEmitter } from '../../../bridge/mqtt/local-emitter.js';
 import { DeliveryStats, OutgoingBudget } from '../../../bridge/mqtt/outgoing-budget.js';
 import { startTestBridge } from '../../helpers/mqtt-bridge.js';
 import { RawClient, publishPacket, stalledSubscriber } from '../../helpers/mqtt-raw.js';
+import type { Logger } from '../../../src/logger.js';
 import { silentLogger, tempDir } from '../../helpers/store.js';
 
 let cleanups: (() => Promise<void> | void)[] = [];
@@ -27,9 +28,13 @@ afterEach(async () => {
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** aedes (in-memory persistence) with the bridge's bus and budget, counting the hook's answers. */
-async function broker(maxBytes: number): Promise<{ port: number; aedes: Aedes; stats: DeliveryStats; answers: Map<string, { allowed: number; refused: number }> }> {
+async function broker(maxBytes: number): Promise<{
+  port: number; aedes: Aedes; stats: DeliveryStats; answers: Map<string, { allowed: number; refused: number }>; warnings: Record<string, unknown>[];
+}> {
   const stats = new DeliveryStats();
-  const budget = new OutgoingBudget(maxBytes, false, stats, silentLogger);
+  const warnings: Record<string, unknown>[] = [];
+  const log = { warn: (fields: Record<string, unknown>) => warnings.push(fields) } as unknown as Logger;
+  const budget = new OutgoingBudget(maxBytes, false, stats, log);
   const answers = new Map<string, { allowed: number; refused: number }>();
   const aedes = new Aedes({
     mq: new LocalEmitter(100, { awaitListeners: false, mutes: budget }),
@@ -49,7 +54,7 @@ async function broker(maxBytes: number): Promise<{ port: number; aedes: Aedes; s
     () => new Promise<void>((resolve) => aedes.close(() => resolve())),
     () => new Promise<void>((resolve) => server.close(() => resolve())),
   );
-  return { port: (server.address() as net.AddressInfo).port, aedes, stats, answers };
+  return { port: (server.address() as net.AddressInfo).port, aedes, stats, answers, warnings };
 }
 
 /** `stalledSubscriber`, closed after the test. */
@@ -77,7 +82,7 @@ async function publishInWaves(port: number, topic: string, count: number, perWav
 
 describe('a muted subscriber', () => {
   it('costs aedes no delivery while muted, has every missed message counted once, and gets messages again once it has read', async () => {
-    const { port, aedes, stats, answers } = await broker(64 * 1024);
+    const { port, aedes, stats, answers, warnings } = await broker(64 * 1024);
     const skipped = vi.spyOn(OutgoingBudget.prototype, 'skipped');
     const subscriber = await stalled(port, 'stalled', '#', 0, true);
 
@@ -92,6 +97,9 @@ describe('a muted subscriber', () => {
     expect(refused).toBeLessThan(stats.droppedSlowSubscriber / 10);
     expect(skipped).toHaveBeenCalledTimes(stats.droppedSlowSubscriber - refused);
     expect(allowed + refused + skipped.mock.calls.length).toBe(SENT);
+    // One line per 10 s, the first at once; the skipped ones are counted on the next line.
+    expect(warnings[0]).toMatchObject({ clientId: 'stalled', maxBytes: 64 * 1024 });
+    expect(warnings.length).toBeLessThanOrEqual(3);
 
     // It reads again: once what was queued for it has gone out, the mute ends.
     const received: Buffer[] = [];
