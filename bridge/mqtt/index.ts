@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import { WeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { isLoopbackHost } from '../../src/loopback.js';
-import type { LogStore } from '../../src/store/types.js';
+import type { KeyValueStore, RecordLog, TopicAdmin } from '../../src/store/types.js';
 import type { AclEntry } from './acl.js';
 import { authHooks } from './auth.js';
 import { Ingest, RefusedPublish, type UnmatchedPolicy } from './ingest.js';
@@ -112,7 +112,7 @@ function checkExposure(options: MqttBridgeOptions): void {
  * Refuses an exposed listener without authentication, applies the speed-ups (a no-op for those the
  * executable applied), wires aedes to the ingest and the persistence, then opens the listeners.
  */
-export async function startMqttBridge(options: MqttBridgeOptions, store: LogStore, logger: Logger): Promise<MqttBridge> {
+export async function startMqttBridge(options: MqttBridgeOptions, store: RecordLog & TopicAdmin & KeyValueStore, logger: Logger): Promise<MqttBridge> {
   const log = logger.child({ component: 'mqtt' });
   checkExposure(options);
   logSpeedups(applyMqttSpeedups(), log);
@@ -136,7 +136,7 @@ export async function startMqttBridge(options: MqttBridgeOptions, store: LogStor
 }
 
 /** The ingest, with the default rule last when unmatched messages are stored. */
-function createIngest(options: MqttBridgeOptions, store: LogStore, log: Logger): Ingest {
+function createIngest(options: MqttBridgeOptions, store: RecordLog & TopicAdmin, log: Logger): Ingest {
   const rules = [...options.rules];
   if (options.unmatched === 'store') rules.push(compileRule(defaultRule(options.unmatchedTopic), rules.length, []));
   return new Ingest(store, {
