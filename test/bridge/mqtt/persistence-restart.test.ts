@@ -9,6 +9,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../helpers/store.js';
 import { startWeirProcess, type WeirProcess } from '../../helpers/weir-process.js';
+import { until } from '../../helpers/until.js';
 
 interface Received {
   topic: string;
@@ -27,14 +28,6 @@ async function connect(url: string, options: IClientOptions): Promise<{ client: 
     client.once('error', reject);
   });
   return { client, received, sessionPresent: connack.sessionPresent };
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const ENV = { WEIR_MQTT__ENABLED: 'true', WEIR_MQTT__LISTEN: '127.0.0.1:0' };
@@ -80,21 +73,21 @@ describe('MQTT state across a Weir restart', () => {
     // 4. A new subscriber gets the retained message, flagged retained [MQTT-3.3.1-8].
     const late = await connect(url, { clientId: 'late-1', clean: true });
     await late.client.subscribeAsync('plant/config', { qos: 1 });
-    await until(() => late.received.length === 1, 'the retained message');
+    await until('the retained message', () => late.received.length === 1, 10_000);
     expect(late.received[0]).toEqual({ topic: 'plant/config', payload: 'interval=5', retain: true, qos: 1 });
     await late.client.endAsync();
 
     // 5. The dashboard comes back: its session is there, with the queued readings in order.
     const back = await connect(url, { clientId: 'dash-1', clean: false });
     expect(back.sessionPresent).toBe(true);
-    await until(() => back.received.length === 5, 'five queued readings');
+    await until('five queued readings', () => back.received.length === 5, 10_000);
     expect(back.received.map((r) => r.payload)).toEqual([0, 1, 2, 3, 4].map((i) => `reading-${i}`));
     expect(back.received.every((r) => r.topic === 'plant/a/temp' && r.qos === 1)).toBe(true);
 
     // 6. Its subscription holds without a new SUBSCRIBE: live messages arrive.
     const sensor2 = await connect(url, { clientId: 'sensor-2', clean: true });
     await sensor2.client.publishAsync('plant/b/temp', 'live', { qos: 1 });
-    await until(() => back.received.length === 6, 'a live message on the restored subscription');
+    await until('a live message on the restored subscription', () => back.received.length === 6, 10_000);
     expect(back.received[5]?.payload).toBe('live');
     await back.client.endAsync();
 
@@ -106,7 +99,7 @@ describe('MQTT state across a Weir restart', () => {
     ({ weir, url } = await start());
     const third = await connect(url, { clientId: 'dash-1', clean: false });
     expect(third.sessionPresent).toBe(true);
-    await until(() => third.received.length === 2, 'two readings queued before the graceful stop');
+    await until('two readings queued before the graceful stop', () => third.received.length === 2, 10_000);
     expect(third.received.map((r) => r.payload)).toEqual(['after-1', 'after-2']);
     // Delivered messages were acknowledged: nothing is queued twice. Queued messages go out
     // right after CONNACK, before live ones, so a live marker arriving first proves none is left.
@@ -114,7 +107,7 @@ describe('MQTT state across a Weir restart', () => {
     const fourth = await connect(url, { clientId: 'dash-1', clean: false });
     const sensor3 = await connect(url, { clientId: 'sensor-3', clean: true });
     await sensor3.client.publishAsync('plant/d/temp', 'marker', { qos: 1 });
-    await until(() => fourth.received.length >= 1, 'the live marker');
+    await until('the live marker', () => fourth.received.length >= 1, 10_000);
     expect(fourth.received.map((r) => r.payload)).toEqual(['marker']);
     await sensor3.client.endAsync();
     await fourth.client.endAsync();

@@ -100,6 +100,23 @@ export class DrProducer {
   }
 }
 
+/**
+ * The admin client and the producer most client tests start with on `bootstrap`: the producer
+ * partitions keys as Java's client does (murmur2) and waits for acks=-1. `close` disconnects both.
+ */
+export async function ckjsClients(ckjs: CkjsModule, bootstrap: string): Promise<{ admin: Ckjs.IAdminClient; producer: DrProducer; close(): Promise<void> }> {
+  const admin = ckjs.AdminClient.create({ 'bootstrap.servers': bootstrap });
+  const producer = await new DrProducer(ckjs, { 'bootstrap.servers': bootstrap }, { partitioner: 'murmur2_random', acks: -1 }).connect();
+  return {
+    admin,
+    producer,
+    async close() {
+      await producer.disconnect();
+      admin.disconnect();
+    },
+  };
+}
+
 export interface Consumed {
   partition: number;
   offset: number;

@@ -7,8 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
-import { connected, consumeBatch, createTopic, DrProducer, disconnected, loadCkjs, type Ckjs, type CkjsModule, type Consumed } from './ckjs.js';
+import { ckjsClients, connected, consumeBatch, createTopic, DrProducer, disconnected, loadCkjs, type Ckjs, type CkjsModule, type Consumed } from './ckjs.js';
 import { startTestBroker, type TestBroker } from './helpers.js';
+import { until } from '../../helpers/until.js';
 
 const TOPIC = 'ck-group';
 const GROUP = 'ck-g';
@@ -18,28 +19,20 @@ let ckjs: CkjsModule;
 let broker: TestBroker;
 let admin: Ckjs.IAdminClient;
 let producer: DrProducer;
+let clients: Awaited<ReturnType<typeof ckjsClients>> | undefined;
 
 beforeAll(async () => {
   ckjs = loadCkjs();
   broker = await startTestBroker({ groups: { initialRebalanceDelayMs: 200 } });
-  admin = ckjs.AdminClient.create({ 'bootstrap.servers': broker.bootstrap });
+  clients = await ckjsClients(ckjs, broker.bootstrap);
+  ({ admin, producer } = clients);
   await createTopic(admin, { topic: TOPIC, num_partitions: 4, replication_factor: 1 });
-  producer = await new DrProducer(ckjs, { 'bootstrap.servers': broker.bootstrap }, { partitioner: 'murmur2_random', acks: -1 }).connect();
 });
 
 afterAll(async () => {
-  await producer?.disconnect();
-  admin?.disconnect();
+  await clients?.close();
   await broker?.close();
 });
-
-async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Member {
   assigned: number[];

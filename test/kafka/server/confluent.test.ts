@@ -15,8 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
 import { readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
 import {
-  assignedConsumer, consumeCount, createTopic, DrProducer, disconnected, listTopics, loadCkjs, offsetsForTimes, watermarks,
-  type Ckjs, type CkjsModule,
+  assignedConsumer, ckjsClients, consumeCount, createTopic, DrProducer, disconnected, listTopics, loadCkjs, offsetsForTimes,
+  watermarks, type Ckjs, type CkjsModule,
 } from './ckjs.js';
 import { startTestBroker, startTestBrokerBehindProxy, type TestBroker } from './helpers.js';
 
@@ -26,6 +26,7 @@ let ckjs: CkjsModule;
 let broker: TestBroker;
 let admin: Ckjs.IAdminClient;
 let producer: DrProducer;
+let clients: Awaited<ReturnType<typeof ckjsClients>> | undefined;
 
 beforeAll(async () => {
   ckjs = loadCkjs();
@@ -33,13 +34,12 @@ beforeAll(async () => {
   // With the group coordinator, as `weir start` runs it: librdkafka turns LZ4 on only when the
   // broker advertises FindCoordinator (its "broker >= 0.8.2" feature probe).
   broker = await startTestBroker({ groups: { initialRebalanceDelayMs: 0 } });
-  admin = ckjs.AdminClient.create({ 'bootstrap.servers': broker.bootstrap });
-  producer = await new DrProducer(ckjs, { 'bootstrap.servers': broker.bootstrap }, { partitioner: 'murmur2_random', acks: -1 }).connect();
+  clients = await ckjsClients(ckjs, broker.bootstrap);
+  ({ admin, producer } = clients);
 });
 
 afterAll(async () => {
-  await producer?.disconnect();
-  admin?.disconnect();
+  await clients?.close();
   await broker?.close();
 });
 

@@ -1,4 +1,5 @@
 /** Starts a Kafka listener on 127.0.0.1:0 over a fresh store in a temp dir. */
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { GroupCoordinator } from '../../../src/kafka/server/groups/coordinator.js';
 import { groupHandlers } from '../../../src/kafka/server/groups/handlers/index.js';
 import { coreHandlers } from '../../../src/kafka/server/handlers/index.js';
@@ -64,6 +65,27 @@ export async function startTestBroker(
       await listener.close();
       await store.close();
       tmp.cleanup();
+    },
+  };
+}
+
+/**
+ * A kafkajs client on `broker` with its admin and a producer connected, as the kafkajs tests
+ * start; `close` disconnects both.
+ */
+export async function kafkajsClients(broker: Pick<TestBroker, 'bootstrap'>, clientId: string, retries: number): Promise<{ kafka: Kafka; admin: Admin; producer: Producer; close(): Promise<void> }> {
+  const kafka = new Kafka({ clientId, brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries } });
+  const admin = kafka.admin();
+  await admin.connect();
+  const producer = kafka.producer();
+  await producer.connect();
+  return {
+    kafka,
+    admin,
+    producer,
+    async close() {
+      await producer.disconnect();
+      await admin.disconnect();
     },
   };
 }

@@ -12,27 +12,24 @@ import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'ka
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
 import { readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
 import { assignedConsumer, consumeCount, disconnected, loadCkjs } from './ckjs.js';
-import { startTestBroker, startTestBrokerBehindProxy, type TestBroker } from './helpers.js';
+import { kafkajsClients, startTestBroker, startTestBrokerBehindProxy, type TestBroker } from './helpers.js';
 import { registerKafkajsCodecs } from './kafkajs-codecs.js';
 
 let broker: TestBroker;
 let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
+let clients: Awaited<ReturnType<typeof kafkajsClients>> | undefined;
 
 beforeAll(async () => {
   registerKafkajsCodecs();
   broker = await startTestBroker({ groups: { initialRebalanceDelayMs: 0 } });
-  kafka = new Kafka({ clientId: 'weir-roundtrip', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
-  admin = kafka.admin();
-  await admin.connect();
-  producer = kafka.producer();
-  await producer.connect();
+  clients = await kafkajsClients(broker, 'weir-roundtrip', 2);
+  ({ kafka, admin, producer } = clients);
 });
 
 afterAll(async () => {
-  await producer?.disconnect();
-  await admin?.disconnect();
+  await clients?.close();
   await broker?.close();
 });
 

@@ -11,6 +11,7 @@ import { DEFAULT_CONNECTIONS_MAX_IDLE_MS, DEFAULT_FETCH_MAX_BYTES, DEFAULT_MAX_Q
 import { kafkaSecurityFromConfig } from '../../../src/kafka/server/security.js';
 import { RawClient, requestFrame, startTestBroker, type TestBroker } from './helpers.js';
 import { correlationOf, fetchBody, produceBody, readFetchResponse, readProduceResponse } from './requests.js';
+import { until } from '../../helpers/until.js';
 
 let broker: TestBroker | undefined;
 afterEach(async () => {
@@ -19,14 +20,6 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
 
 /** The first `n` bytes of a frame whose size prefix says `size`. */
 function partialFrame(size: number, n: number): Buffer {
@@ -44,7 +37,7 @@ describe('partial requests count against kafka.max_queued_request_bytes', () => 
     await b.store.createTopic('p', { configs: { 'max.message.bytes': String(1 << 20) } });
     const holder = await RawClient.connect(b.port);
     holder.write(partialFrame(1_048_500, 100_000));
-    await until(() => b.listener.queuedRequestBytes().now === 1_048_500);
+    await until('1 048 500 queued request bytes', () => b.listener.queuedRequestBytes().now === 1_048_500, 5_000, 10);
 
     // A real 700 KB produce: it does not fit next to the 1 MB partial, so it waits unread.
     const produce = requestFrame(0, 3, 7, produceBody({ acks: 1, topic: 'p', partition: 0, records: encodeRecordBatch({ baseOffset: 0, records: [{ key: null, value: Buffer.alloc(700_000, 1) }] }) }));
@@ -67,7 +60,7 @@ describe('partial requests count against kafka.max_queued_request_bytes', () => 
     const [f] = await waiter.waitFrames(1);
     expect(correlationOf(f!)).toBe(7);
     expect(readProduceResponse(f!, 3).errorCode).toBe(0);
-    await until(() => b.listener.queuedRequestBytes().now === 0);
+    await until('no queued request bytes', () => b.listener.queuedRequestBytes().now === 0, 5_000, 10);
     expect(b.listener.queuedRequestBytes().peak).toBeLessThanOrEqual((1 << 20) + 64 * 1024);
     waiter.destroy();
   });
@@ -87,7 +80,7 @@ describe('partial requests count against kafka.max_queued_request_bytes', () => 
     }
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(b.listener.stats.closed.slow_request).toBe(1);
-    await until(() => b.listener.queuedRequestBytes().now === 0);
+    await until('no queued request bytes', () => b.listener.queuedRequestBytes().now === 0, 5_000, 10);
   });
 });
 
@@ -153,7 +146,7 @@ describe('fetch responses held, all connections (kafka.max_queued_response_bytes
       expect(records.length).toBeLessThanOrEqual((1 << 20) + 200_100);
     }
     expect(b.listener.queuedResponseBytes().peak).toBeLessThanOrEqual((1 << 20) + 200_100);
-    await until(() => b.listener.queuedResponseBytes().now === 0);
+    await until('no queued response bytes', () => b.listener.queuedResponseBytes().now === 0, 5_000, 10);
     for (const c of clients) c.destroy();
   });
 });

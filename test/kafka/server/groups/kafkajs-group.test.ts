@@ -8,9 +8,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { requireKcat } from '../../../helpers/required-tools.js';
-import { startTestBroker, type TestBroker } from '../helpers.js';
+import { kafkajsClients, startTestBroker, type TestBroker } from '../helpers.js';
+import { until } from '../../../helpers/until.js';
 
 const run = promisify(execFile);
 requireKcat();
@@ -21,32 +22,20 @@ let broker: TestBroker;
 let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
+let clients: Awaited<ReturnType<typeof kafkajsClients>> | undefined;
 
 beforeAll(async () => {
   // A short initial delay keeps the test quick; it still gathers both members in one generation.
   broker = await startTestBroker({ groups: { initialRebalanceDelayMs: 200 } });
-  kafka = new Kafka({ clientId: 'weir-groups', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
-  admin = kafka.admin();
-  await admin.connect();
+  clients = await kafkajsClients(broker, 'weir-groups', 3);
+  ({ kafka, admin, producer } = clients);
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 4 }] });
-  producer = kafka.producer();
-  await producer.connect();
 });
 
 afterAll(async () => {
-  await producer?.disconnect();
-  await admin?.disconnect();
+  await clients?.close();
   await broker?.close();
 });
-
-/** Resolves once `check` holds, polling; fails the test with `what` after `ms`. */
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Seen {
   partition: number;
