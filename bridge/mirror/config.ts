@@ -8,9 +8,8 @@
  * `{device}` (device.id) and `{topic}` (the local topic name).
  */
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { suggest } from '../../src/config/suggest.js';
-import { parseByteSize, parseDurationMs, type FieldType, type ParseContext, type ParseResult } from '../../src/config/types.js';
+import { parseByteSize, parseDurationMs, yamlList, type FieldType, type ParseContext, type ParseResult } from '../../src/config/types.js';
 import { MAX_TOPIC_NAME_LENGTH } from '../../src/store/topic-config.js';
 
 export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
@@ -53,17 +52,7 @@ const LEGAL_TOPIC_TEXT = /^[a-zA-Z0-9._-]*$/;
 export const TEMPLATE_VARS = ['device', 'topic'] as const;
 
 function list(raw: unknown, what: string): ParseResult<unknown[]> {
-  let value = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = parseYaml(raw);
-    } catch (err) {
-      return { ok: false, why: `cannot parse the ${what} as YAML: ${err instanceof Error ? err.message : String(err)}` };
-    }
-  }
-  if (value === null || value === undefined || value === '') return { ok: true, value: [] };
-  if (!Array.isArray(value)) return { ok: false, why: `expected a list of ${what}` };
-  return { ok: true, value };
+  return yamlList(raw, what, `a list of ${what}`);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -6,8 +6,7 @@
  * mosquitto; a value containing `/`, `+` or `#` is never substituted (it could widen the
  * filter), so such a pattern simply does not match.
  */
-import { parse as parseYaml } from 'yaml';
-import type { FieldType, ParseResult } from '../../src/config/types.js';
+import { yamlList, type FieldType, type ParseResult } from '../../src/config/types.js';
 
 export interface AclEntry {
   readonly user?: string;
@@ -100,16 +99,9 @@ function checkFilter(filter: string, where: string, problems: string[]): void {
 }
 
 export function parseAcl(raw: unknown): ParseResult<AclEntry[]> {
-  let list = raw;
-  if (typeof raw === 'string') {
-    try {
-      list = parseYaml(raw);
-    } catch (err) {
-      return { ok: false, why: `cannot parse the ACL as YAML: ${err instanceof Error ? err.message : String(err)}` };
-    }
-  }
-  if (list === null || list === undefined) list = [];
-  if (!Array.isArray(list)) return { ok: false, why: 'expected a list of {user, client_id, publish, subscribe} entries' };
+  const parsed = yamlList(raw, 'ACL', 'a list of {user, client_id, publish, subscribe} entries');
+  if (!parsed.ok) return parsed;
+  const list = parsed.value;
   const problems: string[] = [];
   const entries: AclEntry[] = [];
   list.forEach((item: unknown, i) => {

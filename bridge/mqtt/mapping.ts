@@ -10,8 +10,7 @@
  * has `/` turned into `.` and any other illegal character into `_`; the template's literal text
  * must already be legal, which is checked when the config is loaded.
  */
-import { parse as parseYaml } from 'yaml';
-import type { FieldType, ParseResult } from '../../src/config/types.js';
+import { yamlList, type FieldType, type ParseResult } from '../../src/config/types.js';
 import { MAX_TOPIC_NAME_LENGTH } from '../../src/store/topic-config.js';
 
 /** Built-in template variables, available in every rule. */
@@ -227,16 +226,9 @@ function isStringMap(v: unknown): v is Record<string, string> {
 
 /** Validates raw rules (from YAML, or a YAML/JSON string from the environment); every problem at once. */
 export function parseRules(raw: unknown): ParseResult<CompiledRule[]> {
-  let list = raw;
-  if (typeof raw === 'string') {
-    try {
-      list = parseYaml(raw);
-    } catch (err) {
-      return { ok: false, why: `cannot parse the rules as YAML: ${err instanceof Error ? err.message : String(err)}` };
-    }
-  }
-  if (list === null || list === undefined) list = [];
-  if (!Array.isArray(list)) return { ok: false, why: 'expected a list of rules, each with filter, topic and optional key and headers' };
+  const parsed = yamlList(raw, 'rules', 'a list of rules, each with filter, topic and optional key and headers');
+  if (!parsed.ok) return parsed;
+  const list = parsed.value;
   const problems: string[] = [];
   const rules: CompiledRule[] = [];
   list.forEach((item: unknown, i) => {

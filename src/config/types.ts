@@ -7,9 +7,29 @@
  * configuration reference, so the two cannot disagree.
  */
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { TOPIC_CONFIG_SPECS, type TopicConfig, type TopicConfigName } from '../store/topic-config.js';
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; why: string };
+
+/**
+ * A list field (mapping rules, the ACL, mirror upstreams and rules): the list as the YAML file
+ * gives it, or a YAML (or JSON) string from a WEIR_* variable; absent or empty is an empty list.
+ * `what` names the field in a YAML error; `expected` follows "expected " when it is no list.
+ */
+export function yamlList(raw: unknown, what: string, expected: string): ParseResult<unknown[]> {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = parseYaml(raw);
+    } catch (err) {
+      return { ok: false, why: `cannot parse the ${what} as YAML: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+  if (value === null || value === undefined || value === '') return { ok: true, value: [] };
+  if (!Array.isArray(value)) return { ok: false, why: `expected ${expected}` };
+  return { ok: true, value };
+}
 
 export interface ParseContext {
   /** Directory that relative paths are resolved against. */
