@@ -15,7 +15,7 @@ import { startWeir, type RunningWeir } from '../../../src/main.js';
 import type { MirrorStatus } from '../../../bridge/mirror/status.js';
 import { openTestStore, tempDir } from '../../helpers/store.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
-import { spawnWeir, waitForLog } from '../../cli/helpers.js';
+import { assertBuilt, spawnWeir, waitForLog } from '../../cli/helpers.js';
 
 export interface Upstream {
   readonly dir: string;
@@ -110,6 +110,25 @@ export async function startUpstream(env: Record<string, string> = {}): Promise<U
 
 export interface RuleOverrides {
   [key: string]: unknown;
+}
+
+/** What one mirror test runs against: the upstream behind its proxy, and a temp dir for the edge. */
+export interface MirrorTestSetUp {
+  upstream: Upstream;
+  edgeDir: { dir: string; cleanup(): void };
+}
+
+/** Before a mirror test: the built `weir` is there, an upstream is started (with `env`), the edge's dir made. */
+export async function setUpMirrorTest(env: Record<string, string> = {}): Promise<MirrorTestSetUp> {
+  assertBuilt();
+  return { upstream: await startUpstream(env), edgeDir: tempDir('weir-edge-') };
+}
+
+/** After a mirror test: the edge shut down if it was started, then the upstream and both dirs removed. */
+export async function tearDownMirrorTest(edge: RunningWeir | undefined, { upstream, edgeDir }: MirrorTestSetUp): Promise<void> {
+  await edge?.shutdown('test end');
+  await upstream.cleanup();
+  edgeDir.cleanup();
 }
 
 /** The edge's mirror config as WEIR_* variables: one upstream through the proxy, one rule. */

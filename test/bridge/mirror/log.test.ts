@@ -5,9 +5,7 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { RunningWeir } from '../../../src/main.js';
-import { assertBuilt } from '../../cli/helpers.js';
-import { tempDir } from '../../helpers/store.js';
-import { capturingLogger, caughtUp, mirrorEnv, mirrorStatusOf, startEdge, startUpstream, waitForStatus, type Upstream } from './helpers.js';
+import { capturingLogger, caughtUp, mirrorEnv, mirrorStatusOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type Upstream } from './helpers.js';
 
 let upstream: Upstream;
 let edge: RunningWeir | undefined;
@@ -16,19 +14,15 @@ const warnings: Error[] = [];
 const onWarning = (w: Error): void => void warnings.push(w);
 
 beforeEach(async () => {
-  assertBuilt();
-  upstream = await startUpstream();
-  edgeDir = tempDir('weir-edge-');
+  ({ upstream, edgeDir } = await setUpMirrorTest());
   warnings.length = 0;
   process.on('warning', onWarning);
 });
 
 afterEach(async () => {
   process.off('warning', onWarning);
-  await edge?.shutdown('test end');
+  await tearDownMirrorTest(edge, { upstream, edgeDir });
   edge = undefined;
-  await upstream.cleanup();
-  edgeDir.cleanup();
 });
 
 const LOST = 'mirror lost the upstream; records stay in the log until it is back';

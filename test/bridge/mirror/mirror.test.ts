@@ -6,25 +6,19 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { RunningWeir } from '../../../src/main.js';
-import { assertBuilt } from '../../cli/helpers.js';
-import { tempDir } from '../../helpers/store.js';
-import { caughtUp, checkArrived, mirrorEnv, mirrorStatusOf, startEdge, startUpstream, waitForStatus, type Upstream } from './helpers.js';
+import { caughtUp, checkArrived, mirrorEnv, mirrorStatusOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type Upstream } from './helpers.js';
 
 let upstream: Upstream;
 let edge: RunningWeir | undefined;
 let edgeDir: { dir: string; cleanup(): void };
 
 beforeEach(async () => {
-  assertBuilt();
-  upstream = await startUpstream();
-  edgeDir = tempDir('weir-edge-');
+  ({ upstream, edgeDir } = await setUpMirrorTest());
 });
 
 afterEach(async () => {
-  await edge?.shutdown('test end');
+  await tearDownMirrorTest(edge, { upstream, edgeDir });
   edge = undefined;
-  await upstream.cleanup();
-  edgeDir.cleanup();
 });
 
 async function append(weir: RunningWeir, topic: string, partitions: number, perPartition: number, from = 0, tag = 'v'): Promise<void> {

@@ -10,25 +10,19 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { decodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
 import type { RunningWeir } from '../../../src/main.js';
-import { assertBuilt } from '../../cli/helpers.js';
-import { tempDir } from '../../helpers/store.js';
-import { caughtUp, mirrorEnv, mirrorStatusOf, startEdge, startUpstream, waitForStatus, type Upstream } from './helpers.js';
+import { caughtUp, mirrorEnv, mirrorStatusOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type Upstream } from './helpers.js';
 
 let upstream: Upstream;
 let edge: RunningWeir | undefined;
 let edgeDir: { dir: string; cleanup(): void };
 
 beforeEach(async () => {
-  assertBuilt();
-  upstream = await startUpstream({ WEIR_TOPIC_DEFAULTS__MAX_MESSAGE_BYTES: '20000' });
-  edgeDir = tempDir('weir-edge-');
+  ({ upstream, edgeDir } = await setUpMirrorTest({ WEIR_TOPIC_DEFAULTS__MAX_MESSAGE_BYTES: '20000' }));
 });
 
 afterEach(async () => {
-  await edge?.shutdown('test end');
+  await tearDownMirrorTest(edge, { upstream, edgeDir });
   edge = undefined;
-  await upstream.cleanup();
-  edgeDir.cleanup();
 });
 
 async function appendWithBigRecord(weir: RunningWeir, topic: string): Promise<void> {
