@@ -16,9 +16,9 @@ export interface SentRecord {
   readonly generation: number;
   readonly offset: number;
   readonly bytes: number;
-  /** Acknowledged (or dead-lettered under on_refused: skip). */
   /** Sent on its own (isolating a refusal), so an error names this record, not its batch. */
   readonly alone: boolean;
+  /** Acknowledged (or dead-lettered under on_refused: skip). */
   done: boolean;
   failed: boolean;
 }
