@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as Ckjs from '@confluentinc/kafka-javascript';
+import { startTestBroker, type TestBroker } from './helpers.js';
 
 export type CkjsModule = typeof Ckjs;
 export type { Ckjs };
@@ -101,18 +102,25 @@ export class DrProducer {
 }
 
 /**
- * The admin client and the producer most client tests start with on `bootstrap`: the producer
- * partitions keys as Java's client does (murmur2) and waits for acks=-1. `close` disconnects both.
+ * A test broker (`opts` as startTestBroker's) with the admin client and the producer most client
+ * tests start with: the producer partitions keys as Java's client does (murmur2) and waits for
+ * acks=-1. `close` disconnects both and stops the broker.
  */
-export async function ckjsClients(ckjs: CkjsModule, bootstrap: string): Promise<{ admin: Ckjs.IAdminClient; producer: DrProducer; close(): Promise<void> }> {
-  const admin = ckjs.AdminClient.create({ 'bootstrap.servers': bootstrap });
-  const producer = await new DrProducer(ckjs, { 'bootstrap.servers': bootstrap }, { partitioner: 'murmur2_random', acks: -1 }).connect();
+export async function startBrokerWithCkjs(
+  ckjs: CkjsModule,
+  opts: Parameters<typeof startTestBroker>[0],
+): Promise<{ broker: TestBroker; admin: Ckjs.IAdminClient; producer: DrProducer; close(): Promise<void> }> {
+  const broker = await startTestBroker(opts);
+  const admin = ckjs.AdminClient.create({ 'bootstrap.servers': broker.bootstrap });
+  const producer = await new DrProducer(ckjs, { 'bootstrap.servers': broker.bootstrap }, { partitioner: 'murmur2_random', acks: -1 }).connect();
   return {
+    broker,
     admin,
     producer,
     async close() {
       await producer.disconnect();
       admin.disconnect();
+      await broker.close();
     },
   };
 }

@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
-import { ckjsClients, connected, consumeBatch, createTopic, DrProducer, disconnected, loadCkjs, type Ckjs, type CkjsModule, type Consumed } from './ckjs.js';
-import { startTestBroker, type TestBroker } from './helpers.js';
+import { connected, consumeBatch, createTopic, DrProducer, disconnected, loadCkjs, startBrokerWithCkjs, type Ckjs, type CkjsModule, type Consumed } from './ckjs.js';
+import type { TestBroker } from './helpers.js';
 import { until } from '../../helpers/until.js';
 
 const TOPIC = 'ck-group';
@@ -19,20 +19,16 @@ let ckjs: CkjsModule;
 let broker: TestBroker;
 let admin: Ckjs.IAdminClient;
 let producer: DrProducer;
-let clients: Awaited<ReturnType<typeof ckjsClients>> | undefined;
+let started: Awaited<ReturnType<typeof startBrokerWithCkjs>> | undefined;
 
 beforeAll(async () => {
   ckjs = loadCkjs();
-  broker = await startTestBroker({ groups: { initialRebalanceDelayMs: 200 } });
-  clients = await ckjsClients(ckjs, broker.bootstrap);
-  ({ admin, producer } = clients);
+  started = await startBrokerWithCkjs(ckjs, { groups: { initialRebalanceDelayMs: 200 } });
+  ({ broker, admin, producer } = started);
   await createTopic(admin, { topic: TOPIC, num_partitions: 4, replication_factor: 1 });
 });
 
-afterAll(async () => {
-  await clients?.close();
-  await broker?.close();
-});
+afterAll(() => started?.close());
 
 interface Member {
   assigned: number[];

@@ -15,10 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
 import { readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
 import {
-  assignedConsumer, ckjsClients, consumeCount, createTopic, DrProducer, disconnected, listTopics, loadCkjs, offsetsForTimes,
-  watermarks, type Ckjs, type CkjsModule,
+  assignedConsumer, consumeCount, createTopic, DrProducer, disconnected, listTopics, loadCkjs, offsetsForTimes,
+  startBrokerWithCkjs, watermarks, type Ckjs, type CkjsModule,
 } from './ckjs.js';
-import { startTestBroker, startTestBrokerBehindProxy, type TestBroker } from './helpers.js';
+import { startTestBrokerBehindProxy, type TestBroker } from './helpers.js';
 
 const CODEC_IDS = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 
@@ -26,22 +26,18 @@ let ckjs: CkjsModule;
 let broker: TestBroker;
 let admin: Ckjs.IAdminClient;
 let producer: DrProducer;
-let clients: Awaited<ReturnType<typeof ckjsClients>> | undefined;
+let started: Awaited<ReturnType<typeof startBrokerWithCkjs>> | undefined;
 
 beforeAll(async () => {
   ckjs = loadCkjs();
   expect(ckjs.librdkafkaVersion).toBe('2.15.1');
   // With the group coordinator, as `weir start` runs it: librdkafka turns LZ4 on only when the
   // broker advertises FindCoordinator (its "broker >= 0.8.2" feature probe).
-  broker = await startTestBroker({ groups: { initialRebalanceDelayMs: 0 } });
-  clients = await ckjsClients(ckjs, broker.bootstrap);
-  ({ admin, producer } = clients);
+  started = await startBrokerWithCkjs(ckjs, { groups: { initialRebalanceDelayMs: 0 } });
+  ({ broker, admin, producer } = started);
 });
 
-afterAll(async () => {
-  await clients?.close();
-  await broker?.close();
-});
+afterAll(() => started?.close());
 
 describe('@confluentinc/kafka-javascript (librdkafka 2.15)', () => {
   it('AdminClient creates a topic with 4 partitions, and lists it', async () => {

@@ -70,22 +70,29 @@ export async function startTestBroker(
 }
 
 /**
- * A kafkajs client on `broker` with its admin and a producer connected, as the kafkajs tests
- * start; `close` disconnects both.
+ * A test broker (`opts` as startTestBroker's) and a kafkajs client on it with its admin and a
+ * producer connected, as the kafkajs tests start; `close` disconnects them and stops the broker.
  */
-export async function kafkajsClients(broker: Pick<TestBroker, 'bootstrap'>, clientId: string, retries: number): Promise<{ kafka: Kafka; admin: Admin; producer: Producer; close(): Promise<void> }> {
+export async function startBrokerWithKafkajs(
+  opts: Parameters<typeof startTestBroker>[0],
+  clientId: string,
+  retries: number,
+): Promise<{ broker: TestBroker; kafka: Kafka; admin: Admin; producer: Producer; close(): Promise<void> }> {
+  const broker = await startTestBroker(opts);
   const kafka = new Kafka({ clientId, brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, retry: { retries } });
   const admin = kafka.admin();
   await admin.connect();
   const producer = kafka.producer();
   await producer.connect();
   return {
+    broker,
     kafka,
     admin,
     producer,
     async close() {
       await producer.disconnect();
       await admin.disconnect();
+      await broker.close();
     },
   };
 }

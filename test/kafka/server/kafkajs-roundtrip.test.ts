@@ -12,26 +12,22 @@ import { CompressionTypes, Kafka, logLevel, type Admin, type Producer } from 'ka
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
 import { readBatchHeader } from '../../../src/kafka/protocol/record-batch.js';
 import { assignedConsumer, consumeCount, disconnected, loadCkjs } from './ckjs.js';
-import { kafkajsClients, startTestBroker, startTestBrokerBehindProxy, type TestBroker } from './helpers.js';
+import { startBrokerWithKafkajs, startTestBrokerBehindProxy, type TestBroker } from './helpers.js';
 import { registerKafkajsCodecs } from './kafkajs-codecs.js';
 
 let broker: TestBroker;
 let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
-let clients: Awaited<ReturnType<typeof kafkajsClients>> | undefined;
+let started: Awaited<ReturnType<typeof startBrokerWithKafkajs>> | undefined;
 
 beforeAll(async () => {
   registerKafkajsCodecs();
-  broker = await startTestBroker({ groups: { initialRebalanceDelayMs: 0 } });
-  clients = await kafkajsClients(broker, 'weir-roundtrip', 2);
-  ({ kafka, admin, producer } = clients);
+  started = await startBrokerWithKafkajs({ groups: { initialRebalanceDelayMs: 0 } }, 'weir-roundtrip', 2);
+  ({ broker, kafka, admin, producer } = started);
 });
 
-afterAll(async () => {
-  await clients?.close();
-  await broker?.close();
-});
+afterAll(() => started?.close());
 
 interface Got {
   partition: number;

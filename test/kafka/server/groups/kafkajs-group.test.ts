@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { requireKcat } from '../../../helpers/required-tools.js';
-import { kafkajsClients, startTestBroker, type TestBroker } from '../helpers.js';
+import { startBrokerWithKafkajs, type TestBroker } from '../helpers.js';
 import { until } from '../../../helpers/until.js';
 
 const run = promisify(execFile);
@@ -22,20 +22,16 @@ let broker: TestBroker;
 let kafka: Kafka;
 let admin: Admin;
 let producer: Producer;
-let clients: Awaited<ReturnType<typeof kafkajsClients>> | undefined;
+let started: Awaited<ReturnType<typeof startBrokerWithKafkajs>> | undefined;
 
 beforeAll(async () => {
   // A short initial delay keeps the test quick; it still gathers both members in one generation.
-  broker = await startTestBroker({ groups: { initialRebalanceDelayMs: 200 } });
-  clients = await kafkajsClients(broker, 'weir-groups', 3);
-  ({ kafka, admin, producer } = clients);
+  started = await startBrokerWithKafkajs({ groups: { initialRebalanceDelayMs: 200 } }, 'weir-groups', 3);
+  ({ broker, kafka, admin, producer } = started);
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 4 }] });
 });
 
-afterAll(async () => {
-  await clients?.close();
-  await broker?.close();
-});
+afterAll(() => started?.close());
 
 interface Seen {
   partition: number;
