@@ -73,6 +73,12 @@ export class OutgoingBudget implements MuteSource {
 
   /** aedes's `authorizeForward`: the packet to write, or null to not write it. */
   readonly authorizeForward: AuthorizeForward = (client, packet) => {
+    // A queued message replayed to a persistent session as it connects (aedes
+    // lib/handlers/connect.js `emptyQueue`) already has its packet id when aedes asks, and aedes
+    // clears a refused one from the queue: a refusal here would lose it. The replay is paced by
+    // the socket anyway, one message after the socket took the one before (lib/write.js waits
+    // for 'drain'), so it is let through. A live delivery is asked about before it gets an id.
+    if (packet.qos > 0 && packet.messageId !== undefined) return packet;
     const thisTurn = this.allowed.get(client) ?? 0;
     const socket = client.conn as unknown as Writable;
     if (socket.writableLength + thisTurn <= this.maxBytes) {

@@ -10,7 +10,7 @@
 import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestBridge, type RunningBridge } from '../../helpers/mqtt-bridge.js';
-import { RawClient, publishPacket, stalledSubscriber } from '../../helpers/mqtt-raw.js';
+import { RawClient, connectPacket, publishPacket, stalledSubscriber } from '../../helpers/mqtt-raw.js';
 import { silentLogger, tempDir } from '../../helpers/store.js';
 
 let cleanups: (() => Promise<void> | void)[] = [];
@@ -104,6 +104,9 @@ describe('a subscriber that stops reading', () => {
     expect(b.bridge.stats().deliveries.droppedSlowSubscriber).toBe(0);
     persistent.end();
     await persistent.closed;
+    // Until the broker has seen the old connection close, a new one with the same client id is
+    // a takeover: a different case from the one this test is about.
+    await expect.poll(() => b.bridge.stats().connections.open, { timeout: 15_000 }).toBe(1);
 
     const back = await connectAsync(b.url, { clientId: 'persistent', clean: false, reconnectPeriod: 0 });
     cleanups.push(() => back.endAsync(true));
@@ -111,6 +114,43 @@ describe('a subscriber that stops reading', () => {
     back.on('message', (_topic, p: Buffer) => seen.add(Number(p.subarray(0, p.indexOf(0x3a)).toString())));
     // Generous for a loaded CI machine (the hostile suite runs beside it); a lost delivery still fails.
     await expect.poll(() => seen.size, { timeout: 45_000 }).toBe(SENT);
+  }, 90_000);
+
+  it('replays a persistent session\'s whole queue to a connection that is slow to read: the replay waits for its socket, never refused', async () => {
+    // aedes replays a session's queue on connect one message after the socket took the one before
+    // (lib/handlers/connect.js emptyQueue) and asks authorizeForward about each; it clears a
+    // refused one from the queue. With the kernel's socket buffers full, an 8 KB message leaves
+    // more than the 4 KiB budget waiting in the socket, and the next one was refused: lost.
+    const b = await bridge({ WEIR_MQTT__MAX_OUTGOING_BYTES_PER_CLIENT: '4KiB' });
+    const port = b.bridge.address.port;
+    (await stalled(port, 'slowback', 'pq/#', 1, false)).end();
+    await expect.poll(() => b.bridge.stats().connections.open, { timeout: 15_000 }).toBe(0);
+    const publisher = await connectAsync(b.url, { clientId: 'pub', reconnectPeriod: 0 });
+    cleanups.push(() => publisher.endAsync(true));
+    const SENT = 1000; // mqtt.max_queued_messages
+    const filler = Buffer.alloc(8 * 1024, 0x62);
+    for (let i = 0; i < SENT; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => publisher.publishAsync('pq/x', Buffer.concat([Buffer.from(`${i + j}:`), filler]), { qos: 1 })));
+    }
+
+    const back = await RawClient.connect(port);
+    cleanups.push(() => back.end());
+    back.write(connectPacket('slowback', { clean: false }));
+    back.socket.pause(); // 8 MB of replay fill the kernel's buffers, then wait in the socket
+    await settle(1500);
+    back.socket.resume();
+    expect((await back.read(4)).toString('hex')).toBe('20020100'); // session present
+    const seen = new Set<number>();
+    const reading = (async () => {
+      while (seen.size < SENT) {
+        const { first, body } = await readPacket(back);
+        if (first >> 4 !== 3) continue;
+        const payload = body.subarray(2 + body.readUInt16BE(0) + 2);
+        seen.add(Number(payload.subarray(0, payload.indexOf(0x3a)).toString()));
+      }
+    })();
+    await Promise.race([reading, settle(30_000)]);
+    expect(seen.size).toBe(SENT);
   }, 90_000);
 
   it('resetting its connection while deliveries are queued behind it does not take the broker down', async () => {
@@ -131,3 +171,15 @@ describe('a subscriber that stops reading', () => {
     await canary.publishAsync('t/canary', 'alive', { qos: 1 });
   });
 });
+
+/** One MQTT packet off a raw connection: its first byte and its body. */
+async function readPacket(client: RawClient): Promise<{ first: number; body: Buffer }> {
+  const first = (await client.read(1))[0]!;
+  let length = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = (await client.read(1))[0]!;
+    length |= (byte & 0x7f) << shift;
+    if (byte < 0x80) break;
+  }
+  return { first, body: Buffer.from(await client.read(length)) };
+}
