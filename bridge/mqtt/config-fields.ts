@@ -184,7 +184,7 @@ export const MQTT_FIELDS = {
   max_outgoing_bytes_per_client: field({
     type: bytesSize(1024, 256 * MiB),
     default: '1MiB',
-    doc: 'Bytes a connection may have waiting in its socket for a subscriber that does not read them. Past it, further QoS 0 deliveries to it (and all deliveries to a clean session) are dropped and counted (`weir_mqtt_deliveries_dropped_total{reason="slow-subscriber"}`); QoS 1/2 deliveries to a persistent session stay in its queue (`mqtt.max_queued_messages`) for its next connection (with `mqtt.persistence: lmdb`). Publishers are never held back by a subscriber.',
+    doc: 'Bytes a connection may have waiting in its socket for a subscriber that does not read them. Past it, further QoS 0 deliveries to it (and all deliveries to a clean session) are dropped and counted (`weir_mqtt_deliveries_dropped_total{reason="slow-subscriber"}`) until it has read what was waiting; QoS 1/2 deliveries to a persistent session stay in its queue (`mqtt.max_queued_messages`) for its next connection (with `mqtt.persistence: lmdb`), whose replay of the queue goes at the pace the client reads. Publishers are never held back by a subscriber.',
     fix: 'Set a size such as 1MiB.',
   }),
   idle_timeout_ms: field({
