@@ -113,19 +113,11 @@ export function advertisedHostFor(listenHost: string, configured: string | 'auto
 
 export async function startKafkaListener(opts: KafkaListenerOptions): Promise<KafkaListener> {
   const log = opts.logger.child({ component: 'kafka' });
-  // SASL, or TLS that checks client certificates, authenticates; plain TLS only encrypts.
-  const authenticated = opts.sasl !== undefined || (opts.tls?.caFile ?? '') !== '';
-  if (!isLoopbackHost(opts.host) && !authenticated && !opts.allowUnauthenticatedNonLoopback) {
-    throw new WeirError(
-      'CONFIG_INVALID',
-      `kafka.listen ${opts.host}:${opts.port} is not a loopback address and the Kafka listener has no authentication: set kafka.sasl_credentials_file (users made with weir users add --kafka) or kafka.tls_ca_file for client certificates, keep it on 127.0.0.1, or set kafka.allow_unauthenticated_non_loopback: true behind a firewall`,
-      { details: { field: 'kafka.listen', host: opts.host, port: opts.port } },
-    );
-  }
+  refuseUnauthenticatedNonLoopback(opts);
   const advertisedHost = advertisedHostFor(opts.host, opts.advertisedHost);
   const stats = opts.stats ?? new KafkaServerStats();
   const sasl = opts.sasl === undefined ? undefined : new SaslServer(opts.sasl, log);
-  const security: SecurityProtocol = opts.tls === undefined ? (sasl === undefined ? 'PLAINTEXT' : 'SASL_PLAINTEXT') : sasl === undefined ? 'SSL' : 'SASL_SSL';
+  const security = securityProtocolOf(opts.tls !== undefined, sasl !== undefined);
   // ApiVersions is always served: it is how a client learns everything else. The SASL APIs
   // are registered, and so advertised, only when SASL is on: without it there is nothing to
   // authenticate against, and a client must not be invited to try.
@@ -133,79 +125,10 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
   const connections = new Set<KafkaConnection>();
   const budget = new ByteBudget(opts.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES);
   const responseBudget = new ByteBudget(opts.maxQueuedResponseBytes ?? DEFAULT_MAX_QUEUED_RESPONSE_BYTES);
-  let nextId = 1;
   let broker: BrokerInfo | undefined;
-
-  const idleMs = opts.connectionsMaxIdleMs ?? DEFAULT_CONNECTIONS_MAX_IDLE_MS;
-  const readTimeoutMs = opts.requestReadTimeoutMs ?? DEFAULT_REQUEST_READ_TIMEOUT_MS;
-  /** The connection idle longest with nothing in flight, if any. */
-  const longestIdle = (): KafkaConnection | undefined => {
-    const now = Date.now();
-    let best: KafkaConnection | undefined;
-    let bestIdle = -1;
-    for (const c of connections) {
-      const idle = c.idleMs(now);
-      if (idle > bestIdle) {
-        best = c;
-        bestIdle = idle;
-      }
-    }
-    return best;
-  };
-
-  const accept = (socket: Socket): void => {
-    if (!memoryGuard.admit(socket)) return; // near MemoryHigh=: refused; otherwise unread while memory is short
-    const evict = connections.size >= opts.maxConnections ? longestIdle() : undefined;
-    evict?.close('longest idle, to admit a new one at kafka.max_connections', {}, 'evicted_idle');
-    if (connections.size >= opts.maxConnections) {
-      stats.closed.max_connections++;
-      log.warn({ remote: socket.remoteAddress, max: opts.maxConnections }, 'kafka connection refused: kafka.max_connections reached');
-      socket.destroy();
-      return;
-    }
-    stats.connectionsAccepted++;
-    const conn: KafkaConnection = new KafkaConnection({
-      id: nextId++,
-      socket,
-      registry,
-      broker: () => broker!,
-      log,
-      maxFrameBytes: opts.maxFrameBytes,
-      maxInFlight: opts.maxInFlightPerConnection,
-      budget,
-      fetchMaxBytes: opts.fetchMaxBytes ?? DEFAULT_FETCH_MAX_BYTES,
-      responseBudget,
-      ...(sasl === undefined ? {} : { sasl }),
-      stats,
-      onClose: () => {
-        connections.delete(conn);
-      },
-    });
-    connections.add(conn);
-  };
-  const server: Server = opts.tls === undefined ? createServer(accept) : createTlsServer(tlsOptions(opts.tls), accept);
-  server.on('tlsClientError', (err: Error, socket: Socket) => {
-    stats.closed.tls_handshake++;
-    log.warn({ err: err.message, remote: socket.remoteAddress }, 'kafka TLS handshake failed');
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: opts.host, port: opts.port }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  server.on('error', (err) => log.error({ err }, 'kafka listener error'));
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const c of connections) {
-      const idle = c.idleMs(now);
-      if (idle > idleMs) c.close('idle', { idleMs: idle, max: idleMs }, 'idle');
-      else if (c.partialRequestMs(now) > readTimeoutMs) c.close('request not read in time', { max: readTimeoutMs }, 'slow_request');
-    }
-  }, Math.max(10, Math.min(1_000, idleMs / 4, readTimeoutMs / 4)));
-  sweep.unref();
+  const accept = connectionAcceptor({ opts, log, stats, registry, budget, responseBudget, sasl, connections, broker: () => broker! });
+  const server = await listen(opts, accept, stats, log);
+  const sweep = startIdleSweep(connections, opts.connectionsMaxIdleMs ?? DEFAULT_CONNECTIONS_MAX_IDLE_MS, opts.requestReadTimeoutMs ?? DEFAULT_REQUEST_READ_TIMEOUT_MS);
   const address = server.address() as AddressInfo;
   broker = Object.freeze({
     nodeId: opts.nodeId ?? 0,
@@ -240,6 +163,118 @@ export async function startKafkaListener(opts: KafkaListenerOptions): Promise<Ka
       return closing;
     },
   };
+}
+
+/** SASL, or TLS that checks client certificates, authenticates; plain TLS only encrypts. */
+function refuseUnauthenticatedNonLoopback(opts: KafkaListenerOptions): void {
+  const authenticated = opts.sasl !== undefined || (opts.tls?.caFile ?? '') !== '';
+  if (isLoopbackHost(opts.host) || authenticated || opts.allowUnauthenticatedNonLoopback) return;
+  throw new WeirError(
+    'CONFIG_INVALID',
+    `kafka.listen ${opts.host}:${opts.port} is not a loopback address and the Kafka listener has no authentication: set kafka.sasl_credentials_file (users made with weir users add --kafka) or kafka.tls_ca_file for client certificates, keep it on 127.0.0.1, or set kafka.allow_unauthenticated_non_loopback: true behind a firewall`,
+    { details: { field: 'kafka.listen', host: opts.host, port: opts.port } },
+  );
+}
+
+function securityProtocolOf(tls: boolean, sasl: boolean): SecurityProtocol {
+  if (tls) return sasl ? 'SASL_SSL' : 'SSL';
+  return sasl ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
+}
+
+/** What a new connection is given; `broker` is read once the listener is bound. */
+interface AcceptContext {
+  opts: KafkaListenerOptions;
+  log: Logger;
+  stats: KafkaServerStats;
+  registry: HandlerRegistry;
+  budget: ByteBudget;
+  responseBudget: ByteBudget;
+  sasl: SaslServer | undefined;
+  connections: Set<KafkaConnection>;
+  broker: () => BrokerInfo;
+}
+
+/** Admits a socket as a KafkaConnection, evicting the longest idle one at the cap, or refuses it. */
+function connectionAcceptor(ctx: AcceptContext): (socket: Socket) => void {
+  const { opts, log, stats, connections } = ctx;
+  let nextId = 1;
+  return (socket) => {
+    if (!memoryGuard.admit(socket)) return; // near MemoryHigh=: refused; otherwise unread while memory is short
+    const evict = connections.size >= opts.maxConnections ? longestIdle(connections) : undefined;
+    evict?.close('longest idle, to admit a new one at kafka.max_connections', {}, 'evicted_idle');
+    if (connections.size >= opts.maxConnections) {
+      stats.closed.max_connections++;
+      log.warn({ remote: socket.remoteAddress, max: opts.maxConnections }, 'kafka connection refused: kafka.max_connections reached');
+      socket.destroy();
+      return;
+    }
+    stats.connectionsAccepted++;
+    const conn: KafkaConnection = new KafkaConnection({
+      id: nextId++,
+      socket,
+      registry: ctx.registry,
+      broker: ctx.broker,
+      log,
+      maxFrameBytes: opts.maxFrameBytes,
+      maxInFlight: opts.maxInFlightPerConnection,
+      budget: ctx.budget,
+      fetchMaxBytes: opts.fetchMaxBytes ?? DEFAULT_FETCH_MAX_BYTES,
+      responseBudget: ctx.responseBudget,
+      ...(ctx.sasl === undefined ? {} : { sasl: ctx.sasl }),
+      stats,
+      onClose: () => {
+        connections.delete(conn);
+      },
+    });
+    connections.add(conn);
+  };
+}
+
+/** The connection idle longest with nothing in flight, if any. */
+function longestIdle(connections: ReadonlySet<KafkaConnection>): KafkaConnection | undefined {
+  const now = Date.now();
+  let best: KafkaConnection | undefined;
+  let bestIdle = -1;
+  for (const c of connections) {
+    const idle = c.idleMs(now);
+    if (idle > bestIdle) {
+      best = c;
+      bestIdle = idle;
+    }
+  }
+  return best;
+}
+
+/** A TCP or TLS server bound to the listen address; a bind error rejects, later errors are logged. */
+async function listen(opts: KafkaListenerOptions, accept: (socket: Socket) => void, stats: KafkaServerStats, log: Logger): Promise<Server> {
+  const server: Server = opts.tls === undefined ? createServer(accept) : createTlsServer(tlsOptions(opts.tls), accept);
+  server.on('tlsClientError', (err: Error, socket: Socket) => {
+    stats.closed.tls_handshake++;
+    log.warn({ err: err.message, remote: socket.remoteAddress }, 'kafka TLS handshake failed');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: opts.host, port: opts.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error({ err }, 'kafka listener error'));
+  return server;
+}
+
+/** Closes connections idle past `idleMs` and those with a request still arriving past `readTimeoutMs`. */
+function startIdleSweep(connections: ReadonlySet<KafkaConnection>, idleMs: number, readTimeoutMs: number): NodeJS.Timeout {
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const c of connections) {
+      const idle = c.idleMs(now);
+      if (idle > idleMs) c.close('idle', { idleMs: idle, max: idleMs }, 'idle');
+      else if (c.partialRequestMs(now) > readTimeoutMs) c.close('request not read in time', { max: readTimeoutMs }, 'slow_request');
+    }
+  }, Math.max(10, Math.min(1_000, idleMs / 4, readTimeoutMs / 4)));
+  sweep.unref();
+  return sweep;
 }
 
 function tlsOptions(t: KafkaTlsOptions): import('node:tls').TlsOptions {
