@@ -6,7 +6,7 @@
 import type { AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from '../../src/logger.js';
-import { Acl, type AclEntry } from './acl.js';
+import { Acl, type AclEntry, type AclSubject } from './acl.js';
 import type { Ingest } from './ingest.js';
 import { PasswordFile } from './passwords.js';
 import type { ConnectionStats } from './stats.js';
@@ -41,61 +41,10 @@ export function authHooks(options: AuthOptions, ingest: Ingest, conns: Connectio
     usernames.set(client, username);
     ingest.setUsername(client, username);
   };
-  /**
-   * The ACL's answer per connection and topic. Evaluating the ACL substitutes and splits each
-   * pattern on every PUBLISH, a cost that showed in the MQTT benchmark with an ACL (BENCHMARKS.md,
-   * "MQTT bridge"); a sensor publishes to the same few topics, and the answer cannot change while
-   * the connection lasts (the ACL is read at start, the client's identity at CONNECT). Bounded per
-   * connection, in entries and in topic length.
-   */
-  const publishDecisions = new WeakMap<Client, Map<string, boolean>>();
-  const mayPublish = (client: Client, topic: string): boolean => {
-    if (topic.length > DECISION_CACHED_MAX_TOPIC_LENGTH) return acl.canPublish(subject(client), topic);
-    let decisions = publishDecisions.get(client);
-    if (decisions === undefined) publishDecisions.set(client, (decisions = new Map()));
-    let allowed = decisions.get(topic);
-    if (allowed === undefined) {
-      allowed = acl.canPublish(subject(client), topic);
-      if (decisions.size >= DECISIONS_PER_CONNECTION) decisions.clear();
-      decisions.set(topic, allowed);
-    }
-    return allowed;
-  };
-  const refusedLogins = new WarnLimiter(log);
-  const refuseLogin = (client: Client, username: string | undefined, returnCode: 4 | 5, why: string): AuthenticateError => {
-    conns.authFailed++;
-    refusedLogins.warn({ clientId: client.id, username, returnCode }, `refusing CONNECT: ${why}`);
-    // [MQTT-3.2.2-5] CONNACK 4 = bad user name or password, 5 = not authorized; then close.
-    return Object.assign(new Error(why), { returnCode });
-  };
+  const mayPublish = cachedPublishDecisions(acl, subject);
 
   return {
-    authenticate(client, username, password, done) {
-      // A certificate verified against mqtt.tls_ca_file is the client's identity: its CN is the
-      // username the ACL and the mqtt.username header see.
-      const certUser = certificateIdentity(client);
-      if (certUser !== undefined) {
-        identify(client, certUser);
-        done(null, true);
-        return;
-      }
-      identify(client, username);
-      if (passwords === undefined || (username === undefined && options.allowAnonymous)) {
-        done(null, true);
-        return;
-      }
-      if (username === undefined) {
-        done(refuseLogin(client, username, 5, 'no username, and mqtt.allow_anonymous is false'), false);
-        return;
-      }
-      passwords.check(username, password ?? Buffer.alloc(0)).then(
-        (valid) => (valid ? done(null, true) : done(refuseLogin(client, username, 4, 'bad username or password'), false)),
-        (err: unknown) => {
-          log.error({ err }, 'password check failed');
-          done(refuseLogin(client, username, 5, 'password check failed'), false);
-        },
-      );
-    },
+    authenticate: authenticator(options, passwords, identify, loginRefuser(conns, log), log),
     authorizePublish(client: Client | null, packet: PublishPacket, callback) {
       const malformed = malformedTopic(packet.topic);
       if (client !== null && malformed !== undefined) {
@@ -126,6 +75,78 @@ export function authHooks(options: AuthOptions, ingest: Ingest, conns: Connectio
       log.info({ clientId: client.id, username: usernames.get(client), filter: sub.topic }, 'subscription refused by the ACL');
       callback(null, null); // SUBACK return code 0x80, Failure [MQTT-3.9.3]
     },
+  };
+}
+
+type RefuseLogin = (client: Client, username: string | undefined, returnCode: 4 | 5, why: string) => AuthenticateError;
+
+/** Counts and logs (rate-limited) a refused CONNECT, and makes the error that carries its CONNACK code. */
+function loginRefuser(conns: ConnectionStats, log: Logger): RefuseLogin {
+  const refusedLogins = new WarnLimiter(log);
+  return (client, username, returnCode, why) => {
+    conns.authFailed++;
+    refusedLogins.warn({ clientId: client.id, username, returnCode }, `refusing CONNECT: ${why}`);
+    // [MQTT-3.2.2-5] CONNACK 4 = bad user name or password, 5 = not authorized; then close.
+    return Object.assign(new Error(why), { returnCode });
+  };
+}
+
+/** The CONNECT check: a trusted client certificate, else anonymous when allowed, else the password file. */
+function authenticator(
+  options: AuthOptions,
+  passwords: PasswordFile | undefined,
+  identify: (client: Client, username: string | undefined) => void,
+  refuseLogin: RefuseLogin,
+  log: Logger,
+): Hooks['authenticate'] {
+  return (client, username, password, done) => {
+    // A certificate verified against mqtt.tls_ca_file is the client's identity: its CN is the
+    // username the ACL and the mqtt.username header see.
+    const certUser = certificateIdentity(client);
+    if (certUser !== undefined) {
+      identify(client, certUser);
+      done(null, true);
+      return;
+    }
+    identify(client, username);
+    if (passwords === undefined || (username === undefined && options.allowAnonymous)) {
+      done(null, true);
+      return;
+    }
+    if (username === undefined) {
+      done(refuseLogin(client, username, 5, 'no username, and mqtt.allow_anonymous is false'), false);
+      return;
+    }
+    passwords.check(username, password ?? Buffer.alloc(0)).then(
+      (valid) => (valid ? done(null, true) : done(refuseLogin(client, username, 4, 'bad username or password'), false)),
+      (err: unknown) => {
+        log.error({ err }, 'password check failed');
+        done(refuseLogin(client, username, 5, 'password check failed'), false);
+      },
+    );
+  };
+}
+
+/**
+ * The ACL's answer per connection and topic. Evaluating the ACL substitutes and splits each
+ * pattern on every PUBLISH, a cost that showed in the MQTT benchmark with an ACL (BENCHMARKS.md,
+ * "MQTT bridge"); a sensor publishes to the same few topics, and the answer cannot change while
+ * the connection lasts (the ACL is read at start, the client's identity at CONNECT). Bounded per
+ * connection, in entries and in topic length.
+ */
+function cachedPublishDecisions(acl: Acl, subject: (client: Client) => AclSubject): (client: Client, topic: string) => boolean {
+  const publishDecisions = new WeakMap<Client, Map<string, boolean>>();
+  return (client, topic) => {
+    if (topic.length > DECISION_CACHED_MAX_TOPIC_LENGTH) return acl.canPublish(subject(client), topic);
+    let decisions = publishDecisions.get(client);
+    if (decisions === undefined) publishDecisions.set(client, (decisions = new Map()));
+    let allowed = decisions.get(topic);
+    if (allowed === undefined) {
+      allowed = acl.canPublish(subject(client), topic);
+      if (decisions.size >= DECISIONS_PER_CONNECTION) decisions.clear();
+      decisions.set(topic, allowed);
+    }
+    return allowed;
   };
 }
 
