@@ -7,9 +7,10 @@
  * --batch-size records) before the next chunk is read, so memory stays bounded however much is
  * piped in, and a line typed at a terminal is sent when Enter is pressed.
  */
+import type { CompressionTypes, Producer } from 'kafkajs';
 import { WeirError, isWeirError } from '../../errors.js';
 import { CLIENT_OPTIONS, kafkaClient, kafkaError, loadKafkajs } from '../kafka-client.js';
-import { intValue, keyValues, stringValue, type CommandSpec, type OptionValues } from '../spec.js';
+import { intValue, keyValues, stringValue, type CliContext, type CommandSpec, type OptionValues } from '../spec.js';
 import { TOPIC_OPTION } from './topics-common.js';
 import { topicName } from './topics-validate.js';
 
@@ -118,82 +119,121 @@ export const produce: CommandSpec = {
   async run(values, ctx) {
     const topic = topicName(values, produce);
     const format = lineFormat(values);
-    const acksRaw = stringValue(values, 'acks') ?? '-1';
-    if (!['-1', '0', '1', 'all'].includes(acksRaw)) throw new WeirError('USAGE', `--acks ${acksRaw} is invalid: expected -1, 0 or 1`, { details: { command: 'weir produce' } });
-    const acks = acksRaw === 'all' ? -1 : Number(acksRaw);
-    const compressionName = (stringValue(values, 'compression') ?? 'none').toLowerCase();
-    if (!(COMPRESSIONS as readonly string[]).includes(compressionName)) {
-      throw new WeirError('USAGE', `--compression ${compressionName} is invalid: expected one of none, gzip, snappy, lz4`, { details: { command: 'weir produce' } });
-    }
-    if (compressionName === 'zstd') {
-      throw new WeirError('USAGE', '--compression zstd is not available: Weir\'s codecs decode zstd but cannot write it (Node 20 has no zstd encoder); use lz4 or gzip', { details: { command: 'weir produce' } });
-    }
+    const acks = acksValue(values);
+    const compression = await compressionValue(values);
     const batchSize = intValue(values, 'batch-size', 1, 100_000, produce) ?? 1000;
-    const { CompressionTypes } = await loadKafkajs();
-    const compression = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4 }[compressionName as 'none']!;
-
-    const kafka = await kafkaClient(values, ctx, 'weir-produce');
-    // Idempotence needs acks=all (KIP-98); kafkajs then keeps one request in flight per broker.
-    const idempotent = acks === -1;
-    const producer = kafka.producer({ idempotent, ...(idempotent ? { maxInFlightRequests: 1 } : {}), allowAutoTopicCreation: true });
+    const producer = await connectedProducer(values, ctx, acks);
     try {
-      await producer.connect();
-    } catch (err) {
-      throw kafkaError(err, values, `connecting to ${stringValue(values, 'bootstrap-server')}`);
-    }
-    let sent = 0;
-    let lineNo = 0;
-    let pending: { key: string | null; value: string; headers: Record<string, string> }[] = [];
-    const flush = async (): Promise<void> => {
-      while (pending.length > 0) {
-        const batch = pending.slice(0, batchSize);
-        pending = pending.slice(batch.length);
-        try {
-          await producer.send({
-            topic,
-            acks,
-            compression,
-            messages: batch.map((m) => ({ key: m.key, value: m.value, ...(Object.keys(m.headers).length > 0 ? { headers: m.headers } : {}) })),
-          });
-        } catch (err) {
-          const e = kafkaError(err, values, `producing to ${topic} (${sent} records acknowledged before this batch of ${batch.length})`);
-          if (isWeirError(e) && e.details?.kafkaError === 'UNKNOWN_TOPIC_OR_PARTITION') {
-            // The broker has no such topic and does not create it (kafka.auto_create_topics_enable: false).
-            const bs = stringValue(values, 'bootstrap-server')!;
-            throw new WeirError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic} does not exist on the broker at ${bs}, which does not create topics on first use (kafka.auto_create_topics_enable: false)`, {
-              cause: err,
-              details: { topic, hint: `Create it first: weir topics create --bootstrap-server ${bs} --topic ${topic} [--partitions N]` },
-            });
-          }
-          throw e;
-        }
-        sent += batch.length;
-      }
-    };
-    try {
-      let partial = '';
-      const input = process.stdin;
-      input.setEncoding('utf8');
-      for await (const chunk of input as AsyncIterable<string>) {
-        const text = partial + chunk;
-        const lines = text.split('\n');
-        partial = lines.pop()!;
-        if (partial.length > MAX_LINE_BYTES) throw new WeirError('USAGE', `stdin line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes`);
-        for (const raw of lines) {
-          lineNo++;
-          pending.push(parseLine(raw.endsWith('\r') ? raw.slice(0, -1) : raw, format, lineNo));
-          if (pending.length >= batchSize) await flush();
-        }
-        await flush();
-      }
-      if (partial !== '') {
-        lineNo++;
-        pending.push(parseLine(partial, format, lineNo));
-      }
-      await flush();
+      const sender = batchSender(producer, values, { topic, acks, compression, batchSize });
+      await forEachStdinLine((line, lineNo) => sender.add(parseLine(line, format, lineNo)), sender.flush);
     } finally {
       await producer.disconnect().catch(() => undefined);
     }
     return 0;
   },
 };
+
+function acksValue(values: OptionValues): number {
+  const acksRaw = stringValue(values, 'acks') ?? '-1';
+  if (!['-1', '0', '1', 'all'].includes(acksRaw)) throw new WeirError('USAGE', `--acks ${acksRaw} is invalid: expected -1, 0 or 1`, { details: { command: 'weir produce' } });
+  return acksRaw === 'all' ? -1 : Number(acksRaw);
+}
+
+async function compressionValue(values: OptionValues): Promise<CompressionTypes> {
+  const compressionName = (stringValue(values, 'compression') ?? 'none').toLowerCase();
+  if (!(COMPRESSIONS as readonly string[]).includes(compressionName)) {
+    throw new WeirError('USAGE', `--compression ${compressionName} is invalid: expected one of none, gzip, snappy, lz4`, { details: { command: 'weir produce' } });
+  }
+  if (compressionName === 'zstd') {
+    throw new WeirError('USAGE', '--compression zstd is not available: Weir\'s codecs decode zstd but cannot write it (Node 20 has no zstd encoder); use lz4 or gzip', { details: { command: 'weir produce' } });
+  }
+  const { CompressionTypes } = await loadKafkajs();
+  return { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4 }[compressionName as 'none']!;
+}
+
+async function connectedProducer(values: OptionValues, ctx: CliContext, acks: number): Promise<Producer> {
+  const kafka = await kafkaClient(values, ctx, 'weir-produce');
+  // Idempotence needs acks=all (KIP-98); kafkajs then keeps one request in flight per broker.
+  const idempotent = acks === -1;
+  const producer = kafka.producer({ idempotent, ...(idempotent ? { maxInFlightRequests: 1 } : {}), allowAutoTopicCreation: true });
+  try {
+    await producer.connect();
+  } catch (err) {
+    throw kafkaError(err, values, `connecting to ${stringValue(values, 'bootstrap-server')}`);
+  }
+  return producer;
+}
+
+interface SendSettings {
+  topic: string;
+  acks: number;
+  compression: CompressionTypes;
+  batchSize: number;
+}
+
+/** Gathers records and sends them in batches of at most batchSize; flush sends whatever is waiting. */
+function batchSender(producer: Producer, values: OptionValues, s: SendSettings): { add(record: ParsedLine): Promise<void>; flush(): Promise<void> } {
+  let sent = 0;
+  let pending: ParsedLine[] = [];
+  const flush = async (): Promise<void> => {
+    while (pending.length > 0) {
+      const batch = pending.slice(0, s.batchSize);
+      pending = pending.slice(batch.length);
+      try {
+        await producer.send({
+          topic: s.topic,
+          acks: s.acks,
+          compression: s.compression,
+          messages: batch.map((m) => ({ key: m.key, value: m.value, ...(Object.keys(m.headers).length > 0 ? { headers: m.headers } : {}) })),
+        });
+      } catch (err) {
+        throw produceError(err, values, s.topic, `${sent} records acknowledged before this batch of ${batch.length}`);
+      }
+      sent += batch.length;
+    }
+  };
+  return {
+    async add(record) {
+      pending.push(record);
+      if (pending.length >= s.batchSize) await flush();
+    },
+    flush,
+  };
+}
+
+function produceError(err: unknown, values: OptionValues, topic: string, progress: string): Error {
+  const e = kafkaError(err, values, `producing to ${topic} (${progress})`);
+  if (isWeirError(e) && e.details?.kafkaError === 'UNKNOWN_TOPIC_OR_PARTITION') {
+    // The broker has no such topic and does not create it (kafka.auto_create_topics_enable: false).
+    const bs = stringValue(values, 'bootstrap-server')!;
+    return new WeirError('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic} does not exist on the broker at ${bs}, which does not create topics on first use (kafka.auto_create_topics_enable: false)`, {
+      cause: err,
+      details: { topic, hint: `Create it first: weir topics create --bootstrap-server ${bs} --topic ${topic} [--partitions N]` },
+    });
+  }
+  return e;
+}
+
+/** Calls `each` for every stdin line (numbered from 1), and `endOfChunk` once a chunk's lines are done and at end of input. */
+async function forEachStdinLine(each: (line: string, lineNo: number) => Promise<void>, endOfChunk: () => Promise<void>): Promise<void> {
+  let lineNo = 0;
+  let partial = '';
+  const input = process.stdin;
+  input.setEncoding('utf8');
+  for await (const chunk of input as AsyncIterable<string>) {
+    const text = partial + chunk;
+    const lines = text.split('\n');
+    partial = lines.pop()!;
+    if (partial.length > MAX_LINE_BYTES) throw new WeirError('USAGE', `stdin line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes`);
+    for (const raw of lines) {
+      lineNo++;
+      await each(raw.endsWith('\r') ? raw.slice(0, -1) : raw, lineNo);
+    }
+    await endOfChunk();
+  }
+  if (partial !== '') {
+    lineNo++;
+    await each(partial, lineNo);
+  }
+  await endOfChunk();
+}
