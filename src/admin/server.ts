@@ -4,7 +4,7 @@
  * store can write: 503 with the storage failure otherwise), `/readyz` (every component that must
  * be up is up; 503 with the reasons otherwise). Loopback by default: it has no authentication.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
@@ -17,20 +17,43 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-export async function startAdminServer(
-  options: { host: string; port: number },
-  deps: {
-    registry: Registry;
-    readiness: Readiness;
-    logger: Logger;
-    status: () => StatusSnapshot;
-    api?: ReadonlyMap<string, () => unknown>;
-    /** Undefined while healthy; otherwise what is wrong (the store's storage failure). */
-    health?: () => string | undefined;
-  },
-): Promise<AdminServer> {
+export interface AdminServerDeps {
+  registry: Registry;
+  readiness: Readiness;
+  logger: Logger;
+  status: () => StatusSnapshot;
+  api?: ReadonlyMap<string, () => unknown>;
+  /** Undefined while healthy; otherwise what is wrong (the store's storage failure). */
+  health?: () => string | undefined;
+}
+
+export async function startAdminServer(options: { host: string; port: number }, deps: AdminServerDeps): Promise<AdminServer> {
   const log = deps.logger.child({ component: 'admin' });
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(requestHandler(deps, log));
+  // Scrapers keep connections open; do not let them hold a shutdown.
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  log.info({ host: address.address, port: address.port }, 'admin HTTP listening');
+  return {
+    address,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Routes GET and HEAD by path; anything else is 405, an unknown path 404. */
+function requestHandler(deps: AdminServerDeps, log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -60,34 +83,19 @@ export async function startAdminServer(
       return;
     }
     if (path === '/metrics') {
-      deps.registry
-        .metrics()
-        .then((text) => res.writeHead(200, { 'content-type': deps.registry.contentType }).end(text))
-        .catch((err: unknown) => {
-          log.error({ err }, 'collecting metrics failed');
-          res.writeHead(500, { 'content-type': 'text/plain' }).end('collecting metrics failed\n');
-        });
+      serveMetrics(deps.registry, res, log);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /, /metrics, /healthz or /readyz\n');
-  });
-  // Scrapers keep connections open; do not let them hold a shutdown.
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  log.info({ host: address.address, port: address.port }, 'admin HTTP listening');
-  return {
-    address,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
+}
+
+function serveMetrics(registry: Registry, res: ServerResponse, log: Logger): void {
+  registry
+    .metrics()
+    .then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text))
+    .catch((err: unknown) => {
+      log.error({ err }, 'collecting metrics failed');
+      res.writeHead(500, { 'content-type': 'text/plain' }).end('collecting metrics failed\n');
+    });
 }
