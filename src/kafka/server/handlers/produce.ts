@@ -9,10 +9,11 @@
  */
 import { ApiKey } from '../../protocol/api-keys.js';
 import {
-  decodeProduceRequest, encodeProduceResponse, PRODUCE_FIRST_FLEXIBLE, type ProducePartitionResponse,
+  decodeProduceRequest, encodeProduceResponse, PRODUCE_FIRST_FLEXIBLE, type ProducePartitionResponse, type ProduceRequest,
 } from '../../protocol/apis/produce.js';
 import { errorCode, type KafkaErrorName } from '../../protocol/error-codes.js';
-import { NO_PRODUCER_ID, readBatchHeader, splitRecordSet } from '../../protocol/record-batch.js';
+import { NO_PRODUCER_ID, readBatchHeader, splitRecordSet, type BatchHeader } from '../../protocol/record-batch.js';
+import type { Logger } from '../../../logger.js';
 import type { RecordLog } from '../../../store/types.js';
 import { kafkaErrorCode, kafkaErrorMessage } from '../errors.js';
 import { defineHandler, NO_RESPONSE } from '../handler.js';
@@ -32,29 +33,16 @@ export function createProduceHandler(deps: { store: RecordLog; topics: TopicReso
     if (records === null || records.length === 0) return failed(index, 'CORRUPT_MESSAGE', 'no records');
     try {
       if (!(await topics.ensure(topic))) return failed(index, 'UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${topic}`);
-      // Checks the store does not make: what Kafka calls an invalid record (not a corrupt one).
-      const batches = splitRecordSet(records);
-      let recordCount = 0;
-      const first = readBatchHeader(batches[0]!);
-      for (const b of batches) {
-        const h = readBatchHeader(b);
-        if (h.isControl) return failed(index, 'INVALID_RECORD', 'clients may not write control batches');
-        if (h.isTransactional) return failed(index, 'INVALID_RECORD', 'transactions are not supported by Weir');
-        if (h.producerId !== first.producerId || (h.producerId !== NO_PRODUCER_ID && h.baseSequence !== incrementSequence(first.baseSequence, recordCount))) {
-          return failed(index, 'INVALID_RECORD', 'batches of one record set must share a producer and continue its sequence');
-        }
-        recordCount += h.lastOffsetDelta + 1;
-      }
+      const set = checkRecordSet(records);
+      if (typeof set === 'string') return failed(index, 'INVALID_RECORD', set);
+      const { first, recordCount } = set;
       const append = () => store.appendBatches(topic, index, records);
-      if (first.producerId === NO_PRODUCER_ID) {
-        const r = await append();
-        return { index, errorCode: 0, baseOffset: r.baseOffset, logAppendTimeMs: -1, logStartOffset: r.logStartOffset, errorMessage: null };
-      }
+      if (first.producerId === NO_PRODUCER_ID) return appended(index, await append());
       const seq = await producers.append(topic, index, {
         producerId: first.producerId, producerEpoch: first.producerEpoch, firstSeq: first.baseSequence, recordCount,
       }, append);
       if (!seq.ok) return failed(index, seq.error, seq.message);
-      return { index, errorCode: 0, baseOffset: seq.result.baseOffset, logAppendTimeMs: -1, logStartOffset: seq.result.logStartOffset, errorMessage: null };
+      return appended(index, seq.result);
     } catch (err) {
       return { ...failed(index, 'NONE', kafkaErrorMessage(err)), errorCode: kafkaErrorCode(err) };
     }
@@ -69,25 +57,58 @@ export function createProduceHandler(deps: { store: RecordLog; topics: TopicReso
     decode: decodeProduceRequest,
     encode: encodeProduceResponse,
     async handle(req, ctx) {
-      let refuse: { name: KafkaErrorName; message: string } | undefined;
-      if (ctx.apiVersion < PRODUCE_MIN_SERVED_VERSION) refuse = { name: 'UNSUPPORTED_VERSION', message: 'Produce v0–2 (message format v0/v1) is not supported: use v3 or later' };
-      else if (req.transactionalId !== null) refuse = { name: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', message: 'transactions are not supported by Weir' };
-      else if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) refuse = { name: 'INVALID_REQUIRED_ACKS', message: `acks must be 0, 1 or -1, not ${req.acks}` };
-
+      const refuse = requestRefusal(req, ctx.apiVersion);
       const responses = await Promise.all(req.topics.map(async (t) => ({
         name: t.name,
         partitions: await Promise.all(t.partitions.map((p) =>
           refuse !== undefined ? failed(p.index, refuse.name, refuse.message) : producePartition(t.name, p.index, p.records))),
       })));
       if (req.acks === 0) {
-        for (const t of responses) {
-          for (const p of t.partitions) {
-            if (p.errorCode !== 0) ctx.log.debug({ topic: t.name, partition: p.index, errorCode: p.errorCode, message: p.errorMessage }, 'acks=0 produce failed');
-          }
-        }
+        logAcksZeroFailures(responses, ctx.log);
         return NO_RESPONSE;
       }
       return { responses, throttleTimeMs: 0 };
     },
   });
+}
+
+function appended(index: number, r: { baseOffset: number; logStartOffset: number }): ProducePartitionResponse {
+  return { index, errorCode: 0, baseOffset: r.baseOffset, logAppendTimeMs: -1, logStartOffset: r.logStartOffset, errorMessage: null };
+}
+
+/**
+ * Checks the store does not make: what Kafka calls an invalid record (not a corrupt one). The
+ * reason a record set is invalid, or its first batch's header and its record count.
+ */
+function checkRecordSet(records: Buffer): string | { first: BatchHeader; recordCount: number } {
+  const batches = splitRecordSet(records);
+  let recordCount = 0;
+  const first = readBatchHeader(batches[0]!);
+  for (const b of batches) {
+    const h = readBatchHeader(b);
+    if (h.isControl) return 'clients may not write control batches';
+    if (h.isTransactional) return 'transactions are not supported by Weir';
+    if (h.producerId !== first.producerId || (h.producerId !== NO_PRODUCER_ID && h.baseSequence !== incrementSequence(first.baseSequence, recordCount))) {
+      return 'batches of one record set must share a producer and continue its sequence';
+    }
+    recordCount += h.lastOffsetDelta + 1;
+  }
+  return { first, recordCount };
+}
+
+/** Why every partition of the request is refused, if it is. */
+function requestRefusal(req: ProduceRequest, apiVersion: number): { name: KafkaErrorName; message: string } | undefined {
+  if (apiVersion < PRODUCE_MIN_SERVED_VERSION) return { name: 'UNSUPPORTED_VERSION', message: 'Produce v0–2 (message format v0/v1) is not supported: use v3 or later' };
+  if (req.transactionalId !== null) return { name: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', message: 'transactions are not supported by Weir' };
+  if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) return { name: 'INVALID_REQUIRED_ACKS', message: `acks must be 0, 1 or -1, not ${req.acks}` };
+  return undefined;
+}
+
+/** acks=0 has no response to carry an error, so failures are logged (at debug: the client asked not to hear). */
+function logAcksZeroFailures(responses: readonly { name: string; partitions: readonly ProducePartitionResponse[] }[], log: Logger): void {
+  for (const t of responses) {
+    for (const p of t.partitions) {
+      if (p.errorCode !== 0) log.debug({ topic: t.name, partition: p.index, errorCode: p.errorCode, message: p.errorMessage }, 'acks=0 produce failed');
+    }
+  }
 }
