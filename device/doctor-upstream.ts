@@ -99,63 +99,64 @@ function unreadable(file: string): string | undefined {
 export async function checkUpstreams(config: WeirConfig): Promise<CheckResult[]> {
   const upstreams = config.mirror.upstreams;
   if (upstreams.length === 0) return [{ level: 'ok', name: 'upstream', message: 'no upstream configured (mirror off)' }];
-  const results: CheckResult[] = [];
-  let clientLoads = false;
+  const client = checkMirrorClient();
+  const results: CheckResult[] = [client];
+  for (const upstream of upstreams) results.push(await checkUpstream(upstream, client.level === 'ok'));
+  return results;
+}
+
+/** The mirror's Kafka client (librdkafka, a native module) loads. */
+function checkMirrorClient(): CheckResult {
   try {
     loadKafkaClient();
-    clientLoads = true;
-    results.push({ level: 'ok', name: 'mirror client', message: '@confluentinc/kafka-javascript (librdkafka) loads' });
+    return { level: 'ok', name: 'mirror client', message: '@confluentinc/kafka-javascript (librdkafka) loads' };
   } catch (err) {
-    results.push({
+    return {
       level: 'fail',
       name: 'mirror client',
       message: (err instanceof Error ? err.message : String(err)).split('\n')[0]!,
       fix: 'sudo apt-get install -y build-essential pkg-config libssl-dev zlib1g-dev libzstd-dev, then CKJS_LINKING=dynamic npm ci in the Weir checkout (and re-run systemd/install.sh).',
-    });
+    };
   }
-  for (const upstream of upstreams) {
-    const name = `upstream ${upstream.name}`;
-    const files = [upstream.tls?.caFile, upstream.tls?.certFile, upstream.tls?.keyFile, upstream.sasl?.passwordFile].filter((f): f is string => f !== undefined);
-    const bad = files.map(unreadable).filter((p): p is string => p !== undefined);
-    if (bad.length > 0) {
-      results.push({ level: 'fail', name, message: `cannot read ${bad.join(', ')}`, fix: 'Fix the path, or give the weir user read access (under systemd: a LoadCredential= line and $CREDENTIALS_DIRECTORY).' });
-      continue;
-    }
-    const problems: string[] = [];
-    let reached: string | undefined;
-    for (const server of upstream.bootstrapServers) {
-      const problem = await probeKafka(server, upstream.tls);
-      if (problem === undefined) {
-        reached = server;
-        break;
-      }
-      problems.push(`${server}: ${problem}`);
-    }
-    if (reached !== undefined && upstream.sasl !== undefined && clientLoads) {
-      const sasl = `SASL ${upstream.sasl.mechanism} as ${upstream.sasl.username}`;
-      const problem = await probeLogin(upstream);
-      results.push(
-        problem === undefined
-          ? { level: 'ok', name, message: `${reached} answers as a Kafka broker${upstream.tls === undefined ? '' : ' over TLS'} and accepts ${sasl}` }
-          : {
-              level: 'warn',
-              name,
-              message: `${reached} answers as a Kafka broker, but logging in with ${sasl} failed: ${problem}`,
-              fix: `Check sasl.username, sasl.mechanism and the password in ${upstream.sasl.passwordFile} with the central Kafka's administrators. Weir keeps storing meanwhile and mirrors once it can log in.`,
-            },
-      );
-      continue;
-    }
-    results.push(
-      reached !== undefined
-        ? { level: 'ok', name, message: `${reached} answers as a Kafka broker${upstream.tls === undefined ? '' : ' over TLS'}` }
-        : {
-            level: 'warn',
-            name,
-            message: `no bootstrap server answered (${problems.join('; ')})`,
-            fix: 'Check the network path and firewall to the central Kafka, the host names and ports, and TLS on or off as the listener expects. Weir keeps storing meanwhile and mirrors once it can connect.',
-          },
-    );
+}
+
+/** One upstream: its files are readable, a bootstrap server answers, and (with SASL, when the client loads) the login works. */
+async function checkUpstream(upstream: UpstreamSpec, clientLoads: boolean): Promise<CheckResult> {
+  const name = `upstream ${upstream.name}`;
+  const files = [upstream.tls?.caFile, upstream.tls?.certFile, upstream.tls?.keyFile, upstream.sasl?.passwordFile].filter((f): f is string => f !== undefined);
+  const bad = files.map(unreadable).filter((p): p is string => p !== undefined);
+  if (bad.length > 0) {
+    return { level: 'fail', name, message: `cannot read ${bad.join(', ')}`, fix: 'Fix the path, or give the weir user read access (under systemd: a LoadCredential= line and $CREDENTIALS_DIRECTORY).' };
   }
-  return results;
+  const { reached, problems } = await firstAnswering(upstream);
+  if (reached === undefined) {
+    return {
+      level: 'warn',
+      name,
+      message: `no bootstrap server answered (${problems.join('; ')})`,
+      fix: 'Check the network path and firewall to the central Kafka, the host names and ports, and TLS on or off as the listener expects. Weir keeps storing meanwhile and mirrors once it can connect.',
+    };
+  }
+  const overTls = upstream.tls === undefined ? '' : ' over TLS';
+  if (upstream.sasl === undefined || !clientLoads) return { level: 'ok', name, message: `${reached} answers as a Kafka broker${overTls}` };
+  const sasl = `SASL ${upstream.sasl.mechanism} as ${upstream.sasl.username}`;
+  const problem = await probeLogin(upstream);
+  if (problem === undefined) return { level: 'ok', name, message: `${reached} answers as a Kafka broker${overTls} and accepts ${sasl}` };
+  return {
+    level: 'warn',
+    name,
+    message: `${reached} answers as a Kafka broker, but logging in with ${sasl} failed: ${problem}`,
+    fix: `Check sasl.username, sasl.mechanism and the password in ${upstream.sasl.passwordFile} with the central Kafka's administrators. Weir keeps storing meanwhile and mirrors once it can log in.`,
+  };
+}
+
+/** The first bootstrap server, in order, that answers ApiVersions, and what went wrong with those before it. */
+async function firstAnswering(upstream: UpstreamSpec): Promise<{ reached: string | undefined; problems: string[] }> {
+  const problems: string[] = [];
+  for (const server of upstream.bootstrapServers) {
+    const problem = await probeKafka(server, upstream.tls);
+    if (problem === undefined) return { reached: server, problems };
+    problems.push(`${server}: ${problem}`);
+  }
+  return { reached: undefined, problems };
 }
