@@ -26,26 +26,7 @@ export const KAFKA_METRIC_NAMES = [
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export function registerKafkaMetrics(registry: Registry, stats: KafkaServerStats, listener: () => KafkaListener | undefined): void {
-  /** A counter following monotonic values, split by one label (or none: key ''). */
-  const mirrored = (name: string, help: string, read: () => Record<string, number>, labels: string[] = []): void => {
-    const last = new Map<string, number>();
-    new Counter({
-      name, help, registers: [registry], labelNames: labels,
-      collect() {
-        for (const [key, now] of Object.entries(read())) {
-          const before = last.get(key) ?? 0;
-          if (now > before) {
-            if (labels.length === 0) this.inc(now - before);
-            else {
-              const values = key.split('\0');
-              this.inc(Object.fromEntries(labels.map((l, i) => [l, values[i] ?? ''])), now - before);
-            }
-          }
-          last.set(key, now);
-        }
-      },
-    });
-  };
+  const mirrored = (name: string, help: string, read: () => Record<string, number>, labels: string[] = []): void => mirroredCounter(registry, name, help, read, labels);
   new Gauge({
     name: 'weir_kafka_connections', help: 'Open Kafka protocol connections', registers: [registry],
     collect() {
@@ -80,6 +61,32 @@ export function registerKafkaMetrics(registry: Registry, stats: KafkaServerStats
     const c = listener()?.saslCounters();
     return { succeeded: c?.succeeded ?? 0, failed: c?.failed ?? 0 };
   }, ['result']);
+  observeLatency(registry, stats);
+}
+
+/** A counter following monotonic values, split by labels (or none: key ''; several: values joined by NUL). */
+function mirroredCounter(registry: Registry, name: string, help: string, read: () => Record<string, number>, labels: string[]): void {
+  const last = new Map<string, number>();
+  new Counter({
+    name, help, registers: [registry], labelNames: labels,
+    collect() {
+      for (const [key, now] of Object.entries(read())) {
+        const before = last.get(key) ?? 0;
+        if (now > before) {
+          if (labels.length === 0) this.inc(now - before);
+          else {
+            const values = key.split('\0');
+            this.inc(Object.fromEntries(labels.map((l, i) => [l, values[i] ?? ''])), now - before);
+          }
+        }
+        last.set(key, now);
+      }
+    },
+  });
+}
+
+/** The latency histogram, fed per request through the stats' observer (one child per API, kept). */
+function observeLatency(registry: Registry, stats: KafkaServerStats): void {
   const latency = new Histogram({
     name: 'weir_kafka_request_duration_seconds',
     help: 'Time from a request being read to its response being ready, by API (Fetch includes its long-poll wait; Produce with acks≠0 the durable commit)',
