@@ -7,23 +7,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { MqttStats } from './stats.js';
 
 export function registerMqttMetrics(registry: Registry, stats: () => MqttStats): void {
-  /** A counter following a monotonic value of the bridge, optionally split by one label. */
-  const mirrored = (name: string, help: string, read: (s: MqttStats) => Record<string, number>, label?: string): void => {
-    const last = new Map<string, number>();
-    new Counter({
-      name, help, registers: [registry], labelNames: label === undefined ? [] : [label],
-      collect() {
-        for (const [key, now] of Object.entries(read(stats()))) {
-          const before = last.get(key) ?? 0;
-          if (now > before) {
-            if (label === undefined) this.inc(now - before);
-            else this.inc({ [label]: key }, now - before);
-          }
-          last.set(key, now);
-        }
-      },
-    });
-  };
+  const mirrored = (name: string, help: string, read: (s: MqttStats) => Record<string, number>, label?: string): void => mirroredCounter(registry, name, help, () => read(stats()), label);
   new Gauge({
     name: 'weir_mqtt_connections', help: 'Open MQTT connections', registers: [registry],
     collect() {
@@ -67,4 +51,22 @@ export function registerMqttMetrics(registry: Registry, stats: () => MqttStats):
     count: s.persistence?.queueDropped ?? 0,
     bytes: s.persistence?.queueDroppedBytesCap ?? 0,
   }), 'cap');
+}
+
+/** A counter following a monotonic value of the bridge, optionally split by one label. */
+function mirroredCounter(registry: Registry, name: string, help: string, read: () => Record<string, number>, label: string | undefined): void {
+  const last = new Map<string, number>();
+  new Counter({
+    name, help, registers: [registry], labelNames: label === undefined ? [] : [label],
+    collect() {
+      for (const [key, now] of Object.entries(read())) {
+        const before = last.get(key) ?? 0;
+        if (now > before) {
+          if (label === undefined) this.inc(now - before);
+          else this.inc({ [label]: key }, now - before);
+        }
+        last.set(key, now);
+      }
+    },
+  });
 }
