@@ -62,60 +62,80 @@ function outputBound(data: Uint8Array, maxBytes: number): number {
     if (pos + 4 > data.length) throw corrupt('truncated magic number');
     const magic = readLE(data, pos, 4);
     if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) {
-      if (pos + 8 > data.length) throw corrupt('truncated skippable frame');
-      pos += 8 + readLE(data, pos + 4, 4);
-      if (pos > data.length) throw corrupt('truncated skippable frame');
+      pos = skipSkippableFrame(data, pos);
       continue;
     }
     if (magic !== FRAME_MAGIC) throw corrupt(`bad magic number at ${pos}`);
-    pos += 4;
-    if (pos >= data.length) throw corrupt('truncated frame header');
-    const fhd = data[pos++]!;
-    const fcsFlag = fhd >>> 6;
-    const singleSegment = (fhd & 0x20) !== 0;
-    const hasChecksum = (fhd & 0x04) !== 0;
-    const dictIdSize = [0, 1, 2, 4][fhd & 3]!;
-    if (fhd & 0x08) throw corrupt('reserved frame header bit set');
-    let windowSize = 0;
-    if (!singleSegment) {
-      if (pos >= data.length) throw corrupt('truncated window descriptor');
-      const wd = data[pos++]!;
-      const windowBase = 2 ** (10 + (wd >>> 3));
-      windowSize = windowBase + (windowBase / 8) * (wd & 7);
-    }
-    const fcsSize = fcsFlag === 0 ? (singleSegment ? 1 : 0) : 1 << fcsFlag;
-    if (pos + dictIdSize + fcsSize > data.length) throw corrupt('truncated frame header');
-    if (dictIdSize > 0 && readLE(data, pos, dictIdSize) !== 0) throw corrupt('dictionaries are not supported');
-    pos += dictIdSize;
-    let contentSize = -1;
-    if (fcsSize > 0) {
-      contentSize = readLE(data, pos, fcsSize) + (fcsSize === 2 ? 256 : 0);
-      pos += fcsSize;
-    }
-    if (singleSegment) windowSize = contentSize;
-    if (contentSize > maxBytes - bound) throw tooLarge(bound + contentSize, maxBytes);
-    if (windowSize > ZSTD_MAX_WINDOW_BYTES) throw corrupt(`window of ${windowSize} bytes exceeds ${ZSTD_MAX_WINDOW_BYTES}`);
-
-    const maxBlock = Math.min(windowSize, MAX_BLOCK_SIZE);
-    let blocksBound = 0;
-    for (let last = false; !last; ) {
-      if (pos + BLOCK_HEADER_SIZE > data.length) throw corrupt('truncated block header');
-      const header = readLE(data, pos, BLOCK_HEADER_SIZE);
-      pos += BLOCK_HEADER_SIZE;
-      last = (header & 1) === 1;
-      const type = (header >>> 1) & 3;
-      const size = header >>> 3;
-      if (type === BLOCK_TYPE_RESERVED) throw corrupt('reserved block type');
-      if (size > maxBlock) throw corrupt(`block of ${size} bytes exceeds the maximum ${maxBlock}`);
-      pos += type === BLOCK_TYPE_RLE ? 1 : size;
-      if (pos > data.length) throw corrupt('truncated block');
-      blocksBound += type === BLOCK_TYPE_RAW || type === BLOCK_TYPE_RLE ? size : maxBlock;
-    }
-    if (hasChecksum) pos += 4;
+    const frame = readFrameHeader(data, pos + 4);
+    if (frame.contentSize > maxBytes - bound) throw tooLarge(bound + frame.contentSize, maxBytes);
+    if (frame.windowSize > ZSTD_MAX_WINDOW_BYTES) throw corrupt(`window of ${frame.windowSize} bytes exceeds ${ZSTD_MAX_WINDOW_BYTES}`);
+    const blocks = walkBlocks(data, frame.end, Math.min(frame.windowSize, MAX_BLOCK_SIZE));
+    pos = blocks.end;
+    if (frame.hasChecksum) pos += 4;
     if (pos > data.length) throw corrupt('truncated content checksum');
-    bound += contentSize >= 0 ? contentSize : blocksBound;
+    bound += frame.contentSize >= 0 ? frame.contentSize : blocks.bound;
   }
   return bound;
+}
+
+/** The position after the skippable frame at `pos` (magic, 4-byte length, that many bytes). */
+function skipSkippableFrame(data: Uint8Array, pos: number): number {
+  if (pos + 8 > data.length) throw corrupt('truncated skippable frame');
+  const end = pos + 8 + readLE(data, pos + 4, 4);
+  if (end > data.length) throw corrupt('truncated skippable frame');
+  return end;
+}
+
+/**
+ * The frame header starting at `pos` (just after the magic number): the content size (-1 when
+ * the frame does not say), the window size, whether a content checksum follows the blocks, and
+ * where the first block starts.
+ */
+function readFrameHeader(data: Uint8Array, pos: number): { end: number; contentSize: number; windowSize: number; hasChecksum: boolean } {
+  if (pos >= data.length) throw corrupt('truncated frame header');
+  const fhd = data[pos++]!;
+  const fcsFlag = fhd >>> 6;
+  const singleSegment = (fhd & 0x20) !== 0;
+  const hasChecksum = (fhd & 0x04) !== 0;
+  const dictIdSize = [0, 1, 2, 4][fhd & 3]!;
+  if (fhd & 0x08) throw corrupt('reserved frame header bit set');
+  let windowSize = 0;
+  if (!singleSegment) {
+    if (pos >= data.length) throw corrupt('truncated window descriptor');
+    const wd = data[pos++]!;
+    const windowBase = 2 ** (10 + (wd >>> 3));
+    windowSize = windowBase + (windowBase / 8) * (wd & 7);
+  }
+  const fcsSize = fcsFlag === 0 ? (singleSegment ? 1 : 0) : 1 << fcsFlag;
+  if (pos + dictIdSize + fcsSize > data.length) throw corrupt('truncated frame header');
+  if (dictIdSize > 0 && readLE(data, pos, dictIdSize) !== 0) throw corrupt('dictionaries are not supported');
+  pos += dictIdSize;
+  let contentSize = -1;
+  if (fcsSize > 0) {
+    contentSize = readLE(data, pos, fcsSize) + (fcsSize === 2 ? 256 : 0);
+    pos += fcsSize;
+  }
+  if (singleSegment) windowSize = contentSize;
+  return { end: pos, contentSize, windowSize, hasChecksum };
+}
+
+/** Walks a frame's blocks from `pos` to its last one: where they end, and at most how many bytes they decode to. */
+function walkBlocks(data: Uint8Array, pos: number, maxBlock: number): { end: number; bound: number } {
+  let bound = 0;
+  for (let last = false; !last; ) {
+    if (pos + BLOCK_HEADER_SIZE > data.length) throw corrupt('truncated block header');
+    const header = readLE(data, pos, BLOCK_HEADER_SIZE);
+    pos += BLOCK_HEADER_SIZE;
+    last = (header & 1) === 1;
+    const type = (header >>> 1) & 3;
+    const size = header >>> 3;
+    if (type === BLOCK_TYPE_RESERVED) throw corrupt('reserved block type');
+    if (size > maxBlock) throw corrupt(`block of ${size} bytes exceeds the maximum ${maxBlock}`);
+    pos += type === BLOCK_TYPE_RLE ? 1 : size;
+    if (pos > data.length) throw corrupt('truncated block');
+    bound += type === BLOCK_TYPE_RAW || type === BLOCK_TYPE_RLE ? size : maxBlock;
+  }
+  return { end: pos, bound };
 }
 
 /** Decode one or more zstd frames; throws CORRUPT_MESSAGE or MESSAGE_TOO_LARGE. */
