@@ -173,12 +173,20 @@ export class OutgoingQueues {
   /**
    * The packet id aedes gave a queued message, or a PUBREL replacing it (QoS 2, after PUBREC).
    * Matched as aedes-persistence does: by (brokerId, brokerCounter), else by packet id.
+   *
+   * An id another entry of the session still holds is replaced, in `packet` itself (aedes writes
+   * that object once this returns), by one no entry holds [MQTT-2.3.1-4]. Each aedes client object
+   * counts packet ids on its own from a random start, while the session's queue keeps the ids a
+   * previous connection gave (a replay resends them as they are [MQTT-4.4.0-1]): after a takeover
+   * [MQTT-3.1.4-2] the new connection may give a message an id a not yet replayed one holds, and
+   * `clear` (PUBACK) then forgets whichever of the two comes first: maybe the one not delivered.
    */
   update(clientId: string, packet: OutgoingPacket): void {
     const queue = this.queues.get(clientId) ?? [];
     for (const entry of queue) {
       if (entry.brokerId === packet.brokerId) {
         if (entry.brokerCounter !== packet.brokerCounter) continue; // packet ids wrap at 65535
+        if (packet.messageId !== undefined && packet.messageId !== entry.messageId) packet.messageId = unusedPacketId(queue, packet.messageId);
         entry.messageId = packet.messageId;
         const stored = this.readStored(clientId, entry);
         if (stored !== undefined) {
@@ -298,6 +306,15 @@ export class OutgoingQueues {
 
 function entryOf(seq: number, packet: OutgoingPacket, content: string | undefined): Entry {
   return { seq, content, brokerId: packet.brokerId, brokerCounter: packet.brokerCounter, messageId: packet.messageId };
+}
+
+/** `wanted` if no entry of `queue` holds it, else the next packet id (1..65535) none holds. */
+function unusedPacketId(queue: readonly Entry[], wanted: number): number {
+  if (!queue.some((e) => e.messageId === wanted)) return wanted;
+  const held = new Set(queue.map((e) => e.messageId));
+  let id = wanted;
+  while (held.has(id)) id = id >= 65535 ? 1 : id + 1;
+  return id;
 }
 
 /**

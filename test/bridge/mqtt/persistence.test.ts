@@ -183,6 +183,28 @@ describe('LMDB persistence', () => {
     expect((await collect(p.outgoingStream({ id: 'online' }))).map((q) => (q['payload'] as Buffer)[0])).toEqual([1, 2]);
     expect(p.stats()).toMatchObject({ queued: 3, queuedBytes: 1200, queueDroppedBytesCap: 1 });
   });
+
+  it('never lets two queued messages of a session hold one packet id: a PUBACK forgets the message it acknowledges', async () => {
+    // A takeover [MQTT-3.1.4-2]: the old connection gave the first message packet id 5 and never
+    // acknowledged it; the new connection's client object counts ids on its own and gives 5 to
+    // the third, delivered live before the replay reaches the first. Its PUBACK must forget the
+    // third, not the first (which was then lost for good: the replay found it gone).
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const { store, p } = await open(t.dir);
+    cleanups.push(() => store.close());
+    const client = { id: 'taken-over' };
+    for (const n of [1, 2, 3]) {
+      await p.outgoingEnqueueCombi([{ clientId: client.id }], { cmd: 'publish', topic: 'a', payload: Buffer.from(`m${n}`), qos: 1, brokerId: 'b0', brokerCounter: n });
+    }
+    await p.outgoingUpdate(client, { brokerId: 'b0', brokerCounter: 1, messageId: 5 });
+    const live = { brokerId: 'b0', brokerCounter: 3, messageId: 5 };
+    await p.outgoingUpdate(client, live);
+    expect(live.messageId).not.toBe(5); // the id aedes writes is the one the entry holds
+    expect(String((await p.outgoingClearMessageId(client, { messageId: live.messageId }))?.['payload'])).toBe('m3');
+    const left = await collect(p.outgoingStream(client));
+    expect(left.map((m) => [String(m['payload']), m['messageId']])).toEqual([['m1', 5], ['m2', undefined]]);
+  });
 });
 
 describe('mqtt.persistence switch', () => {
