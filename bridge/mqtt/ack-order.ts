@@ -36,6 +36,10 @@ export interface ClientState extends Publisher {
   releasing: boolean;
   /** QoS 2 packet ids appended and not yet released by PUBREL, with their append. */
   qos2: Map<number, Promise<void>>;
+  /** This client's publishes on the slow path (slow-path.ts): while any is, the later ones go there too. */
+  slowPending: number;
+  /** Settles once the newest slow-path publish has issued its append (or given up). */
+  slowTail: Promise<void>;
 }
 
 /**

@@ -110,7 +110,7 @@ export class Ingest implements PublishOwner {
     if (state === undefined) {
       state = {
         clientId: client.id, clientIdHeader: clientIdHeader(client.id), username: this.usernames.get(client),
-        inflight: 0, waiters: [], acks: [], ackHead: 0, releasing: false, qos2: new Map(),
+        inflight: 0, waiters: [], acks: [], ackHead: 0, releasing: false, qos2: new Map(), slowPending: 0, slowTail: Promise.resolve(),
       };
       this.clients.set(client, state);
     }
@@ -145,7 +145,9 @@ export class Ingest implements PublishOwner {
       return;
     }
     const topic = record.logTopic;
-    if (!this.store.hasTopic(topic) || state.inflight >= this.options.maxInflightPerClient || this.stopping) {
+    // A client's messages are stored in the order it sent them [MQTT-4.6.0-5]: while one of its
+    // messages is on the slow path, the later ones take it too, behind it.
+    if (state.slowPending > 0 || !this.store.hasTopic(topic) || state.inflight >= this.options.maxInflightPerClient || this.stopping) {
       report(this.slowPath.append(message, topic, record), message);
       return;
     }

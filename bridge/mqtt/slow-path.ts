@@ -44,9 +44,27 @@ export class SlowPath {
 
   /** Appends `record` (mapped from the message) to `topic`; `failed` is the fast path's retriable error. */
   async append(message: InFlightPublish, topic: string, record: RecordInput, failed?: unknown): Promise<void> {
+    const { state } = message;
+    // The client's order [MQTT-4.6.0-5]: this message issues its append only after the client's
+    // previous slow-path message issued its own (a topic being created makes the first wait, and
+    // the fast path sends the later ones here while any waits: see Ingest.appendOne).
+    const previous = state.slowTail;
+    let issued!: () => void;
+    state.slowTail = new Promise<void>((resolve) => (issued = resolve));
+    state.slowPending++;
+    try {
+      await this.appendInOrder(message, topic, record, failed, previous, issued);
+    } finally {
+      issued();
+      state.slowPending--;
+    }
+  }
+
+  private async appendInOrder(message: InFlightPublish, topic: string, record: RecordInput, failed: unknown, previous: Promise<void>, issued: () => void): Promise<void> {
     const { client, state, packet } = message;
     const { store, stats } = this.deps;
     if (failed !== undefined) await this.backOff(client, topic, failed, RETRY_MIN_MS);
+    await previous;
     if (!store.hasTopic(topic)) await this.ensureTopic(client, topic, packet);
     if (state.inflight < this.deps.maxInflightPerClient) state.inflight++;
     else await this.waitForSlot(state);
@@ -58,7 +76,9 @@ export class SlowPath {
         // commit waits for the flush window. Only shutdown stops it (unacked QoS 1/2 is resent).
         if (this.deps.stopping()) throw new StopIngest();
         try {
-          await store.appendRecords(topic, partition, [record]);
+          const appending = store.appendRecords(topic, partition, [record]);
+          issued();
+          await appending;
           stats.appended++;
           return;
         } catch (err) {
