@@ -5,6 +5,7 @@
  * handlers are installed here too, never by the libraries below.
  */
 import './v8-flags.js';
+import { processEnvironment } from '../config/environment.js';
 import { ignoreUnreachableCommitFailures } from '../store/unreachable-commit-failures.js';
 import { applyMqttSpeedups } from '../../bridge/mqtt/speedups/index.js';
 
@@ -21,7 +22,7 @@ const exit = (code: number): never => process.exit(code);
 const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
-  env: process.env,
+  env: processEnvironment(),
   cwd: process.cwd(),
   exit,
 });
