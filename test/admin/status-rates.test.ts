@@ -68,7 +68,7 @@ describe('StatusRates', () => {
     expect(third.sections[0]!.cards![1]!.perSecond).toBe(2);
   });
 
-  it('samples on a timer while nobody asks, and skips a tick when a request sampled lately', () => {
+  it('samples on a timer while nobody asks, and leaves out a tick when a request sampled lately', () => {
     vi.useFakeTimers();
     try {
       const start = Date.now();

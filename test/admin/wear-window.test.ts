@@ -52,7 +52,7 @@ describe('wear window', () => {
     expect(f.writeBytes).toBe(60 * 60 * (50_000 + 1000));
   });
 
-  it('is undefined where write_bytes cannot be read, and skips samples it cannot take', () => {
+  it('is undefined where write_bytes cannot be read, and leaves out samples it cannot take', () => {
     let readable = false;
     let now = 0;
     let written = 0;

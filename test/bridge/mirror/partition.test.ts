@@ -122,7 +122,7 @@ describe('PartitionMirror: the cursor rule', () => {
     expect(pm.inFlight).toBe(0);
   });
 
-  it('skips what retention deleted past the cursor, and ignores what was sent from before the skip', () => {
+  it('moves past what retention deleted beyond the cursor, and ignores what was sent from before the jump', () => {
     const pm = partition(2);
     const [a, b, c] = send(pm, 3); // offsets 2, 3, 4
     expect(pm.skipTo(7)).toBe(5);
@@ -139,7 +139,7 @@ describe('PartitionMirror: the cursor rule', () => {
     expect(pm.cursor).toBe(8);
   });
 
-  it('does not skip when the log start is at or below the cursor', () => {
+  it('does not move when the log start is at or below the cursor', () => {
     const pm = partition(5);
     const [a] = send(pm, 1);
     const generation = pm.generation;

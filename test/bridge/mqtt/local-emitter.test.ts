@@ -49,7 +49,7 @@ describe('LocalEmitter', () => {
     expect(sys).toHaveBeenCalledTimes(1);
   });
 
-  it('delivers to plain subscriptions, and skips again once the last one is removed', async () => {
+  it('delivers to plain subscriptions, and stops matching again once the last one is removed', async () => {
     const match = vi.spyOn(Qlobber.prototype, 'match');
     const bus = new LocalEmitter(100);
     const all = vi.fn((_m: unknown, done: () => void) => done());
@@ -124,7 +124,7 @@ describe('LocalEmitter', () => {
     expect(error?.message).toMatch(/closed/);
   });
 
-  it('skips a listener muted during its own call, for what the mute skips, until the mute ends', () => {
+  it('passes over a listener muted during its own call, for what the mute covers, until the mute ends', () => {
     const mute = { active: true, skip: vi.fn((m: { topic: string }) => m.topic !== 'kept') };
     let applied: ListenerMute | undefined; // what the budget hook would set, inside a delivery
     const bus = new LocalEmitter(100, {
