@@ -108,13 +108,19 @@ describe('flush before ack', () => {
     cleanup();
   });
 
-  it('settles the waiters and moves the high watermark only after the flush completes', async () => {
+  /** A committer whose flushes wait for `flush`, one partition, and the outcomes its waiter saw. */
+  function committerWithHeldFlush() {
     const flush = gate();
     const held = withHeldFlush(env, flush);
     const committer = new GroupCommitter(held.env, silentLogger, hooks);
     const partition = loadPartition(env, silentLogger, 1, 't', 0);
     const outcomes: { err: unknown; result?: AppendResult }[] = [];
     const waiter = { appendSettled: (err: unknown, result?: AppendResult) => void outcomes.push({ err, result }) };
+    return { flush, held, committer, partition, outcomes, waiter };
+  }
+
+  it('settles the waiters and moves the high watermark only after the flush completes', async () => {
+    const { flush, held, committer, partition, outcomes, waiter } = committerWithHeldFlush();
 
     committer.enqueue(pendingAppend(partition, ['a', 'b'], waiter));
     await until(() => held.committed() === 1, 'the commit');
@@ -134,12 +140,7 @@ describe('flush before ack', () => {
   });
 
   it('fails the waiters when the flush fails, though the commit succeeded', async () => {
-    const flush = gate();
-    const held = withHeldFlush(env, flush);
-    const committer = new GroupCommitter(held.env, silentLogger, hooks);
-    const partition = loadPartition(env, silentLogger, 1, 't', 0);
-    const outcomes: { err: unknown; result?: AppendResult }[] = [];
-    const waiter = { appendSettled: (err: unknown, result?: AppendResult) => void outcomes.push({ err, result }) };
+    const { flush, held, committer, partition, outcomes, waiter } = committerWithHeldFlush();
 
     committer.enqueue(pendingAppend(partition, ['a'], waiter));
     await until(() => held.committed() === 1, 'the commit');
