@@ -3,11 +3,12 @@
  * registry's pattern: nothing runs between scrapes). Every refusal and drop the bridge counts is
  * here, so an operator can alert on disconnected sensors and dropped messages.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { mirroredCounter } from '../../src/admin/mirrored-counter.js';
 import type { MqttStats } from './stats.js';
 
 export function registerMqttMetrics(registry: Registry, stats: () => MqttStats): void {
-  const mirrored = (name: string, help: string, read: (s: MqttStats) => Record<string, number>, label?: string): void => mirroredCounter(registry, name, help, () => read(stats()), label);
+  const mirrored = (name: string, help: string, read: (s: MqttStats) => Record<string, number>, label?: string): void => mirroredCounter(registry, name, help, () => read(stats()), label === undefined ? [] : [label]);
   new Gauge({
     name: 'weir_mqtt_connections', help: 'Open MQTT connections', registers: [registry],
     collect() {
@@ -51,22 +52,4 @@ export function registerMqttMetrics(registry: Registry, stats: () => MqttStats):
     count: s.persistence?.queueDropped ?? 0,
     bytes: s.persistence?.queueDroppedBytesCap ?? 0,
   }), 'cap');
-}
-
-/** A counter following a monotonic value of the bridge, optionally split by one label. */
-function mirroredCounter(registry: Registry, name: string, help: string, read: () => Record<string, number>, label: string | undefined): void {
-  const last = new Map<string, number>();
-  new Counter({
-    name, help, registers: [registry], labelNames: label === undefined ? [] : [label],
-    collect() {
-      for (const [key, now] of Object.entries(read())) {
-        const before = last.get(key) ?? 0;
-        if (now > before) {
-          if (label === undefined) this.inc(now - before);
-          else this.inc({ [label]: key }, now - before);
-        }
-        last.set(key, now);
-      }
-    },
-  });
 }

@@ -10,26 +10,11 @@
  * partition, up to a number of partitions (see the weir_topics collector). Process metrics (RSS, heap, event-loop lag, open fds) come from prom-client's
  * default collectors.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MemoryGuard } from '../memory-guard.js';
 import type { GroupOffsetStore, RecordLog, StoreMonitor, TopicAdmin } from '../store/types.js';
+import { mirroredTotal } from './mirrored-counter.js';
 import type { WearFigures, WearWindow } from './wear-window.js';
-
-/** A counter whose value is read from a monotonic source at scrape time. */
-function mirroredCounter(registry: Registry, name: string, help: string, read: () => number | undefined): void {
-  let last = 0;
-  new Counter({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      const now = read();
-      if (now === undefined) return;
-      if (now > last) this.inc(now - last);
-      last = now;
-    },
-  });
-}
 
 /**
  * `maxPartitionSeries` is `admin.metrics_max_partition_series`: how many partitions (and group
@@ -65,16 +50,16 @@ function registerStoreMetrics(registry: Registry, store: StoreMonitor): void {
   gauge('weir_store_write_queue_records', 'Records waiting for or in a group commit', () => stats().queuedRecords);
   gauge('weir_store_write_queue_bytes', 'Bytes waiting for or in a group commit', () => stats().queuedBytes);
   gauge('weir_store_storage_failed', '1 once LMDB refused a write (disk full, I/O error): free space and restart', () => (stats().storageFailure === undefined ? 0 : 1));
-  mirroredCounter(registry, 'weir_store_commits_total', 'Group commits (LMDB write transactions) issued', () => stats().commits);
-  mirroredCounter(registry, 'weir_store_records_appended_total', 'Records appended and flushed to disk', () => stats().recordsAppended);
-  mirroredCounter(registry, 'weir_store_bytes_appended_total', 'Record-batch bytes appended and flushed to disk', () => stats().bytesAppended);
-  mirroredCounter(registry, 'weir_store_records_dropped_total', 'Records deleted before every cursor had passed them (overflow policy drop-oldest)', () => stats().recordsDropped);
-  mirroredCounter(registry, 'weir_store_payload_bytes_appended_total', 'Payload bytes appended and flushed to disk: keys and values of records Weir batched (MQTT), whole record sets of Kafka produce', () => stats().payloadBytesAppended);
+  mirroredTotal(registry, 'weir_store_commits_total', 'Group commits (LMDB write transactions) issued', () => stats().commits);
+  mirroredTotal(registry, 'weir_store_records_appended_total', 'Records appended and flushed to disk', () => stats().recordsAppended);
+  mirroredTotal(registry, 'weir_store_bytes_appended_total', 'Record-batch bytes appended and flushed to disk', () => stats().bytesAppended);
+  mirroredTotal(registry, 'weir_store_records_dropped_total', 'Records deleted before every cursor had passed them (overflow policy drop-oldest)', () => stats().recordsDropped);
+  mirroredTotal(registry, 'weir_store_payload_bytes_appended_total', 'Payload bytes appended and flushed to disk: keys and values of records Weir batched (MQTT), whole record sets of Kafka produce', () => stats().payloadBytesAppended);
 }
 
 /** Storage writes and flash wear, from the wear window's samples. */
 function registerWearMetrics(registry: Registry, wear: WearWindow): void {
-  mirroredCounter(
+  mirroredTotal(
     registry,
     'weir_storage_write_bytes_total',
     'Bytes this process caused to be written to storage (/proc/self/io write_bytes: LMDB pages and syncs, and anything else it writes); absent where /proc/self/io cannot be read',
@@ -217,5 +202,5 @@ export function registerMemoryGuardMetrics(registry: Registry, guard: MemoryGuar
   gauge('weir_memory_pressure', '1 while RssAnon is over 90% of device.memory_high_bytes (until under 80%): client sockets are not read, new connections are refused', () => (guard.isPressed() ? 1 : 0));
   gauge('weir_memory_rss_anon_bytes', "The process's anonymous resident memory (RssAnon) at the memory guard's last sample", () => guard.figures().rssAnonBytes);
   gauge('weir_memory_high_bytes', 'device.memory_high_bytes as resolved (the unit\'s MemoryHigh=)', () => guard.figures().memoryHighBytes);
-  mirroredCounter(registry, 'weir_memory_connections_refused_total', 'MQTT and Kafka connections refused under memory pressure', () => guard.figures().refused);
+  mirroredTotal(registry, 'weir_memory_connections_refused_total', 'MQTT and Kafka connections refused under memory pressure', () => guard.figures().refused);
 }

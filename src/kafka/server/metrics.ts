@@ -3,7 +3,8 @@
  * time (nothing runs between scrapes); only the latency histogram is fed per request, through
  * the stats' observer. Registered from main.ts into the admin registry, like the MQTT bridge's.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
+import { mirroredCounter } from '../../admin/mirrored-counter.js';
 import type { KafkaListener } from './listener.js';
 import { CLOSE_REASONS, type KafkaServerStats } from './stats.js';
 
@@ -62,27 +63,6 @@ export function registerKafkaMetrics(registry: Registry, stats: KafkaServerStats
     return { succeeded: c?.succeeded ?? 0, failed: c?.failed ?? 0 };
   }, ['result']);
   observeLatency(registry, stats);
-}
-
-/** A counter following monotonic values, split by labels (or none: key ''; several: values joined by NUL). */
-function mirroredCounter(registry: Registry, name: string, help: string, read: () => Record<string, number>, labels: string[]): void {
-  const last = new Map<string, number>();
-  new Counter({
-    name, help, registers: [registry], labelNames: labels,
-    collect() {
-      for (const [key, now] of Object.entries(read())) {
-        const before = last.get(key) ?? 0;
-        if (now > before) {
-          if (labels.length === 0) this.inc(now - before);
-          else {
-            const values = key.split('\0');
-            this.inc(Object.fromEntries(labels.map((l, i) => [l, values[i] ?? ''])), now - before);
-          }
-        }
-        last.set(key, now);
-      }
-    },
-  });
 }
 
 /** The latency histogram, fed per request through the stats' observer (one child per API, kept). */
