@@ -43,8 +43,9 @@ const plain = (s: string): string => s.replaceAll('`', '');
 
 function exampleField(f: FieldEntry): string[] {
   const raw = rawDefault(f, {});
-  // Topic config defaults are Kafka's strings ("604800000"); write integers as YAML integers.
-  const value = stringify(typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : raw).trimEnd();
+  // Topic config defaults are Kafka's strings ("604800000", "0.5"); write numbers as YAML numbers,
+  // digit for digit (Long.MAX_VALUE is past a JS number's exact range).
+  const value = typeof raw === 'string' && /^-?\d+(\.\d+)?$/.test(raw) ? raw : stringify(raw).trimEnd();
   const facts = `Type: ${f.spec.type.name}. Default: ${plain(defaultDoc(f))}.`;
   return [...wrap(plain(f.spec.doc), 94), ...wrap(facts, 94), `Env: ${f.env}`].map((l) => `  # ${l}`).concat(`  # ${f.key}: ${value}`);
 }

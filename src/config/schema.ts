@@ -17,7 +17,7 @@
  */
 export type { FieldSpec, RawDefault } from './field.js';
 import { PROFILE_NAMES } from '../../device/profiles.js';
-import { TOPIC_CONFIG_NAMES, TOPIC_CONFIG_SPECS, type TopicConfig, type TopicConfigName } from '../store/topic-config.js';
+import { TOPIC_CONFIG_NAMES, TOPIC_CONFIG_SPECS, validateTopicConfig, type TopicConfig, type TopicConfigName } from '../store/topic-config.js';
 import { DEVICE_ID_FIELD, MIRROR_CROSS_CHECKS, MIRROR_FIELDS } from '../../bridge/mirror/config-fields.js';
 import { field, GiB, MiB, type CrossCheck, type FieldSpec, type RawDefault } from './field.js';
 import { MQTT_FIELDS } from '../../bridge/mqtt/config-fields.js';
@@ -44,6 +44,20 @@ function topicDefaultFields(): { [K in TopicConfigName]: FieldSpec<TopicConfig[K
   }
   return out as { [K in TopicConfigName]: FieldSpec<TopicConfig[K]> };
 }
+
+/** The store's own check across topic configs, on the broker defaults (as on a topic's effective config). */
+const TOPIC_DEFAULTS_CROSS_CHECK: CrossCheck = {
+  field: 'topic_defaults.min.compaction.lag.ms',
+  check: (config) => {
+    try {
+      validateTopicConfig(config.topic_defaults as unknown as TopicConfig);
+      return [];
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      return [{ why, fix: 'Set topic_defaults.min.compaction.lag.ms at most topic_defaults.max.compaction.lag.ms.' }];
+    }
+  },
+};
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -227,7 +241,7 @@ export const FIELDS: readonly FieldEntry[] = Object.freeze(
 export const SECTIONS: readonly string[] = Object.freeze(Object.keys(SCHEMA));
 
 /** Checks across fields, run once every field has parsed (the sections' own, listed here). */
-export const CROSS_CHECKS: readonly CrossCheck[] = [...MIRROR_CROSS_CHECKS];
+export const CROSS_CHECKS: readonly CrossCheck[] = [TOPIC_DEFAULTS_CROSS_CHECK, ...MIRROR_CROSS_CHECKS];
 
 export function rawDefault(entry: FieldEntry, env: NodeJS.ProcessEnv): RawDefault {
   const d = entry.spec.default;

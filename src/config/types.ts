@@ -278,7 +278,7 @@ export function optionalFilePath(): FieldType<string> {
 export function topicConfig<K extends TopicConfigName>(name: K): FieldType<TopicConfig[K]> {
   const spec = TOPIC_CONFIG_SPECS[name];
   return {
-    name: /^-?\d+$/.test(spec.kafkaDefault) ? 'int (topic config)' : 'string (topic config)',
+    name: /^-?\d+$/.test(spec.kafkaDefault) ? 'int (topic config)' : /^\d*\.\d+$/.test(spec.kafkaDefault) ? 'number (topic config)' : 'string (topic config)',
     accepts: `a valid ${name} value`,
     parse(raw) {
       if (typeof raw !== 'string' && typeof raw !== 'number') return fail(`expected a valid ${name} value`);

@@ -9,7 +9,8 @@
  */
 import { WeirError } from '../errors.js';
 
-export type CleanupPolicy = 'delete' | 'compact';
+/** Kafka's list of policies, held normalised: "delete,compact" and "compact, delete" read as 'compact,delete'. */
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 export type OverflowPolicy = 'block' | 'drop-oldest' | 'reject-new';
 export type TopicCompression = 'producer' | 'uncompressed' | 'gzip' | 'snappy' | 'lz4';
 
@@ -20,6 +21,11 @@ export interface TopicConfig {
   'segment.ms': number;
   'max.message.bytes': number;
   'cleanup.policy': CleanupPolicy;
+  'min.cleanable.dirty.ratio': number;
+  'min.compaction.lag.ms': number;
+  /** Kafka's default Long.MAX_VALUE is held as Number.MAX_SAFE_INTEGER (2^53-1 ms: 285,000 years, i.e. never). */
+  'max.compaction.lag.ms': number;
+  'delete.retention.ms': number;
   'compression.type': TopicCompression;
   'weir.overflow.policy': OverflowPolicy;
   'flush.ms': number;
@@ -46,6 +52,52 @@ function integer(name: string, min: number, max: number = Number.MAX_SAFE_INTEGE
     }
     return n;
   };
+}
+
+/**
+ * A Kafka LONG whose range reaches Long.MAX_VALUE (2^63-1), past a JS number's exact range:
+ * held as the largest exact one, Number.MAX_SAFE_INTEGER, which no duration or count reaches.
+ */
+function long(name: string, min: number) {
+  const parse = integer(name, min, 2 ** 63);
+  return (value: string): number => Math.min(parse(value), Number.MAX_SAFE_INTEGER);
+}
+
+function ratio(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+      throw new WeirError('INVALID_CONFIG', `${name}=${value} is invalid: expected a number from 0 to 1`, { details: { name, value } });
+    }
+    return n;
+  };
+}
+
+/**
+ * Kafka reads cleanup.policy as a comma-separated LIST of `compact` and `delete` (spaces around
+ * the commas allowed, order free), so every spelling of both is held as 'compact,delete'.
+ */
+function cleanupPolicy(value: string): CleanupPolicy {
+  const items = value.trim() === '' ? [] : value.trim().split(/\s*,\s*/);
+  const bad = items.length === 0 || items.some((item) => item !== 'compact' && item !== 'delete');
+  if (bad) {
+    throw new WeirError('INVALID_CONFIG', `cleanup.policy=${value} is invalid: expected delete, compact, or both as compact,delete`, {
+      details: { name: 'cleanup.policy', value },
+    });
+  }
+  const compact = items.includes('compact');
+  const del = items.includes('delete');
+  return compact && del ? 'compact,delete' : compact ? 'compact' : 'delete';
+}
+
+/** Whether the log cleaner keeps only the latest record per key on this topic. */
+export function compacts(config: Pick<TopicConfig, 'cleanup.policy'>): boolean {
+  return config['cleanup.policy'] !== 'delete';
+}
+
+/** Whether retention.ms / retention.bytes delete old segments of this topic. */
+export function deletes(config: Pick<TopicConfig, 'cleanup.policy'>): boolean {
+  return config['cleanup.policy'] !== 'compact';
 }
 
 function oneOf<T extends string>(name: string, allowed: readonly T[]) {
@@ -87,16 +139,28 @@ export const TOPIC_CONFIG_SPECS: Readonly<Record<TopicConfigName, ConfigSpec>> =
   },
   'cleanup.policy': {
     kafkaDefault: 'delete',
-    doc: 'delete: retention removes old segments. compact is reserved for a later release and refused for now.',
-    parse: (value) => {
-      const policy = oneOf<CleanupPolicy>('cleanup.policy', ['delete', 'compact'])(value);
-      if (policy === 'compact') {
-        throw new WeirError('INVALID_CONFIG', 'cleanup.policy=compact is not supported yet: use cleanup.policy=delete', {
-          details: { name: 'cleanup.policy', value },
-        });
-      }
-      return policy;
-    },
+    doc: 'delete: retention.ms / retention.bytes remove old segments. compact: keep the latest record per key (see "Compacted topics"); retention.ms / retention.bytes then delete nothing. compact,delete: both.',
+    parse: cleanupPolicy,
+  },
+  'min.cleanable.dirty.ratio': {
+    kafkaDefault: '0.5',
+    doc: 'Compact a partition once this share of its closed segments\' bytes has not been compacted yet (0 to 1).',
+    parse: ratio('min.cleanable.dirty.ratio'),
+  },
+  'min.compaction.lag.ms': {
+    kafkaDefault: '0',
+    doc: 'A record stays uncompacted for at least this long after it is written (ms).',
+    parse: long('min.compaction.lag.ms', 0),
+  },
+  'max.compaction.lag.ms': {
+    kafkaDefault: '9223372036854775807',
+    doc: 'A record is compacted at most this long after it is written, whatever the dirty ratio (ms); at least min.compaction.lag.ms. Default: no limit (Kafka: Long.MAX_VALUE, held as 2^53-1).',
+    parse: long('max.compaction.lag.ms', 1),
+  },
+  'delete.retention.ms': {
+    kafkaDefault: '86400000',
+    doc: 'How long a tombstone (a record with a null value) is kept after its partition is compacted (ms), so consumers reading from behind see the deletion.',
+    parse: long('delete.retention.ms', 0),
   },
   'compression.type': {
     kafkaDefault: 'producer',
@@ -113,8 +177,7 @@ export const TOPIC_CONFIG_SPECS: Readonly<Record<TopicConfigName, ConfigSpec>> =
   'flush.messages': {
     kafkaDefault: '9223372036854775807',
     doc: 'Commit early once this many records wait for the flush window (`flush.ms`), counting records of every topic waiting; 64 KiB waiting commits early too. Default: never by count (Kafka: Long.MAX_VALUE, held as 2^53-1).',
-    // Kafka's Long.MAX_VALUE is past a JS number's exact range: held as the largest exact one.
-    parse: (value) => Math.min(integer('flush.messages', 1, 2 ** 63)(value), Number.MAX_SAFE_INTEGER),
+    parse: long('flush.messages', 1),
   },
   'weir.overflow.policy': {
     kafkaDefault: 'block',
@@ -134,6 +197,20 @@ export function kafkaTopicDefaults(): TopicConfig {
   const out: Record<string, unknown> = {};
   for (const name of TOPIC_CONFIG_NAMES) out[name] = TOPIC_CONFIG_SPECS[name].parse(TOPIC_CONFIG_SPECS[name].kafkaDefault);
   return out as unknown as TopicConfig;
+}
+
+/**
+ * Checks across configs, on a topic's effective config (its overrides over the broker defaults):
+ * Kafka's LogConfig.validateValues refuses a minimum compaction lag above the maximum.
+ */
+export function validateTopicConfig(config: Pick<TopicConfig, 'min.compaction.lag.ms' | 'max.compaction.lag.ms'>): void {
+  const min = config['min.compaction.lag.ms'];
+  const max = config['max.compaction.lag.ms'];
+  if (min > max) {
+    throw new WeirError('INVALID_CONFIG', `conflict topic config setting min.compaction.lag.ms (${min}) > max.compaction.lag.ms (${max})`, {
+      details: { 'min.compaction.lag.ms': min, 'max.compaction.lag.ms': max },
+    });
+  }
 }
 
 /**

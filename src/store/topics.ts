@@ -6,7 +6,7 @@
 import { WeirError } from '../errors.js';
 import { durable, sameTransaction, type LmdbEnv, type TopicRecord } from './lmdb-env.js';
 import type { PartitionState } from './partition.js';
-import { TOPIC_CONFIG_NAMES, isTopicConfigName, parseTopicConfigs, validateTopicName, type TopicConfig } from './topic-config.js';
+import { TOPIC_CONFIG_NAMES, isTopicConfigName, parseTopicConfigs, validateTopicConfig, validateTopicName, type TopicConfig } from './topic-config.js';
 
 /** Kafka allows more, but every partition costs memory and an LMDB segment chain on a small board. */
 export const MAX_PARTITIONS = 10_000;
@@ -174,6 +174,7 @@ export class TopicRegistry {
     const count = partitions ?? this.defaultPartitions;
     validatePartitionCount(count);
     const overrides = parseTopicConfigs(configs);
+    validateTopicConfig({ ...this.defaults, ...overrides });
     if (this.entries.has(name)) {
       throw new WeirError('TOPIC_ALREADY_EXISTS', `topic '${name}' already exists`, { details: { topic: name } });
     }
@@ -200,6 +201,7 @@ export class TopicRegistry {
     }
     const overrides: Record<string, unknown> = { ...entry.record.overrides, ...parsed };
     for (const key of remove) delete overrides[key];
+    validateTopicConfig({ ...this.defaults, ...(overrides as Partial<TopicConfig>) });
     const record: TopicRecord = { ...entry.record, overrides: overrides as Partial<TopicConfig> };
     entry.record = record;
     entry.config = this.configFor(record.overrides);

@@ -52,6 +52,10 @@ describe('loadConfig defaults', () => {
       'segment.ms': 604_800_000,
       'max.message.bytes': 1_048_588,
       'cleanup.policy': 'delete',
+      'min.cleanable.dirty.ratio': 0.5,
+      'min.compaction.lag.ms': 0,
+      'max.compaction.lag.ms': Number.MAX_SAFE_INTEGER,
+      'delete.retention.ms': 86_400_000,
       'compression.type': 'producer',
       'weir.overflow.policy': 'block',
       'flush.ms': 0,
@@ -125,7 +129,7 @@ store:
   overlaping_sync: true
 topic_defaults:
   retention.ms: -5
-  cleanup.policy: compact
+  cleanup.policy: compress
 log:
   level: loud
 shutdown:
@@ -149,7 +153,7 @@ modbus:
     expect(problem('store.disk_budget_bytes')).toContain('"12 parsecs" is invalid — expected auto, or a size in bytes');
     expect(problem('store.overlaping_sync')).toContain('unknown field. Fix: Did you mean "store.overlapping_sync"?');
     expect(problem('topic_defaults.retention.ms')).toContain('-5 is invalid — expected an integer from -1');
-    expect(problem('topic_defaults.cleanup.policy')).toContain('"compact" is invalid — cleanup.policy=compact is not supported yet');
+    expect(problem('topic_defaults.cleanup.policy')).toContain('"compress" is invalid — expected delete, compact, or both as compact,delete');
     expect(problem('log.level')).toContain('"loud" is invalid — expected one of fatal, error, warn, info, debug, trace, silent. Fix: Set one of');
     expect(problem('shutdown.timeout_ms')).toContain('0 is invalid — out of range');
     expect(problem('modbus')).toContain('unknown section');
@@ -185,6 +189,16 @@ modbus:
     const env = loadError({ env: { WEIR_MIRROR__RULES: '[{name: r, upstream: dc, topics: [a]}]' }, cwd: dir });
     expect(env.message).toContain('rule "r" names upstream "dc", which is not in mirror.upstreams (known: none). Fix: Name one of mirror.upstreams');
     expect(env.message).toContain('[env WEIR_MIRROR__RULES]');
+  });
+
+  it('refuses topic defaults whose minimum compaction lag is above the maximum, as Kafka refuses such a topic', () => {
+    const yaml = 'topic_defaults:\n  cleanup.policy: delete,compact\n  min.compaction.lag.ms: 60000\n  max.compaction.lag.ms: 1000\n';
+    const err = loadError({ file: writeYaml(yaml), env: {}, cwd: dir });
+    expect(err.message).toContain(
+      'topic_defaults.min.compaction.lag.ms: 60000 is invalid — conflict topic config setting min.compaction.lag.ms (60000) > max.compaction.lag.ms (1000). Fix: Set topic_defaults.min.compaction.lag.ms at most topic_defaults.max.compaction.lag.ms. [weir.yaml:3:3]',
+    );
+    const ok = loadConfig({ file: writeYaml(yaml.replace('1000', '60000')), env: {}, cwd: dir }).topic_defaults;
+    expect([ok['cleanup.policy'], ok['min.compaction.lag.ms'], ok['max.compaction.lag.ms']]).toEqual(['compact,delete', 60_000, 60_000]);
   });
 
   it('rejects a file that is not a mapping of sections', () => {

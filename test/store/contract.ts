@@ -79,7 +79,8 @@ export function storeContract(name: string, makeFactory: () => StoreFactory): vo
         await expectWeirError(store.createTopic('t', { partitions: 0 }), 'INVALID_PARTITIONS');
         await expectWeirError(store.createTopic('t', { configs: { 'retention.ms': 'soon' } }), 'INVALID_CONFIG');
         await expectWeirError(store.createTopic('t', { configs: { 'no.such.config': '1' } }), 'INVALID_CONFIG');
-        await expectWeirError(store.createTopic('t', { configs: { 'cleanup.policy': 'compact' } }), 'INVALID_CONFIG');
+        await expectWeirError(store.createTopic('t', { configs: { 'cleanup.policy': 'compress' } }), 'INVALID_CONFIG');
+        await expectWeirError(store.createTopic('t', { configs: { 'min.compaction.lag.ms': '10', 'max.compaction.lag.ms': '5' } }), 'INVALID_CONFIG');
         await store.createTopic('t');
         await expectWeirError(store.createTopic('t'), 'TOPIC_ALREADY_EXISTS');
         expect(store.listTopics()).toEqual(['t']);
@@ -89,7 +90,13 @@ export function storeContract(name: string, makeFactory: () => StoreFactory): vo
         await store.createTopic('t', { partitions: 2 });
         const altered = await store.alterTopicConfigs('t', { 'retention.bytes': '1000' });
         expect(altered.config['retention.bytes']).toBe(1000);
-        const reset = await store.alterTopicConfigs('t', {}, ['retention.bytes']);
+        // Kafka checks min.compaction.lag.ms ≤ max.compaction.lag.ms on the config after the change.
+        await store.alterTopicConfigs('t', { 'max.compaction.lag.ms': '1000' });
+        await expectWeirError(store.alterTopicConfigs('t', { 'min.compaction.lag.ms': '2000' }), 'INVALID_CONFIG');
+        await store.alterTopicConfigs('t', { 'min.compaction.lag.ms': '2000' }, ['max.compaction.lag.ms']);
+        const compacted = await store.alterTopicConfigs('t', { 'cleanup.policy': 'delete, compact' });
+        expect(compacted.config['cleanup.policy']).toBe('compact,delete');
+        const reset = await store.alterTopicConfigs('t', {}, ['retention.bytes', 'min.compaction.lag.ms', 'cleanup.policy']);
         expect(reset.config['retention.bytes']).toBe(-1);
         expect(reset.overrides).toEqual({});
         const grown = await store.createPartitions('t', 4);
