@@ -8,6 +8,10 @@
  *   - retention.bytes: the oldest segments go while the partition minus that segment still holds
  *     at least retention.bytes (never the active segment);
  *   - DeleteRecords: segments wholly below the log start offset go.
+ * retention.ms and retention.bytes apply only when `cleanup.policy` deletes (delete, or
+ * compact,delete): a `compact`-only topic keeps its segments until the cleaner empties them, as
+ * Kafka's UnifiedLog.deleteOldSegments does; segments below the log start offset, and the disk
+ * budget's drop-oldest, still remove them.
  * Weir's rule on top: a segment holding records that a registered cursor (the mirror's) has not
  * passed stays, unless the topic's `weir.overflow.policy` is `drop-oldest`; records deleted
  * unpassed are reported as drops.
@@ -15,7 +19,7 @@
 import { logKey } from './keys.js';
 import { durable, sameTransaction, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
 import type { PartitionState } from './partition.js';
-import type { TopicConfig } from './topic-config.js';
+import { deletes, type TopicConfig } from './topic-config.js';
 import type { DropEvent } from './types.js';
 
 export interface SegmentDeletion {
@@ -39,8 +43,9 @@ export interface PartitionRetentionInput {
 
 export function planRetention(input: PartitionRetentionInput): SegmentDeletion[] {
   const { segments, config, minCursor, now } = input;
-  const retentionMs = config['retention.ms'];
-  const retentionBytes = config['retention.bytes'];
+  const byPolicy = deletes(config);
+  const retentionMs = byPolicy ? config['retention.ms'] : -1;
+  const retentionBytes = byPolicy ? config['retention.bytes'] : -1;
   const dropAllowed = config['weir.overflow.policy'] === 'drop-oldest';
   const out: SegmentDeletion[] = [];
   let size = input.sizeBytes;
