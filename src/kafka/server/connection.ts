@@ -1,11 +1,8 @@
 /**
  * One client connection: frames in, responses out in request order.
  *
- * - Requests are decoded as they arrive and served concurrently; each gets a slot in `queue`,
- *   and slots are written strictly front to back, so responses leave in request order (Kafka
- *   clients match by correlation id but librdkafka and kafkajs also expect order). A request
- *   that gets no response (Produce acks=0) still holds its slot until it is served, so order
- *   holds for the requests behind it.
+ * - Requests are decoded as they arrive and served concurrently; each gets a slot in the
+ *   response queue (response-queue.ts), which writes responses in request order.
  * - Every request byte is reserved against the listener's budget (connection-budget.ts) from the
  *   moment its size prefix is read until its response is written; a request that cannot be
  *   reserved is not read further (the socket is paused) until bytes are given back.
@@ -32,6 +29,7 @@ import { FrameDecoder } from './frame-decoder.js';
 import { NO_RESPONSE, type BrokerInfo, type ConnectionInfo, type HandlerContext, type KafkaHandler } from './handler.js';
 import type { HandlerRegistry } from './registry.js';
 import { parseRequestFrame, rawTokenFrame, responseFrame, unsupportedApiVersionsFrame } from './request-frame.js';
+import { ResponseQueue, type Slot } from './response-queue.js';
 import { openAuth } from './sasl/connection-auth.js';
 import type { SaslServer } from './sasl/index.js';
 import type { CloseReason, KafkaServerStats } from './stats.js';
@@ -56,19 +54,6 @@ export interface ConnectionOptions {
   onClose: () => void;
 }
 
-interface Slot {
-  apiKey: number;
-  done: boolean;
-  /** Request bytes held against the budget until the slot is written. */
-  bytes: number;
-  /** Fetch response bytes held against the response budget until the socket takes them. */
-  responseBytes: number;
-  /** null: served, nothing to send. */
-  chunks: Buffer[] | null;
-  /** Close the connection once this response is written (failed SASL authentication). */
-  closeAfter?: boolean;
-}
-
 export class KafkaConnection {
   readonly info: ConnectionInfo;
   private readonly socket: Socket;
@@ -76,7 +61,7 @@ export class KafkaConnection {
   private readonly log: Logger;
   private readonly decoder: FrameDecoder;
   private readonly abort = new AbortController();
-  private readonly queue: Slot[] = [];
+  private readonly queue: ResponseQueue;
   private backlog: Buffer[] = [];
   private writeBlocked = false;
   private closed = false;
@@ -92,6 +77,7 @@ export class KafkaConnection {
     this.socket = opts.socket;
     this.budget = new ConnectionBudget(opts.budget, opts.responseBudget);
     this.decoder = new FrameDecoder(opts.maxFrameBytes, (n) => this.budget.reserveRequest(n));
+    this.queue = new ResponseQueue(opts.socket, this.budget, opts.stats);
     this.info = {
       id: opts.id,
       remoteAddress: opts.socket.remoteAddress ?? '',
@@ -116,7 +102,7 @@ export class KafkaConnection {
    * or a parked JoinGroup is not idleness) or a request is partly read (see partialRequestMs).
    */
   idleMs(now: number): number {
-    if (this.decoder.pendingBytes > 0 || this.decoder.blocked || this.queue.some((s) => !s.done)) return -1;
+    if (this.decoder.pendingBytes > 0 || this.decoder.blocked || this.queue.serving()) return -1;
     return now - this.lastActivity;
   }
 
@@ -197,7 +183,7 @@ export class KafkaConnection {
   private hasRoomFor(frame: Buffer): boolean {
     if (this.queue.length >= this.opts.maxInFlight || this.writeBlocked) return false;
     if (this.info.auth.rawTokens || frame.readInt16BE(0) !== ApiKey.Fetch) return true;
-    if (this.queue.some((s) => s.apiKey === ApiKey.Fetch)) return false;
+    if (this.queue.holdsFetch()) return false;
     return this.budget.roomForFetch(() => this.pump());
   }
 
@@ -222,8 +208,7 @@ export class KafkaConnection {
   /** Serves a decoded request in its slot; the slot is written when all before it are. */
   private serve(header: RequestHeader, h: KafkaHandler, request: unknown, flexible: boolean, bytes: number): void {
     const started = process.hrtime.bigint();
-    const slot: Slot = { apiKey: header.apiKey, done: false, bytes, responseBytes: 0, chunks: null };
-    this.queue.push(slot);
+    const slot = this.queue.add(header.apiKey, bytes);
     Promise.resolve()
       .then(() => h.handle(request, this.handlerContext(header, h, slot)))
       .then((response) => {
@@ -259,8 +244,7 @@ export class KafkaConnection {
 
   /** A bare SASL token after a v0 SaslHandshake: answered with a bare size-framed token. */
   private startRawToken(frame: Buffer): void {
-    const slot: Slot = { apiKey: -1, done: false, bytes: frame.length, responseBytes: 0, chunks: null };
-    this.queue.push(slot);
+    const slot = this.queue.add(-1, frame.length);
     void this.opts.sasl!.step(this.info.auth, frame).then((r) => {
       slot.done = true;
       if (!r.ok) {
@@ -284,34 +268,19 @@ export class KafkaConnection {
 
   /** KIP-511: a too-new ApiVersions gets a v0 body with UNSUPPORTED_VERSION and our ranges. */
   private enqueueUnsupportedApiVersions(header: RequestHeader, bytes: number): void {
-    this.queue.push({ apiKey: header.apiKey, done: true, bytes, responseBytes: 0, chunks: unsupportedApiVersionsFrame(header, this.opts.registry) });
+    this.queue.add(header.apiKey, bytes, unsupportedApiVersionsFrame(header, this.opts.registry));
     this.flush();
   }
 
-  /** Writes every finished slot at the front of the queue. */
+  /** Writes every finished response at the front of the queue. */
   private flush(): void {
     if (this.closed) return;
-    while (this.queue.length > 0 && this.queue[0]!.done) {
-      const slot = this.queue.shift()!;
-      this.budget.giveBackRequest(slot.bytes);
-      if (slot.chunks === null) {
-        this.budget.releaseResponse(slot.responseBytes);
-        continue;
-      }
-      this.lastActivity = Date.now();
-      let ok = true;
-      const last = slot.chunks.length - 1;
-      const held = slot.responseBytes;
-      slot.chunks.forEach((c, i) => {
-        this.opts.stats.bytesOut += c.length;
-        // The last chunk's callback: the socket has taken the whole response.
-        ok = i === last && held > 0 ? this.socket.write(c, () => this.budget.releaseResponse(held)) : this.socket.write(c);
-      });
-      if (!ok) this.writeBlocked = true;
-      if (slot.closeAfter === true) {
-        this.endAfterResponse();
-        return;
-      }
+    const written = this.queue.writeFinished();
+    if (written.wrote) this.lastActivity = Date.now();
+    if (written.blocked) this.writeBlocked = true;
+    if (written.closeAfter) {
+      this.endAfterResponse();
+      return;
     }
     this.maybeFinishDrain();
     this.pump();
@@ -349,7 +318,7 @@ export class KafkaConnection {
     this.closed = true;
     this.backlog = [];
     // Requests still arriving, waiting or being served will never be answered: give their bytes back now.
-    this.queue.length = 0;
+    this.queue.clear();
     this.budget.releaseAll();
     this.abort.abort();
     this.draining?.();
