@@ -110,8 +110,12 @@ export class PartitionState {
     if (offset === highWatermark) return { batches, bytes, logStartOffset, highWatermark };
 
     // Start at the batch that contains `offset`: the last batch whose base offset is ≤ offset.
+    // After compaction that batch may end below `offset` (the batch holding it was removed
+    // whole): Kafka starts at the first batch whose last offset is ≥ the fetch offset, so a fetch
+    // in a removed range continues at the next batch present.
     const start = this.batchKeyAtOrBefore(offset) ?? logKey(this.id, offset);
-    for (const { value } of this.env.batches.getRange({ start, end: logKey(this.id, highWatermark) })) {
+    for (const { key, value } of this.env.batches.getRange({ start, end: logKey(this.id, highWatermark) })) {
+      if (batches.length === 0 && endsBefore(key, value, offset)) continue;
       // KIP-74: the first batch is returned whole even when it is larger than maxBytes.
       if (batches.length > 0 && bytes + value.length > maxBytes) break;
       batches.push(value);
@@ -234,4 +238,10 @@ function catchUpSegment(env: LmdbEnv, pid: number, segment: SegmentMeta): void {
     segment.bytes += value.length;
     segment.maxTimestamp = Math.max(segment.maxTimestamp, header.maxTimestamp);
   }
+}
+
+/** Whether the stored batch at `key` holds only offsets below `offset`. */
+function endsBefore(key: Buffer, value: Buffer, offset: number): boolean {
+  const baseOffset = offsetOfLogKey(key);
+  return baseOffset < offset && baseOffset + readBatchHeader(value).lastOffsetDelta < offset;
 }
