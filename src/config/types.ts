@@ -61,13 +61,16 @@ function toInteger(raw: unknown): number | undefined {
   return undefined;
 }
 
-export function int(min: number, max: number = Number.MAX_SAFE_INTEGER): FieldType<number> {
-  const accepts = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`;
+/**
+ * A number field: `read` turns the raw value into a number (undefined: it is none), which must be
+ * from `min` to `max`; both refusals quote `accepts`.
+ */
+function boundedNumber(name: string, accepts: string, min: number, max: number, read: (raw: unknown) => number | undefined): FieldType<number> {
   return {
-    name: `int (${range(min, max)})`,
+    name,
     accepts,
     parse(raw) {
-      const n = toInteger(raw);
+      const n = read(raw);
       if (n === undefined) return fail(`expected ${accepts}`);
       if (n < min || n > max) return fail(`out of range: expected ${accepts}`);
       return ok(n);
@@ -75,19 +78,18 @@ export function int(min: number, max: number = Number.MAX_SAFE_INTEGER): FieldTy
   };
 }
 
+export function int(min: number, max: number = Number.MAX_SAFE_INTEGER): FieldType<number> {
+  const accepts = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer from ${min} to ${max}`;
+  return boundedNumber(`int (${range(min, max)})`, accepts, min, max, toInteger);
+}
+
 /** Accepts a YAML number or a string of digits with an optional fraction: `2`, `0.5`. */
 export function decimal(min: number, max: number): FieldType<number> {
   const accepts = `a number from ${min} to ${max} (a fraction is fine, e.g. 0.5)`;
-  return {
-    name: `number (${min}–${max})`,
-    accepts,
-    parse(raw) {
-      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN;
-      if (!Number.isFinite(n)) return fail(`expected ${accepts}`);
-      if (n < min || n > max) return fail(`out of range: expected ${accepts}`);
-      return ok(n);
-    },
-  };
+  return boundedNumber(`number (${min}–${max})`, accepts, min, max, (raw) => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+(?:\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN;
+    return Number.isFinite(n) ? n : undefined;
+  });
 }
 
 // Decimal units are powers of 1000 and binary units powers of 1024, as in IEC 80000-13;
@@ -121,16 +123,8 @@ export function formatBytes(n: number): string {
 export function bytesSize(min: number, max: number = Number.MAX_SAFE_INTEGER): FieldType<number> {
   const bounds = max === Number.MAX_SAFE_INTEGER ? `at least ${formatBytes(min)}` : `from ${formatBytes(min)} to ${formatBytes(max)}`;
   const accepts = `a size in bytes ${bounds}: an integer or a number with a unit (KiB, MiB, GiB, TiB, or KB, MB, GB, TB), e.g. 64MiB`;
-  return {
-    name: `bytes-size (${max === Number.MAX_SAFE_INTEGER ? `≥ ${formatBytes(min)}` : `${formatBytes(min)}–${formatBytes(max)}`})`,
-    accepts,
-    parse(raw) {
-      const n = parseByteSize(raw);
-      if (n === undefined) return fail(`expected ${accepts}`);
-      if (n < min || n > max) return fail(`out of range: expected ${accepts}`);
-      return ok(n);
-    },
-  };
+  const name = `bytes-size (${max === Number.MAX_SAFE_INTEGER ? `≥ ${formatBytes(min)}` : `${formatBytes(min)}–${formatBytes(max)}`})`;
+  return boundedNumber(name, accepts, min, max, parseByteSize);
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -149,16 +143,7 @@ export function parseDurationMs(raw: unknown): number | undefined {
 export function durationMs(min: number, max: number = Number.MAX_SAFE_INTEGER): FieldType<number> {
   const bounds = max === Number.MAX_SAFE_INTEGER ? `at least ${min} ms` : `from ${min} to ${max} ms`;
   const accepts = `a duration ${bounds}: milliseconds, or a number with a unit (ms, s, m, h, d), e.g. 5s`;
-  return {
-    name: `duration-ms (${range(min, max)})`,
-    accepts,
-    parse(raw) {
-      const n = parseDurationMs(raw);
-      if (n === undefined) return fail(`expected ${accepts}`);
-      if (n < min || n > max) return fail(`out of range: expected ${accepts}`);
-      return ok(n);
-    },
-  };
+  return boundedNumber(`duration-ms (${range(min, max)})`, accepts, min, max, parseDurationMs);
 }
 
 export function bool(): FieldType<boolean> {
