@@ -32,18 +32,23 @@ export function createMetrics(store: TopicAdmin & RecordLog & GroupOffsetStore &
   return registry;
 }
 
+/** A gauge without labels set at each scrape to what `read` gives (undefined: left as it was). */
+function scrapedGauge(registry: Registry, name: string, help: string, read: () => number | undefined): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const value = read();
+      if (value !== undefined) this.set(value);
+    },
+  });
+}
+
 /** A table of the store's totals, one metric each: read as a list. */
 function registerStoreMetrics(registry: Registry, store: StoreMonitor): void {
   const stats = () => store.stats();
-  const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
+  const gauge = (name: string, help: string, read: () => number) => scrapedGauge(registry, name, help, read);
   gauge('weir_store_used_bytes', 'Bytes of record batches stored, all topics', () => stats().usedBytes);
   gauge('weir_store_disk_budget_bytes', 'The disk budget in force (store.disk_budget_bytes)', () => stats().diskBudgetBytes);
   gauge('weir_store_disk_budget_headroom_bytes', 'Budget minus bytes stored; at or below 0 the overflow policies apply', () => stats().diskBudgetBytes - stats().usedBytes);
@@ -66,14 +71,9 @@ function registerWearMetrics(registry: Registry, wear: WearWindow): void {
     () => wear.figures()?.writeBytes,
   );
   const wearGauge = (name: string, help: string, read: (f: WearFigures) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const f = wear.figures();
-        if (f !== undefined) this.set(read(f));
-      },
+    scrapedGauge(registry, name, help, () => {
+      const f = wear.figures();
+      return f === undefined ? undefined : read(f);
     });
   wearGauge(
     'weir_storage_write_bytes_per_payload_byte',
@@ -189,16 +189,7 @@ function setGroupLag(store: TopicAdmin & RecordLog & GroupOffsetStore, lag: Gaug
 
 /** The memory guard's figures (src/memory-guard.ts). */
 export function registerMemoryGuardMetrics(registry: Registry, guard: MemoryGuard): void {
-  const gauge = (name: string, help: string, read: () => number | undefined) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const value = read();
-        if (value !== undefined) this.set(value);
-      },
-    });
+  const gauge = (name: string, help: string, read: () => number | undefined) => scrapedGauge(registry, name, help, read);
   gauge('weir_memory_pressure', '1 while RssAnon is over 90% of device.memory_high_bytes (until under 80%): client sockets are not read, new connections are refused', () => (guard.isPressed() ? 1 : 0));
   gauge('weir_memory_rss_anon_bytes', "The process's anonymous resident memory (RssAnon) at the memory guard's last sample", () => guard.figures().rssAnonBytes);
   gauge('weir_memory_high_bytes', 'device.memory_high_bytes as resolved (the unit\'s MemoryHigh=)', () => guard.figures().memoryHighBytes);
