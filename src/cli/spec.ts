@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { WeirError } from '../errors.js';
 import { suggest } from '../config/suggest.js';
+import { wrapWords } from '../config/wrap.js';
 
 export interface CliContext {
   stdout: NodeJS.WritableStream;
@@ -161,17 +162,9 @@ function flagLabel(o: OptionSpec): string {
   return o.short === undefined ? `    ${long}` : `-${o.short}, ${long}`;
 }
 
+/** `text` wrapped to fit in `width` columns after `indent` of them. */
 export function indentWrap(text: string, indent: number, width = 100): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
-    if (line !== '' && indent + line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line === '' ? word : `${line} ${word}`;
-  }
-  if (line !== '') lines.push(line);
-  return lines;
+  return wrapWords(text, width - indent);
 }
 
 /** Two-column list: labels padded, descriptions wrapped under each other. */

@@ -5,6 +5,7 @@
  */
 import { stringify } from 'yaml';
 import { FIELDS, SECTIONS, defaultDoc, rawDefault, type FieldEntry } from './schema.js';
+import { wrapWords } from './wrap.js';
 
 export const REFERENCE_BEGIN =
   '<!-- BEGIN config-reference: generated from src/config/schema.ts by `UPDATE_DOCS=1 npx vitest run test/config/docs.test.ts`; do not edit by hand -->';
@@ -26,19 +27,6 @@ export function renderConfigReference(): string {
   ].join('\n');
 }
 
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line !== '' && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line === '' ? word : `${line} ${word}`;
-  }
-  if (line !== '') lines.push(line);
-  return lines;
-}
-
 const plain = (s: string): string => s.replaceAll('`', '');
 
 function exampleField(f: FieldEntry): string[] {
@@ -47,7 +35,7 @@ function exampleField(f: FieldEntry): string[] {
   // digit for digit (Long.MAX_VALUE is past a JS number's exact range).
   const value = typeof raw === 'string' && /^-?\d+(\.\d+)?$/.test(raw) ? raw : stringify(raw).trimEnd();
   const facts = `Type: ${f.spec.type.name}. Default: ${plain(defaultDoc(f))}.`;
-  return [...wrap(plain(f.spec.doc), 94), ...wrap(facts, 94), `Env: ${f.env}`].map((l) => `  # ${l}`).concat(`  # ${f.key}: ${value}`);
+  return [...wrapWords(plain(f.spec.doc), 94), ...wrapWords(facts, 94), `Env: ${f.env}`].map((l) => `  # ${l}`).concat(`  # ${f.key}: ${value}`);
 }
 
 /** The whole of weir.example.yaml. */
