@@ -167,10 +167,7 @@ export class GroupCoordinator extends GroupEngine {
       protocols: req.protocols,
     });
     group.add(member, req.protocolType);
-    const answer = this.parkJoin(group, member, signal);
-    this.maybePrepareRebalance(group);
-    this.tryCompleteJoin(group);
-    return answer;
+    return this.joinRebalance(group, member, signal);
   }
 
   private updateMemberAndRebalance(group: Group, member: Member, req: JoinGroupInput, signal: AbortSignal | undefined): Promise<JoinGroupResult> {
@@ -179,6 +176,11 @@ export class GroupCoordinator extends GroupEngine {
     member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     member.clientId = req.clientId;
     member.clientHost = req.clientHost;
+    return this.joinRebalance(group, member, signal);
+  }
+
+  /** `member`'s JoinGroup waits for the rebalance it starts (or joins), answered once every member has joined. */
+  private joinRebalance(group: Group, member: Member, signal: AbortSignal | undefined): Promise<JoinGroupResult> {
     const answer = this.parkJoin(group, member, signal);
     this.maybePrepareRebalance(group);
     this.tryCompleteJoin(group);
