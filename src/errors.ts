@@ -31,6 +31,11 @@ export const ErrorCodes = {
   TOPIC_LIMIT_REACHED: { retriable: false },
   /** A record batch exceeds the topic's `max.message.bytes`. */
   MESSAGE_TOO_LARGE: { retriable: false },
+  /**
+   * A well-formed record the topic cannot take: a record without a key on a topic whose
+   * cleanup.policy compacts (Kafka's INVALID_RECORD). `details.recordErrors` lists them.
+   */
+  INVALID_RECORD: { retriable: false },
   /** Bytes that should be a RecordBatch v2 are not (bad magic, CRC, lengths). */
   CORRUPT_MESSAGE: { retriable: false },
   /** A compression codec Weir cannot decode or encode. */

@@ -155,9 +155,10 @@ export function readRecords(buf: Buffer, start: number, end: number, count: numb
 /**
  * Check that exactly `count` records fill `buf[start, end)`, record i carrying offsetDelta i, with
  * every length, count and varint inside its record: readRecords' checks without building the
- * records (a produce-time check that allocates nothing per record).
+ * records (a produce-time check that allocates nothing per record). `onKeyless`, when given, is
+ * told the index of each record whose key is null (a compacted topic refuses them).
  */
-export function checkRecords(buf: Buffer, start: number, end: number, count: number): void {
+export function checkRecords(buf: Buffer, start: number, end: number, count: number, onKeyless?: (index: number) => void): void {
   if (count < 0 || count * MIN_RECORD_SIZE > end - start) {
     throw corrupt(`record count ${count} cannot fit in ${end - start} bytes`, start);
   }
@@ -171,7 +172,7 @@ export function checkRecords(buf: Buffer, start: number, end: number, count: num
     readVarlong(buf, cur, recordEnd);
     const offsetDelta = readVarint(buf, cur, recordEnd);
     if (offsetDelta !== i) throw corrupt(`record ${i} has offsetDelta ${offsetDelta}`, at);
-    skipNullableBytes(buf, cur, recordEnd, 'key');
+    if (skipNullableBytes(buf, cur, recordEnd, 'key') && onKeyless !== undefined) onKeyless(i);
     skipNullableBytes(buf, cur, recordEnd, 'value');
     const headerCount = readVarint(buf, cur, recordEnd);
     if (headerCount < 0 || headerCount * MIN_HEADER_SIZE > recordEnd - cur.pos) throw corrupt(`header count ${headerCount} out of range`, at);
@@ -187,12 +188,14 @@ export function checkRecords(buf: Buffer, start: number, end: number, count: num
   if (cur.pos !== end) throw corrupt(`${end - cur.pos} bytes left after ${count} records`, cur.pos);
 }
 
-function skipNullableBytes(buf: Buffer, cur: Cursor, end: number, what: string): void {
+/** Skips a nullable bytes field; whether it was null. */
+function skipNullableBytes(buf: Buffer, cur: Cursor, end: number, what: string): boolean {
   const at = cur.pos;
   const len = readVarint(buf, cur, end);
-  if (len === -1) return;
+  if (len === -1) return true;
   if (len < 0 || len > end - cur.pos) throw corrupt(`${what} length ${len} out of range`, at);
   cur.pos += len;
+  return false;
 }
 
 function readNullableBytes(buf: Buffer, cur: Cursor, end: number, what: string): Buffer | null {

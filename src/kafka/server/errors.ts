@@ -16,6 +16,8 @@ const WEIR_TO_KAFKA = {
   TOPIC_LIMIT_REACHED: 'POLICY_VIOLATION',
   MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
   CORRUPT_MESSAGE: 'CORRUPT_MESSAGE',
+  // Produce v8+ (KIP-467); the produce handler answers CORRUPT_MESSAGE to older versions.
+  INVALID_RECORD: 'INVALID_RECORD',
   UNSUPPORTED_COMPRESSION_TYPE: 'UNSUPPORTED_COMPRESSION_TYPE',
   OFFSET_OUT_OF_RANGE: 'OFFSET_OUT_OF_RANGE',
   // Overflow policy reject-new: not retriable, the operator's policy refused the write.

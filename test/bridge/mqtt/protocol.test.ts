@@ -119,6 +119,25 @@ describe('bad input costs only its sender', () => {
     await other.publishAsync('t/ok', 'small', { qos: 1 });
   });
 
+  it('a rule without a key into a compacted topic: each message refused (INVALID_RECORD, counted), its sender disconnected, the broker carries on', async () => {
+    const b = await bridge({
+      WEIR_TOPIC_DEFAULTS__CLEANUP_POLICY: 'compact',
+      WEIR_MQTT__RULES: '[{filter: "t/#", topic: t}, {filter: "k/#", topic: k, key: "{mqtt.topic}"}]',
+    });
+    const other = await bystander(b);
+    await other.publishAsync('k/ok', 'v', { qos: 1 });
+    // The first append creates the topic (the slow path), the second finds it (the fast path).
+    for (const id of ['nokey-1', 'nokey-2']) {
+      const c = await raw(b, id);
+      c.write(publishPacket('t/a', Buffer.from('v'), { qos: 1, id: 1 }));
+      await c.closed;
+    }
+    expect(b.bridge.stats().refused).toEqual({ INVALID_RECORD: 2 });
+    expect(readAll(b.store, 't')).toHaveLength(0);
+    await other.publishAsync('k/ok', 'v2', { qos: 1 });
+    expect(readAll(b.store, 'k').map((r) => r.key?.toString())).toEqual(['k/ok', 'k/ok']);
+  });
+
   it('reject-new at the disk budget disconnects the sender without a PUBACK', async () => {
     const b = await bridge({ 'WEIR_TOPIC_DEFAULTS__WEIR_OVERFLOW_POLICY': 'reject-new' }, { diskBudgetBytes: 900 });
     const c = await raw(b, 'full');

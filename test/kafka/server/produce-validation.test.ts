@@ -51,4 +51,31 @@ describe('record bodies are checked on produce', () => {
     expect(b.store.offsets('r', 0).highWatermark).toBe(2);
     c.destroy();
   });
+
+  it('refuses records without a key on a compacted topic: INVALID_RECORD with record_errors on v8, CORRUPT_MESSAGE before, compressed batches walked too', async () => {
+    const b = broker;
+    await b.store.createTopic('latest', { configs: { 'cleanup.policy': 'compact' } });
+    await b.store.createTopic('plain');
+    const batch = (keys: (string | null)[], compression = CompressionType.None) =>
+      encodeRecordBatch({ baseOffset: 0, compression, records: keys.map((k) => ({ key: k === null ? null : Buffer.from(k), value: Buffer.from('v'), timestamp: 1000 })) });
+    const sends: { topic: string; records: Buffer; version: number }[] = [
+      { topic: 'latest', records: batch(['a', null, 'c', null]), version: 8 },
+      { topic: 'latest', records: batch([null, 'b'], CompressionType.Gzip), version: 8 },
+      { topic: 'latest', records: batch([null]), version: 7 },
+      { topic: 'latest', records: batch(['a', 'b'], CompressionType.Gzip), version: 8 },
+      { topic: 'plain', records: batch([null, null]), version: 8 },
+    ];
+    const c = await RawClient.connect(b.port);
+    sends.forEach((s, i) => c.write(requestFrame(0, s.version, i, produceBody({ acks: 1, topic: s.topic, partition: 0, records: s.records, version: s.version }))));
+    const [mixed, gzipped, old, keyed, plain] = (await c.waitFrames(sends.length)).map((f, i) => readProduceResponse(f, sends[i]!.version));
+    const message = 'Compacted topic cannot accept message without key in topic partition latest-0.';
+    expect(mixed).toMatchObject({ errorCode: 87, errorMessage: message, recordErrors: [{ batchIndex: 1, message }, { batchIndex: 3, message }] });
+    expect(gzipped).toMatchObject({ errorCode: 87, recordErrors: [{ batchIndex: 0, message }] });
+    expect(old!.errorCode).toBe(2);
+    expect(keyed).toMatchObject({ errorCode: 0, baseOffset: 0, recordErrors: [] });
+    expect(plain).toMatchObject({ errorCode: 0, recordErrors: [] });
+    // Nothing of a refused batch is stored, not even its keyed records.
+    expect(b.store.offsets('latest', 0).highWatermark).toBe(2);
+    c.destroy();
+  });
 });

@@ -30,7 +30,11 @@ export function correlationOf(frame: Buffer): number {
 }
 
 /** Produce v3+ response (non-flexible), one topic, one partition. */
-export function readProduceResponse(frame: Buffer, version: number): { errorCode: number; baseOffset: number; logStartOffset: number } {
+export function readProduceResponse(frame: Buffer, version: number): {
+  errorCode: number; baseOffset: number; logStartOffset: number;
+  /** v8 (the last version this reads as non-flexible) and later only. */
+  recordErrors?: { batchIndex: number; message: string | null }[]; errorMessage?: string | null;
+} {
   const r = new Reader(frame, 4);
   r.int32(); // topics
   r.string();
@@ -40,7 +44,9 @@ export function readProduceResponse(frame: Buffer, version: number): { errorCode
   const baseOffset = r.int64();
   if (version >= 2) r.int64();
   const logStartOffset = version >= 5 ? r.int64() : -1;
-  return { errorCode, baseOffset, logStartOffset };
+  if (version < 8) return { errorCode, baseOffset, logStartOffset };
+  const recordErrors = r.array(false, (r) => ({ batchIndex: r.int32(), message: r.nullableString() }));
+  return { errorCode, baseOffset, logStartOffset, recordErrors, errorMessage: r.nullableString() };
 }
 
 /** Fetch v4 response, one topic, one partition. */

@@ -41,6 +41,8 @@ export interface ProducePartitionResponse {
   baseOffset: number;
   logAppendTimeMs: number;
   logStartOffset: number;
+  /** KIP-467 (v8+): the records that made the broker refuse the batch; absent means none. */
+  recordErrors?: readonly { batchIndex: number; message: string | null }[];
   errorMessage: string | null;
 }
 
@@ -78,7 +80,10 @@ export function encodeProduceResponse(w: Writer, version: number, res: ProduceRe
       if (version >= 2) w.int64(p.logAppendTimeMs);
       if (version >= 5) w.int64(p.logStartOffset);
       if (version >= 8) {
-        w.array([], flexible, () => undefined);
+        w.array(p.recordErrors ?? [], flexible, (w, e) => {
+          w.int32(e.batchIndex).nullableString(e.message, flexible);
+          w.maybeTaggedFields(flexible);
+        });
         w.nullableString(p.errorMessage, flexible);
       }
       w.maybeTaggedFields(flexible);

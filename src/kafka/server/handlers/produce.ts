@@ -15,6 +15,7 @@ import { errorCode, type KafkaErrorName } from '../../protocol/error-codes.js';
 import { NO_PRODUCER_ID, readBatchHeader, splitRecordSet, type BatchHeader } from '../../protocol/record-batch.js';
 import type { Logger } from '../../../logger.js';
 import type { RecordLog } from '../../../store/types.js';
+import { isWeirError } from '../../../errors.js';
 import { kafkaErrorCode, kafkaErrorMessage } from '../errors.js';
 import { defineHandler, NO_RESPONSE } from '../handler.js';
 import { incrementSequence, type ProducerStateManager } from '../producer-state.js';
@@ -44,7 +45,7 @@ export function createProduceHandler(deps: { store: RecordLog; topics: TopicReso
       if (!seq.ok) return failed(index, seq.error, seq.message);
       return appended(index, seq.result);
     } catch (err) {
-      return { ...failed(index, 'NONE', kafkaErrorMessage(err)), errorCode: kafkaErrorCode(err) };
+      return { ...failed(index, 'NONE', kafkaErrorMessage(err)), errorCode: kafkaErrorCode(err), recordErrors: recordErrorsOf(err) };
     }
   }
 
@@ -63,6 +64,7 @@ export function createProduceHandler(deps: { store: RecordLog; topics: TopicReso
         partitions: await Promise.all(t.partitions.map((p) =>
           refuse !== undefined ? failed(p.index, refuse.name, refuse.message) : producePartition(t.name, p.index, p.records))),
       })));
+      if (ctx.apiVersion < INVALID_RECORD_FIRST_VERSION) for (const t of responses) t.partitions.forEach(asCorruptMessage);
       if (req.acks === 0) {
         logAcksZeroFailures(responses, ctx.log);
         return NO_RESPONSE;
@@ -70,6 +72,21 @@ export function createProduceHandler(deps: { store: RecordLog; topics: TopicReso
       return { responses, throttleTimeMs: 0 };
     },
   });
+}
+
+/** INVALID_RECORD and record_errors came with Produce v8 (KIP-467). */
+const INVALID_RECORD_FIRST_VERSION = 8;
+const INVALID_RECORD = errorCode('INVALID_RECORD');
+
+/** Kafka answers clients older than v8, which do not know INVALID_RECORD, with CORRUPT_MESSAGE. */
+function asCorruptMessage(p: ProducePartitionResponse): void {
+  if (p.errorCode === INVALID_RECORD) p.errorCode = errorCode('CORRUPT_MESSAGE');
+}
+
+/** The store's per-record refusals (keyless records on a compacted topic), for record_errors. */
+function recordErrorsOf(err: unknown): ProducePartitionResponse['recordErrors'] {
+  const list = isWeirError(err) ? err.details?.recordErrors : undefined;
+  return Array.isArray(list) ? (list as { batchIndex: number; message: string }[]) : undefined;
 }
 
 function appended(index: number, r: { baseOffset: number; logStartOffset: number }): ProducePartitionResponse {
