@@ -23,6 +23,7 @@
  */
 
 import { WeirError } from '../../errors.js';
+import { decompressedTooLarge } from './decompressed-too-large.js';
 import { xxhash32 } from './xxhash32.js';
 
 const MAGIC = 0x184d2204;
@@ -236,10 +237,7 @@ function readFrameHeader(src: Uint8Array): FrameInfo {
 export function lz4DecompressFrame(src: Uint8Array, maxBytes: number): Buffer {
   const frame = readFrameHeader(src);
   const blockChecksum = (frame.flg & FLG_BLOCK_CHECKSUM) !== 0;
-  const tooLarge = (size: number): WeirError =>
-    new WeirError('MESSAGE_TOO_LARGE', `lz4: decompressed size ${size} exceeds the limit of ${maxBytes} bytes`, {
-      details: { size, maxBytes },
-    });
+  const tooLarge = (size: number): WeirError => decompressedTooLarge('lz4', size, maxBytes);
   if (frame.contentSize > maxBytes) throw tooLarge(frame.contentSize);
 
   // First pass: walk the block headers so the output is allocated once, bounded by what the

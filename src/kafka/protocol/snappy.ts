@@ -19,6 +19,7 @@
 
 import snappyjs from 'snappyjs';
 import { WeirError } from '../../errors.js';
+import { decompressedTooLarge } from './decompressed-too-large.js';
 import { readUnsignedVarint, type Cursor } from './varint.js';
 
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
@@ -37,12 +38,6 @@ const TAG_COPY_2 = 2;
 
 function corrupt(message: string): WeirError {
   return new WeirError('CORRUPT_MESSAGE', `snappy: ${message}`);
-}
-
-function tooLarge(size: number, maxBytes: number): WeirError {
-  return new WeirError('MESSAGE_TOO_LARGE', `snappy: decompressed size ${size} exceeds the limit of ${maxBytes} bytes`, {
-    details: { size, maxBytes },
-  });
 }
 
 /** Raw snappy encoding (one block, no framing). */
@@ -79,7 +74,7 @@ function decodeXerial(data: Uint8Array, maxBytes: number): Buffer {
     const chunkEnd = chunkBounds(data, view, pos);
     const cur: Cursor = { pos: pos + CHUNK_LENGTH_SIZE };
     total += readDeclaredLength(data, cur, chunkEnd, maxBytes);
-    if (total > maxBytes) throw tooLarge(total, maxBytes);
+    if (total > maxBytes) throw decompressedTooLarge('snappy', total, maxBytes);
     pos = chunkEnd;
   }
   const out = Buffer.allocUnsafe(total);
@@ -107,7 +102,7 @@ function chunkBounds(data: Uint8Array, view: DataView, pos: number): number {
 /** The uncompressed length preamble (a uvarint), checked against the limit and the input size. */
 function readDeclaredLength(data: Uint8Array, cur: Cursor, end: number, maxBytes: number): number {
   const size = readUnsignedVarint(data, cur, end);
-  if (size > maxBytes) throw tooLarge(size, maxBytes);
+  if (size > maxBytes) throw decompressedTooLarge('snappy', size, maxBytes);
   if (size > (end - cur.pos) * MAX_EXPANSION) throw corrupt(`declared length ${size} is impossible for ${end - cur.pos} input bytes`);
   return size;
 }

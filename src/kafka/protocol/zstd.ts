@@ -21,6 +21,7 @@
 
 import { decompress as fzstdDecompress, Decompress as FzstdStream } from 'fzstd';
 import { WeirError, isWeirError } from '../../errors.js';
+import { decompressedTooLarge } from './decompressed-too-large.js';
 
 const FRAME_MAGIC = 0xfd2fb528;
 const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
@@ -39,12 +40,6 @@ export const ZSTD_MAX_WINDOW_BYTES = 32 * 1024 * 1024;
 
 function corrupt(message: string, cause?: unknown): WeirError {
   return new WeirError('CORRUPT_MESSAGE', `zstd: ${message}`, { cause });
-}
-
-function tooLarge(size: number, maxBytes: number): WeirError {
-  return new WeirError('MESSAGE_TOO_LARGE', `zstd: decompressed size ${size} exceeds the limit of ${maxBytes} bytes`, {
-    details: { size, maxBytes },
-  });
 }
 
 function readLE(b: Uint8Array, pos: number, n: number): number {
@@ -67,7 +62,7 @@ function outputBound(data: Uint8Array, maxBytes: number): number {
     }
     if (magic !== FRAME_MAGIC) throw corrupt(`bad magic number at ${pos}`);
     const frame = readFrameHeader(data, pos + 4);
-    if (frame.contentSize > maxBytes - bound) throw tooLarge(bound + frame.contentSize, maxBytes);
+    if (frame.contentSize > maxBytes - bound) throw decompressedTooLarge('zstd', bound + frame.contentSize, maxBytes);
     if (frame.windowSize > ZSTD_MAX_WINDOW_BYTES) throw corrupt(`window of ${frame.windowSize} bytes exceeds ${ZSTD_MAX_WINDOW_BYTES}`);
     const blocks = walkBlocks(data, frame.end, Math.min(frame.windowSize, MAX_BLOCK_SIZE));
     pos = blocks.end;
@@ -151,7 +146,7 @@ export function zstdDecompress(data: Uint8Array, maxBytes: number): Buffer {
     let total = 0;
     const stream = new FzstdStream((chunk) => {
       total += chunk.length;
-      if (total > maxBytes) throw tooLarge(total, maxBytes);
+      if (total > maxBytes) throw decompressedTooLarge('zstd', total, maxBytes);
       chunks.push(chunk);
     });
     stream.push(data, true);
