@@ -34,8 +34,12 @@ export interface TopicConfig {
 
 export type TopicConfigName = keyof TopicConfig;
 
+/** Kafka's ConfigDef type of a topic config, which DescribeConfigs v3+ tells clients. */
+export type KafkaConfigType = 'INT' | 'LONG' | 'DOUBLE' | 'STRING' | 'LIST';
+
 interface ConfigSpec {
   kafkaDefault: string;
+  kafkaType: KafkaConfigType;
   doc: string;
   parse(value: string): TopicConfig[TopicConfigName];
 }
@@ -114,56 +118,67 @@ function oneOf<T extends string>(name: string, allowed: readonly T[]) {
 export const TOPIC_CONFIG_SPECS: Readonly<Record<TopicConfigName, ConfigSpec>> = {
   'retention.ms': {
     kafkaDefault: '604800000',
+    kafkaType: 'LONG',
     doc: 'Delete whole segments whose newest record is older than this (ms); -1 keeps them forever.',
     parse: integer('retention.ms', -1),
   },
   'retention.bytes': {
     kafkaDefault: '-1',
+    kafkaType: 'LONG',
     doc: 'Delete the oldest segments while a partition is larger than this (bytes); -1 means no limit.',
     parse: integer('retention.bytes', -1),
   },
   'segment.bytes': {
     kafkaDefault: '16777216',
+    kafkaType: 'INT',
     doc: 'Roll a new segment when the active one reaches this size (bytes). Weir default 16 MiB (Kafka: 1 GiB).',
     parse: integer('segment.bytes', 14, MAX_INT),
   },
   'segment.ms': {
     kafkaDefault: '604800000',
+    kafkaType: 'LONG',
     doc: 'Roll a new segment when the active one is older than this (ms).',
     parse: integer('segment.ms', 1),
   },
   'max.message.bytes': {
     kafkaDefault: '1048588',
+    kafkaType: 'INT',
     doc: 'Largest record batch accepted (bytes), as in Kafka.',
     parse: integer('max.message.bytes', 0, MAX_INT),
   },
   'cleanup.policy': {
     kafkaDefault: 'delete',
+    kafkaType: 'LIST',
     doc: 'delete: retention.ms / retention.bytes remove old segments. compact: keep the latest record per key (see "Compacted topics"); retention.ms / retention.bytes then delete nothing. compact,delete: both.',
     parse: cleanupPolicy,
   },
   'min.cleanable.dirty.ratio': {
     kafkaDefault: '0.5',
+    kafkaType: 'DOUBLE',
     doc: 'Compact a partition once this share of its closed segments\' bytes has not been compacted yet (0 to 1).',
     parse: ratio('min.cleanable.dirty.ratio'),
   },
   'min.compaction.lag.ms': {
     kafkaDefault: '0',
+    kafkaType: 'LONG',
     doc: 'A record stays uncompacted for at least this long after it is written (ms).',
     parse: long('min.compaction.lag.ms', 0),
   },
   'max.compaction.lag.ms': {
     kafkaDefault: '9223372036854775807',
+    kafkaType: 'LONG',
     doc: 'A record is compacted at most this long after it is written, whatever the dirty ratio (ms); at least min.compaction.lag.ms. Default: no limit (Kafka: Long.MAX_VALUE, held as 2^53-1).',
     parse: long('max.compaction.lag.ms', 1),
   },
   'delete.retention.ms': {
     kafkaDefault: '86400000',
+    kafkaType: 'LONG',
     doc: 'How long a tombstone (a record with a null value) is kept after its partition is compacted (ms), so consumers reading from behind see the deletion.',
     parse: long('delete.retention.ms', 0),
   },
   'compression.type': {
     kafkaDefault: 'producer',
+    kafkaType: 'STRING',
     doc: 'Codec of batches Weir builds itself (MQTT ingest); producer keeps what Kafka clients send.',
     parse: oneOf<TopicCompression>('compression.type', ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4']),
   },
@@ -171,16 +186,19 @@ export const TOPIC_CONFIG_SPECS: Readonly<Record<TopicConfigName, ConfigSpec>> =
     // Kafka's default (Long.MAX_VALUE) leaves flushing to the OS; Weir acknowledges only what is
     // flushed, so its default is "as soon as the writer is free" and a window is opted into.
     kafkaDefault: '0',
+    kafkaType: 'LONG',
     doc: 'Longest a record waits for the group commit that flushes it to disk (ms). Acks (MQTT PUBACK, Kafka produce) wait for that flush, so a larger window means fewer commits, far fewer bytes written to flash, and later acks. Weir default 0: commit as soon as the writer is free (Kafka: leave it to the OS).',
     parse: integer('flush.ms', 0, 3_600_000),
   },
   'flush.messages': {
     kafkaDefault: '9223372036854775807',
+    kafkaType: 'LONG',
     doc: 'Commit early once this many records wait for the flush window (`flush.ms`), counting records of every topic waiting; 64 KiB waiting commits early too. Default: never by count (Kafka: Long.MAX_VALUE, held as 2^53-1).',
     parse: long('flush.messages', 1),
   },
   'weir.overflow.policy': {
     kafkaDefault: 'block',
+    kafkaType: 'STRING',
     doc: 'When the disk budget is full: block (appends wait, then fail retriably), drop-oldest, or reject-new.',
     parse: oneOf<OverflowPolicy>('weir.overflow.policy', ['block', 'drop-oldest', 'reject-new']),
   },

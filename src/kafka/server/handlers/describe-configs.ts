@@ -4,7 +4,7 @@
  * resources are answered with an empty list: Weir's broker settings live in its own config file.
  */
 import type { TopicAdmin } from '../../../store/types.js';
-import { TOPIC_CONFIG_SPECS, type TopicConfigName } from '../../../store/topic-config.js';
+import { TOPIC_CONFIG_SPECS, type KafkaConfigType, type TopicConfigName } from '../../../store/topic-config.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import {
   CONFIG_SOURCE_DEFAULT, CONFIG_SOURCE_DYNAMIC_TOPIC, decodeDescribeConfigsRequest, DESCRIBE_CONFIGS_FIRST_FLEXIBLE,
@@ -14,23 +14,33 @@ import { errorCode } from '../../protocol/error-codes.js';
 import { kafkaErrorCode, kafkaErrorMessage } from '../errors.js';
 import { defineHandler } from '../handler.js';
 
-const CONFIG_TYPE_BOOLEAN = 1;
-const CONFIG_TYPE_STRING = 2;
-const CONFIG_TYPE_LONG = 5;
+/** Kafka's DescribeConfigsResponse config_type values (v3+). */
+const CONFIG_TYPES: Readonly<Record<KafkaConfigType, number>> = { STRING: 2, INT: 3, LONG: 5, DOUBLE: 6, LIST: 7 };
+
+/**
+ * Weir holds Kafka's Long.MAX_VALUE ("no limit") as Number.MAX_SAFE_INTEGER; clients are told
+ * Kafka's own value, the one their defaults and checks compare with.
+ */
+function wireValue(value: unknown, type: KafkaConfigType): string {
+  return type === 'LONG' && value === Number.MAX_SAFE_INTEGER ? '9223372036854775807' : String(value);
+}
 
 function topicConfigs(store: TopicAdmin, name: string, keys: string[] | null, withDocs: boolean): DescribedConfig[] {
   const d = store.describeTopic(name);
   return Object.entries(d.config)
     .filter(([key]) => keys === null || keys.includes(key))
-    .map(([key, value]) => ({
-      name: key,
-      value: String(value),
-      readOnly: false,
-      configSource: Object.hasOwn(d.overrides, key) ? CONFIG_SOURCE_DYNAMIC_TOPIC : CONFIG_SOURCE_DEFAULT,
-      isSensitive: false,
-      configType: typeof value === 'number' ? CONFIG_TYPE_LONG : typeof value === 'boolean' ? CONFIG_TYPE_BOOLEAN : CONFIG_TYPE_STRING,
-      documentation: withDocs ? TOPIC_CONFIG_SPECS[key as TopicConfigName].doc : null,
-    }));
+    .map(([key, value]) => {
+      const spec = TOPIC_CONFIG_SPECS[key as TopicConfigName];
+      return {
+        name: key,
+        value: wireValue(value, spec.kafkaType),
+        readOnly: false,
+        configSource: Object.hasOwn(d.overrides, key) ? CONFIG_SOURCE_DYNAMIC_TOPIC : CONFIG_SOURCE_DEFAULT,
+        isSensitive: false,
+        configType: CONFIG_TYPES[spec.kafkaType],
+        documentation: withDocs ? spec.doc : null,
+      };
+    });
 }
 
 export function createDescribeConfigsHandler(deps: { store: TopicAdmin }) {
