@@ -10,6 +10,7 @@
  *   segments    [pid][base]       → SegmentMeta    (the unit of roll and deletion)
  *   groups      [group,topic,p]   → committed offset
  *   cursors     [name,topic,p]    → offset (e.g. "mirrored up to N")
+ *   cleaner     uint32 pid        → CleanerRecord (log compaction's checkpoint and totals)
  *   kv          [namespace, ...]  → msgpack   small state of other components (kv.ts)
  *
  * Flash wear decides this layout. LMDB rewrites, copy-on-write, every page on the path from a
@@ -64,6 +65,24 @@ export interface SegmentMeta {
   createdAt: number;
   /** Largest record timestamp in the segment: `retention.ms` counts from here, as in Kafka. */
   maxTimestamp: number;
+  /** Compacted topics: wall-clock ms when the log cleaner first compacted the whole segment. */
+  cleanedAt?: number;
+  /** Compacted topics: tombstones the segment held when the cleaner last compacted it. */
+  tombstones?: number;
+}
+
+/**
+ * The log cleaner's state of one partition, written only by the cleaner, in the transaction of a
+ * pass's last rewrite (never on the commit path). Its own database: retention rewrites the
+ * partition row with the fields it knows.
+ */
+export interface CleanerRecord {
+  /** Every record below this offset has been compacted (Kafka's cleaner checkpoint). */
+  firstDirtyOffset: number;
+  /** Wall-clock ms when the last pass ended; null before the first. */
+  lastCompactedAt: number | null;
+  /** Batch bytes the cleaner has removed from the partition, in all. */
+  bytesReclaimed: number;
 }
 
 export interface StoredGroupOffset {
@@ -82,6 +101,7 @@ export interface LmdbEnv {
   batches: Database<Buffer, Buffer>;
   groups: Database<StoredGroupOffset, [string, string, number]>;
   cursors: Database<number, [string, string, number]>;
+  cleaner: Database<CleanerRecord, number>;
   kv: Database<unknown, (string | number)[]>;
 }
 
@@ -131,6 +151,7 @@ function openHandles(root: RootDatabase<Buffer, Buffer>, format: number): LmdbEn
     batches: format === 1 ? root.openDB('batches', { keyEncoding: 'binary', encoding: 'binary' }) : root,
     groups: root.openDB('groups', MSGPACK),
     cursors: root.openDB('cursors', MSGPACK),
+    cleaner: root.openDB('cleaner', { ...MSGPACK, keyEncoding: 'uint32' }),
     kv: root.openDB('kv', MSGPACK),
   };
 }

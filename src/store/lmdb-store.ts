@@ -2,7 +2,8 @@
  * The LMDB-backed log store: topics and partitions over one LMDB environment, appends through
  * the group committer, reads straight from LMDB, retention on a timer. This class wires the parts
  * and owns the store's life: lmdb-env.ts (the layout), appender.ts and group-commit.ts (how an
- * append becomes durable), retention-runner.ts, storage-failure.ts, topic-removal.ts.
+ * append becomes durable), retention-runner.ts, compaction/compaction-runner.ts (the log
+ * cleaner), storage-failure.ts, topic-removal.ts.
  */
 import { mkdirSync } from 'node:fs';
 import { WeirError } from '../errors.js';
@@ -10,13 +11,15 @@ import type { Logger } from '../logger.js';
 import type { RecordInput } from '../kafka/protocol/record-batch.js';
 import { Admission } from './admission.js';
 import { Appender } from './appender.js';
+import { CompactionRunner } from './compaction/compaction-runner.js';
 import { StoreCounters } from './counters.js';
 import { GroupCommitter } from './group-commit.js';
+import { HousekeepingLock } from './housekeeping.js';
 import { LmdbKv } from './kv.js';
 import { logKey } from './keys.js';
 import { TxnWrites, openLmdbEnv, type LmdbEnv, type TopicRecord } from './lmdb-env.js';
 import { lockDataDir, type DirLock } from './lock.js';
-import { loadPartition } from './partition.js';
+import { loadPartition, partitionInfo } from './partition.js';
 import { RetentionRunner } from './retention-runner.js';
 import { SmallState } from './small-state.js';
 import { StorageFailure } from './storage-failure.js';
@@ -25,6 +28,7 @@ import { TopicRegistry } from './topics.js';
 import type {
   AppendResult,
   AppendWaiter,
+  CompactionReport,
   CursorPosition,
   GroupOffset,
   KvNamespace,
@@ -43,6 +47,9 @@ export class LmdbStore implements LogStore {
   private readonly appender: Appender;
   private readonly topics: TopicRegistry;
   private readonly retention: RetentionRunner;
+  private readonly compaction: CompactionRunner;
+  /** Retention, compaction chunks and the reload after a failed commit: one at a time. */
+  private readonly housekeeping = new HousekeepingLock();
   private readonly failure: StorageFailure;
   private readonly counters = new StoreCounters();
   private closing = false;
@@ -70,6 +77,7 @@ export class LmdbStore implements LogStore {
         topics: this.topics,
         counters: this.counters,
         log,
+        lock: this.housekeeping,
         diskBudgetBytes: options.diskBudgetBytes,
         cursors: () => this.small.listCursors(),
         onDrop: options.onDrop,
@@ -81,6 +89,8 @@ export class LmdbStore implements LogStore {
       },
       options.retentionCheckIntervalMs,
     );
+    const appendsWaiting = () => this.committer.records > 0;
+    this.compaction = new CompactionRunner({ env, topics: this.topics, counters: this.counters, log, lock: this.housekeeping, appendsWaiting, isClosing: this.isClosing }, options);
   }
 
   private openCommitter(): GroupCommitter {
@@ -94,9 +104,10 @@ export class LmdbStore implements LogStore {
       },
       onQueueDrained: () => this.admission.wake(),
       recoverAfterFailure: async () => {
-        await this.retention.settled();
-        this.topics.reloadPartitions();
-        this.counters.usedBytes = this.storedBytes();
+        await this.housekeeping.run(() => {
+          this.topics.reloadPartitions();
+          this.counters.usedBytes = this.storedBytes();
+        });
         await this.failure.retry(this.isClosing);
       },
       onCommitFailed: (cause) => this.failure.commitFailed(cause),
@@ -191,16 +202,11 @@ export class LmdbStore implements LogStore {
 
   describeTopic(name: string): TopicDescription {
     const record: TopicRecord = this.topics.record(name);
+    const config = this.topics.config(name);
     return {
       name,
-      partitions: this.topics.partitionsOf(name).map((p) => ({
-        partition: p.partition,
-        logStartOffset: p.logStartOffset,
-        highWatermark: p.highWatermark,
-        sizeBytes: p.sizeBytes,
-        segments: p.segments.length,
-      })),
-      config: this.topics.config(name),
+      partitions: this.topics.partitionsOf(name).map((p) => partitionInfo(p, this.compaction.status(p, config))),
+      config,
       overrides: { ...record.overrides },
       createdAt: record.createdAt,
     };
@@ -298,6 +304,11 @@ export class LmdbStore implements LogStore {
     return this.retention.run(now);
   }
 
+  runCompaction(now = Date.now()): Promise<CompactionReport> {
+    this.assertOpen();
+    return this.compaction.run(now);
+  }
+
   stats(): StoreStats {
     return {
       usedBytes: this.counters.usedBytes,
@@ -331,10 +342,12 @@ export class LmdbStore implements LogStore {
     this.closed ??= (async () => {
       this.closing = true;
       this.retention.stop();
+      this.compaction.stop();
       this.admission.wake();
       this.committer.flushEverything();
       await this.committer.idle();
       await this.retention.settled();
+      await this.compaction.settled();
       for (const p of this.topics.allPartitions()) p.releaseWaiters();
       if (this.failure.reason === undefined) {
         await this.checkpointActiveSegments();

@@ -13,7 +13,7 @@ import { decodeRecordBatch, readBatchHeader } from '../kafka/protocol/record-bat
 import type { Logger } from '../logger.js';
 import { logKey, offsetOfLogKey, partitionEndKey } from './keys.js';
 import type { LmdbEnv, SegmentMeta } from './lmdb-env.js';
-import type { ReadResult } from './types.js';
+import type { CompactionStatus, PartitionInfo, ReadResult } from './types.js';
 
 interface Waiter {
   offset: number;
@@ -195,6 +195,12 @@ export class PartitionState {
   releaseWaiters(): void {
     for (const waiter of this.waiters ?? []) waiter.wake(false);
   }
+}
+
+/** What describeTopic tells of a partition; `compaction` on a compacted topic only. */
+export function partitionInfo(p: PartitionState, compaction: CompactionStatus | undefined): PartitionInfo {
+  const info = { partition: p.partition, logStartOffset: p.logStartOffset, highWatermark: p.highWatermark, sizeBytes: p.sizeBytes, segments: p.segments.length };
+  return compaction === undefined ? info : { ...info, compaction };
 }
 
 /**

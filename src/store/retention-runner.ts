@@ -7,7 +7,9 @@
  */
 import type { Logger } from '../logger.js';
 import type { StoreCounters } from './counters.js';
+import type { HousekeepingLock } from './housekeeping.js';
 import { durable, type LmdbEnv } from './lmdb-env.js';
+import { PeriodicJob } from './periodic-job.js';
 import type { PartitionState } from './partition.js';
 import { deleteSegments, planBudget, planRetention, type BudgetCandidate, type PartitionRetentionInput, type SegmentDeletion } from './retention.js';
 import type { TopicRegistry } from './topics.js';
@@ -18,6 +20,8 @@ export interface RetentionContext {
   topics: TopicRegistry;
   counters: StoreCounters;
   log: Logger;
+  /** Shared with the log cleaner: a run and a compaction chunk never rewrite segments at once. */
+  lock: HousekeepingLock;
   diskBudgetBytes: number;
   cursors(): CursorPosition[];
   onDrop: ((event: DropEvent) => void) | undefined;
@@ -27,46 +31,41 @@ export interface RetentionContext {
 }
 
 export class RetentionRunner {
-  private running: Promise<RetentionReport> | undefined;
-  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly job: PeriodicJob<RetentionReport>;
 
   /** `intervalMs` 0: no timer (tests run retention themselves). */
   constructor(
     private readonly ctx: RetentionContext,
     intervalMs: number,
   ) {
-    if (intervalMs > 0) {
-      this.timer = setInterval(() => this.request(), intervalMs);
-      this.timer.unref();
-    }
+    this.job = new PeriodicJob((now) => ctx.lock.run(() => this.retain(now)), intervalMs, ctx.isClosing, ctx.log, 'retention');
   }
 
   /** Starts a run unless one is under way or the store is closing. */
   request(): void {
-    if (this.ctx.isClosing() || this.running !== undefined) return;
-    this.run().catch((err: unknown) => this.ctx.log.error({ err }, 'retention failed'));
+    this.job.request();
   }
 
   /** Runs retention now, or joins the run under way. */
   run(now = Date.now()): Promise<RetentionReport> {
-    if (this.running !== undefined) return this.running;
-    this.running = this.retain(now).finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.job.run(now);
   }
 
   /** Resolves once no run is under way, however it ended. */
-  async settled(): Promise<void> {
-    await this.running?.catch(() => undefined);
+  settled(): Promise<void> {
+    return this.job.settled();
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
+    this.job.stop();
   }
 
   /** Kafka's DeleteRecords: moves the log start offset to `target`, deleting the segments wholly before it. */
-  async moveLogStart(p: PartitionState, target: number): Promise<void> {
+  moveLogStart(p: PartitionState, target: number): Promise<void> {
+    return this.ctx.lock.run(() => this.moveLogStartNow(p, target));
+  }
+
+  private async moveLogStartNow(p: PartitionState, target: number): Promise<void> {
     p.logStartOffset = target;
     const deletions = planRetention(this.input(p, Date.now())).filter((d) => d.reason === 'log-start-offset');
     if (deletions.length > 0) {

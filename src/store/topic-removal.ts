@@ -1,7 +1,7 @@
 /**
  * Deleting a topic: forgotten first, so no new append reaches it; the appends already queued land
  * (their callers were told they were accepted); then its batches, segment rows, partition rows,
- * cursors and group offsets go in one transaction.
+ * the log cleaner's rows, cursors and group offsets go in one transaction.
  */
 import type { StoreCounters } from './counters.js';
 import { logKey, partitionEndKey } from './keys.js';
@@ -40,4 +40,5 @@ function removePartition(env: LmdbEnv, p: PartitionState, writes: TxnWrites): vo
     writes.add(env.segments.remove(Buffer.from(key)));
   }
   writes.add(env.partitions.remove(p.id));
+  writes.add(env.cleaner.remove(p.id));
 }

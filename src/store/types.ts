@@ -24,6 +24,18 @@ export interface StoreOptions {
   /** How often retention runs (ms). 0 disables the timer (tests call runRetention themselves). */
   retentionCheckIntervalMs: number;
   /**
+   * The log cleaner's dedupe buffer (`store.compaction_buffer_bytes`, 24 bytes a key): a partition
+   * with more dirty keys than fit is compacted in several passes. Absent: 16 MiB.
+   */
+  compactionBufferBytes?: number;
+  /**
+   * How often the log cleaner looks for partitions to compact (`store.compaction_check_interval_ms`).
+   * 0 or absent: no timer (tests call runCompaction themselves).
+   */
+  compactionCheckIntervalMs?: number;
+  /** Tests only: interrupt a compaction pass between chunks, or make its chunks small. */
+  compactionTestHooks?: CompactionTestHooks;
+  /**
    * lmdb-js `overlappingSync`: fsync runs after the commit, outside the write lock, so the next
    * transaction can be built while the previous one flushes. Appends still resolve only after
    * their flush either way.
@@ -73,6 +85,38 @@ export interface PartitionInfo {
   highWatermark: number;
   sizeBytes: number;
   segments: number;
+  /** Present only on topics whose cleanup.policy compacts. */
+  compaction?: CompactionStatus;
+}
+
+/** The log cleaner's view of one partition of a compacted topic. */
+export interface CompactionStatus {
+  /** Bytes not yet compacted / all bytes, over the closed segments the cleaner may compact now (0 to 1). */
+  dirtyRatio: number;
+  /** Wall-clock ms when the last compaction pass over the partition ended; null before the first. */
+  lastCompactedAt: number | null;
+  /** Bytes the cleaner has removed from the partition, in all. */
+  bytesReclaimed: number;
+  /**
+   * The cleaner is behind: its last pass could not map every dirty key (more than
+   * `store.compaction_buffer_bytes` hold; the next pass goes on), or the oldest dirty record is
+   * past `max.compaction.lag.ms`.
+   */
+  behind: boolean;
+}
+
+export interface CompactionReport {
+  partitionsCompacted: number;
+  recordsRemoved: number;
+  bytesReclaimed: number;
+}
+
+/** Tests only: hooks into a compaction pass. */
+export interface CompactionTestHooks {
+  /** Called once each chunk but the last is durable; a throw interrupts the pass there, as a crash would. */
+  betweenChunks?(chunk: number): void | Promise<void>;
+  /** Batch bytes per chunk (default 1 MiB). */
+  chunkBytes?: number;
 }
 
 export interface TopicDescription {
@@ -237,5 +281,7 @@ export interface StoreMonitor {
 /** The whole store: every role, and housekeeping for the one place that opens and closes it. */
 export interface LogStore extends RecordLog, TopicAdmin, CursorStore, GroupOffsetStore, KeyValueStore, StoreMonitor {
   runRetention(now?: number): Promise<RetentionReport>;
+  /** Compacts every due partition of a compacted topic once, one at a time (joins a run under way). */
+  runCompaction(now?: number): Promise<CompactionReport>;
   close(): Promise<void>;
 }

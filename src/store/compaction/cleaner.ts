@@ -1,0 +1,233 @@
+/**
+ * One log cleaner pass over one partition (Kafka's `LogCleaner`): keep the latest record of
+ * every key, offsets unchanged.
+ *
+ * 1. Map (map-build.ts): each key of the dirty records, [first dirty offset, end of the clean
+ *    range), to its latest offset, in a fixed-size map; when it fills, the pass stops at the
+ *    first record that did not fit (`mapEnd`) and the next pass goes on from there.
+ * 2. Clean: every batch in [log start, mapEnd) is filtered (batch-filter.ts). A record goes when
+ *    the map holds a later offset for its key, when it has no key (Kafka's cleaner drops those:
+ *    a compacted topic refuses them), or when it is a tombstone whose segment was first compacted
+ *    more than `delete.retention.ms` ago. Only batches that lose records are written (flash
+ *    wear); a batch left empty is deleted, except an idempotent producer's last batch, kept empty
+ *    (producer-batches.ts). Segment rows get their new size, and once a pass has compacted a whole
+ *    segment, `cleanedAt` (from when its tombstones count down) and its tombstone count.
+ * 3. The writes go in chunks of about CHUNK_BYTES read, each one LMDB transaction (so group
+ *    commits interleave and never wait long), made durable before the next, with the event loop
+ *    given back between chunks. The checkpoint (the next first dirty offset, `mapEnd`) is written
+ *    with the last chunk, so it moves only once every chunk before it is on disk.
+ *
+ * Why a crash (or an error, or close) between two chunks loses nothing. Each chunk is atomic, so
+ * the log after a crash is the log before the pass with some chunks applied: a prefix of them,
+ * LMDB commits being ordered. A chunk removes a record only if (a) the map holds a later offset
+ * of its key, i.e. a later record of the key was stored in [first dirty, mapEnd) when the map was
+ * built, or (b) it has no key, or (c) it is a tombstone past its horizon. The later record of
+ * (a) is never removed by this or any pass through rule (a) (no later offset of its key was in
+ * the map: it is the latest), so every key keeps its latest record, or loses only a tombstone,
+ * which is the deletion the key's history ends with. Offsets are never rewritten: a kept batch
+ * is put back under its own key, so no offset can appear twice. Re-running the pass after a crash
+ * maps the same range again (the checkpoint did not move); the records removed meanwhile were
+ * all superseded inside that range, so the new map holds the same latest offset for every key
+ * it held, fills no earlier, and makes the same removals, minus those already made: a pass is
+ * idempotent. Only rule (c) depends on the time, and it removes nothing but expired tombstones.
+ */
+import { filterBatch, type FilteredRecord } from '../../kafka/protocol/batch-filter.js';
+import type { StoreCounters } from '../counters.js';
+import type { HousekeepingLock } from '../housekeeping.js';
+import { logKey } from '../keys.js';
+import { durable, sameTransaction, type CleanerRecord, type LmdbEnv, type SegmentMeta } from '../lmdb-env.js';
+import type { PartitionState } from '../partition.js';
+import { tombstoneHorizonPassed, type CleanPlan } from './clean-plan.js';
+import { batchEnd, buildOffsetMap, readBatches, type MapBuildContext, type StoredBatch } from './map-build.js';
+import type { KeyOffsetMap } from './offset-map.js';
+import { ProducerLastBatches } from './producer-batches.js';
+
+/** Batch bytes read per chunk (one transaction), and at most this many batches. */
+export const CHUNK_BYTES = 1024 * 1024;
+const CHUNK_BATCHES = 4096;
+
+export interface CleanerContext extends MapBuildContext {
+  counters: StoreCounters;
+  lock: HousekeepingLock;
+  map: KeyOffsetMap;
+  /** Batch bytes read per chunk (CHUNK_BYTES but in tests). */
+  chunkBytes: number;
+  /** Whether `p` still belongs to the store (its topic was not deleted). */
+  alive(p: PartitionState): boolean;
+  /** Tests: called once each chunk but the last is durable; a throw interrupts the pass there. */
+  betweenChunks?(chunk: number): void | Promise<void>;
+}
+
+export interface PassResult {
+  recordsRemoved: number;
+  bytesReclaimed: number;
+  /** The new first dirty offset. */
+  mapEnd: number;
+  /** The map held every key of the clean range (else the next pass goes on from mapEnd). */
+  mappedAll: boolean;
+}
+
+interface SegmentChange {
+  bytesDelta: number;
+  completed?: { cleanedAt: number; tombstones: number };
+}
+
+/** The writes of one chunk. */
+class Chunk {
+  readonly rows: { key: Buffer; value: Buffer | null }[] = [];
+  readonly segments = new Map<SegmentMeta, SegmentChange>();
+  bytesDelta = 0;
+  recordsRemoved = 0;
+
+  change(segment: SegmentMeta): SegmentChange {
+    let change = this.segments.get(segment);
+    if (change === undefined) this.segments.set(segment, (change = { bytesDelta: 0 }));
+    return change;
+  }
+}
+
+/**
+ * Runs one pass over `p` as `plan` describes it. Resolves to what it did, or undefined when it
+ * was stopped (store closing, topic deleted) before its checkpoint moved.
+ */
+export async function cleanPartition(ctx: CleanerContext, p: PartitionState, plan: CleanPlan, deleteRetentionMs: number, now: number): Promise<PassResult | undefined> {
+  const previous = ctx.env.cleaner.get(p.id);
+  const mapped = await buildOffsetMap(ctx, p, ctx.map, plan.firstDirty, plan.cleanEnd);
+  if (mapped === undefined) return undefined;
+  const mapEnd = Math.max(mapped, plan.firstDirty);
+  const pass = new CleanerPass(ctx, p, ctx.map, mapped, deleteRetentionMs, now);
+  const totals = { recordsRemoved: 0, bytesReclaimed: 0 };
+  // Reading, filtering and writing a chunk hold the housekeeping lock together: retention may
+  // delete segments between two chunks, never between a chunk's read and its write.
+  const nextChunk = async (): Promise<boolean> => {
+    if (ctx.stopped() || !ctx.alive(p)) return false;
+    const chunk = pass.nextChunk();
+    totals.bytesReclaimed -= chunk.bytesDelta;
+    totals.recordsRemoved += chunk.recordsRemoved;
+    if (chunk.rows.length === 0 && chunk.segments.size === 0 && !pass.done) return true;
+    await commitChunk(ctx, p, chunk, {
+      firstDirtyOffset: pass.done ? mapEnd : (previous?.firstDirtyOffset ?? 0),
+      lastCompactedAt: pass.done ? now : (previous?.lastCompactedAt ?? null),
+      bytesReclaimed: (previous?.bytesReclaimed ?? 0) + totals.bytesReclaimed,
+    });
+    return true;
+  };
+  for (let index = 0; ; index++) {
+    if (!(await ctx.lock.run(nextChunk))) return undefined;
+    if (pass.done) return { ...totals, mapEnd, mappedAll: mapped >= plan.cleanEnd };
+    await ctx.betweenChunks?.(index);
+    await ctx.pause();
+  }
+}
+
+/** Writes one chunk in one transaction; once durable, brings the in-memory sizes in line. */
+async function commitChunk(ctx: CleanerContext, p: PartitionState, chunk: Chunk, record: CleanerRecord): Promise<void> {
+  const { env } = ctx;
+  const write = env.root.batch(() => {
+    for (const { key, value } of chunk.rows) sameTransaction(value === null ? env.batches.remove(key) : env.batches.put(key, value));
+    for (const [segment, change] of chunk.segments) {
+      const row: SegmentMeta = { ...segment, bytes: segment.bytes + change.bytesDelta };
+      if (change.completed !== undefined) {
+        row.cleanedAt = segment.cleanedAt ?? change.completed.cleanedAt;
+        row.tombstones = change.completed.tombstones;
+      }
+      sameTransaction(env.segments.put(logKey(p.id, segment.baseOffset), row));
+    }
+    sameTransaction(env.cleaner.put(p.id, record));
+  });
+  await durable(write);
+  for (const [segment, change] of chunk.segments) {
+    segment.bytes += change.bytesDelta;
+    if (change.completed !== undefined) {
+      segment.cleanedAt ??= change.completed.cleanedAt;
+      segment.tombstones = change.completed.tombstones;
+    }
+  }
+  p.sizeBytes += chunk.bytesDelta;
+  ctx.counters.usedBytes += chunk.bytesDelta;
+}
+
+/** The clean step's walk over [log start, mapEnd), one chunk at a time. */
+class CleanerPass {
+  done = false;
+  /** Next batch to read: batches start at or after it. */
+  private cursor: number;
+  /** The segment being walked, its tombstones kept so far, and whether its tombstones may go. */
+  private segment: SegmentMeta | undefined;
+  private tombstones = 0;
+  private horizonPassed = false;
+  private readonly producers: ProducerLastBatches;
+
+  constructor(
+    private readonly ctx: CleanerContext,
+    private readonly p: PartitionState,
+    private readonly map: KeyOffsetMap,
+    private readonly mapEnd: number,
+    private readonly deleteRetentionMs: number,
+    private readonly now: number,
+  ) {
+    this.cursor = p.segments[0]?.baseOffset ?? p.logStartOffset;
+    this.producers = new ProducerLastBatches(ctx.env, p.id, p.highWatermark);
+  }
+
+  /** Filters the next chunk's batches (run under the housekeeping lock). */
+  nextChunk(): Chunk {
+    const chunk = new Chunk();
+    const from = Math.max(this.cursor, this.p.segments[0]?.baseOffset ?? this.p.logStartOffset);
+    const batches = readBatches(this.ctx.env, this.p, from, this.mapEnd, { maxBytes: this.ctx.chunkBytes, maxBatches: CHUNK_BATCHES, containing: false });
+    for (const batch of batches) {
+      const segment = this.segmentOf(batch.baseOffset, chunk);
+      if (segment !== undefined) this.clean(batch, segment, chunk);
+      this.cursor = batchEnd(batch);
+    }
+    if (batches.length === 0 || this.cursor >= this.mapEnd) {
+      this.done = true;
+      this.completeSegment(chunk);
+    }
+    return chunk;
+  }
+
+  /** The segment holding `offset`, completing the one walked before when it is another. */
+  private segmentOf(offset: number, chunk: Chunk): SegmentMeta | undefined {
+    if (this.segment !== undefined && offset < this.segment.nextOffset && offset >= this.segment.baseOffset) return this.segment;
+    this.completeSegment(chunk);
+    this.segment = this.p.segments.find((s) => offset >= s.baseOffset && offset < s.nextOffset);
+    this.tombstones = 0;
+    this.horizonPassed = this.segment !== undefined && tombstoneHorizonPassed(this.segment, this.deleteRetentionMs, this.now);
+    return this.segment;
+  }
+
+  /** The walked segment, if the map covered all of it, is now compacted: note when and its tombstones. */
+  private completeSegment(chunk: Chunk): void {
+    const segment = this.segment;
+    this.segment = undefined;
+    if (segment === undefined || segment.nextOffset > this.mapEnd || !this.p.segments.includes(segment)) return;
+    if (segment.cleanedAt !== undefined && segment.tombstones === this.tombstones) return;
+    chunk.change(segment).completed = { cleanedAt: this.now, tombstones: this.tombstones };
+  }
+
+  private clean(batch: StoredBatch, segment: SegmentMeta, chunk: Chunk): void {
+    const result = filterBatch(batch.value, this.keep, true);
+    const { header } = result;
+    if (result.removed === 0 && (header.recordCount > 0 || header.isControl)) return;
+    let value = result.batch;
+    if (result.kept === 0 && !(header.producerId >= 0 && this.producers.isLast(header.producerId, batch.baseOffset))) value = null;
+    if (value === batch.value) return;
+    const delta = (value?.length ?? 0) - batch.value.length;
+    chunk.rows.push({ key: logKey(this.p.id, batch.baseOffset), value });
+    chunk.change(segment).bytesDelta += delta;
+    chunk.bytesDelta += delta;
+    chunk.recordsRemoved += result.removed;
+  }
+
+  /** Whether a record stays (see the file comment); counts the tombstones that do. */
+  private readonly keep = (record: FilteredRecord): boolean => {
+    if (record.offset >= this.mapEnd) return true;
+    if (record.key === null || this.map.get(record.key) > record.offset) return false;
+    if (record.tombstone) {
+      if (this.horizonPassed) return false;
+      this.tombstones++;
+    }
+    return true;
+  };
+}
