@@ -1,5 +1,5 @@
 import { TOPIC_CONFIG_NAMES, type TopicConfig } from '../../store/topic-config.js';
-import type { TopicDescription } from '../../store/types.js';
+import type { CompactionStatus, TopicDescription } from '../../store/types.js';
 import { withAdmin } from '../kafka-client.js';
 import type { CommandSpec } from '../spec.js';
 import { STORE_OPTIONS, TOPIC_OPTION, formatSize, isRemote, withStore } from './topics-common.js';
@@ -16,7 +16,7 @@ export function formatDescription(d: TopicDescription, defaults: TopicConfig): s
   for (const p of d.partitions) {
     lines.push(
       `\tPartition: ${p.partition}\tLogStartOffset: ${p.logStartOffset}\tHighWatermark: ${p.highWatermark}` +
-        `\tSize: ${formatSize(p.sizeBytes)}\tSegments: ${p.segments}`,
+        `\tSize: ${formatSize(p.sizeBytes)}\tSegments: ${p.segments}${p.compaction === undefined ? '' : formatCompaction(p.compaction)}`,
     );
   }
   lines.push(`Configs for topic ${d.name} (override: set on this topic; default: from topic_defaults):`);
@@ -27,11 +27,17 @@ export function formatDescription(d: TopicDescription, defaults: TopicConfig): s
   return `${lines.join('\n')}\n`;
 }
 
+/** The log cleaner's columns, on partitions of a compacted topic. */
+function formatCompaction(c: CompactionStatus): string {
+  const last = c.lastCompactedAt === null ? 'never' : new Date(c.lastCompactedAt).toISOString();
+  return `\tDirtyRatio: ${c.dirtyRatio.toFixed(2)}\tLastCompacted: ${last}\tReclaimed: ${formatSize(c.bytesReclaimed)}\tCleanerBehind: ${c.behind ? 'yes' : 'no'}`;
+}
+
 export const topicsDescribe: CommandSpec = {
   path: ['topics', 'describe'],
   summary: 'Show partitions (log start, high watermark, size) and effective configs',
   description: [
-    'For each partition prints the log start offset, the high watermark (one past the last durable offset), the bytes stored and the number of segments; then every topic config with its effective value, marking overrides.',
+    'For each partition prints the log start offset, the high watermark (one past the last durable offset), the bytes stored and the number of segments; on a compacted topic also the log cleaner\'s dirty ratio, last compaction, bytes reclaimed and whether it is behind; then every topic config with its effective value, marking overrides.',
     'Without --topic, describes every topic.',
   ],
   options: [{ ...TOPIC_OPTION, required: false, doc: `Topic to describe: ${TOPIC_OPTION.doc}`, defaultDoc: 'all topics' }, ...STORE_OPTIONS],
