@@ -142,7 +142,7 @@ function section(v) {
     const tbody = document.createElement('tbody');
     for (const row of v.table.rows) {
       const tr = document.createElement('tr');
-      row.forEach((value, i) => tr.append(cell(show(value), v.table.columns[i] && v.table.columns[i].numeric ? 'num' : '')));
+      row.forEach((value, i) => { const col = v.table.columns[i] || {}; tr.append(cell(show(value, col.unit), col.numeric ? 'num' : '')); });
       tbody.append(tr);
     }
     if (v.table.rows.length === 0) { const tr = document.createElement('tr'); tr.append(cell(v.table.empty || 'none')); tbody.append(tr); }

@@ -3,7 +3,7 @@
  * glance. statusSnapshot() reads the counters; StatusRates (./status-rates.ts) fills in the rates
  * from its recent samples, and the storage write rate comes from an hour of them (./wear-window.ts).
  */
-import type { GroupOffsetStore, RecordLog, StoreMonitor, TopicAdmin } from '../store/types.js';
+import type { GroupOffsetStore, RecordLog, StoreMonitor, TopicAdmin, TopicDescription } from '../store/types.js';
 import { yearsToEndurance } from './flash-wear.js';
 import type { Readiness } from './readiness.js';
 import type { WearWindow } from './wear-window.js';
@@ -70,7 +70,8 @@ export interface StatusSectionView {
   /** A one-line state shown next to the title, e.g. "connected" or "down since 12:03". */
   state?: { text: string; level: 'ok' | 'warn' | 'bad' };
   cards?: StatusCard[];
-  table?: { columns: { label: string; numeric?: boolean }[]; rows: (string | number)[][]; empty?: string };
+  /** A column's `unit` says how the page prints its numbers: a count (default) or bytes. */
+  table?: { columns: { label: string; numeric?: boolean; unit?: 'count' | 'bytes' }[]; rows: (string | number)[][]; empty?: string };
 }
 
 export interface StatusCard {
@@ -89,6 +90,43 @@ export interface StatusCard {
 }
 
 export type StatusSection = () => StatusSectionView;
+
+/** Lines of the log compaction section; the rest are counted in a last one. */
+const COMPACTION_ROWS = 50;
+
+/**
+ * The "Log compaction" section: one line per partition of a compacted topic, with what `weir
+ * topics describe` and `/metrics` show of the log cleaner. Absent when no topic compacts.
+ */
+function compactionStatusSection(topics: readonly TopicDescription[]): StatusSectionView | undefined {
+  const rows: (string | number)[][] = [];
+  let more = 0;
+  let behind = 0;
+  for (const t of topics) {
+    for (const p of t.partitions) {
+      const c = p.compaction;
+      if (c === undefined) continue;
+      if (c.behind) behind++;
+      if (rows.length === COMPACTION_ROWS) {
+        more++;
+        continue;
+      }
+      const last = c.lastCompactedAt === null ? 'never' : new Date(c.lastCompactedAt).toISOString().replace('T', ' ').slice(0, 19);
+      rows.push([`${t.name}-${p.partition}`, `${(c.dirtyRatio * 100).toFixed(0)} %`, last, c.bytesReclaimed, c.behind ? 'yes' : 'no']);
+    }
+  }
+  if (rows.length === 0) return undefined;
+  if (more > 0) rows.push([`… and ${more} more partitions`, '', '', '', '']);
+  return {
+    id: 'compaction',
+    title: 'Log compaction',
+    state: behind > 0 ? { text: `${behind} behind`, level: 'warn' } : { text: 'keeping up', level: 'ok' },
+    table: {
+      columns: [{ label: 'partition' }, { label: 'dirty', numeric: true }, { label: 'last compacted (UTC)' }, { label: 'reclaimed', numeric: true, unit: 'bytes' }, { label: 'behind' }],
+      rows,
+    },
+  };
+}
 
 function wearStatus(wear: WearWindow, enduranceTbw: number): WearStatus | null {
   const f = wear.figures();
@@ -114,8 +152,10 @@ export function statusSnapshot(
 ): StatusSnapshot {
   const stats = store.stats();
   const report = readiness.report();
+  const descriptions: TopicDescription[] = [];
   const topics = store.listTopics().map((name) => {
     const d = store.describeTopic(name);
+    descriptions.push(d);
     let logEndOffset = 0;
     let records = 0;
     let sizeBytes = 0;
@@ -137,6 +177,8 @@ export function statusSnapshot(
     return { group, lag, partitions };
   });
   const extra = [...sections.values()].map((read) => read());
+  const compaction = compactionStatusSection(descriptions);
+  if (compaction !== undefined) extra.push(compaction);
   return {
     version,
     now: Date.now(),

@@ -80,6 +80,10 @@ describe('status page in headless Chromium', () => {
   it('shows topics with live rates and sizes, consumer-group lag, disk headroom, flash wear, readiness and MQTT clients', async () => {
     await store.createTopic('sensors.temperature', { partitions: 3 });
     await store.createTopic('sensors.humidity');
+    // A compacted topic, compacted once: its partition gets a line in the log compaction section.
+    await store.createTopic('devices.config', { configs: { 'cleanup.policy': 'compact', 'segment.bytes': '100' } });
+    for (let i = 0; i < 5; i++) await store.appendRecords('devices.config', 0, [{ key: Buffer.from('dev-1'), value: Buffer.alloc(400, i) }]);
+    await store.runCompaction();
     let appending = true;
     const load = (async () => {
       for (let i = 0; appending; i++) {
@@ -123,14 +127,16 @@ describe('status page in headless Chromium', () => {
 
     expect(await page.textContent('#ready')).toBe('ready');
     const rows = await page.$$eval('#topics tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
-    expect(rows.map((r) => r[0])).toEqual(['mqtt', 'sensors.humidity', 'sensors.temperature']);
-    expect(rows[2]![1]).toBe('3');
-    expect(Number(rows[2]![4]!.replace(/,/g, ''))).toBeGreaterThan(0);
+    expect(rows.map((r) => r[0])).toEqual(['devices.config', 'mqtt', 'sensors.humidity', 'sensors.temperature']);
+    expect(rows[3]![1]).toBe('3');
+    expect(Number(rows[3]![4]!.replace(/,/g, ''))).toBeGreaterThan(0);
+    const compaction = await page.$$eval('[data-section="compaction"] tbody td', (tds) => tds.map((td) => td.textContent));
+    expect(compaction).toEqual(['devices.config-0', '0 %', expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), expect.stringMatching(/^1\.\d KiB$/), 'no']);
     expect(await page.textContent('[data-section="mqtt"] [data-card="clients"] b')).toBe('3');
     expect(await page.textContent('[data-section="mqtt"] table')).toMatch(/mqtt \(tcp\)127\.0\.0\.1:\d+/);
     expect(await page.textContent('#groups')).toMatch(/dashboard/);
     expect(await page.textContent('#used')).toMatch(/KiB|B \//);
-    expect(await page.$$('svg.spark polyline')).toHaveLength(3);
+    expect(await page.$$('svg.spark polyline')).toHaveLength(4);
     expect(await page.textContent('#wear-day')).toBe('4.32 GB/day');
     expect(await page.textContent('#wear-day-label')).toBe('written to storage per day, at the rate of the last 30 min');
     expect(await page.textContent('#wear-ratio')).toBe('10.0');
