@@ -42,6 +42,8 @@ export const ErrorCodes = {
   UNSUPPORTED_COMPRESSION_TYPE: { retriable: false },
   /** A fetch or lookup for an offset outside [logStartOffset, highWatermark]. */
   OFFSET_OUT_OF_RANGE: { retriable: false },
+  /** The topic's cleanup.policy forbids the operation: DeleteRecords on a compact-only topic. */
+  POLICY_VIOLATION: { retriable: false },
   /** The disk budget is full and the topic's overflow policy is `reject-new`. */
   DISK_BUDGET_FULL: { retriable: false },
   /** The disk budget is full with policy `block`, and the bounded wait ran out. */

@@ -24,6 +24,7 @@ import { RetentionRunner } from './retention-runner.js';
 import { SmallState } from './small-state.js';
 import { StorageFailure } from './storage-failure.js';
 import { removeTopic } from './topic-removal.js';
+import { deletes } from './topic-config.js';
 import { TopicRegistry } from './topics.js';
 import type {
   AppendResult,
@@ -247,6 +248,13 @@ export class LmdbStore implements LogStore {
   async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number> {
     this.assertOpen();
     const p = this.topics.partition(topic, partition);
+    // Kafka (Partition.deleteRecordsOnLeader) refuses it unless the policy deletes: on a
+    // compact-only topic only the cleaner removes records, and every key's latest stays.
+    if (!deletes(this.topics.config(topic))) {
+      throw new WeirError('POLICY_VIOLATION', `Records of partition ${topic}-${partition} can not be deleted due to the configured policy (cleanup.policy=compact)`, {
+        details: { topic, partition },
+      });
+    }
     const target = beforeOffset === -1 ? p.highWatermark : beforeOffset;
     if (target < 0 || target > p.highWatermark) {
       throw new WeirError('OFFSET_OUT_OF_RANGE', `cannot delete records before ${beforeOffset}: the high watermark of ${topic}-${partition} is ${p.highWatermark}`);

@@ -1,52 +1,37 @@
 /** A topic whose cleanup.policy compacts refuses records without a key, on every append path, as Kafka does. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isWeirError, type WeirError } from '../../src/errors.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { WeirError } from '../../src/errors.js';
 import { CompressionType } from '../../src/kafka/protocol/compression.js';
 import { encodeRecordBatch } from '../../src/kafka/protocol/record-batch.js';
-import type { LogStore } from '../../src/store/index.js';
 import type { AppendResult } from '../../src/store/types.js';
-import { openTestStore, tempDir } from '../helpers/store.js';
+import { storePerTest } from '../helpers/store-per-test.js';
+import { rejectionOf } from '../helpers/expect-weir.js';
 
 const rec = (key: string | null) => ({ key: key === null ? null : Buffer.from(key), value: Buffer.from('v') });
 
-async function refusal(append: Promise<unknown>): Promise<WeirError> {
-  const err = await append.then(() => undefined, (e: unknown) => e);
-  if (!isWeirError(err)) throw new Error(`expected a WeirError, got ${String(err)}`);
-  return err;
-}
-
 describe('records without a key on a compacted topic', () => {
-  let store: LogStore;
-  let cleanup: () => void;
+  const s = storePerTest();
 
   beforeEach(async () => {
-    const dir = tempDir();
-    cleanup = dir.cleanup;
-    store = await openTestStore(dir.dir);
-    await store.createTopic('latest', { configs: { 'cleanup.policy': 'compact' } });
-    await store.createTopic('both', { configs: { 'cleanup.policy': 'compact,delete' } });
-    await store.createTopic('plain');
-  });
-
-  afterEach(async () => {
-    await store.close();
-    cleanup();
+    await s.store.createTopic('latest', { configs: { 'cleanup.policy': 'compact' } });
+    await s.store.createTopic('both', { configs: { 'cleanup.policy': 'compact,delete' } });
+    await s.store.createTopic('plain');
   });
 
   it('appendRecords refuses them with INVALID_RECORD (not retriable), naming each, and stores nothing of the append', async () => {
-    const err = await refusal(store.appendRecords('latest', 0, [rec('a'), rec(null), rec('c'), rec(null)]));
+    const err = await rejectionOf(s.store.appendRecords('latest', 0, [rec('a'), rec(null), rec('c'), rec(null)]));
     expect(err.code).toBe('INVALID_RECORD');
     expect(err.retriable).toBe(false);
     expect(err.message).toBe('Compacted topic cannot accept message without key in topic partition latest-0.');
     expect((err.details?.recordErrors as { batchIndex: number }[]).map((e) => e.batchIndex)).toEqual([1, 3]);
-    expect((await refusal(store.appendRecords('both', 0, [rec(null)]))).code).toBe('INVALID_RECORD');
-    expect(store.offsets('latest', 0).highWatermark).toBe(0);
+    expect((await rejectionOf(s.store.appendRecords('both', 0, [rec(null)]))).code).toBe('INVALID_RECORD');
+    expect(s.store.offsets('latest', 0).highWatermark).toBe(0);
   });
 
   it('appendRecordsTo (MQTT ingest) tells its waiter, once', async () => {
     const outcomes: unknown[] = [];
     await new Promise<void>((resolve) =>
-      store.appendRecordsTo('latest', 0, [rec(null)], { appendSettled: (err: unknown, _r?: AppendResult) => (outcomes.push(err), resolve()) }),
+      s.store.appendRecordsTo('latest', 0, [rec(null)], { appendSettled: (err: unknown, _r?: AppendResult) => (outcomes.push(err), resolve()) }),
     );
     expect(outcomes).toHaveLength(1);
     expect((outcomes[0] as WeirError).code).toBe('INVALID_RECORD');
@@ -56,24 +41,24 @@ describe('records without a key on a compacted topic', () => {
     const batch = (keys: (string | null)[], compression = CompressionType.None) =>
       encodeRecordBatch({ baseOffset: 0, compression, records: keys.map(rec) });
     const two = Buffer.concat([batch(['a', 'b']), batch(['c', null], CompressionType.Lz4)]);
-    const err = await refusal(store.appendBatches('latest', 0, two));
+    const err = await rejectionOf(s.store.appendBatches('latest', 0, two));
     expect(err.code).toBe('INVALID_RECORD');
     expect((err.details?.recordErrors as { batchIndex: number }[]).map((e) => e.batchIndex)).toEqual([3]);
-    expect((await store.appendBatches('latest', 0, batch(['a', 'b'], CompressionType.Gzip))).baseOffset).toBe(0);
+    expect((await s.store.appendBatches('latest', 0, batch(['a', 'b'], CompressionType.Gzip))).baseOffset).toBe(0);
   });
 
   it('a topic whose policy is delete takes them, and so does a compacted one once they have keys', async () => {
-    expect((await store.appendRecords('plain', 0, [rec(null)])).baseOffset).toBe(0);
-    expect((await store.appendBatches('plain', 0, encodeRecordBatch({ baseOffset: 0, records: [rec(null)] }))).baseOffset).toBe(1);
-    expect((await store.appendRecords('latest', 0, [rec('k'), rec('k')])).baseOffset).toBe(0);
+    expect((await s.store.appendRecords('plain', 0, [rec(null)])).baseOffset).toBe(0);
+    expect((await s.store.appendBatches('plain', 0, encodeRecordBatch({ baseOffset: 0, records: [rec(null)] }))).baseOffset).toBe(1);
+    expect((await s.store.appendRecords('latest', 0, [rec('k'), rec('k')])).baseOffset).toBe(0);
     // A tombstone has a key and a null value: accepted.
-    expect((await store.appendRecords('latest', 0, [{ key: Buffer.from('k'), value: null }])).baseOffset).toBe(2);
+    expect((await s.store.appendRecords('latest', 0, [{ key: Buffer.from('k'), value: null }])).baseOffset).toBe(2);
   });
 
   it('follows the policy as it is altered', async () => {
-    await store.alterTopicConfigs('plain', { 'cleanup.policy': 'compact' });
-    expect((await refusal(store.appendRecords('plain', 0, [rec(null)]))).code).toBe('INVALID_RECORD');
-    await store.alterTopicConfigs('plain', {}, ['cleanup.policy']);
-    expect((await store.appendRecords('plain', 0, [rec(null)])).baseOffset).toBe(0);
+    await s.store.alterTopicConfigs('plain', { 'cleanup.policy': 'compact' });
+    expect((await rejectionOf(s.store.appendRecords('plain', 0, [rec(null)]))).code).toBe('INVALID_RECORD');
+    await s.store.alterTopicConfigs('plain', {}, ['cleanup.policy']);
+    expect((await s.store.appendRecords('plain', 0, [rec(null)])).baseOffset).toBe(0);
   });
 });

@@ -18,6 +18,7 @@ const WEIR_TO_KAFKA = {
   CORRUPT_MESSAGE: 'CORRUPT_MESSAGE',
   // Produce v8+ (KIP-467); the produce handler answers CORRUPT_MESSAGE to older versions.
   INVALID_RECORD: 'INVALID_RECORD',
+  POLICY_VIOLATION: 'POLICY_VIOLATION',
   UNSUPPORTED_COMPRESSION_TYPE: 'UNSUPPORTED_COMPRESSION_TYPE',
   OFFSET_OUT_OF_RANGE: 'OFFSET_OUT_OF_RANGE',
   // Overflow policy reject-new: not retriable, the operator's policy refused the write.

@@ -1,27 +1,14 @@
 /** DescribeConfigs tells Kafka clients each topic config's value and Kafka type as a Kafka broker would. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RESOURCE_TYPE_TOPIC, type DescribedConfig } from '../../../src/kafka/protocol/apis/describe-configs.js';
 import { createDescribeConfigsHandler } from '../../../src/kafka/server/handlers/describe-configs.js';
-import type { LogStore } from '../../../src/store/index.js';
-import { openTestStore, tempDir } from '../../helpers/store.js';
+import { storePerTest } from '../../helpers/store-per-test.js';
 
 describe('DescribeConfigs for topic configs', () => {
-  let store: LogStore;
-  let cleanup: () => void;
-
-  beforeEach(async () => {
-    const dir = tempDir();
-    cleanup = dir.cleanup;
-    store = await openTestStore(dir.dir);
-  });
-
-  afterEach(async () => {
-    await store.close();
-    cleanup();
-  });
+  const s = storePerTest();
 
   async function describeTopic(name: string): Promise<Map<string, DescribedConfig>> {
-    const handler = createDescribeConfigsHandler({ store });
+    const handler = createDescribeConfigsHandler({ store: s.store });
     const req = { resources: [{ resourceType: RESOURCE_TYPE_TOPIC, resourceName: name, configurationKeys: null }], includeSynonyms: false, includeDocumentation: true };
     const res = await handler.handle(req, {} as never);
     if (typeof res === 'symbol') throw new Error('DescribeConfigs always answers');
@@ -29,7 +16,7 @@ describe('DescribeConfigs for topic configs', () => {
   }
 
   it('lists the compaction configs with Kafka\'s values and types (LIST, DOUBLE, LONG; Long.MAX_VALUE as Kafka writes it)', async () => {
-    await store.createTopic('latest', { configs: { 'cleanup.policy': 'delete, compact', 'min.compaction.lag.ms': '60000' } });
+    await s.store.createTopic('latest', { configs: { 'cleanup.policy': 'delete, compact', 'min.compaction.lag.ms': '60000' } });
     const configs = await describeTopic('latest');
     const pick = (name: string) => {
       const c = configs.get(name)!;
