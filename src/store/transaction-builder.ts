@@ -22,7 +22,7 @@ import { logKey } from './keys.js';
 import { sameTransaction, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
 import type { PendingAppend } from './pending-append.js';
 import type { PartitionState } from './partition.js';
-import type { TopicConfig, TopicCompression } from './topic-config.js';
+import { compacts, type TopicConfig, type TopicCompression } from './topic-config.js';
 
 /**
  * The active segment's row is rewritten once it has grown this much since it was last written,
@@ -151,12 +151,12 @@ export class TransactionBuilder {
     return segment;
   }
 
-  /** The batch must start where the active segment ends, within its `segment.bytes` and `segment.ms`. */
+  /** The batch must start where the active segment ends, within its `segment.bytes` and its age limit. */
   private mustRoll(active: SegmentMeta, baseOffset: number, bytes: number, config: TopicConfig): boolean {
     return (
       active.nextOffset !== baseOffset ||
       (active.bytes > 0 && active.bytes + bytes > config['segment.bytes']) ||
-      this.now - active.createdAt >= config['segment.ms']
+      this.now - active.createdAt >= maxSegmentMs(config)
     );
   }
 
@@ -180,6 +180,15 @@ export class TransactionBuilder {
       if (active !== undefined && segments.includes(active)) partition.activeRowBytes = active.bytes;
     }
   }
+}
+
+/**
+ * `segment.ms`, or on a compacted topic `max.compaction.lag.ms` when shorter: the active segment is
+ * never compacted, so it must roll for its records to be compacted in time (Kafka's
+ * LogConfig.maxSegmentMs, KIP-354).
+ */
+function maxSegmentMs(config: TopicConfig): number {
+  return compacts(config) ? Math.min(config['segment.ms'], config['max.compaction.lag.ms']) : config['segment.ms'];
 }
 
 function groupByPartition(appends: PendingAppend[]): Map<PartitionState, PendingAppend[]> {

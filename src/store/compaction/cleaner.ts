@@ -11,7 +11,8 @@
  *    more than `delete.retention.ms` ago. Only batches that lose records are written (flash
  *    wear); a batch left empty is deleted, except an idempotent producer's last batch, kept empty
  *    (producer-batches.ts). Segment rows get their new size, and once a pass has compacted a whole
- *    segment, `cleanedAt` (from when its tombstones count down) and its tombstone count.
+ *    segment, `cleanedAt` (from when its tombstones count down) and its tombstone count; a
+ *    segment left without a batch is folded into the one before it (chunk.ts).
  * 3. The writes go in chunks of about CHUNK_BYTES read, each one LMDB transaction (so group
  *    commits interleave and never wait long), made durable before the next, with the event loop
  *    given back between chunks. The checkpoint (the next first dirty offset, `mapEnd`) is written
@@ -35,8 +36,9 @@ import { filterBatch, type FilteredRecord } from '../../kafka/protocol/batch-fil
 import type { StoreCounters } from '../counters.js';
 import type { HousekeepingLock } from '../housekeeping.js';
 import { logKey } from '../keys.js';
-import { durable, sameTransaction, type CleanerRecord, type LmdbEnv, type SegmentMeta } from '../lmdb-env.js';
+import type { SegmentMeta } from '../lmdb-env.js';
 import type { PartitionState } from '../partition.js';
+import { Chunk } from './chunk.js';
 import { tombstoneHorizonPassed, type CleanPlan } from './clean-plan.js';
 import { batchEnd, buildOffsetMap, readBatches, type MapBuildContext, type StoredBatch } from './map-build.js';
 import type { KeyOffsetMap } from './offset-map.js';
@@ -67,25 +69,6 @@ export interface PassResult {
   mappedAll: boolean;
 }
 
-interface SegmentChange {
-  bytesDelta: number;
-  completed?: { cleanedAt: number; tombstones: number };
-}
-
-/** The writes of one chunk. */
-class Chunk {
-  readonly rows: { key: Buffer; value: Buffer | null }[] = [];
-  readonly segments = new Map<SegmentMeta, SegmentChange>();
-  bytesDelta = 0;
-  recordsRemoved = 0;
-
-  change(segment: SegmentMeta): SegmentChange {
-    let change = this.segments.get(segment);
-    if (change === undefined) this.segments.set(segment, (change = { bytesDelta: 0 }));
-    return change;
-  }
-}
-
 /**
  * Runs one pass over `p` as `plan` describes it. Resolves to what it did, or undefined when it
  * was stopped (store closing, topic deleted) before its checkpoint moved.
@@ -104,8 +87,8 @@ export async function cleanPartition(ctx: CleanerContext, p: PartitionState, pla
     const chunk = pass.nextChunk();
     totals.bytesReclaimed -= chunk.bytesDelta;
     totals.recordsRemoved += chunk.recordsRemoved;
-    if (chunk.rows.length === 0 && chunk.segments.size === 0 && !pass.done) return true;
-    await commitChunk(ctx, p, chunk, {
+    if (chunk.empty && !pass.done) return true;
+    await chunk.commit(ctx.env, p, ctx.counters, {
       firstDirtyOffset: pass.done ? mapEnd : (previous?.firstDirtyOffset ?? 0),
       lastCompactedAt: pass.done ? now : (previous?.lastCompactedAt ?? null),
       bytesReclaimed: (previous?.bytesReclaimed ?? 0) + totals.bytesReclaimed,
@@ -118,33 +101,6 @@ export async function cleanPartition(ctx: CleanerContext, p: PartitionState, pla
     await ctx.betweenChunks?.(index);
     await ctx.pause();
   }
-}
-
-/** Writes one chunk in one transaction; once durable, brings the in-memory sizes in line. */
-async function commitChunk(ctx: CleanerContext, p: PartitionState, chunk: Chunk, record: CleanerRecord): Promise<void> {
-  const { env } = ctx;
-  const write = env.root.batch(() => {
-    for (const { key, value } of chunk.rows) sameTransaction(value === null ? env.batches.remove(key) : env.batches.put(key, value));
-    for (const [segment, change] of chunk.segments) {
-      const row: SegmentMeta = { ...segment, bytes: segment.bytes + change.bytesDelta };
-      if (change.completed !== undefined) {
-        row.cleanedAt = segment.cleanedAt ?? change.completed.cleanedAt;
-        row.tombstones = change.completed.tombstones;
-      }
-      sameTransaction(env.segments.put(logKey(p.id, segment.baseOffset), row));
-    }
-    sameTransaction(env.cleaner.put(p.id, record));
-  });
-  await durable(write);
-  for (const [segment, change] of chunk.segments) {
-    segment.bytes += change.bytesDelta;
-    if (change.completed !== undefined) {
-      segment.cleanedAt ??= change.completed.cleanedAt;
-      segment.tombstones = change.completed.tombstones;
-    }
-  }
-  p.sizeBytes += chunk.bytesDelta;
-  ctx.counters.usedBytes += chunk.bytesDelta;
 }
 
 /** The clean step's walk over [log start, mapEnd), one chunk at a time. */
@@ -202,8 +158,7 @@ class CleanerPass {
     const segment = this.segment;
     this.segment = undefined;
     if (segment === undefined || segment.nextOffset > this.mapEnd || !this.p.segments.includes(segment)) return;
-    if (segment.cleanedAt !== undefined && segment.tombstones === this.tombstones) return;
-    chunk.change(segment).completed = { cleanedAt: this.now, tombstones: this.tombstones };
+    chunk.complete(this.p.segments, segment, this.now, this.tombstones);
   }
 
   private clean(batch: StoredBatch, segment: SegmentMeta, chunk: Chunk): void {
@@ -213,11 +168,7 @@ class CleanerPass {
     let value = result.batch;
     if (result.kept === 0 && !(header.producerId >= 0 && this.producers.isLast(header.producerId, batch.baseOffset))) value = null;
     if (value === batch.value) return;
-    const delta = (value?.length ?? 0) - batch.value.length;
-    chunk.rows.push({ key: logKey(this.p.id, batch.baseOffset), value });
-    chunk.change(segment).bytesDelta += delta;
-    chunk.bytesDelta += delta;
-    chunk.recordsRemoved += result.removed;
+    chunk.rewrite(logKey(this.p.id, batch.baseOffset), value, segment, (value?.length ?? 0) - batch.value.length, result.removed);
   }
 
   /** Whether a record stays (see the file comment); counts the tombstones that do. */

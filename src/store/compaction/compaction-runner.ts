@@ -29,6 +29,8 @@ import { KeyOffsetMap } from './offset-map.js';
 /** Bytes and batches read between two yields while mapping. */
 const SLICE_BYTES = 256 * 1024;
 const SLICE_BATCHES = 2048;
+/** A partition whose pass failed is left alone this long (ms). */
+const FAILED_BACKOFF_MS = 10 * 60_000;
 /** While appends wait, the cleaner rests this many times as long as its last slice of work took. */
 const BUSY_REST_FACTOR = 4;
 
@@ -51,6 +53,8 @@ export class CompactionRunner {
   private map: KeyOffsetMap | undefined;
   /** Partitions whose last pass could not map every dirty record (the next pass goes on). */
   private readonly unfinished = new Set<number>();
+  /** Partitions whose last pass failed, and when (performance.now()): left alone for a while. */
+  private readonly failedAt = new Map<number, number>();
   private workStarted = performance.now();
   private readonly bufferBytes: number;
   private readonly testHooks: CompactionTestHooks | undefined;
@@ -113,12 +117,23 @@ export class CompactionRunner {
 
   private async compactAll(now: number): Promise<CompactionReport> {
     const report: CompactionReport = { partitionsCompacted: 0, recordsRemoved: 0, bytesReclaimed: 0 };
+    let failure: unknown;
     for (const p of this.duePartitions(now)) {
       if (this.ctx.isClosing()) break;
-      if (!this.alive(p)) continue;
-      // Planned again: the passes before this one took time, and retention may have run.
-      const config = this.ctx.topics.config(p.topic);
-      const result = await cleanPartition(this.cleanerContext(), p, this.plan(p, config, now), config['delete.retention.ms'], now);
+      if (!this.alive(p) || (this.failedAt.get(p.id) ?? -Infinity) > performance.now() - FAILED_BACKOFF_MS) continue;
+      let result;
+      try {
+        // Planned again: the passes before this one took time, and retention may have run.
+        const config = this.ctx.topics.config(p.topic);
+        result = await cleanPartition(this.cleanerContext(), p, this.plan(p, config, now), config['delete.retention.ms'], now);
+      } catch (err) {
+        // Kafka marks such a partition uncleanable; Weir tries it again later (a full disk passes).
+        this.failedAt.set(p.id, performance.now());
+        this.ctx.log.error({ err, topic: p.topic, partition: p.partition }, 'compacting a partition failed; the log cleaner tries it again in 10 minutes');
+        failure ??= err;
+        continue;
+      }
+      this.failedAt.delete(p.id);
       if (result === undefined) continue;
       report.partitionsCompacted++;
       report.recordsRemoved += result.recordsRemoved;
@@ -128,6 +143,8 @@ export class CompactionRunner {
       this.ctx.log.debug({ topic: p.topic, partition: p.partition, ...result }, 'partition compacted');
     }
     if (report.partitionsCompacted > 0) this.ctx.log.info(report, 'log compaction done');
+    // The other partitions were compacted; the caller learns that one failed (its log line says which).
+    if (failure !== undefined) throw failure;
     return report;
   }
 

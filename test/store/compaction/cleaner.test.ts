@@ -110,6 +110,11 @@ describe('log compaction: the cleaner', () => {
 
     const after = store.describeTopic('t').partitions[0]!;
     expect(after.compaction).toEqual({ dirtyRatio: 0, lastCompactedAt: now, bytesReclaimed: report.bytesReclaimed, behind: false });
+    // Each batch of 5 was a segment; a segment left empty is folded into the one before it (the
+    // first has none before it), so what stays is a segment per batch still holding a record.
+    const batchesLeft = new Set(latestPerKey(entries).map((r) => Math.floor(r.offset / 5)));
+    expect(before.segments).toBe(entries.length / 5 + 1);
+    expect(after.segments).toBe(batchesLeft.size + (batchesLeft.has(0) ? 0 : 1) + 1);
     expect(after.highWatermark).toBe(before.highWatermark);
     expect(before.sizeBytes - after.sizeBytes).toBe(report.bytesReclaimed);
     // Nothing is due any more: a second run does nothing.
@@ -180,6 +185,25 @@ describe('log compaction: the cleaner', () => {
     expect(recordsOf(store, 't', 0).filter((r) => r.key !== 'active-key').map(({ offset, key, value }) => ({ offset, key, value }))).toEqual(
       latestPerKey([...old, ...young]),
     );
+  });
+
+  it('rolls the active segment at max.compaction.lag.ms, says the cleaner is behind past it, and compacts it then', async () => {
+    await open();
+    await store.createTopic('t', { configs: { 'cleanup.policy': 'compact', 'max.compaction.lag.ms': '100' } });
+    await produce([['k', '1'], ['k', '2']], 1);
+    expect(store.describeTopic('t').partitions[0]!.segments).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await produce([['k', '3']], 1);
+    const info = store.describeTopic('t').partitions[0]!;
+    expect(info.segments).toBe(2);
+    expect(info.compaction?.behind).toBe(true);
+
+    expect((await store.runCompaction()).recordsRemoved).toBe(1);
+    expect(recordsOf(store, 't', 0).map((r) => [r.offset, r.value])).toEqual([
+      [1, '2'],
+      [2, '3'],
+    ]);
+    expect(store.describeTopic('t').partitions[0]!.compaction?.behind).toBe(false);
   });
 
   it('keeps tombstones delete.retention.ms after the pass that first compacted them, not one ms less, and removes them after', async () => {
@@ -285,6 +309,31 @@ describe('log compaction: the cleaner', () => {
     expect(compacted()).toEqual(partial);
     await store.runCompaction();
     expect(compacted()).toEqual(latestPerKey(entries));
+  });
+
+  it('compacts the other partitions when one pass fails, reports the failure, and leaves that partition alone for a while', async () => {
+    let failures = 0;
+    await open({
+      compactionTestHooks: {
+        chunkBytes: 300,
+        betweenChunks: () => {
+          if (failures++ === 0) throw new Error('disk trouble');
+        },
+      },
+    });
+    await store.createTopic('t', { partitions: 2, configs: { 'cleanup.policy': 'compact', 'segment.bytes': '100' } });
+    const entries = workload(12, 10);
+    for (const partition of [0, 1]) {
+      for (let i = 0; i < entries.length; i += 4) {
+        await store.appendRecords('t', partition, entries.slice(i, i + 4).map(([key, value]) => ({ key: Buffer.from(key), value: value === null ? null : Buffer.from(value) })));
+      }
+      await store.appendRecords('t', partition, [{ key: Buffer.from('sentinel'), value: Buffer.from('active') }]);
+    }
+    await expect(store.runCompaction()).rejects.toThrow('disk trouble');
+    const held = [0, 1].map((partition) => recordsOf(store, 't', partition).filter((r) => r.key !== 'sentinel').map(({ offset, key, value }) => ({ offset, key, value })));
+    const compactedOnes = held.filter((records) => JSON.stringify(records) === JSON.stringify(latestPerKey(entries)));
+    expect(compactedOnes).toHaveLength(1);
+    expect((await store.runCompaction()).partitionsCompacted).toBe(0);
   });
 
   it('stops a pass when the store closes between chunks, and finishes it after reopening', async () => {
