@@ -17,6 +17,8 @@ export interface BoardProfile {
   description: string;
   writeQueueMaxRecords: number;
   writeQueueMaxBytes: number;
+  /** The log cleaner's dedupe buffer (`store.compaction_buffer_bytes: auto`), held while compacted topics exist. */
+  compactionBufferBytes: number;
   /** Suggested systemd MemoryMax= for the unit. */
   memoryMax: string;
   /** Suggested systemd MemoryHigh= for the unit, in bytes. */
@@ -31,13 +33,14 @@ export const PROFILES = {
     description: 'Raspberry Pi Zero 2 W (512 MB)',
     writeQueueMaxRecords: 20_000,
     writeQueueMaxBytes: 8 * MiB,
+    compactionBufferBytes: 4 * MiB,
     memoryMax: '160M',
     memoryHighBytes: 120 * MiB,
   },
-  'pi-4': { name: 'pi-4', description: 'Raspberry Pi 4 (1-8 GB)', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, memoryMax: '256M', memoryHighBytes: 192 * MiB },
-  'pi-5': { name: 'pi-5', description: 'Raspberry Pi 5 (2-16 GB)', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, memoryMax: '256M', memoryHighBytes: 192 * MiB },
-  generic: { name: 'generic', description: 'any other machine with 1 GB or more', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, memoryMax: '256M', memoryHighBytes: 192 * MiB },
-  small: { name: 'small', description: 'any other machine with less than 1 GB', writeQueueMaxRecords: 20_000, writeQueueMaxBytes: 8 * MiB, memoryMax: '160M', memoryHighBytes: 120 * MiB },
+  'pi-4': { name: 'pi-4', description: 'Raspberry Pi 4 (1-8 GB)', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, compactionBufferBytes: 16 * MiB, memoryMax: '256M', memoryHighBytes: 192 * MiB },
+  'pi-5': { name: 'pi-5', description: 'Raspberry Pi 5 (2-16 GB)', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, compactionBufferBytes: 16 * MiB, memoryMax: '256M', memoryHighBytes: 192 * MiB },
+  generic: { name: 'generic', description: 'any other machine with 1 GB or more', writeQueueMaxRecords: 100_000, writeQueueMaxBytes: 64 * MiB, compactionBufferBytes: 16 * MiB, memoryMax: '256M', memoryHighBytes: 192 * MiB },
+  small: { name: 'small', description: 'any other machine with less than 1 GB', writeQueueMaxRecords: 20_000, writeQueueMaxBytes: 8 * MiB, compactionBufferBytes: 4 * MiB, memoryMax: '160M', memoryHighBytes: 120 * MiB },
 } as const satisfies Record<string, BoardProfile>;
 
 export type ProfileName = keyof typeof PROFILES;

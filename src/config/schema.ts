@@ -101,6 +101,18 @@ export const SCHEMA = {
       doc: 'How often retention (time, size and disk budget) runs. 0 turns the timer off, for tests only.',
       fix: 'Set a duration such as 60000 or 1m, at most 1d, or remove it to use the default.',
     }),
+    compaction_buffer_bytes: field({
+      type: orAuto(bytesSize(64 * 1024, GiB)),
+      default: 'auto',
+      doc: 'The log cleaner\'s dedupe buffer for compacted topics (Kafka\'s `log.cleaner.dedupe.buffer.size`): 24 bytes per key, allocated at the first compaction and kept. A partition with more keys to compact than fit is compacted in several passes, so this bounds the memory, never the number of keys. `auto` = from `device.profile`: 4MiB on a 512 MB board, else 16MiB.',
+      fix: 'Set auto, or a size such as 16MiB (4MiB on a 512 MB board).',
+    }),
+    compaction_check_interval_ms: field({
+      type: durationMs(0, 86_400_000),
+      default: 15_000,
+      doc: 'How often the log cleaner looks for partitions of compacted topics to compact (Kafka\'s `log.cleaner.backoff.ms`). 0 turns the timer off, for tests only.',
+      fix: 'Set a duration such as 15000 or 15s, at most 1d, or remove it to use the default.',
+    }),
     max_topics: field({
       type: int(1, 1_000_000),
       default: 1000,

@@ -67,6 +67,8 @@ export function storeOptionsFromConfig(config: WeirConfig, overrides: { dir?: st
     writeQueueMaxBytes: store.write_queue_max_bytes === 'auto' ? profile.writeQueueMaxBytes : store.write_queue_max_bytes,
     blockTimeoutMs: store.block_timeout_ms,
     retentionCheckIntervalMs: store.retention_check_interval_ms,
+    compactionBufferBytes: store.compaction_buffer_bytes === 'auto' ? profile.compactionBufferBytes : store.compaction_buffer_bytes,
+    compactionCheckIntervalMs: store.compaction_check_interval_ms,
     overlappingSync: store.overlapping_sync,
     maxTopics: store.max_topics,
     maxPartitions: store.max_partitions,

@@ -40,6 +40,8 @@ describe('loadConfig defaults', () => {
       write_queue_max_bytes: 'auto',
       block_timeout_ms: 5000,
       retention_check_interval_ms: 60_000,
+      compaction_buffer_bytes: 'auto',
+      compaction_check_interval_ms: 15_000,
       max_topics: 1000,
       max_partitions: 2000,
       overlapping_sync: false,

@@ -25,6 +25,15 @@ describe('board profiles', () => {
     const pi5 = storeOptionsFromConfig(loadConfig({ env: { WEIR_DEVICE__PROFILE: 'pi-5', WEIR_STORE__DIR: '/tmp/x', WEIR_STORE__DISK_BUDGET_BYTES: '1GiB' } }));
     expect(pi5.writeQueueMaxBytes).toBe(64 * MiB);
   });
+
+  it('sizes the log cleaner buffer left at auto by the board, and keeps one set', () => {
+    const base = { WEIR_STORE__DIR: '/tmp/x', WEIR_STORE__DISK_BUDGET_BYTES: '1GiB' };
+    expect(storeOptionsFromConfig(loadConfig({ env: { ...base, WEIR_DEVICE__PROFILE: 'pi-zero-2w' } })).compactionBufferBytes).toBe(4 * MiB);
+    expect(storeOptionsFromConfig(loadConfig({ env: { ...base, WEIR_DEVICE__PROFILE: 'pi-4' } })).compactionBufferBytes).toBe(16 * MiB);
+    const set = storeOptionsFromConfig(loadConfig({ env: { ...base, WEIR_DEVICE__PROFILE: 'pi-zero-2w', WEIR_STORE__COMPACTION_BUFFER_BYTES: '1MiB' } }));
+    expect(set.compactionBufferBytes).toBe(MiB);
+    expect(set.compactionCheckIntervalMs).toBe(15_000);
+  });
 });
 
 describe('device.memory_high_bytes', () => {
