@@ -360,6 +360,31 @@ describe('log compaction: the cleaner', () => {
     expect(compacted()).toEqual(latestPerKey(entries));
   });
 
+  it('on compact,delete, lets retention delete segments between two chunks of a pass and goes on after them', async () => {
+    const now = Date.now();
+    let retained = 0;
+    await open({
+      compactionTestHooks: {
+        chunkBytes: 300,
+        betweenChunks: async (chunk) => {
+          if (chunk === 1) retained = (await store.runRetention(now)).segmentsDeleted;
+        },
+      },
+    });
+    await createCompacted({ 'cleanup.policy': 'compact,delete', 'retention.ms': String(HOUR) });
+    const old = workload(12, 5);
+    const young = workload(12, 5);
+    await produce(old, 4, now - 2 * HOUR);
+    await produce(young, 4, now - 1000);
+    await seal();
+    await store.runCompaction(now);
+    expect(retained).toBeGreaterThan(0);
+    const { logStartOffset } = store.offsets('t', 0);
+    expect(logStartOffset).toBe(old.length);
+    expect(compacted()).toEqual(latestPerKey([...old, ...young]).filter((r) => r.offset >= logStartOffset));
+    expect(store.stats().usedBytes).toBe(recount());
+  });
+
   it('stops a pass when its topic is deleted between chunks', async () => {
     await open({
       compactionTestHooks: {
