@@ -8,26 +8,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { isWeirError } from '../../src/errors.js';
 import { openStore } from '../../src/store/index.js';
-import type { CommitPromise } from '../../src/store/lmdb-env.js';
+import { failNextFlush } from '../helpers/fail-flush.js';
 import { storeOptions, tempDir } from '../helpers/store.js';
 import { recordsOf } from './contract.js';
-
-type Batching = { batch(build: () => void): Promise<boolean> };
-
-/** The next transaction the committer issues commits, but its flush reports EIO. */
-function failNextFlush(store: unknown): void {
-  const db = (store as { env: { batches: Batching } }).env.batches;
-  const original = db.batch;
-  db.batch = function (this: Batching, build: () => void) {
-    db.batch = original;
-    const write = original.call(this, build) as CommitPromise;
-    const failed = write.then(() => {
-      throw Object.assign(new Error('EIO: i/o error, fdatasync (injected)'), { code: 'EIO' });
-    });
-    failed.catch(() => undefined);
-    return Object.assign(failed, { flushed: failed });
-  };
-}
 
 describe('a failed group commit that is not a full disk', () => {
   it('is reported, then recovered from: the retried write succeeds and appends resume', async () => {

@@ -129,6 +129,10 @@ class CleanerPass {
   /** Filters the next chunk's batches (run under the housekeeping lock). */
   nextChunk(): Chunk {
     const chunk = new Chunk();
+    // After a failed group commit the store reloads every partition from disk (new segment
+    // objects), and retention may have deleted segments: go on with the segment as it is now.
+    const walked = this.segment;
+    if (walked !== undefined && !this.p.segments.includes(walked)) this.segment = this.p.segments.find((s) => s.baseOffset === walked.baseOffset);
     const from = Math.max(this.cursor, this.p.segments[0]?.baseOffset ?? this.p.logStartOffset);
     const batches = readBatches(this.ctx.env, this.p, from, this.mapEnd, { maxBytes: this.ctx.chunkBytes, maxBatches: CHUNK_BATCHES, containing: false });
     for (const batch of batches) {

@@ -2,10 +2,11 @@
  * The log cleaner on a real LMDB store: what a compacted partition holds after one pass, several
  * passes, an interrupted pass, a reopen; tombstones, the lag settings, producers' last batches.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeRecordBatch, readBatchHeader, type RecordInput } from '../../../src/kafka/protocol/record-batch.js';
 import { openLmdbEnv } from '../../../src/store/lmdb-env.js';
 import type { LogStore, StoreOptions } from '../../../src/store/index.js';
+import { failNextFlush } from '../../helpers/fail-flush.js';
 import { openTestStore, tempDir } from '../../helpers/store.js';
 import { recordsOf } from '../contract.js';
 
@@ -66,8 +67,9 @@ describe('log compaction: the cleaner', () => {
     }
   }
 
+  /** A record larger than segment.bytes: it rolls a segment of its own, the active one. */
   async function seal() {
-    await store.appendRecords('t', 0, [{ key: Buffer.from('sentinel'), value: Buffer.from('active') }]);
+    await store.appendRecords('t', 0, [{ key: Buffer.from('sentinel'), value: Buffer.alloc(1000, 'a') }]);
   }
 
   /** The records the partition holds below the sentinel. */
@@ -383,6 +385,32 @@ describe('log compaction: the cleaner', () => {
     expect(logStartOffset).toBe(old.length);
     expect(compacted()).toEqual(latestPerKey([...old, ...young]).filter((r) => r.offset >= logStartOffset));
     expect(store.stats().usedBytes).toBe(recount());
+  });
+
+  it('goes on with the reloaded partition when a group commit fails between two chunks of a pass', async () => {
+    await open({
+      compactionTestHooks: {
+        chunkBytes: 300,
+        betweenChunks: async (chunk) => {
+          if (chunk !== 1) return;
+          failNextFlush(store);
+          await expect(store.appendRecords('other', 0, [{ key: null, value: Buffer.from('x') }])).rejects.toThrow(/EIO/);
+          await vi.waitFor(() => expect(store.stats().storageFailure).toBeUndefined(), { timeout: 5000 });
+        },
+      },
+    });
+    await store.createTopic('other');
+    // Segments of several batches, so the pass is inside one when the partition is reloaded.
+    await createCompacted({ 'segment.bytes': '1000' });
+    const entries = workload(12, 10);
+    await produce(entries, 4);
+    await seal();
+    await store.runCompaction();
+    expect(compacted()).toEqual(latestPerKey(entries));
+    const info = store.describeTopic('t').partitions[0]!;
+    expect(info.sizeBytes).toBe(recount());
+    await reopen();
+    expect(store.describeTopic('t').partitions[0]).toEqual(info);
   });
 
   it('stops a pass when its topic is deleted between chunks', async () => {
