@@ -34,6 +34,11 @@ export interface FaultProxy {
   dropProduceResponses: number;
   /** Produce responses swallowed so far. */
   readonly dropped: number;
+  /**
+   * Called as a Produce response is swallowed, before its connection is cut: a test can change
+   * the proxy (refuse, say) before the client can reconnect.
+   */
+  onProduceResponseDropped: (() => void) | undefined;
   /** Cuts every open connection now. */
   cutAll(): void;
   close(): Promise<void>;
@@ -100,6 +105,7 @@ export async function startFaultProxy(options: FaultProxyOptions = {}): Promise<
       if (apiKey !== PRODUCE || proxy.dropProduceResponses <= 0) return false;
       proxy.dropProduceResponses--;
       dropped++;
+      proxy.onProduceResponseDropped?.();
       end();
       return true;
     };
@@ -157,6 +163,7 @@ export async function startFaultProxy(options: FaultProxyOptions = {}): Promise<
     get dropped() {
       return dropped;
     },
+    onProduceResponseDropped: undefined,
     cutAll() {
       for (const p of [...pairs]) {
         cuts++;

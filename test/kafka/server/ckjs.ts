@@ -129,7 +129,10 @@ export interface Consumed {
   partition: number;
   offset: number;
   key: string | null;
+  /** Empty for a tombstone too: `tombstone` tells them apart. */
   value: Buffer;
+  /** The record's value is null (a deletion, on a compacted topic). */
+  tombstone: boolean;
   timestamp: number | undefined;
   headers: [string, string][];
 }
@@ -140,6 +143,7 @@ export function toConsumed(m: Ckjs.Message): Consumed {
     offset: m.offset,
     key: m.key === undefined || m.key === null ? null : m.key.toString(),
     value: m.value ?? Buffer.alloc(0),
+    tombstone: m.value === null || m.value === undefined,
     timestamp: m.timestamp,
     headers: (m.headers ?? []).flatMap((h) => Object.entries(h).map(([k, v]): [string, string] => [k, v.toString()])),
   };
