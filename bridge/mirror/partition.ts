@@ -1,5 +1,13 @@
 import type { DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 
+/** A stored batch as the pump decoded it: its records, and the offsets it spans, [base, end). */
+export interface DecodedBatch {
+  readonly base: number;
+  /** baseOffset + lastOffsetDelta + 1: compaction may thin a batch out, never shorten its span. */
+  readonly end: number;
+  readonly records: DecodedRecord[];
+}
+
 /**
  * One mirrored partition: where the mirror reads next, what it has sent and not yet seen
  * acknowledged, and the cursor — the end of the contiguous prefix the upstream acknowledged.
@@ -8,6 +16,12 @@ import type { DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
  * every record below N was acknowledged by the upstream (acks=all). Acknowledgements may come back
  * out of order after a retry, so each sent record is an entry in a queue in offset order and the
  * cursor advances over the done entries at its head; a failed entry stops it there.
+ *
+ * Compaction leaves gaps: offsets that hold no record (batches removed whole, records thinned out
+ * of a batch, a batch kept with none). The pump passes them (`passed`) once it has handed over
+ * every record before them; the cursor passes them with the acknowledgement of the last record
+ * sent before them, and at once when nothing sent is unacknowledged, so it reaches the high
+ * watermark when the log ends in a gap.
  */
 
 export interface SentRecord {
@@ -40,6 +54,11 @@ export class PartitionMirror {
   persisted: number;
   /** Next offset to read and send. */
   nextRead: number;
+  /**
+   * Every offset below this was sent in this generation or holds no record: the cursor may move
+   * here once every record sent in this generation is acknowledged.
+   */
+  private passedTo: number;
   generation = 0;
   phase: PartitionPhase = 'running';
   /** Offsets below this are sent one at a time, each flushed alone (finding which record the upstream refuses). */
@@ -56,8 +75,8 @@ export class PartitionMirror {
   /** Highest offset ever sent, to count re-sends. */
   private highestSent = -1;
   private drainWaiters: (() => void)[] = [];
-  /** The records of the stored batch decoded last (pumps.ts reuses them while the window is shut). */
-  leftover: DecodedRecord[] | undefined;
+  /** The stored batch decoded last (pumps.ts reuses it while the window is shut). */
+  leftover: DecodedBatch | undefined;
 
   constructor(opts: { cursorName: string; topic: string; partition: number; upstreamTopic: string; cursor: number }) {
     this.cursorName = opts.cursorName;
@@ -67,6 +86,7 @@ export class PartitionMirror {
     this.cursor = opts.cursor;
     this.persisted = opts.cursor;
     this.nextRead = opts.cursor;
+    this.passedTo = opts.cursor;
   }
 
   get inFlight(): number {
@@ -85,7 +105,19 @@ export class PartitionMirror {
     if (offset <= this.highestSent) this.resent++;
     else this.highestSent = offset;
     this.nextRead = offset + 1;
+    this.passedTo = offset + 1;
     return entry;
+  }
+
+  /**
+   * Every record below `end` the pump read was handed to the client: the offsets from `nextRead`
+   * to `end` hold none (compaction removed them), so reading goes on at `end`.
+   */
+  passed(end: number): void {
+    if (end <= this.nextRead) return;
+    this.nextRead = end;
+    this.passedTo = end;
+    this.advanceCursor();
   }
 
   /** A report came back for `entry` (success or not); returns false when it is stale. */
@@ -99,10 +131,16 @@ export class PartitionMirror {
   complete(entry: SentRecord): void {
     if (entry.generation !== this.generation) return;
     entry.done = true;
+    this.advanceCursor();
+  }
+
+  /** Moves the cursor over the done entries at the head, and over the gap after them when none is left. */
+  private advanceCursor(): void {
     while (this.head < this.queue.length && this.queue[this.head]!.done) {
       this.cursor = this.queue[this.head]!.offset + 1;
       this.head++;
     }
+    if (this.head === this.queue.length) this.cursor = Math.max(this.cursor, this.passedTo);
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
       this.head = 0;
@@ -128,6 +166,7 @@ export class PartitionMirror {
     this.queue.length = 0;
     this.head = 0;
     this.nextRead = this.cursor;
+    this.passedTo = this.cursor;
     this.phase = 'running';
   }
 
@@ -148,6 +187,7 @@ export class PartitionMirror {
     // What was sent from the old position is reported under the old generation and ignored.
     this.generation++;
     this.nextRead = logStartOffset;
+    this.passedTo = logStartOffset;
     return gone;
   }
 }

@@ -198,18 +198,29 @@ export class Pumps {
   /**
    * The records at `pm.nextRead`: first what is left of the batch decoded last time (a window may
    * close in the middle of a stored batch, which can hold thousands of records), then a fresh read.
+   *
+   * Resumed after yielding a batch, the caller has handed over every record of it at or past
+   * `nextRead` (it stops early by leaving its loop, which does not resume here), so the rest of
+   * the batch's span holds no record and reading goes on at its end. After compaction that is
+   * what moves the pump past a batch kept with no record, or whose records are all below
+   * `nextRead`, instead of reading it again and again; a read that returns nothing below the
+   * high watermark means the log ends in a removed range.
    */
   private *decoded(pm: PartitionMirror, isolate: boolean): Generator<DecodedRecord[]> {
     const left = pm.leftover;
-    if (left !== undefined && left.length > 0 && left[0]!.offset <= pm.nextRead && left[left.length - 1]!.offset >= pm.nextRead) {
-      yield left;
+    if (left !== undefined && left.base <= pm.nextRead && pm.nextRead < left.end) {
+      yield left.records;
+      pm.passed(left.end);
     }
     pm.leftover = undefined;
     const read = this.deps.store.read(pm.topic, pm.partition, pm.nextRead, isolate ? 1 : this.chunkBytes);
+    if (read.batches.length === 0) pm.passed(read.highWatermark);
     for (const batch of read.batches) {
-      const { records } = decodeRecordBatch(batch);
-      pm.leftover = records;
+      const { header, records } = decodeRecordBatch(batch);
+      const decoded = { base: header.baseOffset, end: header.baseOffset + header.lastOffsetDelta + 1, records };
+      pm.leftover = decoded;
       yield records;
+      pm.passed(decoded.end);
     }
   }
 }

@@ -171,3 +171,53 @@ describe('PartitionMirror: the cursor rule', () => {
     expect(pm.isolating()).toBe(false);
   });
 });
+
+describe('PartitionMirror: the cursor rule across compaction gaps', () => {
+  it('passes a gap with the acknowledgement of the last record sent before it, never before', () => {
+    const pm = partition();
+    const a = pm.sent(0, 10);
+    const b = pm.sent(1, 10);
+    pm.passed(6); // offsets 2..5 hold no record
+    expect(pm.nextRead).toBe(6);
+    expect(pm.cursor).toBe(0);
+    ack(pm, b);
+    expect(pm.cursor).toBe(0); // 0 is not acknowledged: the gap after 1 must wait
+    ack(pm, a);
+    expect(pm.cursor).toBe(6);
+  });
+
+  it('passes a gap between records up to the next one still unacknowledged', () => {
+    const pm = partition();
+    const a = pm.sent(0, 10);
+    pm.passed(5);
+    const b = pm.sent(7, 10); // 5 and 6 were thinned out of its batch
+    ack(pm, a);
+    expect(pm.cursor).toBe(1); // the gap ends at 7, which is in flight: the cursor stays below it
+    ack(pm, b);
+    expect(pm.cursor).toBe(8);
+  });
+
+  it('passes a gap at once when nothing sent is unacknowledged, so a log ending in one is caught up', () => {
+    const pm = partition(3);
+    pm.passed(9);
+    expect(pm.cursor).toBe(9);
+    pm.passed(7); // behind the read position: nothing to do
+    expect(pm.nextRead).toBe(9);
+    expect(pm.cursor).toBe(9);
+  });
+
+  it('does not pass a gap after a failed record; after the rewind the gap is passed again', () => {
+    const pm = partition();
+    const a = pm.sent(0, 10);
+    pm.passed(4);
+    nack(pm, a);
+    expect(pm.cursor).toBe(0);
+    pm.rewind();
+    expect(pm.nextRead).toBe(0);
+    const a2 = pm.sent(0, 10);
+    ack(pm, a2);
+    expect(pm.cursor).toBe(1); // the gap is not known in this generation until read again
+    pm.passed(4);
+    expect(pm.cursor).toBe(4);
+  });
+});
