@@ -134,6 +134,17 @@ describe('log compaction: the cleaner', () => {
     expect(compacted()).toHaveLength(entries.length);
   });
 
+  it('removes the records without a key a topic held before it was made compacted, as Kafka does', async () => {
+    await open();
+    await store.createTopic('t', { configs: { 'segment.bytes': '100' } });
+    await store.appendRecords('t', 0, [{ key: null, value: Buffer.from('keyless') }]);
+    await store.appendRecords('t', 0, [{ key: Buffer.from('k'), value: Buffer.from('keyed') }]);
+    await store.alterTopicConfigs('t', { 'cleanup.policy': 'compact' });
+    await seal();
+    expect((await store.runCompaction()).recordsRemoved).toBe(1);
+    expect(compacted()).toEqual([{ offset: 1, key: 'k', value: 'keyed' }]);
+  });
+
   it('in several passes with a buffer too small for every key, ends with what one pass leaves', async () => {
     const entries = workload(30, 6);
     await open();
