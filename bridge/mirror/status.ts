@@ -54,11 +54,22 @@ export interface MirrorStatus {
   rules: RuleStatus[];
 }
 
+/** Stored batches looked at for the oldest unsent record, at most (one read each). */
+const OLDEST_UNSENT_BATCHES = 16;
+
+/**
+ * The age of the first record at or past `from`. After compaction the batch holding `from` may
+ * have none left there (kept with no record, or thinned out): the next batches are looked at, up
+ * to OLDEST_UNSENT_BATCHES.
+ */
 function oldestUnsentAge(store: TopicAdmin & RecordLog, topic: string, partition: number, from: number, now: number): number | null {
-  const read = store.read(topic, partition, from, 1);
-  for (const batch of read.batches) {
-    const r = decodeRecordBatch(batch).records.find((x) => x.offset >= from);
+  for (let at = from, batches = 0; batches < OLDEST_UNSENT_BATCHES; batches++) {
+    const [batch] = store.read(topic, partition, at, 1).batches;
+    if (batch === undefined) return null;
+    const { header, records } = decodeRecordBatch(batch);
+    const r = records.find((x) => x.offset >= from);
     if (r !== undefined) return Math.max(0, now - r.timestamp);
+    at = header.baseOffset + header.lastOffsetDelta + 1;
   }
   return null;
 }

@@ -13,12 +13,13 @@ import type { KafkaModule, MessageHeader } from '../../../bridge/mirror/client.j
 import type { MirrorRuleSpec, UpstreamSpec } from '../../../bridge/mirror/config.js';
 import { PartitionMirror } from '../../../bridge/mirror/partition.js';
 import { RuleMirror } from '../../../bridge/mirror/rule.js';
+import { mirrorStatus } from '../../../bridge/mirror/status.js';
 import { filterBatch } from '../../../src/kafka/protocol/batch-filter.js';
 import { encodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
 import { logKey } from '../../../src/store/keys.js';
 import { openLmdbEnv, type LmdbEnv } from '../../../src/store/lmdb-env.js';
 import { PartitionState } from '../../../src/store/partition.js';
-import type { RecordLog } from '../../../src/store/types.js';
+import type { RecordLog, TopicAdmin } from '../../../src/store/types.js';
 import { silentLogger, tempDir } from '../../helpers/store.js';
 
 /**
@@ -38,6 +39,8 @@ const LAYOUT: readonly (readonly [number, 'whole' | 'removed' | 'empty' | readon
 ];
 const HIGH_WATERMARK = 27;
 const PRESENT = [0, 1, 2, 10, 12, 18, 19, 20];
+/** Record n's timestamp is TIMESTAMP_0 + n. */
+const TIMESTAMP_0 = 1_700_000_000_000;
 
 let env: LmdbEnv;
 let cleanup: () => void;
@@ -57,12 +60,14 @@ afterEach(async () => {
 });
 
 function threeRecords(base: number): Buffer {
-  const records = [0, 1, 2].map((i) => ({ key: Buffer.from(`k${(base + i) % 4}`), value: Buffer.from(`v${base + i}`) }));
+  const records = [0, 1, 2].map((i) => ({ key: Buffer.from(`k${(base + i) % 4}`), value: Buffer.from(`v${base + i}`), timestamp: TIMESTAMP_0 + base + i }));
   return encodeRecordBatch({ baseOffset: base, records, now: 1000 });
 }
 
+type GapStore = Pick<RecordLog, 'offsets' | 'read' | 'waitForData'> & Pick<TopicAdmin, 'hasTopic' | 'describeTopic'>;
+
 /** The partition as compaction left it, and a store over it that counts its reads. */
-async function compactedPartition(): Promise<{ store: Pick<RecordLog, 'offsets' | 'read' | 'waitForData'>; reads: () => number }> {
+async function compactedPartition(): Promise<{ store: GapStore; reads: () => number }> {
   for (const [base, left] of LAYOUT) {
     if (left === 'removed') continue;
     const whole = threeRecords(base);
@@ -72,7 +77,9 @@ async function compactedPartition(): Promise<{ store: Pick<RecordLog, 'offsets' 
   const segment = { baseOffset: 0, nextOffset: HIGH_WATERMARK, bytes: 0, createdAt: 0, maxTimestamp: 0 };
   const p = new PartitionState(env, 1, 't', 0, { nextOffset: HIGH_WATERMARK, logStartOffset: 0, segments: [segment] });
   let reads = 0;
-  const store = {
+  const store: GapStore = {
+    hasTopic: () => true,
+    describeTopic: () => ({ name: 't', partitions: [{ partition: 0, logStartOffset: 0, highWatermark: p.highWatermark, sizeBytes: 1000, segments: 1 }] }) as ReturnType<TopicAdmin['describeTopic']>,
     offsets: () => ({ logStartOffset: p.logStartOffset, highWatermark: p.highWatermark }),
     read: (_topic: string, _partition: number, offset: number, maxBytes: number) => {
       reads++;
@@ -155,11 +162,9 @@ const SPEC: MirrorRuleSpec = {
   maxBytesPerSecond: 0,
 };
 
-/** Starts a rule over the compacted partition from `cursor`, as the mirror does at start. */
-async function startRule(cursor: number, refuseOnce: number[] = []): Promise<{ pm: PartitionMirror; upstream: Upstream; reads: () => number }> {
-  const { store, reads } = await compactedPartition();
-  const { kafka, upstream } = fakeKafka(new Set(refuseOnce));
-  rule = new RuleMirror(SPEC, UPSTREAM, {
+/** A rule over the compacted partition, not started. */
+function ruleOver(store: GapStore, kafka: KafkaModule): RuleMirror {
+  return new RuleMirror(SPEC, UPSTREAM, {
     store,
     kafka,
     logger: silentLogger,
@@ -169,6 +174,13 @@ async function startRule(cursor: number, refuseOnce: number[] = []): Promise<{ p
     deadLetter: () => Promise.reject(new Error('no dead-letter topic in this test')),
     requestCursorSave: () => undefined,
   });
+}
+
+/** Starts a rule over the compacted partition from `cursor`, as the mirror does at start. */
+async function startRule(cursor: number, refuseOnce: number[] = []): Promise<{ pm: PartitionMirror; upstream: Upstream; reads: () => number }> {
+  const { store, reads } = await compactedPartition();
+  const { kafka, upstream } = fakeKafka(new Set(refuseOnce));
+  rule = ruleOver(store, kafka);
   const pm = new PartitionMirror({ cursorName: 'mirror.r1', topic: 't', partition: 0, upstreamTopic: 'up.t', cursor });
   rule.addPartition(pm);
   rule.start();
@@ -219,4 +231,21 @@ it('sending one record at a time after a size refusal, passes thinned and kept-e
   expect(upstream.flushes).toBe(3); // 18, 19 and 20, each sent alone
   expect(upstream.acked).toEqual(PRESENT);
   expect(pm.isolating()).toBe(false);
+});
+
+it('mirror status: the age of the oldest unsent record is found past a kept-empty and a thinned batch, and is none past the last record', async () => {
+  const { store } = await compactedPartition();
+  const idle = ruleOver(store, fakeKafka(new Set()).kafka); // not started: it sends nothing
+  const statusAt = (cursor: number) => {
+    idle.partitions.splice(0, 1, new PartitionMirror({ cursorName: 'mirror.r1', topic: 't', partition: 0, upstreamTopic: 'up.t', cursor }));
+    const s = mirrorStatus('edge-1', [idle], store as unknown as TopicAdmin & RecordLog);
+    const p = s.rules[0]!.partitions[0]!;
+    return { lagRecords: p.lagRecords, oldestTimestamp: p.oldestUnsentAgeMs === null ? null : s.now - p.oldestUnsentAgeMs };
+  };
+  // [6..8] holds nothing, [9..11] only 10.
+  expect(statusAt(6)).toEqual({ lagRecords: 21, oldestTimestamp: TIMESTAMP_0 + 10 });
+  // [12..14] holds only 12, below the cursor; [15..17] nothing.
+  expect(statusAt(13)).toEqual({ lagRecords: 14, oldestTimestamp: TIMESTAMP_0 + 18 });
+  // Lag is counted in offsets: past the last record, six offsets and no record are left.
+  expect(statusAt(21)).toEqual({ lagRecords: 6, oldestTimestamp: null });
 });
