@@ -90,7 +90,7 @@ out = []
 deadline = time.time() + 15
 while consumer.position(tp) < end and time.time() < deadline:
     for records in consumer.poll(timeout_ms=200).values():
-        out.extend([r.offset, r.key and r.key.decode(), None if r.value is None else r.value.decode()] for r in records)
+        out.extend([r.offset, None if r.key is None else r.key.decode(), None if r.value is None else r.value.decode()] for r in records)
 consumer.close()
 print(json.dumps(out))
 `;
