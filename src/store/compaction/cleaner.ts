@@ -42,7 +42,7 @@ import { Chunk } from './chunk.js';
 import { tombstoneHorizonPassed, type CleanPlan } from './clean-plan.js';
 import { batchEnd, buildOffsetMap, readBatches, type MapBuildContext, type StoredBatch } from './map-build.js';
 import type { KeyOffsetMap } from './offset-map.js';
-import { ProducerLastBatches } from './producer-batches.js';
+import { ProducerEmptyBatches } from './producer-batches.js';
 
 /** Batch bytes read per chunk (one transaction), and at most this many batches. */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -112,7 +112,7 @@ class CleanerPass {
   private segment: SegmentMeta | undefined;
   private tombstones = 0;
   private horizonPassed = false;
-  private readonly producers: ProducerLastBatches;
+  private readonly producers: ProducerEmptyBatches;
 
   constructor(
     private readonly ctx: CleanerContext,
@@ -123,7 +123,7 @@ class CleanerPass {
     private readonly now: number,
   ) {
     this.cursor = p.segments[0]?.baseOffset ?? p.logStartOffset;
-    this.producers = new ProducerLastBatches(ctx.env, p.id, p.highWatermark);
+    this.producers = new ProducerEmptyBatches(p);
   }
 
   /** Filters the next chunk's batches (run under the housekeeping lock). */
@@ -168,9 +168,13 @@ class CleanerPass {
   private clean(batch: StoredBatch, segment: SegmentMeta, chunk: Chunk): void {
     const result = filterBatch(batch.value, this.keep, true);
     const { header } = result;
+    if (header.producerId >= 0) this.producers.supersede(header.producerId, chunk);
     if (result.removed === 0 && (header.recordCount > 0 || header.isControl)) return;
     let value = result.batch;
-    if (result.kept === 0 && !(header.producerId >= 0 && this.producers.isLast(header.producerId, batch.baseOffset))) value = null;
+    if (result.kept === 0) {
+      if (header.producerId >= 0) this.producers.keptEmpty(header.producerId, batch.baseOffset, value!.length);
+      else value = null;
+    }
     if (value === batch.value) return;
     chunk.rewrite(logKey(this.p.id, batch.baseOffset), value, segment, (value?.length ?? 0) - batch.value.length, result.removed);
   }

@@ -4,39 +4,33 @@
  * producer's sequence state is rebuilt from the log, and an idempotent producer's next batch must
  * follow the last one's sequence (KIP-98).
  *
- * Found on first need only (most batches never empty, and batches Weir builds itself carry no
- * producer id): the first question scans the batch headers from that batch to the high
- * watermark, and later questions, about later batches, are answered from it. Batches appended
- * after the scan only make an earlier one not the last; keeping it then costs an empty batch.
+ * Which batch is the last is learnt on the way, with no scan of its own: the walk keeps each
+ * producer's emptied batch (as an empty batch) until it meets a later batch of the same producer,
+ * which supersedes it, and the superseded one is deleted then. A later batch past the end of
+ * this pass (the active segment, or past a full map) is met by a later pass, which deletes the
+ * empty one then; until then it costs a batch header.
  */
-import { PRODUCER_ID_OFFSET, readBatchHeader } from '../../kafka/protocol/record-batch.js';
-import { logKey, offsetOfLogKey } from '../keys.js';
-import type { LmdbEnv } from '../lmdb-env.js';
+import { logKey } from '../keys.js';
+import type { PartitionState } from '../partition.js';
+import type { Chunk } from './chunk.js';
 
-export class ProducerLastBatches {
-  /** Producer id → base offset of its last batch. */
-  private last: Map<number, number> | undefined;
+export class ProducerEmptyBatches {
+  /** Producer id → its emptied batch kept so far in this walk: base offset and bytes. */
+  private readonly kept = new Map<number, { baseOffset: number; bytes: number }>();
 
-  constructor(
-    private readonly env: LmdbEnv,
-    private readonly partitionId: number,
-    private readonly highWatermark: number,
-  ) {}
+  constructor(private readonly p: PartitionState) {}
 
-  /** Whether the batch at `baseOffset` is the last one of `producerId` (≥ 0) in the partition. */
-  isLast(producerId: number, baseOffset: number): boolean {
-    this.last ??= this.scan(baseOffset);
-    return this.last.get(producerId) === baseOffset;
+  /** The walk met a batch of `producerId`: the empty batch kept for it before is not its last, and goes. */
+  supersede(producerId: number, chunk: Chunk): void {
+    const older = this.kept.get(producerId);
+    if (older === undefined) return;
+    this.kept.delete(producerId);
+    const segment = this.p.segments.find((s) => older.baseOffset >= s.baseOffset && older.baseOffset < s.nextOffset);
+    if (segment !== undefined) chunk.rewrite(logKey(this.p.id, older.baseOffset), null, segment, -older.bytes, 0);
   }
 
-  private scan(from: number): Map<number, number> {
-    const last = new Map<number, number>();
-    const range = { start: logKey(this.partitionId, from), end: logKey(this.partitionId, this.highWatermark) };
-    for (const { key, value } of this.env.batches.getRange(range)) {
-      // The producer id's high word is negative for "none" (-1): skip those without parsing.
-      if (value.readInt32BE(PRODUCER_ID_OFFSET) < 0) continue;
-      last.set(readBatchHeader(value).producerId, offsetOfLogKey(key));
-    }
-    return last;
+  /** The batch at `baseOffset` of `producerId`, left without records, stays as an empty batch of `bytes` for now. */
+  keptEmpty(producerId: number, baseOffset: number, bytes: number): void {
+    this.kept.set(producerId, { baseOffset, bytes });
   }
 }

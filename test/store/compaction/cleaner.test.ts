@@ -269,6 +269,31 @@ describe('log compaction: the cleaner', () => {
     expect(compacted()).toEqual([{ offset: 2, key: 'k', value: 'plain' }]);
   });
 
+  it("drops a producer's emptied batch once a later pass meets a later batch of the producer, across chunks", async () => {
+    await open({ compactionTestHooks: { chunkBytes: 50 } });
+    await createCompacted({ 'min.cleanable.dirty.ratio': '0' });
+    const producerBatch = (key: string, sequence: number) =>
+      encodeRecordBatch({ baseOffset: 0, records: [{ key: Buffer.from(key), value: Buffer.from(`seq-${sequence}`) }], producerId: 7, producerEpoch: 0, baseSequence: sequence });
+    await store.appendBatches('t', 0, producerBatch('k', 0));
+    await produce([['k', 'plain']], 1);
+    // The producer's next batch is the active segment: the first pass cannot know it is later.
+    await store.appendBatches('t', 0, producerBatch('other', 1));
+    await store.runCompaction();
+    const headers = () => store.read('t', 0, 0, 1 << 30).batches.map((b) => readBatchHeader(b)).map((h) => [h.baseOffset, h.recordCount, h.producerId]);
+    expect(headers()).toEqual([
+      [0, 0, 7],
+      [1, 1, -1],
+      [2, 1, 7],
+    ]);
+    await seal();
+    await store.runCompaction();
+    expect(headers()).toEqual([
+      [1, 1, -1],
+      [2, 1, 7],
+      [3, 1, -1],
+    ]);
+  });
+
   it('re-running a pass over an already compacted range changes nothing', async () => {
     await open();
     await createCompacted();
