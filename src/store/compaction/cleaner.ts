@@ -31,6 +31,9 @@
  * all superseded inside that range, so the new map holds the same latest offset for every key
  * it held, fills no earlier, and makes the same removals, minus those already made: a pass is
  * idempotent. Only rule (c) depends on the time, and it removes nothing but expired tombstones.
+ * (Deleting a producer's superseded empty batch removes no record at all.) Retention, the only
+ * other writer of these rows, deletes whole segments from the log start, so it never leaves an
+ * older record of a key while deleting its later one; it runs between chunks, never inside one.
  */
 import { filterBatch, type FilteredRecord } from '../../kafka/protocol/batch-filter.js';
 import type { StoreCounters } from '../counters.js';
