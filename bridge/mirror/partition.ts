@@ -65,7 +65,11 @@ export class PartitionMirror {
   isolateUntil = 0;
   /** Records handed to the client and not yet reported, of every generation. */
   outstanding = 0;
-  /** Sent records of the current generation, in offset order, from the cursor on. */
+  /**
+   * Sent records in offset order: before `head` the acknowledged ones the saved cursor does not
+   * cover yet (a crash would send them again), from `head` on those of the current generation not
+   * yet acknowledged.
+   */
   private readonly queue: SentRecord[] = [];
   private head = 0;
   /** Records retention deleted before this mirror sent them (overflow policy drop-oldest). */
@@ -141,10 +145,34 @@ export class PartitionMirror {
       this.head++;
     }
     if (this.head === this.queue.length) this.cursor = Math.max(this.cursor, this.passedTo);
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) this.dropSaved();
+  }
+
+  /** Drops the acknowledged entries the saved cursor covers. */
+  private dropSaved(): void {
+    const saved = this.firstAtOrAfter(this.persisted);
+    this.queue.splice(0, saved);
+    this.head -= saved;
+  }
+
+  /**
+   * Records a crash now would send again (sent at or past the saved cursor): SendWindow counts
+   * them against `max_in_flight`. Records, not offsets: a compacted log's gaps hold none.
+   */
+  unsavedRecords(): number {
+    return this.queue.length - this.firstAtOrAfter(this.persisted);
+  }
+
+  /** Index of the first queue entry whose offset is ≥ `offset` (binary search: offsets ascend). */
+  private firstAtOrAfter(offset: number): number {
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.queue[mid]!.offset < offset) lo = mid + 1;
+      else hi = mid;
     }
+    return lo;
   }
 
   /** Stops sending until the reports of this generation are in; `rewind()` then resends from the cursor. */
@@ -160,11 +188,14 @@ export class PartitionMirror {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Starts a new generation at the cursor: every later report of the old one is ignored. */
+  /**
+   * Starts a new generation at the cursor: every later report of the old one is ignored. The
+   * acknowledged entries stay until a save covers them; they are all below the cursor, where the
+   * new generation starts, so the queue stays in offset order.
+   */
   rewind(): void {
     this.generation++;
-    this.queue.length = 0;
-    this.head = 0;
+    this.queue.length = this.head;
     this.nextRead = this.cursor;
     this.passedTo = this.cursor;
     this.phase = 'running';

@@ -63,7 +63,7 @@ export class SendWindow {
    */
   used(): number {
     let unsaved = 0;
-    for (const pm of this.partitions) unsaved += Math.max(0, pm.nextRead - pm.persisted);
+    for (const pm of this.partitions) unsaved += pm.unsavedRecords();
     return Math.max(unsaved, this.records);
   }
 

@@ -206,6 +206,37 @@ describe('PartitionMirror: the cursor rule across compaction gaps', () => {
     expect(pm.cursor).toBe(9);
   });
 
+  it('counts the records a crash would send again, not the offsets: gaps hold none', () => {
+    const pm = partition();
+    const a = pm.sent(0, 10);
+    pm.passed(1000);
+    const b = pm.sent(1000, 10);
+    const c = pm.sent(1001, 10);
+    expect(pm.unsavedRecords()).toBe(3);
+    ack(pm, a);
+    ack(pm, b);
+    nack(pm, c);
+    expect(pm.cursor).toBe(1001);
+    pm.rewind(); // the acknowledged a and b stay counted until a save covers them
+    expect(pm.unsavedRecords()).toBe(2);
+    const c2 = pm.sent(1001, 10);
+    expect(pm.unsavedRecords()).toBe(3);
+    pm.persisted = pm.cursor; // what the cursor saver does
+    expect(pm.unsavedRecords()).toBe(1);
+    ack(pm, c2);
+    pm.persisted = pm.cursor;
+    expect(pm.unsavedRecords()).toBe(0);
+  });
+
+  it('keeps the acknowledged records no save covers yet across the trimming of a long queue', () => {
+    const pm = partition();
+    const sent = Array.from({ length: 3000 }, (_, i) => pm.sent(i * 10, 10));
+    pm.persisted = 10_000; // a save covered the first 1000
+    for (const entry of sent.slice(0, 2500)) ack(pm, entry);
+    expect(pm.cursor).toBe(24_991);
+    expect(pm.unsavedRecords()).toBe(2000);
+  });
+
   it('does not pass a gap after a failed record; after the rewind the gap is passed again', () => {
     const pm = partition();
     const a = pm.sent(0, 10);
