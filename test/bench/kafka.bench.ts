@@ -24,7 +24,7 @@
  * of Weir from its start; one JSON line per run, then one with the medians and the ratio.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -35,6 +35,7 @@ import { trackPeakRssOf } from './rss.js';
 import { startHostile, type HostileResult } from './hostile-clients.js';
 import { median } from './percentile.js';
 import { compareSides, sideBySide } from './side-by-side.js';
+import { processCpuSeconds, timedWithCpu } from './process-cpu.js';
 
 const STORE_SCENARIO = join(import.meta.dirname, 'kafka-store-scenario.js');
 const repeat = Number(process.env['BENCH_REPEAT'] ?? 3);
@@ -149,31 +150,6 @@ async function runOnce(bytes: number, partitions: number, input: string, records
     rmSync(dir, { recursive: true, force: true });
     rmSync(storeDir, { recursive: true, force: true });
   }
-}
-
-/** Like `timed`, with the child's CPU (utime + stime, seconds) from the shell's `times`. */
-function timedWithCpu(cmd: string, args: string[]): Promise<{ seconds: number; cpuSeconds: number }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn('sh', ['-c', '"$@"; s=$?; times >&2; exit $s', 'sh', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('exit', (code) => {
-      const seconds = (performance.now() - started) / 1000;
-      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`));
-      // `times`: the shell's user/sys, then its children's: "0m1.230s 0m0.450s".
-      const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stderr);
-      const cpuSeconds = m === null ? NaN : Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
-      resolve({ seconds, cpuSeconds });
-    });
-  });
-}
-
-/** utime + stime of a process, in seconds. */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 interface HostileRun {
