@@ -6,7 +6,8 @@
  * One round of one side: a fresh Weir (compaction timer every 200 ms, admin listener on), topics
  * `load` (delete policy) and `compacted` (cleanup.policy=compact, segment.bytes 1 GiB so the
  * prefill stays in its active segment, where nothing is compacted), the prefill produced into
- * `compacted` by kcat (random keys). Both sides then shrink `compacted`'s segment.bytes; on the
+ * `compacted` by kcat (random keys). Both sides then shrink `compacted`'s segment.bytes and
+ * `sync` (so writeback of the prefill does not fall on the timed produce); on the
  * `with` side one more record rolls its active segment, the cleaner starts on it, and kcat starts
  * once the first chunk of the pass is on disk (bytes reclaimed above zero in /api/status). kcat
  * produces the same file into `load` on both sides (acks=-1, the kafka bench's settings); its
@@ -16,7 +17,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { startWeirProcess } from '../helpers/weir-process.js';
 import { processCpuSeconds, timedWithCpu } from './process-cpu.js';
@@ -114,6 +115,8 @@ export async function produceOnce(spec: ProduceSpec, side: Side, inputs: { load:
     await timedWithCpu('kcat', ['-P', '-b', weir.kafka, '-t', 'compacted', '-K', ':', ...KCAT_PRODUCE, '-l', inputs.keyed]);
     // AlterConfigs replaces a topic's whole set: cleanup.policy goes again with segment.bytes.
     await client.alterConfigs({ validateOnly: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: 'compacted', configEntries: [compactConfigs[0]!, { name: 'segment.bytes', value: '14' }] }] });
+    // The prefill's writeback (and other work's) reaches the disk before either side is timed.
+    execFileSync('sync');
     let rolledAt = 0;
     if (side === 'with') {
       const sentinel = spawnSync('kcat', ['-P', '-b', weir.kafka, '-t', 'compacted', '-K', ':'], { input: 'sentinel:active\n' });
