@@ -129,6 +129,8 @@ interface Compacted {
   behind: boolean | null;
   rssAnonBeforeMB: number;
   peakRssAnonMB: number;
+  heapTotalAtPeakMB: number | null;
+  externalAtPeakMB: number | null;
 }
 
 async function runScenario(s: Scenario, scratch: ScratchDevice | undefined): Promise<Record<string, unknown>> {
@@ -173,6 +175,8 @@ async function runScenario(s: Scenario, scratch: ScratchDevice | undefined): Pro
       behindAfter: c.behind,
       rssAnonBeforeMB: c.rssAnonBeforeMB,
       peakRssAnonMB: c.peakRssAnonMB,
+      heapTotalAtPeakMB: c.heapTotalAtPeakMB,
+      externalAtPeakMB: c.externalAtPeakMB,
       deviceMB: deviceBytes === null ? null : round(deviceBytes / 1e6, 1),
       rewrittenMB: round(scanned.rewrittenBytes / 1e6, 1),
       rewrittenBatches: scanned.rewrittenBatches,
