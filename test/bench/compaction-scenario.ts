@@ -127,6 +127,7 @@ async function main(spec: CompactionScenarioSpec): Promise<void> {
     bytesReclaimed: passes.reduce((s, p) => s + p.bytesReclaimed, 0),
     sizeBytesAfter: partition.sizeBytes,
     behind: partition.compaction?.behind ?? null,
+    dirtyRatioAfter: partition.compaction?.dirtyRatio ?? null,
     rssAnonBeforeMB: rssBefore.rssAnonMB,
     peakRssAnonMB: peak.rssAnonMB,
     heapTotalAtPeakMB: peak.heapTotalMB ?? null,

@@ -127,6 +127,7 @@ interface Compacted {
   bytesReclaimed: number;
   sizeBytesAfter: number;
   behind: boolean | null;
+  dirtyRatioAfter: number | null;
   rssAnonBeforeMB: number;
   peakRssAnonMB: number;
   heapTotalAtPeakMB: number | null;
@@ -173,6 +174,7 @@ async function runScenario(s: Scenario, scratch: ScratchDevice | undefined): Pro
       MBBefore: round(filled.sizeBytes / 1e6, 1),
       MBReclaimed: round(c.bytesReclaimed / 1e6, 1),
       behindAfter: c.behind,
+      dirtyRatioAfter: c.dirtyRatioAfter === null ? null : round(c.dirtyRatioAfter, 3),
       rssAnonBeforeMB: c.rssAnonBeforeMB,
       peakRssAnonMB: c.peakRssAnonMB,
       heapTotalAtPeakMB: c.heapTotalAtPeakMB,
