@@ -13,6 +13,7 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MemoryGuard } from '../memory-guard.js';
 import type { GroupOffsetStore, RecordLog, StoreMonitor, TopicAdmin } from '../store/types.js';
+import { registerCompactionMetrics } from './compaction-metrics.js';
 import { mirroredTotal } from './mirrored-counter.js';
 import type { WearFigures, WearWindow } from './wear-window.js';
 
@@ -29,6 +30,7 @@ export function createMetrics(store: TopicAdmin & RecordLog & GroupOffsetStore &
   // absent rather than a made-up 0.
   if (wear.figures() !== undefined) registerWearMetrics(registry, wear);
   registerPartitionMetrics(registry, store, maxPartitionSeries);
+  registerCompactionMetrics(registry, store, maxPartitionSeries);
   return registry;
 }
 

@@ -157,7 +157,7 @@ export const SCHEMA = {
     metrics_max_partition_series: field({
       type: int(0, 1_000_000),
       default: 500,
-      doc: 'How many partitions get `weir_partition_*` series of their own on /metrics (topics in name order); the figures of the rest are summed into one series labelled `topic="*", partition="*"`, and `weir_partition_series_omitted` counts them. The same cap applies to `weir_consumer_group_lag` entries. Each series is about 80 bytes of every scrape.',
+      doc: 'How many partitions get `weir_partition_*` series of their own on /metrics (topics in name order); the figures of the rest are summed into one series labelled `topic="*", partition="*"`, and `weir_partition_series_omitted` counts them. The same cap applies to `weir_consumer_group_lag` entries and the `weir_log_compaction_*` series. Each series is about 80 bytes of every scrape.',
       fix: 'Set a whole number of partitions, e.g. 500, or remove it to use the default.',
     }),
     allow_unauthenticated_non_loopback: field({
