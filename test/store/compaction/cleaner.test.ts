@@ -174,6 +174,21 @@ describe('log compaction: the cleaner', () => {
     expect(store.describeTopic('t').partitions[0]!.compaction).toMatchObject({ dirtyRatio: 0, behind: false });
   });
 
+  it('is not behind once what a partial pass left is below min.cleanable.dirty.ratio (it waits for more dirt, as in Kafka)', async () => {
+    const entries: Entry[] = Array.from({ length: 400 }, (_, i) => [`k${i % 40}`, `v${i}`]);
+    await open({ compactionBufferBytes: 10 * 24 });
+    await createCompacted({ 'min.cleanable.dirty.ratio': '0.5', 'segment.bytes': '512' });
+    await produce(entries, 7);
+    await seal();
+    let passes = 0;
+    while ((await store.runCompaction()).partitionsCompacted > 0) expect(++passes).toBeLessThan(100);
+    const status = store.describeTopic('t').partitions[0]!.compaction!;
+    expect(passes).toBeGreaterThanOrEqual(1);
+    expect(status.dirtyRatio).toBeGreaterThan(0);
+    expect(status.dirtyRatio).toBeLessThan(0.5);
+    expect(status.behind).toBe(false);
+  });
+
   it('leaves the active segment and segments younger than min.compaction.lag.ms uncompacted', async () => {
     await open();
     await createCompacted({ 'min.compaction.lag.ms': String(HOUR) });
