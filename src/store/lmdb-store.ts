@@ -16,15 +16,14 @@ import { StoreCounters } from './counters.js';
 import { GroupCommitter } from './group-commit.js';
 import { HousekeepingLock } from './housekeeping.js';
 import { LmdbKv } from './kv.js';
-import { logKey } from './keys.js';
-import { TxnWrites, openLmdbEnv, type LmdbEnv, type TopicRecord } from './lmdb-env.js';
+import { openLmdbEnv, type LmdbEnv, type TopicRecord } from './lmdb-env.js';
 import { lockDataDir, type DirLock } from './lock.js';
-import { loadPartition, partitionInfo } from './partition.js';
+import { loadPartition, partitionInfo, writeActiveSegmentRows } from './partition.js';
+import { deleteRecordsBefore } from './delete-records.js';
 import { RetentionRunner } from './retention-runner.js';
 import { SmallState } from './small-state.js';
 import { StorageFailure } from './storage-failure.js';
 import { removeTopic } from './topic-removal.js';
-import { deletes } from './topic-config.js';
 import { TopicRegistry } from './topics.js';
 import type {
   AppendResult,
@@ -148,13 +147,7 @@ export class LmdbStore implements LogStore {
     const store = new LmdbStore(options, env, lock, log);
     const counts = store.topics.counts();
     log.info({ dir: options.dir, topics: counts.topics, partitions: counts.partitions, usedBytes: store.counters.usedBytes, diskBudgetBytes: options.diskBudgetBytes }, 'store opened');
-    if (counts.topics > counts.maxTopics || counts.partitions > counts.maxPartitions) {
-      // Written by an older Weir or under higher caps: open it anyway, refuse to add more.
-      log.warn(
-        { topics: counts.topics, maxTopics: counts.maxTopics, partitions: counts.partitions, maxPartitions: counts.maxPartitions },
-        'the data directory holds more topics or partitions than store.max_topics / store.max_partitions allow: no topic or partition can be created until enough are deleted (weir topics delete); each costs memory',
-      );
-    }
+    store.topics.warnIfOverCaps(log);
     return store;
   }
 
@@ -247,20 +240,7 @@ export class LmdbStore implements LogStore {
 
   async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<number> {
     this.assertOpen();
-    const p = this.topics.partition(topic, partition);
-    // Kafka (Partition.deleteRecordsOnLeader) refuses it unless the policy deletes: on a
-    // compact-only topic only the cleaner removes records, and every key's latest stays.
-    if (!deletes(this.topics.config(topic))) {
-      throw new WeirError('POLICY_VIOLATION', `Records of partition ${topic}-${partition} can not be deleted due to the configured policy (cleanup.policy=compact)`, {
-        details: { topic, partition },
-      });
-    }
-    const target = beforeOffset === -1 ? p.highWatermark : beforeOffset;
-    if (target < 0 || target > p.highWatermark) {
-      throw new WeirError('OFFSET_OUT_OF_RANGE', `cannot delete records before ${beforeOffset}: the high watermark of ${topic}-${partition} is ${p.highWatermark}`);
-    }
-    if (target > p.logStartOffset) await this.retention.moveLogStart(p, target);
-    return p.logStartOffset;
+    return deleteRecordsBefore(this.topics, this.retention, topic, partition, beforeOffset);
   }
 
   // ---------------------------------------------------------------- groups and cursors
@@ -358,7 +338,9 @@ export class LmdbStore implements LogStore {
       await this.compaction.settled();
       for (const p of this.topics.allPartitions()) p.releaseWaiters();
       if (this.failure.reason === undefined) {
-        await this.checkpointActiveSegments();
+        await writeActiveSegmentRows(this.env, this.topics.allPartitions()).catch((err: unknown) =>
+          this.log.warn({ err }, 'writing segment checkpoints at close failed; the next start reads them back from the log'),
+        );
         await this.env.root.flushed;
         await this.env.root.close();
       } else {
@@ -370,20 +352,5 @@ export class LmdbStore implements LogStore {
       this.log.info('store closed');
     })();
     return this.closed;
-  }
-
-  /**
-   * Writes each active segment's row as it stands, so the next open reads nothing back (see
-   * loadPartition). Commits leave those rows behind to spare the flash.
-   */
-  private async checkpointActiveSegments(): Promise<void> {
-    const writes = new TxnWrites();
-    for (const p of this.topics.allPartitions()) {
-      const active = p.segments.at(-1);
-      if (active === undefined || active.bytes === p.activeRowBytes) continue;
-      writes.add(this.env.segments.put(logKey(p.id, active.baseOffset), { ...active }));
-      p.activeRowBytes = active.bytes;
-    }
-    await writes.durable().catch((err: unknown) => this.log.warn({ err }, 'writing segment checkpoints at close failed; the next start reads them back from the log'));
   }
 }

@@ -12,7 +12,7 @@ import { WeirError } from '../errors.js';
 import { decodeRecordBatch, readBatchHeader } from '../kafka/protocol/record-batch.js';
 import type { Logger } from '../logger.js';
 import { logKey, offsetOfLogKey, partitionEndKey } from './keys.js';
-import type { LmdbEnv, SegmentMeta } from './lmdb-env.js';
+import { TxnWrites, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
 import type { CompactionStatus, PartitionInfo, ReadResult } from './types.js';
 
 interface Waiter {
@@ -250,4 +250,19 @@ function catchUpSegment(env: LmdbEnv, pid: number, segment: SegmentMeta): void {
 function endsBefore(key: Buffer, value: Buffer, offset: number): boolean {
   const baseOffset = offsetOfLogKey(key);
   return baseOffset < offset && baseOffset + readBatchHeader(value).lastOffsetDelta < offset;
+}
+
+/**
+ * Writes each active segment's row as it stands (at close), so the next open reads nothing back
+ * (see loadPartition). Commits leave those rows behind to spare the flash.
+ */
+export function writeActiveSegmentRows(env: LmdbEnv, partitions: Iterable<PartitionState>): Promise<void> {
+  const writes = new TxnWrites();
+  for (const p of partitions) {
+    const active = p.segments.at(-1);
+    if (active === undefined || active.bytes === p.activeRowBytes) continue;
+    writes.add(env.segments.put(logKey(p.id, active.baseOffset), { ...active }));
+    p.activeRowBytes = active.bytes;
+  }
+  return writes.durable();
 }

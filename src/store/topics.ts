@@ -4,6 +4,7 @@
  * a counter that never goes back, so a topic deleted and created again never sees old data.
  */
 import { WeirError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { durable, sameTransaction, type LmdbEnv, type TopicRecord } from './lmdb-env.js';
 import type { PartitionState } from './partition.js';
 import { TOPIC_CONFIG_NAMES, isTopicConfigName, parseTopicConfigs, validateTopicConfig, validateTopicName, type TopicConfig } from './topic-config.js';
@@ -82,6 +83,16 @@ export class TopicRegistry {
   /** How many topics and partitions there are, against their caps. */
   counts(): { topics: number; partitions: number } & TopicLimits {
     return { topics: this.entries.size, partitions: this.partitionTotal, ...this.limits };
+  }
+
+  /** A data directory written by an older Weir or under higher caps opens anyway, and refuses to add more. */
+  warnIfOverCaps(log: Logger): void {
+    const counts = this.counts();
+    if (counts.topics <= counts.maxTopics && counts.partitions <= counts.maxPartitions) return;
+    log.warn(
+      { topics: counts.topics, maxTopics: counts.maxTopics, partitions: counts.partitions, maxPartitions: counts.maxPartitions },
+      'the data directory holds more topics or partitions than store.max_topics / store.max_partitions allow: no topic or partition can be created until enough are deleted (weir topics delete); each costs memory',
+    );
   }
 
   partitionCount(name: string): number {
