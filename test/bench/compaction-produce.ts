@@ -86,8 +86,7 @@ function freePort(): Promise<number> {
 
 /**
  * The `compacted` partition's line of the status API's log compaction section: bytes reclaimed,
- * and whether a pass has ended. (/metrics would be lighter, but its compaction series are not
- * registered by `weir start` yet.)
+ * and whether a pass has ended.
  */
 async function compactionStatus(admin: string): Promise<{ reclaimed: number; ended: boolean }> {
   const status = (await (await fetch(`http://${admin}/api/status`)).json()) as { sections?: { id: string; table?: { rows: (string | number)[][] } }[] };
