@@ -237,7 +237,12 @@ async function loadAndKill(weir, proc) {
   );
   const until = Date.now() + 60_000;
   while (acked.length < 2000) {
-    if (Date.now() > until) throw new Error(`FAILED: QoS 1 load: only ${acked.length} acknowledged in 60 s`);
+    if (Date.now() > until) {
+      // What Weir said last and its memory, so a stall can be told from a slow machine.
+      const said = proc.lines.slice(-10).map((l) => l.msg).join(' | ');
+      const rss = /RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${proc.child.pid}/status`, 'utf8'))?.[1];
+      throw new Error(`FAILED: QoS 1 load: only ${acked.length} acknowledged in 60 s (RssAnon ${rss} kB; Weir's last lines: ${said})`);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
   const killed = await proc.kill('SIGKILL');
