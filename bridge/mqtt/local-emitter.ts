@@ -45,11 +45,11 @@ import mqemitter from 'mqemitter';
 type Message = mqemitter.Message;
 type Listener = (message: Message, done: () => void) => void;
 
-/** A connection muted by its budget: its listeners skip, while `active`, what `skip` accepts. */
+/** A connection muted by its budget: its listeners skip, while `active`, what `passesOver` accepts. */
 export interface ListenerMute {
   readonly active: boolean;
   /** True when `message` may be skipped for the muted connection (then it is counted as dropped). */
-  skip(message: Message): boolean;
+  passesOver(message: Message): boolean;
 }
 
 /** Who mutes: asked after each listener call, it answers the mute that call's delivery caused. */
@@ -199,7 +199,7 @@ function muteable(listener: Listener, mutes: MuteSource): Listener {
   return (message, done) => {
     if (mute !== undefined) {
       if (!mute.active) mute = undefined;
-      else if (mute.skip(message)) return done();
+      else if (mute.passesOver(message)) return done();
     }
     mutes.takeMute(); // a drop made outside a listener call (a retained message) is not this one's
     listener(message, ignore);

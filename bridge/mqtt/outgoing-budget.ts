@@ -148,7 +148,7 @@ class ConnectionMute implements ListenerMute {
 
   constructor(private readonly budget: OutgoingBudget, private readonly client: Client) {}
 
-  skip(message: { topic: string; qos?: number; clientId?: string }): boolean {
+  passesOver(message: { topic: string; qos?: number; clientId?: string }): boolean {
     // What the hook would not simply drop goes through aedes as before: a QoS 1/2 message to a
     // persistent session (kept queued); a `$` topic, which a subscription starting with a wildcard
     // never receives [MQTT-4.7.2-1]; the client's own message, which a no-local subscription

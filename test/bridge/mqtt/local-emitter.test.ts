@@ -125,7 +125,7 @@ describe('LocalEmitter', () => {
   });
 
   it('passes over a listener muted during its own call, for what the mute covers, until the mute ends', () => {
-    const mute = { active: true, skip: vi.fn((m: { topic: string }) => m.topic !== 'kept') };
+    const mute = { active: true, passesOver: vi.fn((m: { topic: string }) => m.topic !== 'kept') };
     let applied: ListenerMute | undefined; // what the budget hook would set, inside a delivery
     const bus = new LocalEmitter(100, {
       awaitListeners: false,
@@ -150,14 +150,14 @@ describe('LocalEmitter', () => {
     expect(emitTo(bus, 'b')).toEqual({ synchronous: true, error: undefined });
     expect(slow).toHaveBeenCalledTimes(2); // skipped
     expect(other).toHaveBeenCalledTimes(3); // not muted
-    expect(mute.skip).toHaveBeenLastCalledWith({ topic: 'b' });
+    expect(mute.passesOver).toHaveBeenLastCalledWith({ topic: 'b' });
     emitTo(bus, 'kept'); // what the mute does not skip still goes to the listener
     expect(slow).toHaveBeenCalledTimes(3);
 
     mute.active = false; // its socket drained
     emitTo(bus, 'c');
     expect(slow).toHaveBeenCalledTimes(4);
-    expect(mute.skip).toHaveBeenCalledTimes(2);
+    expect(mute.passesOver).toHaveBeenCalledTimes(2);
 
     applied = mute; // left by a delivery outside any listener call (a retained message)
     mute.active = true;
