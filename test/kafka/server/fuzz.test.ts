@@ -7,14 +7,18 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWeirError } from '../../../src/errors.js';
+import { decodeAddOffsetsToTxnRequest } from '../../../src/kafka/protocol/apis/add-offsets-to-txn.js';
+import { decodeAddPartitionsToTxnRequest } from '../../../src/kafka/protocol/apis/add-partitions-to-txn.js';
 import { decodeApiVersionsRequest } from '../../../src/kafka/protocol/apis/api-versions.js';
 import { decodeCreateTopicsRequest } from '../../../src/kafka/protocol/apis/create-topics.js';
 import { decodeDeleteTopicsRequest } from '../../../src/kafka/protocol/apis/delete-topics.js';
+import { decodeEndTxnRequest } from '../../../src/kafka/protocol/apis/end-txn.js';
 import { decodeFetchRequest } from '../../../src/kafka/protocol/apis/fetch.js';
 import { decodeInitProducerIdRequest } from '../../../src/kafka/protocol/apis/init-producer-id.js';
 import { decodeListOffsetsRequest } from '../../../src/kafka/protocol/apis/list-offsets.js';
 import { decodeMetadataRequest } from '../../../src/kafka/protocol/apis/metadata.js';
 import { decodeProduceRequest } from '../../../src/kafka/protocol/apis/produce.js';
+import { decodeTxnOffsetCommitRequest } from '../../../src/kafka/protocol/apis/txn-offset-commit.js';
 import { Reader } from '../../../src/kafka/protocol/reader.js';
 import { RawClient, requestFrame, startTestBroker, type TestBroker } from './helpers.js';
 import { fetchBody, metadataBody } from './requests.js';
@@ -56,6 +60,10 @@ const decoders: Array<[string, (r: Reader, v: number) => unknown, number, number
   ['CreateTopics', decodeCreateTopicsRequest, 0, 7],
   ['DeleteTopics', decodeDeleteTopicsRequest, 0, 6],
   ['InitProducerId', decodeInitProducerIdRequest, 0, 5],
+  ['AddPartitionsToTxn', decodeAddPartitionsToTxnRequest, 0, 3],
+  ['AddOffsetsToTxn', decodeAddOffsetsToTxnRequest, 0, 3],
+  ['EndTxn', decodeEndTxnRequest, 0, 3],
+  ['TxnOffsetCommit', decodeTxnOffsetCommitRequest, 0, 3],
 ];
 
 describe('request decoders under fuzz', () => {

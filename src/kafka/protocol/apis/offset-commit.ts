@@ -43,12 +43,19 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
   const memberId = r.string(flexible);
   const groupInstanceId = version >= 7 ? r.nullableString(flexible) : null;
   if (version <= 4) r.int64(); // retention_time_ms
-  const topics = r.array(flexible, (r) => {
+  const topics = decodeCommittedTopics(r, flexible, version >= 6);
+  r.maybeTaggedFields(flexible);
+  return { groupId, generationId, memberId, groupInstanceId, topics };
+}
+
+/** The topics array of OffsetCommit and TxnOffsetCommit, which differ only in when committed_leader_epoch came. */
+export function decodeCommittedTopics(r: Reader, flexible: boolean, withLeaderEpoch: boolean): OffsetCommitRequest['topics'] {
+  return r.array(flexible, (r) => {
     const name = r.string(flexible);
     const partitions = r.array(flexible, (r) => {
       const partitionIndex = r.int32();
       const committedOffset = r.int64();
-      const committedLeaderEpoch = version >= 6 ? r.int32() : -1;
+      const committedLeaderEpoch = withLeaderEpoch ? r.int32() : -1;
       const committedMetadata = r.nullableString(flexible);
       r.maybeTaggedFields(flexible);
       return { partitionIndex, committedOffset, committedLeaderEpoch, committedMetadata };
@@ -56,17 +63,23 @@ export function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCom
     r.maybeTaggedFields(flexible);
     return { name, partitions };
   });
-  r.maybeTaggedFields(flexible);
-  return { groupId, generationId, memberId, groupInstanceId, topics };
 }
 
 export function encodeOffsetCommitResponse(w: Writer, version: number, res: OffsetCommitResponse): void {
   const flexible = version >= OFFSET_COMMIT_FIRST_FLEXIBLE;
   if (version >= 3) w.int32(0);
-  w.array(res.topics, flexible, (w, t) => {
+  encodePartitionErrors(w, res.topics, flexible);
+  w.maybeTaggedFields(flexible);
+}
+
+/**
+ * [topics] => name:STRING [partitions] => partition_index:INT32 error_code:INT16: the answer of
+ * OffsetCommit, TxnOffsetCommit and AddPartitionsToTxn alike.
+ */
+export function encodePartitionErrors(w: Writer, topics: OffsetCommitResponse['topics'], flexible: boolean): void {
+  w.array(topics, flexible, (w, t) => {
     w.string(t.name, flexible);
     w.array(t.partitions, flexible, (w, p) => w.int32(p.partitionIndex).int16(p.errorCode).maybeTaggedFields(flexible));
     w.maybeTaggedFields(flexible);
   });
-  w.maybeTaggedFields(flexible);
 }
