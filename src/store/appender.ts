@@ -54,6 +54,14 @@ export class Appender {
     return promised((waiter) => this.enqueue(state, config, undefined, copies, records, recordSet.length, recordSet.length, waiter));
   }
 
+  /** A control batch the store itself made (a transaction marker): stored as it is, offset rewritten. */
+  appendControlBatch(topic: string, partition: number, batch: Buffer): Promise<AppendResult> {
+    this.assertWritable();
+    const state = this.topics.partition(topic, partition);
+    const config = this.topics.config(topic);
+    return promised((waiter) => this.enqueue(state, config, undefined, [batch], 1, batch.length, 0, waiter));
+  }
+
   private enqueue(
     partition: PartitionState,
     config: TopicConfig,

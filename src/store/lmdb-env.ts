@@ -11,6 +11,9 @@
  *   groups      [group,topic,p]   → committed offset
  *   cursors     [name,topic,p]    → offset (e.g. "mirrored up to N")
  *   cleaner     uint32 pid        → CleanerRecord (log compaction's checkpoint and totals)
+ *   producers   uint32 pid        → ProducerSnapshot (idempotent/transactional producers, written
+ *                                   with the active segment's row; see producer-table.ts)
+ *   txnindex    [pid][markerOffset] → AbortedTxnEntry (Kafka's .txnindex: aborted transactions)
  *   kv          [namespace, ...]  → msgpack   small state of other components (kv.ts)
  *
  * Flash wear decides this layout. LMDB rewrites, copy-on-write, every page on the path from a
@@ -32,6 +35,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { IF_EXISTS, open, type Database, type RootDatabase } from 'lmdb';
 import { WeirError } from '../errors.js';
+import type { ProducerSnapshot } from './producer-table.js';
 import type { TopicConfig } from './topic-config.js';
 
 /** The format new directories get; `READABLE_FORMATS` lists every format this Weir opens. */
@@ -85,6 +89,12 @@ export interface CleanerRecord {
   bytesReclaimed: number;
 }
 
+/** An aborted transaction, keyed by its ABORT marker's offset (written in the marker's transaction). */
+export interface AbortedTxnEntry {
+  producerId: number;
+  firstOffset: number;
+}
+
 export interface StoredGroupOffset {
   offset: number;
   leaderEpoch: number;
@@ -102,6 +112,8 @@ export interface LmdbEnv {
   groups: Database<StoredGroupOffset, [string, string, number]>;
   cursors: Database<number, [string, string, number]>;
   cleaner: Database<CleanerRecord, number>;
+  producers: Database<ProducerSnapshot, number>;
+  txnIndex: Database<AbortedTxnEntry, Buffer>;
   kv: Database<unknown, (string | number)[]>;
 }
 
@@ -152,6 +164,8 @@ function openHandles(root: RootDatabase<Buffer, Buffer>, format: number): LmdbEn
     groups: root.openDB('groups', MSGPACK),
     cursors: root.openDB('cursors', MSGPACK),
     cleaner: root.openDB('cleaner', { ...MSGPACK, keyEncoding: 'uint32' }),
+    producers: root.openDB('producers', { ...MSGPACK, keyEncoding: 'uint32' }),
+    txnIndex: root.openDB('txnindex', { ...MSGPACK, keyEncoding: 'binary' }),
     kv: root.openDB('kv', MSGPACK),
   };
 }

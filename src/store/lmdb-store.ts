@@ -9,6 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { WeirError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RecordInput } from '../kafka/protocol/record-batch.js';
+import { encodeTransactionMarker } from '../kafka/protocol/control-batch.js';
+import { abortedTransactions } from './aborted-txn-index.js';
 import { Admission } from './admission.js';
 import { Appender } from './appender.js';
 import { CompactionRunner } from './compaction/compaction-runner.js';
@@ -26,19 +28,26 @@ import { StorageFailure } from './storage-failure.js';
 import { removeTopic } from './topic-removal.js';
 import { TopicRegistry } from './topics.js';
 import type {
+  AbortedTransaction,
   AppendResult,
   AppendWaiter,
   CompactionReport,
   CursorPosition,
   GroupOffset,
+  IsolationLevel,
   KvNamespace,
   LogStore,
   ReadResult,
   RetentionReport,
   StoreOptions,
   StoreStats,
+  StoredProducerState,
   TopicDescription,
+  TransactionMarker,
 } from './types.js';
+
+/** Kafka's producer.id.expiration.ms default: one day. */
+export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 
 export class LmdbStore implements LogStore {
   private readonly committer: GroupCommitter;
@@ -220,18 +229,34 @@ export class LmdbStore implements LogStore {
     return this.appender.appendBatches(topic, partition, recordSet);
   }
 
-  read(topic: string, partition: number, offset: number, maxBytes: number): ReadResult {
-    return this.topics.partition(topic, partition).read(offset, maxBytes);
+  read(topic: string, partition: number, offset: number, maxBytes: number, isolation?: IsolationLevel): ReadResult {
+    return this.topics.partition(topic, partition).read(offset, maxBytes, isolation === 'read_committed');
   }
 
-  waitForData(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  waitForData(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal, isolation?: IsolationLevel): Promise<boolean> {
     if (this.closing) return Promise.resolve(false);
-    return this.topics.partition(topic, partition).waitForData(offset, timeoutMs, signal);
+    return this.topics.partition(topic, partition).waitForData(offset, timeoutMs, signal, isolation === 'read_committed');
   }
 
-  offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number } {
+  offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number; lastStableOffset: number } {
     const p = this.topics.partition(topic, partition);
-    return { logStartOffset: p.logStartOffset, highWatermark: p.highWatermark };
+    return { logStartOffset: p.logStartOffset, highWatermark: p.highWatermark, lastStableOffset: p.lastStableOffset() };
+  }
+
+  abortedTransactions(topic: string, partition: number, fromOffset: number, toOffset: number): AbortedTransaction[] {
+    return abortedTransactions(this.env, this.topics.partition(topic, partition).id, fromOffset, toOffset);
+  }
+
+  appendTransactionMarker(topic: string, partition: number, marker: TransactionMarker): Promise<AppendResult> {
+    return this.appender.appendControlBatch(topic, partition, encodeTransactionMarker({ ...marker, timestamp: Date.now() }));
+  }
+
+  producerState(topic: string, partition: number, producerId: number): StoredProducerState | undefined {
+    const state = this.topics.partition(topic, partition).producers?.get(producerId);
+    if (state === undefined) return undefined;
+    // Kafka's producer.id.expiration.ms (KIP-854): a producer idle that long is forgotten.
+    const expired = state.txnFirstOffset < 0 && Date.now() - state.lastWriteAt > (this.options.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS);
+    return expired ? undefined : state;
   }
 
   offsetForTimestamp(topic: string, partition: number, timestamp: number): { offset: number; timestamp: number } | null {

@@ -13,10 +13,13 @@ import { decodeRecordBatch, readBatchHeader } from '../kafka/protocol/record-bat
 import type { Logger } from '../logger.js';
 import { logKey, offsetOfLogKey, partitionEndKey } from './keys.js';
 import { TxnWrites, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
+import { ProducerTable, producerBatch, producerSnapshotWrite } from './producer-table.js';
 import type { CompactionStatus, PartitionInfo, ReadResult } from './types.js';
 
 interface Waiter {
   offset: number;
+  /** Waits for the last stable offset, not the high watermark, to pass `offset`. */
+  committed: boolean;
   wake(ready: boolean): void;
 }
 
@@ -38,6 +41,13 @@ export class PartitionState {
    * (transaction-builder.ts).
    */
   activeRowBytes: number;
+  /**
+   * Idempotent and transactional producers seen in this partition; made on first use (MQTT-only
+   * partitions never have any). See producer-table.ts.
+   */
+  producers: ProducerTable | undefined;
+  /** Whether a producer snapshot row is stored for this partition (it must then be kept current). */
+  hasProducerSnapshot = false;
   /** Appends queued or being committed for this partition. */
   private pendingAppends = 0;
   /**
@@ -84,19 +94,31 @@ export class PartitionState {
     this.segments.splice(0, this.segments.length, ...fresh.segments);
     this.sizeBytes = fresh.sizeBytes;
     this.activeRowBytes = fresh.activeRowBytes;
+    this.producers = fresh.producers;
+    this.hasProducerSnapshot = fresh.hasProducerSnapshot;
+  }
+
+  /** The last stable offset (KIP-98): where read_committed readers stop. */
+  lastStableOffset(): number {
+    return this.producers === undefined ? this.highWatermark : this.producers.lastStableOffset(this.highWatermark);
   }
 
   /** Called when the transaction holding offsets below `offset` is durable. */
   advanceHighWatermark(offset: number): void {
     if (offset <= this.highWatermark) return;
     this.highWatermark = offset;
-    for (const waiter of this.waiters ?? []) {
-      if (waiter.offset < offset) waiter.wake(true);
+    if (this.waiters === undefined || this.waiters.size === 0) return;
+    const stable = this.lastStableOffset();
+    for (const waiter of this.waiters) {
+      if (waiter.offset < (waiter.committed ? stable : offset)) waiter.wake(true);
     }
   }
 
-  read(offset: number, maxBytes: number): ReadResult {
+  /** Batches from `offset`; read_committed (`committed`) stops at the last stable offset. */
+  read(offset: number, maxBytes: number, committed = false): ReadResult {
     const highWatermark = this.highWatermark;
+    const lastStableOffset = this.lastStableOffset();
+    const end = committed ? lastStableOffset : highWatermark;
     const logStartOffset = this.logStartOffset;
     if (offset < logStartOffset || offset > highWatermark) {
       throw new WeirError(
@@ -107,14 +129,14 @@ export class PartitionState {
     }
     const batches: Buffer[] = [];
     let bytes = 0;
-    if (offset === highWatermark) return { batches, bytes, logStartOffset, highWatermark };
+    if (offset >= end) return { batches, bytes, logStartOffset, highWatermark, lastStableOffset };
 
     // Start at the batch that contains `offset`: the last batch whose base offset is ≤ offset.
     // After compaction that batch may end below `offset` (the batch holding it was removed
     // whole): Kafka starts at the first batch whose last offset is ≥ the fetch offset, so a fetch
     // in a removed range continues at the next batch present.
     const start = this.batchKeyAtOrBefore(offset) ?? logKey(this.id, offset);
-    for (const { key, value } of this.env.batches.getRange({ start, end: logKey(this.id, highWatermark) })) {
+    for (const { key, value } of this.env.batches.getRange({ start, end: logKey(this.id, end) })) {
       if (batches.length === 0 && endsBefore(key, value, offset)) continue;
       // KIP-74: the first batch is returned whole even when it is larger than maxBytes.
       if (batches.length > 0 && bytes + value.length > maxBytes) break;
@@ -122,7 +144,7 @@ export class PartitionState {
       bytes += value.length;
       if (bytes >= maxBytes) break;
     }
-    return { batches, bytes, logStartOffset, highWatermark };
+    return { batches, bytes, logStartOffset, highWatermark, lastStableOffset };
   }
 
   /** Key of the last stored batch with baseOffset ≤ offset, if any. */
@@ -168,8 +190,8 @@ export class PartitionState {
     return null;
   }
 
-  waitForData(offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.highWatermark > offset) return Promise.resolve(true);
+  waitForData(offset: number, timeoutMs: number, signal?: AbortSignal, committed = false): Promise<boolean> {
+    if ((committed ? this.lastStableOffset() : this.highWatermark) > offset) return Promise.resolve(true);
     if (timeoutMs <= 0 || signal?.aborted === true || (this.waiters?.size ?? 0) >= MAX_WAITERS_PER_PARTITION) {
       return Promise.resolve(false);
     }
@@ -177,6 +199,7 @@ export class PartitionState {
     return new Promise((resolve) => {
       const waiter: Waiter = {
         offset,
+        committed,
         wake: (ready) => {
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
@@ -219,13 +242,17 @@ export function loadPartition(env: LmdbEnv, log: Logger, pid: number, topic: str
   for (const { value } of env.segments.getRange({ start: logKey(pid, 0), end: partitionEndKey(pid) })) segments.push(value);
   const active = segments.at(-1);
   const rowBytes = active?.bytes ?? 0;
-  if (active !== undefined) catchUpSegment(env, pid, active);
+  const snapshot = env.producers.get(pid);
+  const producers = { table: snapshot === undefined ? undefined : ProducerTable.fromSnapshot(snapshot), from: snapshot?.offset ?? 0 };
+  if (active !== undefined) catchUpSegment(env, pid, active, producers);
   const state = new PartitionState(env, pid, topic, partition, {
     nextOffset: Math.max(record?.nextOffset ?? 0, active?.nextOffset ?? 0),
     logStartOffset: record?.logStartOffset ?? 0,
     segments,
   });
   state.activeRowBytes = rowBytes;
+  state.producers = producers.table;
+  state.hasProducerSnapshot = snapshot !== undefined;
   const last = state.lastStoredBatch();
   if (last !== undefined && last.nextOffset > state.nextOffset) {
     // Cannot happen while every stored batch lies in a segment; repair anyway.
@@ -236,11 +263,24 @@ export function loadPartition(env: LmdbEnv, log: Logger, pid: number, topic: str
   return state;
 }
 
-/** Adds to a segment's row the batches stored at or after its `nextOffset`. */
-function catchUpSegment(env: LmdbEnv, pid: number, segment: SegmentMeta): void {
-  for (const { key, value } of env.batches.getRange({ start: logKey(pid, segment.nextOffset), end: partitionEndKey(pid) })) {
+/**
+ * Adds to a segment's row the batches stored at or after its `nextOffset`, and to the producer
+ * table the producers' batches at or after its snapshot's offset (the same offset, unless the
+ * row was written without a snapshot because the partition had no producers then).
+ */
+function catchUpSegment(env: LmdbEnv, pid: number, segment: SegmentMeta, producers: { table: ProducerTable | undefined; from: number }): void {
+  const rowEnd = segment.nextOffset;
+  const now = Date.now();
+  const start = producers.table === undefined ? rowEnd : Math.min(rowEnd, producers.from);
+  for (const { key, value } of env.batches.getRange({ start: logKey(pid, start), end: partitionEndKey(pid) })) {
     const header = readBatchHeader(value);
-    segment.nextOffset = offsetOfLogKey(key) + header.lastOffsetDelta + 1;
+    const baseOffset = offsetOfLogKey(key);
+    if (header.producerId >= 0 && baseOffset >= producers.from) {
+      producers.table ??= new ProducerTable();
+      producers.table.record(producerBatch(header, baseOffset, value), now);
+    }
+    if (baseOffset < rowEnd) continue;
+    segment.nextOffset = baseOffset + header.lastOffsetDelta + 1;
     segment.bytes += value.length;
     segment.maxTimestamp = Math.max(segment.maxTimestamp, header.maxTimestamp);
   }
@@ -263,6 +303,8 @@ export function writeActiveSegmentRows(env: LmdbEnv, partitions: Iterable<Partit
     if (active === undefined || active.bytes === p.activeRowBytes) continue;
     writes.add(env.segments.put(logKey(p.id, active.baseOffset), { ...active }));
     p.activeRowBytes = active.bytes;
+    const snapshot = producerSnapshotWrite(env, p, active.nextOffset);
+    if (snapshot !== undefined) writes.add(snapshot);
   }
   return writes.durable();
 }

@@ -16,6 +16,7 @@
  * passed stays, unless the topic's `weir.overflow.policy` is `drop-oldest`; records deleted
  * unpassed are reported as drops.
  */
+import { dropAbortedBefore } from './aborted-txn-index.js';
 import { logKey } from './keys.js';
 import { durable, sameTransaction, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
 import type { PartitionState } from './partition.js';
@@ -125,6 +126,7 @@ export function deleteSegments(env: LmdbEnv, partition: PartitionState, deletion
     partition.logStartOffset = Math.max(partition.logStartOffset, segment.nextOffset);
   }
   if (partition.segments.length === 0) partition.logStartOffset = Math.max(partition.logStartOffset, partition.highWatermark);
+  dropAbortedBefore(env, partition.id, partition.logStartOffset);
   // The high watermark, not nextOffset: a commit still in flight may yet fail. Recovery takes the
   // larger of this and the last stored batch, so a later commit's own record is never lost.
   const last = env.partitions.put(partition.id, {

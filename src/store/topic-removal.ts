@@ -41,4 +41,8 @@ function removePartition(env: LmdbEnv, p: PartitionState, writes: TxnWrites): vo
   }
   writes.add(env.partitions.remove(p.id));
   writes.add(env.cleaner.remove(p.id));
+  writes.add(env.producers.remove(p.id));
+  for (const key of env.txnIndex.getKeys({ start: logKey(p.id, 0), end: partitionEndKey(p.id) })) {
+    writes.add(env.txnIndex.remove(Buffer.from(key)));
+  }
 }

@@ -19,7 +19,8 @@ import {
   type RecordInput,
 } from '../kafka/protocol/record-batch.js';
 import { logKey } from './keys.js';
-import { sameTransaction, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
+import { sameTransaction, type AbortedTxnEntry, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
+import { ProducerTable, producerBatch, producerSnapshotWrite, type ProducerBatch } from './producer-table.js';
 import type { PendingAppend } from './pending-append.js';
 import type { PartitionState } from './partition.js';
 import { compacts, type TopicConfig, type TopicCompression } from './topic-config.js';
@@ -114,12 +115,25 @@ export class TransactionBuilder {
     const baseOffset = partition.nextOffset;
     for (const batch of append.batches!) {
       const header = readBatchHeader(batch);
-      setBaseOffset(batch, partition.nextOffset);
+      const offset = partition.nextOffset;
+      setBaseOffset(batch, offset);
       setPartitionLeaderEpoch(batch, 0);
       this.writeBatch(partition, append.config, batch, header.lastOffsetDelta + 1, header.maxTimestamp);
+      if (header.producerId >= 0) this.recordProducer(partition, producerBatch(header, offset, batch));
     }
     append.baseOffset = baseOffset;
     append.lastOffset = partition.nextOffset - 1;
+  }
+
+  /**
+   * Keeps the partition's producer table in step with its log; an ABORT marker also gets its
+   * entry in the aborted-transaction index, in the marker's own transaction.
+   */
+  private recordProducer(partition: PartitionState, batch: ProducerBatch): void {
+    const abortedFirstOffset = (partition.producers ??= new ProducerTable()).record(batch, this.now);
+    if (abortedFirstOffset === undefined) return;
+    const entry: AbortedTxnEntry = { producerId: batch.producerId, firstOffset: abortedFirstOffset };
+    sameTransaction(this.env.txnIndex.put(logKey(partition.id, batch.baseOffset), entry));
   }
 
   /** Puts one batch at the partition's next offset, rolling the active segment if it is due. */
@@ -177,7 +191,11 @@ export class TransactionBuilder {
     for (const [partition, segments] of this.rows) {
       for (const s of segments) sameTransaction(this.env.segments.put(logKey(partition.id, s.baseOffset), { ...s }));
       const active = partition.segments.at(-1);
-      if (active !== undefined && segments.includes(active)) partition.activeRowBytes = active.bytes;
+      if (active === undefined || !segments.includes(active)) continue;
+      partition.activeRowBytes = active.bytes;
+      // The open reads back from the active row's end: the producer snapshot must end there too.
+      const snapshot = producerSnapshotWrite(this.env, partition, active.nextOffset);
+      if (snapshot !== undefined) sameTransaction(snapshot);
     }
   }
 }

@@ -47,6 +47,11 @@ export interface StoreOptions {
    */
   maxTopics?: number;
   maxPartitions?: number;
+  /**
+   * Kafka's producer.id.expiration.ms: an idempotent producer that has written nothing to a
+   * partition for this long (and has no open transaction there) is forgotten. Absent: one day.
+   */
+  producerIdExpirationMs?: number;
   /** Called for every record dropped by retention or overflow before a cursor passed it. */
   onDrop?: (event: DropEvent) => void;
 }
@@ -75,8 +80,46 @@ export interface ReadResult {
   /** Total bytes in `batches`. */
   bytes: number;
   logStartOffset: number;
-  /** One past the last durable offset: what a consumer may read up to. */
+  /** One past the last durable offset: what a read_uncommitted consumer may read up to. */
   highWatermark: number;
+  /**
+   * The last stable offset (KIP-98): the first offset of the oldest transaction still open, or the
+   * high watermark when none is. What a read_committed consumer may read up to.
+   */
+  lastStableOffset: number;
+}
+
+/** Kafka's isolation levels (Fetch and ListOffsets `isolation_level`: 0 and 1). */
+export type IsolationLevel = 'read_uncommitted' | 'read_committed';
+
+/** A transaction marker to append (see kafka/protocol/control-batch.ts). */
+export interface TransactionMarker {
+  producerId: number;
+  producerEpoch: number;
+  /** true: COMMIT, false: ABORT. */
+  commit: boolean;
+  coordinatorEpoch: number;
+}
+
+/** An aborted transaction, as Fetch's aborted_transactions lists it. */
+export interface AbortedTransaction {
+  producerId: number;
+  /** Its first offset in the partition. */
+  firstOffset: number;
+}
+
+/**
+ * What the log says about one idempotent or transactional producer in one partition: rebuilt
+ * at open from a snapshot and the batches after it, so it survives restarts and crashes.
+ */
+export interface StoredProducerState {
+  producerEpoch: number;
+  /** Its last batches (up to 5, oldest first): sequence ranges and the offsets they got. */
+  batches: { firstSeq: number; lastSeq: number; firstOffset: number; lastOffset: number }[];
+  /** First offset of its open transaction in this partition, or -1 when none is open. */
+  txnFirstOffset: number;
+  /** Wall-clock ms of its last write here: producer.id.expiration.ms counts from it. */
+  lastWriteAt: number;
 }
 
 export interface PartitionInfo {
@@ -223,10 +266,23 @@ export interface RecordLog {
   appendRecordsTo(topic: string, partition: number, records: RecordInput[], waiter: AppendWaiter): void;
   /** Appends a client-built record set (one or more RecordBatch v2), offsets rewritten. Resolves once durable. */
   appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult>;
-  read(topic: string, partition: number, offset: number, maxBytes: number): ReadResult;
-  /** Resolves true when the high watermark passes `offset`, false after `timeoutMs` or on abort. */
-  waitForData(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
-  offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number };
+  /** read_committed stops at the last stable offset; read_uncommitted (the default) at the high watermark. */
+  read(topic: string, partition: number, offset: number, maxBytes: number, isolation?: IsolationLevel): ReadResult;
+  /**
+   * Resolves true when the high watermark (read_committed: the last stable offset) passes
+   * `offset`, false after `timeoutMs` or on abort.
+   */
+  waitForData(topic: string, partition: number, offset: number, timeoutMs: number, signal?: AbortSignal, isolation?: IsolationLevel): Promise<boolean>;
+  offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number; lastStableOffset: number };
+  /**
+   * Aborted transactions a read_committed fetch of [fromOffset, toOffset) must be told about:
+   * those whose ABORT marker is at or after `fromOffset` and whose first offset is below `toOffset`.
+   */
+  abortedTransactions(topic: string, partition: number, fromOffset: number, toOffset: number): AbortedTransaction[];
+  /** Appends a transaction marker (a control batch). Resolves once durable. */
+  appendTransactionMarker(topic: string, partition: number, marker: TransactionMarker): Promise<AppendResult>;
+  /** The producer's state in the partition as the log holds it, or undefined when it has none (or it expired). */
+  producerState(topic: string, partition: number, producerId: number): StoredProducerState | undefined;
   /** Earliest offset whose record timestamp is >= `timestamp`, or null when there is none. */
   offsetForTimestamp(topic: string, partition: number, timestamp: number): { offset: number; timestamp: number } | null;
   /** Kafka's DeleteRecords: moves the log start offset forward. */

@@ -127,7 +127,7 @@ export function storeContract(name: string, makeFactory: () => StoreFactory): vo
         await store.appendRecords('t', 0, [{ key: null, value: value('old') }]);
         await store.deleteTopic('t');
         await store.createTopic('t');
-        expect(store.offsets('t', 0)).toEqual({ logStartOffset: 0, highWatermark: 0 });
+        expect(store.offsets('t', 0)).toEqual({ logStartOffset: 0, highWatermark: 0, lastStableOffset: 0 });
         const r = await store.appendRecords('t', 0, [{ key: null, value: value('new') }]);
         expect(r.baseOffset).toBe(0);
         expect(recordsOf(store, 't', 0).map((x) => x.value)).toEqual(['new']);
@@ -165,8 +165,8 @@ export function storeContract(name: string, makeFactory: () => StoreFactory): vo
         expect(records.map((r) => r.offset)).toEqual([0, 1, 2]);
         expect(records[0]).toMatchObject({ key: 'k1', value: 'v1', timestamp: 1_700_000_000_000, headers: [{ key: 'h', value: 'x' }] });
         expect(records[1]).toMatchObject({ key: null, value: null });
-        expect(store.offsets('t', 0)).toEqual({ logStartOffset: 0, highWatermark: 3 });
-        expect(store.offsets('t', 1)).toEqual({ logStartOffset: 0, highWatermark: 0 });
+        expect(store.offsets('t', 0)).toEqual({ logStartOffset: 0, highWatermark: 3, lastStableOffset: 3 });
+        expect(store.offsets('t', 1)).toEqual({ logStartOffset: 0, highWatermark: 0, lastStableOffset: 0 });
       });
 
       it('concurrent appenders get dense, non-overlapping offsets and their own records', async () => {
@@ -266,7 +266,7 @@ export function storeContract(name: string, makeFactory: () => StoreFactory): vo
       it('deleteRecords moves the log start offset', async () => {
         await store.appendRecords('t', 0, [1, 2, 3].map((i) => ({ key: null, value: value(String(i)) })));
         expect(await store.deleteRecords('t', 0, 2)).toBe(2);
-        expect(store.offsets('t', 0)).toEqual({ logStartOffset: 2, highWatermark: 3 });
+        expect(store.offsets('t', 0)).toEqual({ logStartOffset: 2, highWatermark: 3, lastStableOffset: 3 });
         await expectWeirError(() => store.read('t', 0, 1, 100), 'OFFSET_OUT_OF_RANGE');
         expect(recordsOf(store, 't', 0, 2).map((r) => r.value)).toEqual(['3']);
       });

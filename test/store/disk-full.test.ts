@@ -54,7 +54,7 @@ describe('when the filesystem is full', () => {
     unlinkSync(ballast);
     const store = await openTestStore(dir);
     try {
-      expect(store.offsets('t', 0)).toEqual({ logStartOffset: 0, highWatermark: report.acked });
+      expect(store.offsets('t', 0)).toEqual({ logStartOffset: 0, highWatermark: report.acked, lastStableOffset: report.acked });
       const records = recordsOf(store, 't', 0);
       expect(records).toHaveLength(report.acked);
       records.forEach((r, i) => expect(r.value).toBe(Buffer.alloc(1000, i % 256).toString()));

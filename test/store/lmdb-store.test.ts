@@ -21,7 +21,7 @@ describe('LMDB store across restarts', () => {
 
       store = await openTestStore(dir);
       expect(store.describeTopic('t').config['retention.ms']).toBe(1_000_000);
-      expect(store.offsets('t', 1)).toEqual({ logStartOffset: 0, highWatermark: 2 });
+      expect(store.offsets('t', 1)).toEqual({ logStartOffset: 0, highWatermark: 2, lastStableOffset: 2 });
       expect(store.fetchGroupOffsets('g')[0]).toMatchObject({ offset: 1, metadata: 'x' });
       expect(store.getCursor('mirror', 't', 1)).toBe(1);
       const r = await store.appendRecords('t', 1, [{ key: null, value: Buffer.from('c') }]);

@@ -54,14 +54,14 @@ describe('retention and the disk budget', () => {
     await fill('t', 2, now);
     const report = await store.runRetention(now);
     expect(report.segmentsDeleted).toBe(2);
-    expect(store.offsets('t', 0)).toEqual({ logStartOffset: 4, highWatermark: 6 });
+    expect(store.offsets('t', 0)).toEqual({ logStartOffset: 4, highWatermark: 6, lastStableOffset: 6 });
     await expectWeirError(() => store.read('t', 0, 3, 1000), 'OFFSET_OUT_OF_RANGE');
     expect(recordsOf(store, 't', 0, 4).map((r) => r.offset)).toEqual([4, 5]);
     expect(drops).toEqual([]);
 
     // Everything expired: the partition is emptied and keeps counting from where it was.
     await store.runRetention(now + 3 * HOUR);
-    expect(store.offsets('t', 0)).toEqual({ logStartOffset: 6, highWatermark: 6 });
+    expect(store.offsets('t', 0)).toEqual({ logStartOffset: 6, highWatermark: 6, lastStableOffset: 6 });
     expect((await store.appendRecords('t', 0, [{ key: null, value: payload(0) }])).baseOffset).toBe(6);
   });
 

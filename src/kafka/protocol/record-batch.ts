@@ -97,6 +97,8 @@ export interface EncodeRecordBatchOptions {
   baseSequence?: number;
   partitionLeaderEpoch?: number;
   timestampType?: 0 | 1;
+  /** Sets the isTransactional attribute (KIP-98): the batch belongs to a producer's transaction. */
+  transactional?: boolean;
 }
 
 function corrupt(message: string, details?: Record<string, unknown>): WeirError {
@@ -262,7 +264,7 @@ export function encodeRecordBatch(opts: EncodeRecordBatchOptions): Buffer {
   batch.writeInt32BE(batch.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
   batch.writeInt32BE(partitionLeaderEpoch, PARTITION_LEADER_EPOCH_OFFSET);
   batch.writeInt8(MAGIC_V2, MAGIC_OFFSET);
-  batch.writeInt16BE(compression | (timestampType === 1 ? TIMESTAMP_TYPE_MASK : 0), ATTRIBUTES_OFFSET);
+  batch.writeInt16BE(compression | (timestampType === 1 ? TIMESTAMP_TYPE_MASK : 0) | (opts.transactional === true ? TRANSACTIONAL_MASK : 0), ATTRIBUTES_OFFSET);
   batch.writeInt32BE(n - 1, LAST_OFFSET_DELTA_OFFSET);
   writeInt64(batch, BASE_TIMESTAMP_OFFSET, baseTimestamp);
   // LogAppendTime: the broker's clock replaces maxTimestamp (Java's LogValidator does the same).

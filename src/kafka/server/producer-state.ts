@@ -2,11 +2,14 @@
  * Idempotent-producer state (KIP-98): producer ids, epochs and, per (producer id, topic,
  * partition), the last 5 batches' sequence ranges, so a retried batch is not written twice.
  *
- * Kept in memory only, for now: after a restart every producer id is unknown, and an unknown
- * producer's first sequence is accepted as it is (as Kafka does after its producer state
- * expired), so the guarantee is "no duplicates within one Weir process lifetime". Producer
- * ids start at Date.now() × 1000, so ids handed out after a restart never meet an old
- * producer's id. Persisting the state with the log is left for later.
+ * This is the request-side view: it also knows batches still being written, so a retry that
+ * arrives while the original is in flight waits for the original's offsets. The log keeps its
+ * own durable view of each producer (src/store/producer-table.ts), rebuilt at open from a
+ * snapshot and the batches after it; a (producer, partition) this process has not seen — after a
+ * restart, or once forgotten here — starts from that view, so a batch re-sent across a crash or
+ * restart is still recognised. A producer the log does not know either (new, or expired after
+ * producer.id.expiration.ms) has its first sequence accepted as it is, as Kafka does. Producer
+ * ids start at Date.now() × 1000, so ids handed out after a restart never meet an old one's.
  *
  * Rules (Kafka's ProducerStateManager / ProducerAppendInfo):
  * - epoch lower than the known one: INVALID_PRODUCER_EPOCH (47);
@@ -15,7 +18,7 @@
  *   append's result; otherwise it must start at last sequence + 1, else error 45.
  * Sequences wrap from 2^31 - 1 to 0 (DefaultRecordBatch.incrementSequence).
  */
-import type { AppendResult } from '../../store/types.js';
+import type { AppendResult, RecordLog, StoredProducerState } from '../../store/types.js';
 import type { KafkaErrorName } from '../protocol/error-codes.js';
 
 /** Kafka keeps the metadata of the last 5 batches per producer and partition (max.in.flight ≤ 5). */
@@ -57,6 +60,8 @@ export class ProducerStateManager {
   private nextProducerId = Date.now() * 1000;
   private readonly epochs = new Map<number, number>();
   private readonly partitions = new Map<string, PartitionProducerState>();
+
+  constructor(private readonly log: Pick<RecordLog, 'producerState' | 'offsets'>) {}
 
   /** InitProducerId without a transactional id: a new id, or (KIP-360) the same id, epoch + 1. */
   initProducerId(existingId: number, existingEpoch: number): { producerId: number; producerEpoch: number } | { error: KafkaErrorName } {
@@ -100,6 +105,11 @@ export class ProducerStateManager {
         }
       }
     } else {
+      const stored = this.log.producerState(topic, partition, info.producerId);
+      if (stored !== undefined) {
+        this.partitions.set(key, this.fromLog(topic, partition, stored));
+        return this.append(topic, partition, info, append);
+      }
       state = { epoch: info.producerEpoch, nextSeq: null, batches: [] };
     }
     // Re-insert to keep the Map in least-recently-written order for eviction.
@@ -121,5 +131,17 @@ export class ProducerStateManager {
       if (s.nextSeq === incrementSequence(lastSeq, 1)) s.nextSeq = previousNext;
       throw err;
     }
+  }
+
+  /** This process's view of a producer the log knows (after a restart): durable batches only. */
+  private fromLog(topic: string, partition: number, stored: StoredProducerState): PartitionProducerState {
+    const { logStartOffset } = this.log.offsets(topic, partition);
+    const batches = stored.batches.map((b) => ({
+      firstSeq: b.firstSeq,
+      lastSeq: b.lastSeq,
+      result: Promise.resolve({ baseOffset: b.firstOffset, lastOffset: b.lastOffset, logStartOffset }),
+    }));
+    const last = stored.batches.at(-1);
+    return { epoch: stored.producerEpoch, nextSeq: last === undefined ? null : incrementSequence(last.lastSeq, 1), batches };
   }
 }

@@ -80,7 +80,7 @@ async function compactedPartition(): Promise<{ store: GapStore; reads: () => num
   const store: GapStore = {
     hasTopic: () => true,
     describeTopic: () => ({ name: 't', partitions: [{ partition: 0, logStartOffset: 0, highWatermark: p.highWatermark, sizeBytes: 1000, segments: 1 }] }) as ReturnType<TopicAdmin['describeTopic']>,
-    offsets: () => ({ logStartOffset: p.logStartOffset, highWatermark: p.highWatermark }),
+    offsets: () => ({ logStartOffset: p.logStartOffset, highWatermark: p.highWatermark, lastStableOffset: p.highWatermark }),
     read: (_topic: string, _partition: number, offset: number, maxBytes: number) => {
       reads++;
       return p.read(offset, maxBytes);

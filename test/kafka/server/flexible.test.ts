@@ -69,8 +69,8 @@ describe('flexible responses read back field by field', () => {
     const batch = Buffer.alloc(2000, 9);
     const w = new Writer();
     encodeFetchResponse(w, 12, { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [{ topic: 't', partitions: [
-      { partitionIndex: 0, errorCode: 0, highWatermark: 10, lastStableOffset: 10, logStartOffset: 2, records: [batch], recordsBytes: batch.length },
-      { partitionIndex: 1, errorCode: 1, highWatermark: 5, lastStableOffset: 5, logStartOffset: 0, records: [], recordsBytes: 0 },
+      { partitionIndex: 0, errorCode: 0, highWatermark: 10, lastStableOffset: 10, logStartOffset: 2, abortedTransactions: [], records: [batch], recordsBytes: batch.length },
+      { partitionIndex: 1, errorCode: 1, highWatermark: 5, lastStableOffset: 5, logStartOffset: 0, abortedTransactions: null, records: [], recordsBytes: 0 },
     ] }] });
     const r = new Reader(w.toBuffer());
     expect([r.int32(), r.int16(), r.int32()]).toEqual([0, 0, 0]);
@@ -91,7 +91,7 @@ describe('flexible responses read back field by field', () => {
     expect(r.remaining).toBe(0);
     expect(topics).toEqual([{ topic: 't', parts: [
       { p: [0, 0, 10, 10, 2], aborted: [], preferred: -1, records: 2000 },
-      { p: [1, 1, 5, 5, 0], aborted: [], preferred: -1, records: 0 },
+      { p: [1, 1, 5, 5, 0], aborted: null, preferred: -1, records: 0 },
     ] }]);
   });
 

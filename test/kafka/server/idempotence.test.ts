@@ -60,10 +60,12 @@ describe('idempotent produce over the wire', () => {
 });
 
 describe('ProducerStateManager', () => {
+  /** A log that knows no producer (a fresh one). */
+  const emptyLog = { producerState: () => undefined, offsets: () => ({ logStartOffset: 0, highWatermark: 0, lastStableOffset: 0 }) };
   const ok = (offset: number) => () => Promise.resolve({ baseOffset: offset, lastOffset: offset, logStartOffset: 0 });
 
   it('accepts any first sequence from an unknown producer, keeps the last 5 for duplicates', async () => {
-    const m = new ProducerStateManager();
+    const m = new ProducerStateManager(emptyLog);
     const info = (seq: number) => ({ producerId: 7, producerEpoch: 0, firstSeq: seq, recordCount: 1 });
     expect(await m.append('t', 0, info(40), ok(0))).toMatchObject({ ok: true, duplicate: false });
     for (let s = 41; s < 47; s++) await m.append('t', 0, info(s), ok(s - 40));
@@ -75,7 +77,7 @@ describe('ProducerStateManager', () => {
   });
 
   it('a failed append is forgotten, so the retry is written', async () => {
-    const m = new ProducerStateManager();
+    const m = new ProducerStateManager(emptyLog);
     const info = { producerId: 1, producerEpoch: 0, firstSeq: 0, recordCount: 2 };
     await expect(m.append('t', 0, info, () => Promise.reject(new Error('disk')))).rejects.toThrow('disk');
     expect(await m.append('t', 0, info, ok(0))).toMatchObject({ ok: true, duplicate: false });

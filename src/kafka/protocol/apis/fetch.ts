@@ -50,6 +50,8 @@ export interface FetchPartitionResponse {
   highWatermark: number;
   lastStableOffset: number;
   logStartOffset: number;
+  /** read_committed: the aborted transactions whose records `records` may hold; null for read_uncommitted. */
+  abortedTransactions: { producerId: number; firstOffset: number }[] | null;
   /** Whole stored batches, referenced (not copied) into the response. */
   records: Buffer[];
   recordsBytes: number;
@@ -107,8 +109,10 @@ export function encodeFetchResponse(w: Writer, version: number, res: FetchRespon
     w.array(t.partitions, flexible, (w, p) => {
       w.int32(p.partitionIndex).int16(p.errorCode).int64(p.highWatermark).int64(p.lastStableOffset);
       if (version >= 5) w.int64(p.logStartOffset);
-      // No transactions in Weir: an empty (not null) list, as Kafka sends for read_committed.
-      w.array([], flexible, () => undefined);
+      w.nullableArray(p.abortedTransactions, flexible, (w, a) => {
+        w.int64(a.producerId).int64(a.firstOffset);
+        w.maybeTaggedFields(flexible);
+      });
       if (version >= 11) w.int32(-1);
       w.bytesFromChunks(p.records, p.recordsBytes, flexible);
       w.maybeTaggedFields(flexible);

@@ -9,13 +9,16 @@
  *   max_bytes / partition_max_bytes; later partitions only get what fits in what is left.
  * - Every requested partition is in the response; empty record sets are zero-length, not null.
  * - No fetch sessions (KIP-227): session_id 0 tells the client to send full requests.
- * - No transactions: last_stable_offset = high watermark, aborted_transactions empty.
+ * - Transactions (KIP-98): isolation_level 1 (read_committed) reads up to the last stable offset
+ *   and lists the aborted transactions its records may hold; read_uncommitted reads up to the
+ *   high watermark with a null list. Both get the last stable offset.
  * - Long poll: answer at once when min_bytes are there, a partition has an error, or max_wait_ms
  *   is 0; else wait until an append moves any requested partition's high watermark
  *   (store.waitForData), max_wait_ms passes, or the connection closes.
  */
 import { isWeirError } from '../../../errors.js';
-import type { RecordLog } from '../../../store/types.js';
+import type { IsolationLevel, RecordLog } from '../../../store/types.js';
+import { readBatchHeader } from '../../protocol/record-batch.js';
 import { ApiKey } from '../../protocol/api-keys.js';
 import { decodeFetchRequest, encodeFetchResponse, FETCH_FIRST_FLEXIBLE, type FetchPartitionResponse, type FetchRequest, type FetchResponse } from '../../protocol/apis/fetch.js';
 import { errorCode } from '../../protocol/error-codes.js';
@@ -29,11 +32,12 @@ interface ReadPass {
   response: FetchResponse;
   bytes: number;
   hasError: boolean;
-  /** (topic, partition, high watermark) to wait on for the next pass. */
-  waitable: { topic: string; partition: number; highWatermark: number }[];
+  /** (topic, partition, offset read up to) to wait on for the next pass. */
+  waitable: { topic: string; partition: number; end: number }[];
 }
 
 function readAll(store: RecordLog, req: FetchRequest, fetchMaxBytes: number): ReadPass {
+  const isolation = isolationOf(req);
   let remaining = req.maxBytes > 0 ? Math.min(req.maxBytes, fetchMaxBytes) : fetchMaxBytes;
   let bytes = 0;
   let hasError = false;
@@ -42,13 +46,14 @@ function readAll(store: RecordLog, req: FetchRequest, fetchMaxBytes: number): Re
     topic: t.topic,
     partitions: t.partitions.map((p): FetchPartitionResponse => {
       const out: FetchPartitionResponse = {
-        partitionIndex: p.partition, errorCode: 0, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: [], recordsBytes: 0,
+        partitionIndex: p.partition, errorCode: 0, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1,
+        abortedTransactions: isolation === 'read_committed' ? [] : null, records: [], recordsBytes: 0,
       };
       try {
         const limit = Math.max(0, Math.min(p.partitionMaxBytes, fetchMaxBytes, remaining));
-        const r = store.read(t.topic, p.partition, p.fetchOffset, Math.max(limit, 1));
+        const r = store.read(t.topic, p.partition, p.fetchOffset, Math.max(limit, 1), isolation);
         out.highWatermark = r.highWatermark;
-        out.lastStableOffset = r.highWatermark;
+        out.lastStableOffset = r.lastStableOffset;
         out.logStartOffset = r.logStartOffset;
         // KIP-74: only the first non-empty partition may exceed what is left.
         if (r.bytes > 0 && (bytes === 0 || r.bytes <= remaining)) {
@@ -56,15 +61,17 @@ function readAll(store: RecordLog, req: FetchRequest, fetchMaxBytes: number): Re
           out.recordsBytes = r.bytes;
           bytes += r.bytes;
           remaining -= r.bytes;
+          if (isolation === 'read_committed') out.abortedTransactions = store.abortedTransactions(t.topic, p.partition, p.fetchOffset, endOfBatches(r.batches));
         }
-        waitable.push({ topic: t.topic, partition: p.partition, highWatermark: r.highWatermark });
+        const end = isolation === 'read_committed' ? r.lastStableOffset : r.highWatermark;
+        waitable.push({ topic: t.topic, partition: p.partition, end });
       } catch (err) {
         hasError = true;
         out.errorCode = kafkaErrorCode(err);
         if (isWeirError(err, 'OFFSET_OUT_OF_RANGE')) {
           const o = store.offsets(t.topic, p.partition);
           out.highWatermark = o.highWatermark;
-          out.lastStableOffset = o.highWatermark;
+          out.lastStableOffset = o.lastStableOffset;
           out.logStartOffset = o.logStartOffset;
         }
       }
@@ -104,7 +111,7 @@ export function createFetchHandler(deps: { store: RecordLog }) {
         const onAbort = () => stop.abort();
         signal.addEventListener('abort', onAbort, { once: true });
         try {
-          const woken = await Promise.race(pass.waitable.map((w) => store.waitForData(w.topic, w.partition, w.highWatermark, left, stop.signal)));
+          const woken = await Promise.race(pass.waitable.map((w) => store.waitForData(w.topic, w.partition, w.end, left, stop.signal, isolationOf(req))));
           // false: timed out, aborted, or the store's waiter cap was reached: answer with what there is.
           if (!woken) return answer(readAll(store, req, ctx.fetchBytes.limit()));
         } finally {
@@ -114,4 +121,15 @@ export function createFetchHandler(deps: { store: RecordLog }) {
       }
     },
   });
+}
+
+/** Fetch's isolation_level: 1 is read_committed; anything else reads uncommitted, as Kafka. */
+function isolationOf(req: FetchRequest): IsolationLevel {
+  return req.isolationLevel === 1 ? 'read_committed' : 'read_uncommitted';
+}
+
+/** One past the last offset of the last batch. */
+function endOfBatches(batches: Buffer[]): number {
+  const last = readBatchHeader(batches.at(-1)!);
+  return last.baseOffset + last.lastOffsetDelta + 1;
 }

@@ -29,7 +29,7 @@ export interface CoreHandlerOptions {
 export function coreHandlers(opts: CoreHandlerOptions): KafkaHandler[] {
   const { store } = opts;
   const topics = new TopicResolver(store, opts.autoCreateTopics);
-  const producers = new ProducerStateManager();
+  const producers = new ProducerStateManager(store);
   return [
     createMetadataHandler({ store, topics }),
     createProduceHandler({ store, topics, producers }),

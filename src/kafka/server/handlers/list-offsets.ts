@@ -1,6 +1,6 @@
 /**
- * ListOffsets v1–7: -2 earliest (log start offset), -1 latest (high watermark: no transactions,
- * so read_committed and read_uncommitted agree), a timestamp → the first offset whose record
+ * ListOffsets v1–7: -2 earliest (log start offset), -1 latest (the high watermark, or for
+ * isolation_level 1, read_committed, the last stable offset: KIP-98), a timestamp → the first offset whose record
  * timestamp is at or after it (offset -1 when there is none, as Kafka answers).
  * -3 (KIP-734, max timestamp) needs a per-partition max-timestamp index the store does not
  * keep yet: it is answered with UNSUPPORTED_VERSION for that partition.
@@ -15,11 +15,14 @@ import { errorCode } from '../../protocol/error-codes.js';
 import { kafkaErrorCode } from '../errors.js';
 import { defineHandler } from '../handler.js';
 
-function lookup(store: RecordLog, topic: string, partition: number, timestamp: number): ListOffsetsPartitionResponse {
+function lookup(store: RecordLog, topic: string, partition: number, timestamp: number, committed: boolean): ListOffsetsPartitionResponse {
   const base = { partitionIndex: partition, errorCode: 0, timestamp: -1, offset: -1, leaderEpoch: 0 };
   try {
     if (timestamp === EARLIEST_TIMESTAMP) return { ...base, offset: store.offsets(topic, partition).logStartOffset };
-    if (timestamp === LATEST_TIMESTAMP) return { ...base, offset: store.offsets(topic, partition).highWatermark };
+    if (timestamp === LATEST_TIMESTAMP) {
+      const o = store.offsets(topic, partition);
+      return { ...base, offset: committed ? o.lastStableOffset : o.highWatermark };
+    }
     if (timestamp === MAX_TIMESTAMP || timestamp < 0) return { ...base, errorCode: errorCode('UNSUPPORTED_VERSION') };
     const found = store.offsetForTimestamp(topic, partition, timestamp);
     return found === null ? base : { ...base, offset: found.offset, timestamp: found.timestamp };
@@ -42,7 +45,7 @@ export function createListOffsetsHandler(deps: { store: RecordLog }) {
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions.map((p) => lookup(store, t.name, p.partitionIndex, p.timestamp)),
+        partitions: t.partitions.map((p) => lookup(store, t.name, p.partitionIndex, p.timestamp, req.isolationLevel === 1)),
       })),
     }),
   });

@@ -65,10 +65,10 @@ export class MemoryGroupStore implements GroupStore {
     return [...this.data.keys()];
   }
 
-  offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number } {
+  offsets(topic: string, partition: number): { logStartOffset: number; highWatermark: number; lastStableOffset: number } {
     const count = this.topics.get(topic);
     if (count === undefined || partition < 0 || partition >= count) throw new WeirError('UNKNOWN_TOPIC_OR_PARTITION', `${topic}/${partition}`);
-    return { logStartOffset: 0, highWatermark: 100 };
+    return { logStartOffset: 0, highWatermark: 100, lastStableOffset: 100 };
   }
 }
 
