@@ -13,6 +13,7 @@
  * order on each partition.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireKcat, requireTool } from '../helpers/required-tools.js';
@@ -40,13 +41,26 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A port free now, kept for the whole test: each restarted Weir listens where the killed one did. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/**
+ * A port free now, kept for the whole test: each restarted Weir listens where the killed one did.
+ * It is taken below the kernel's ephemeral range, so that while Weir is down no other test's
+ * listener on port 0, nor any client's connection, can be given it.
+ */
+async function freeFixedPort(): Promise<number> {
+  const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = ephemeralLow - 1 - Math.floor(Math.random() * Math.min(10_000, ephemeralLow - 1025));
+    const server = createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
+  throw new Error(`no free port below ${ephemeralLow} after 50 tries`);
 }
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
@@ -71,9 +85,14 @@ interface Stored {
   value: string;
 }
 
-/** The whole topic, over Fetch: kcat from the beginning of every partition to its end. */
+/**
+ * The whole topic, over Fetch: kcat from the beginning of every partition to its end, every
+ * record stored (read_uncommitted; librdkafka's default, read_committed, would be the same
+ * without transactions, but this checks what is stored, not what a consumer is let see).
+ */
 async function readTopic(bootstrap: string): Promise<Stored[]> {
-  const out = await run('kcat', ['-b', bootstrap, '-C', '-t', TOPIC, '-o', 'beginning', '-e', '-q', '-f', '%p %o %s\n'], 60_000);
+  const args = ['-b', bootstrap, '-C', '-t', TOPIC, '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_uncommitted', '-f', '%p %o %s\n'];
+  const out = await run('kcat', args, 60_000);
   return out.split('\n').filter(Boolean).map((line) => {
     const [partition, offset, value] = line.split(' ');
     return { partition: Number(partition), offset: Number(offset), value: value! };
@@ -138,7 +157,7 @@ describe('idempotent producers across SIGKILLs of weir start', () => {
     const producers: RunningProducer[] = [];
     try {
       await run(process.execPath, [WEIR_BIN, 'topics', 'create', '--data-dir', dir, '--topic', TOPIC, '--partitions', String(PARTITIONS)], 30_000);
-      const bootstrap = `127.0.0.1:${await freePort()}`;
+      const bootstrap = `127.0.0.1:${await freeFixedPort()}`;
       const env = { WEIR_KAFKA__LISTEN: bootstrap };
       running = await startWeirProcess(dir, { env });
       const spec = { bootstrap, topic: TOPIC, partitions: PARTITIONS, window: WINDOW };
