@@ -18,18 +18,14 @@ export interface OffsetsCoordinator {
 type Committable = { topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null };
 
 export async function commitOffsets(coordinator: OffsetsCoordinator, req: OffsetCommitInput): Promise<OffsetCommitResult> {
-  const { store, maxOffsetMetadataBytes } = coordinator.options;
+  const { store } = coordinator.options;
   const groupError = coordinator.checkCommit(req);
   const errors = new Map<string, number>();
   const key = (topic: string, partition: number): string => `${partition}:${topic}`;
   const valid: Committable[] = [];
   for (const t of req.topics) {
     for (const p of t.partitions) {
-      let code = groupError;
-      if (code === codes.NONE) code = partitionError(coordinator, t.name, p.partitionIndex);
-      if (code === codes.NONE && p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > maxOffsetMetadataBytes) {
-        code = codes.OFFSET_METADATA_TOO_LARGE;
-      }
+      const code = offsetError(coordinator, groupError, t.name, p.partitionIndex, p.committedMetadata);
       errors.set(key(t.name, p.partitionIndex), code);
       if (code === codes.NONE) {
         valid.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata });
@@ -52,7 +48,18 @@ export async function commitOffsets(coordinator: OffsetsCoordinator, req: Offset
   };
 }
 
-function partitionError(coordinator: OffsetsCoordinator, topic: string, partition: number): number {
+/**
+ * The error one partition's commit gets: the group's (when not NONE), an unknown partition, or
+ * metadata over offset.metadata.max.bytes. OffsetCommit and TxnOffsetCommit share it.
+ */
+export function offsetError(coordinator: Pick<OffsetsCoordinator, 'options'>, groupError: number, topic: string, partition: number, metadata: string | null): number {
+  if (groupError !== codes.NONE) return groupError;
+  const code = partitionError(coordinator, topic, partition);
+  if (code !== codes.NONE) return code;
+  return metadata !== null && Buffer.byteLength(metadata) > coordinator.options.maxOffsetMetadataBytes ? codes.OFFSET_METADATA_TOO_LARGE : codes.NONE;
+}
+
+function partitionError(coordinator: Pick<OffsetsCoordinator, 'options'>, topic: string, partition: number): number {
   try {
     coordinator.options.store.offsets(topic, partition);
     return codes.NONE;
@@ -66,7 +73,7 @@ function partitionError(coordinator: OffsetsCoordinator, topic: string, partitio
  * (closing, full queue, I/O) is "coordinator not available", which every client retries after
  * finding the coordinator again; anything else is not the client's to retry.
  */
-function storeErrorCode(err: unknown): number {
+export function storeErrorCode(err: unknown): number {
   return isWeirError(err) && err.retriable ? codes.COORDINATOR_NOT_AVAILABLE : codes.UNKNOWN_SERVER_ERROR;
 }
 

@@ -56,6 +56,7 @@ export function resolveGroupOptions(options: GroupCoordinatorOptions): ResolvedG
   };
 }
 
-function stripUndefined<T extends object>(o: T): T {
+/** `o` without its undefined properties, so spreading it over defaults keeps the defaults. */
+export function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
