@@ -37,6 +37,10 @@ import { KafkaServerStats } from './kafka/server/stats.js';
 import { kafkaStatusSection } from './kafka/server/status.js';
 import { GroupCoordinator } from './kafka/server/groups/coordinator.js';
 import { groupHandlers } from './kafka/server/groups/handlers/index.js';
+import { ProducerStateManager } from './kafka/server/producer-state.js';
+import { TransactionCoordinator } from './kafka/server/transactions/coordinator.js';
+import { transactionHandlers } from './kafka/server/transactions/handlers.js';
+import { producerIdsFrom } from './kafka/server/transactions/options.js';
 import { memoryGuard } from './memory-guard.js';
 import { resolveMemoryHigh, resolveProfile } from '../device/profiles.js';
 import { openStore } from './store/index.js';
@@ -233,6 +237,19 @@ async function startKafka(w: Wiring, ready: ReadinessFlag): Promise<AddressInfo>
   const { config, store } = w;
   // Consumer groups: membership in memory, committed offsets in the store.
   const groups = new GroupCoordinator({ store });
+  // Transactions (KIP-98): their state in the store's kv. Ends a crash left half done are
+  // finished before the listener opens; producer ids come from the idempotent producers' allocator.
+  const producers = new ProducerStateManager(store);
+  const transactions = new TransactionCoordinator({
+    store,
+    groups,
+    newProducerId: producerIdsFrom(producers),
+    logger: w.logger.child({ component: 'transactions' }),
+    maxTimeoutMs: config.kafka.transaction_max_timeout_ms,
+    idExpirationMs: config.kafka.transactional_id_expiration_ms,
+  });
+  await startStep(w, () => transactions.start());
+  w.steps.push({ name: 'transactions', stop: async () => transactions.close() });
   // Metrics first, so the latency histogram sees the first request too.
   const kafkaStats = new KafkaServerStats();
   let listener: KafkaListener | undefined;
@@ -251,17 +268,22 @@ async function startKafka(w: Wiring, ready: ReadinessFlag): Promise<AddressInfo>
       ...kafkaSecurityFromConfig(config),
       stats: kafkaStats,
       handlers: [
-        ...coreHandlers({ store, autoCreateTopics: config.kafka.auto_create_topics_enable, defaultPartitions: config.topic_defaults.partitions }),
+        ...coreHandlers({
+          store, autoCreateTopics: config.kafka.auto_create_topics_enable, defaultPartitions: config.topic_defaults.partitions, producers, transactions,
+        }),
         ...groupHandlers(groups),
+        ...transactionHandlers(transactions, store),
       ],
       logger: w.logger,
     }),
   );
   // Stops accepting, lets in-flight requests be answered (long polls return early), closes.
-  // The coordinator first: parked JoinGroup/SyncGroup get a retriable answer instead of holding the close.
+  // The coordinators first: parked JoinGroup/SyncGroup get a retriable answer instead of holding
+  // the close, and no transaction timeout is acted on while the listener closes.
   w.steps.push({
     name: 'kafka',
     stop: () => {
+      transactions.close();
       groups.close();
       return kafka.close();
     },

@@ -72,5 +72,6 @@ export function storeOptionsFromConfig(config: WeirConfig, overrides: { dir?: st
     overlappingSync: store.overlapping_sync,
     maxTopics: store.max_topics,
     maxPartitions: store.max_partitions,
+    producerIdExpirationMs: config.kafka.producer_id_expiration_ms,
   };
 }

@@ -125,4 +125,22 @@ export const KAFKA_FIELDS = {
     doc: 'A Kafka request still arriving this long after its first byte closes its connection, however steadily it trickles, so a slow sender cannot keep its share of `kafka.max_queued_request_bytes` (Kafka has no separate setting). 30s passes a 16MiB request at 560 KB/s.',
     fix: 'Set a duration such as 30000 or 30s, at least 100ms.',
   }),
+  transaction_max_timeout_ms: field({
+    type: durationMs(1_000, 86_400_000),
+    default: 900_000,
+    doc: 'Longest `transaction.timeout.ms` a transactional producer may ask for (Kafka\'s `transaction.max.timeout.ms`); a longer one fails InitProducerId with INVALID_TRANSACTION_TIMEOUT. A transaction open longer than its timeout is aborted and its producer fenced. An open transaction holds back every read_committed consumer of its partitions, so keep it short.',
+    fix: 'Set a duration such as 900000 or 15m (at least 1s), at least the transaction.timeout.ms of your producers (60000 by default in every client).',
+  }),
+  transactional_id_expiration_ms: field({
+    type: durationMs(60_000),
+    default: 604_800_000,
+    doc: 'A transactional id with no transaction open and no request for this long is forgotten, with its producer id and epoch (Kafka\'s `transactional.id.expiration.ms`, 7 days).',
+    fix: 'Set a duration such as 604800000 or 7d, at least 1m.',
+  }),
+  producer_id_expiration_ms: field({
+    type: durationMs(60_000),
+    default: 86_400_000,
+    doc: 'An idempotent producer the log has had no batch from for this long is forgotten: its next batch is accepted with whatever sequence it carries (Kafka\'s `producer.id.expiration.ms`, 1 day). Until then a batch it re-sends, across restarts too, is recognised and not written twice.',
+    fix: 'Set a duration such as 86400000 or 1d, at least 1m.',
+  }),
 } as const;

@@ -3,6 +3,10 @@ import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { GroupCoordinator } from '../../../src/kafka/server/groups/coordinator.js';
 import { groupHandlers } from '../../../src/kafka/server/groups/handlers/index.js';
 import { coreHandlers } from '../../../src/kafka/server/handlers/index.js';
+import { ProducerStateManager } from '../../../src/kafka/server/producer-state.js';
+import { TransactionCoordinator } from '../../../src/kafka/server/transactions/coordinator.js';
+import { transactionHandlers } from '../../../src/kafka/server/transactions/handlers.js';
+import { producerIdsFrom, type TransactionCoordinatorOptions } from '../../../src/kafka/server/transactions/options.js';
 import { startKafkaListener, type KafkaListener, type KafkaListenerOptions } from '../../../src/kafka/server/listener.js';
 import { decodeRecordBatch, type DecodedRecord } from '../../../src/kafka/protocol/record-batch.js';
 import type { LogStore, StoreOptions } from '../../../src/store/types.js';
@@ -14,6 +18,8 @@ export { RawClient } from '../../helpers/raw-kafka.js';
 export interface TestBroker {
   store: LogStore;
   listener: KafkaListener;
+  /** The transaction coordinator, when the broker serves transactions. */
+  transactions: TransactionCoordinator | undefined;
   port: number;
   bootstrap: string;
   /** What a partition holds, from offset 0: its stored batches and their records, decoded. */
@@ -28,11 +34,19 @@ export async function startTestBroker(
     autoCreateTopics?: boolean;
     /** Serve consumer groups too; a short initial rebalance delay keeps group tests quick. */
     groups?: { initialRebalanceDelayMs: number };
+    /** Serve transactions too (with consumer groups, which TxnOffsetCommit needs). */
+    transactions?: Partial<Omit<TransactionCoordinatorOptions, 'store' | 'groups' | 'logger' | 'newProducerId'>>;
   } = {},
 ): Promise<TestBroker> {
   const tmp = tempDir('weir-kafka-');
   const store = await openTestStore(tmp.dir, opts.store);
-  const coordinator = opts.groups === undefined ? undefined : new GroupCoordinator({ store, ...opts.groups });
+  const groupOptions = opts.groups ?? (opts.transactions === undefined ? undefined : { initialRebalanceDelayMs: 0 });
+  const coordinator = groupOptions === undefined ? undefined : new GroupCoordinator({ store, ...groupOptions });
+  const producers = new ProducerStateManager(store);
+  const transactions = opts.transactions === undefined
+    ? undefined
+    : new TransactionCoordinator({ store, groups: coordinator!, logger: silentLogger, newProducerId: producerIdsFrom(producers), ...opts.transactions });
+  await transactions?.start();
   const listener = await startKafkaListener({
     host: '127.0.0.1',
     port: 0,
@@ -44,8 +58,9 @@ export async function startTestBroker(
     maxInFlightPerConnection: 16,
     maxQueuedRequestBytes: 32 * 1024 * 1024,
     handlers: [
-      ...coreHandlers({ store, autoCreateTopics: opts.autoCreateTopics ?? true, defaultPartitions: 1 }),
+      ...coreHandlers({ store, autoCreateTopics: opts.autoCreateTopics ?? true, defaultPartitions: 1, producers, transactions }),
       ...(coordinator === undefined ? [] : groupHandlers(coordinator)),
+      ...(transactions === undefined ? [] : transactionHandlers(transactions, store)),
     ],
     logger: silentLogger,
     ...opts.listener,
@@ -54,6 +69,7 @@ export async function startTestBroker(
   return {
     store,
     listener,
+    transactions,
     port,
     bootstrap: `127.0.0.1:${port}`,
     stored(topic, partition) {
@@ -61,6 +77,7 @@ export async function startTestBroker(
       return { batches, records: batches.flatMap((b) => decodeRecordBatch(b).records) };
     },
     async close() {
+      transactions?.close();
       coordinator?.close();
       await listener.close();
       await store.close();

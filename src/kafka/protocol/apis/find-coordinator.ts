@@ -17,8 +17,10 @@ import type { Writer } from '../writer.js';
 
 export const FIND_COORDINATOR_FIRST_FLEXIBLE = 3;
 
-/** key_type 0: a consumer group's coordinator (1 would be a transaction coordinator). */
+/** key_type 0: a consumer group's coordinator. */
 export const KEY_TYPE_GROUP = 0;
+/** key_type 1: a transactional id's coordinator (KIP-98). */
+export const KEY_TYPE_TRANSACTION = 1;
 
 export interface FindCoordinatorRequest {
   keyType: number;

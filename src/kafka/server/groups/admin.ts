@@ -3,7 +3,7 @@
  * memory; groups that only have committed offsets live in the store and show as Empty, which
  * is how Kafka shows a group whose consumers are all gone.
  */
-import { KEY_TYPE_GROUP, type CoordinatorAnswer } from '../../protocol/apis/find-coordinator.js';
+import { KEY_TYPE_GROUP, KEY_TYPE_TRANSACTION, type CoordinatorAnswer } from '../../protocol/apis/find-coordinator.js';
 import type { BrokerInfo } from '../handler.js';
 import * as codes from './codes.js';
 import type { Group } from './group.js';
@@ -60,14 +60,14 @@ function emptyDescription(groupId: string, groupState: GroupState, errorCode: nu
 }
 
 /**
- * Weir is a single node, so it coordinates every group itself. Transactions are not served,
- * so a transaction coordinator lookup (key_type 1) gets INVALID_REQUEST with a message rather
- * than a retriable error a transactional producer would retry forever.
+ * Weir is a single node, so it coordinates every group and every transactional id itself
+ * (key_type 0 and 1). Any other key type (KIP-932's share groups) gets INVALID_REQUEST with a
+ * message rather than a retriable error a client would retry forever.
  */
 export function findCoordinator(keys: string[], keyType: number, broker: BrokerInfo): CoordinatorAnswer[] {
   return keys.map((key) =>
-    keyType === KEY_TYPE_GROUP
+    keyType === KEY_TYPE_GROUP || keyType === KEY_TYPE_TRANSACTION
       ? { key, nodeId: broker.nodeId, host: broker.host, port: broker.port, errorCode: codes.NONE, errorMessage: null }
-      : { key, nodeId: -1, host: '', port: -1, errorCode: codes.INVALID_REQUEST, errorMessage: 'Weir has no transaction coordinator' },
+      : { key, nodeId: -1, host: '', port: -1, errorCode: codes.INVALID_REQUEST, errorMessage: `Weir coordinates groups (key_type 0) and transactions (1), not key_type ${keyType}` },
   );
 }

@@ -6,6 +6,7 @@ import type { RecordLog, TopicAdmin } from '../../../store/types.js';
 import type { KafkaHandler } from '../handler.js';
 import { ProducerStateManager } from '../producer-state.js';
 import { TopicResolver } from '../topics.js';
+import type { TransactionCoordinator } from '../transactions/coordinator.js';
 import { createAlterConfigsHandler } from './alter-configs.js';
 import { createCreatePartitionsHandler } from './create-partitions.js';
 import { createCreateTopicsHandler } from './create-topics.js';
@@ -24,20 +25,25 @@ export interface CoreHandlerOptions {
   autoCreateTopics: boolean;
   /** topic_defaults.partitions, for CreateTopics with num_partitions -1. */
   defaultPartitions: number;
+  /** The idempotent producers' state, when the transaction coordinator shares its producer ids. */
+  producers?: ProducerStateManager;
+  /** Serves transactional ids in InitProducerId and transactional batches in Produce (else both refused). */
+  transactions?: TransactionCoordinator;
 }
 
 export function coreHandlers(opts: CoreHandlerOptions): KafkaHandler[] {
   const { store } = opts;
   const topics = new TopicResolver(store, opts.autoCreateTopics);
-  const producers = new ProducerStateManager(store);
+  const { transactions } = opts;
+  const producers = opts.producers ?? new ProducerStateManager(store);
   return [
     createMetadataHandler({ store, topics }),
-    createProduceHandler({ store, topics, producers }),
+    createProduceHandler({ store, topics, producers, transactions }),
     createFetchHandler({ store }),
     createListOffsetsHandler({ store }),
     createCreateTopicsHandler({ store, defaultPartitions: opts.defaultPartitions }),
     createDeleteTopicsHandler({ store }),
-    createInitProducerIdHandler({ producers }),
+    createInitProducerIdHandler({ producers, transactions }),
     createCreatePartitionsHandler({ store }),
     createDescribeConfigsHandler({ store }),
     createAlterConfigsHandler({ store }),

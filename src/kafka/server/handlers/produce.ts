@@ -6,6 +6,10 @@
  * acks 1 and -1 are the same on one node: the response is sent only after the store's durable
  * commit, since acknowledged means on disk (docs/architecture.md, "Promises"). acks 0 is served
  * the same way but answered with nothing; it keeps its place in the connection's order.
+ *
+ * Transactional batches (KIP-98) are taken only from the producer of the request's
+ * transactional_id, at its current epoch, into a partition its open transaction holds (the
+ * coordinator's check, before Kafka's idempotent sequence check, which they pass too).
  */
 import { ApiKey } from '../../protocol/api-keys.js';
 import {
@@ -19,6 +23,7 @@ import { isWeirError } from '../../../errors.js';
 import { kafkaErrorCode, kafkaErrorMessage } from '../errors.js';
 import { defineHandler, NO_RESPONSE } from '../handler.js';
 import { incrementSequence, type ProducerStateManager } from '../producer-state.js';
+import type { TransactionCoordinator } from '../transactions/coordinator.js';
 import type { TopicResolver } from '../topics.js';
 
 export const PRODUCE_MIN_SERVED_VERSION = 3;
@@ -27,10 +32,10 @@ function failed(index: number, name: KafkaErrorName, message: string | null): Pr
   return { index, errorCode: errorCode(name), baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage: message };
 }
 
-export function createProduceHandler(deps: { store: RecordLog; topics: TopicResolver; producers: ProducerStateManager }) {
-  const { store, topics, producers } = deps;
+export function createProduceHandler(deps: { store: RecordLog; topics: TopicResolver; producers: ProducerStateManager; transactions?: TransactionCoordinator }) {
+  const { store, topics, producers, transactions } = deps;
 
-  async function producePartition(topic: string, index: number, records: Buffer | null): Promise<ProducePartitionResponse> {
+  async function producePartition(topic: string, index: number, records: Buffer | null, transactionalId: string | null): Promise<ProducePartitionResponse> {
     if (records === null || records.length === 0) return failed(index, 'CORRUPT_MESSAGE', 'no records');
     try {
       if (!(await topics.ensure(topic))) return failed(index, 'UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${topic}`);
@@ -39,14 +44,25 @@ export function createProduceHandler(deps: { store: RecordLog; topics: TopicReso
       const { first, recordCount } = set;
       const append = () => store.appendBatches(topic, index, records);
       if (first.producerId === NO_PRODUCER_ID) return appended(index, await append());
-      const seq = await producers.append(topic, index, {
-        producerId: first.producerId, producerEpoch: first.producerEpoch, firstSeq: first.baseSequence, recordCount,
-      }, append);
-      if (!seq.ok) return failed(index, seq.error, seq.message);
-      return appended(index, seq.result);
+      const admitted = first.isTransactional ? admitTransactional(first, transactionalId, topic, index) : undefined;
+      if (admitted !== undefined && 'error' in admitted) return failed(index, admitted.error, admitted.message);
+      try {
+        const seq = await producers.append(topic, index, {
+          producerId: first.producerId, producerEpoch: first.producerEpoch, firstSeq: first.baseSequence, recordCount,
+        }, append);
+        if (!seq.ok) return failed(index, seq.error, seq.message);
+        return appended(index, seq.result);
+      } finally {
+        admitted?.release();
+      }
     } catch (err) {
       return { ...failed(index, 'NONE', kafkaErrorMessage(err)), errorCode: kafkaErrorCode(err), recordErrors: recordErrorsOf(err) };
     }
+  }
+
+  function admitTransactional(first: BatchHeader, transactionalId: string | null, topic: string, index: number) {
+    if (transactions === undefined) return { error: 'INVALID_RECORD' as const, message: 'transactions are not served by this listener' };
+    return transactions.admitProduce(transactionalId, first.producerId, first.producerEpoch, topic, index);
   }
 
   return defineHandler({
@@ -58,11 +74,11 @@ export function createProduceHandler(deps: { store: RecordLog; topics: TopicReso
     decode: decodeProduceRequest,
     encode: encodeProduceResponse,
     async handle(req, ctx) {
-      const refuse = requestRefusal(req, ctx.apiVersion);
+      const refuse = requestRefusal(req, ctx.apiVersion, transactions !== undefined);
       const responses = await Promise.all(req.topics.map(async (t) => ({
         name: t.name,
         partitions: await Promise.all(t.partitions.map((p) =>
-          refuse !== undefined ? failed(p.index, refuse.name, refuse.message) : producePartition(t.name, p.index, p.records))),
+          refuse !== undefined ? failed(p.index, refuse.name, refuse.message) : producePartition(t.name, p.index, p.records, req.transactionalId))),
       })));
       if (ctx.apiVersion < INVALID_RECORD_FIRST_VERSION) for (const t of responses) t.partitions.forEach(asCorruptMessage);
       if (req.acks === 0) {
@@ -104,7 +120,8 @@ function checkRecordSet(records: Buffer): string | { first: BatchHeader; recordC
   for (const b of batches) {
     const h = readBatchHeader(b);
     if (h.isControl) return 'clients may not write control batches';
-    if (h.isTransactional) return 'transactions are not supported by Weir';
+    if (h.isTransactional !== first.isTransactional) return 'every batch of a record set must be transactional, or none';
+    if (h.isTransactional && h.producerId === NO_PRODUCER_ID) return 'a transactional batch needs a producer id';
     if (h.producerId !== first.producerId || (h.producerId !== NO_PRODUCER_ID && h.baseSequence !== incrementSequence(first.baseSequence, recordCount))) {
       return 'batches of one record set must share a producer and continue its sequence';
     }
@@ -114,9 +131,9 @@ function checkRecordSet(records: Buffer): string | { first: BatchHeader; recordC
 }
 
 /** Why every partition of the request is refused, if it is. */
-function requestRefusal(req: ProduceRequest, apiVersion: number): { name: KafkaErrorName; message: string } | undefined {
+function requestRefusal(req: ProduceRequest, apiVersion: number, servesTransactions: boolean): { name: KafkaErrorName; message: string } | undefined {
   if (apiVersion < PRODUCE_MIN_SERVED_VERSION) return { name: 'UNSUPPORTED_VERSION', message: 'Produce v0–2 (message format v0/v1) is not supported: use v3 or later' };
-  if (req.transactionalId !== null) return { name: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', message: 'transactions are not supported by Weir' };
+  if (req.transactionalId !== null && !servesTransactions) return { name: 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', message: 'transactions are not supported by Weir' };
   if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) return { name: 'INVALID_REQUIRED_ACKS', message: `acks must be 0, 1 or -1, not ${req.acks}` };
   return undefined;
 }

@@ -138,12 +138,13 @@ describe('ListGroups / DescribeGroups / FindCoordinator', () => {
     expect(bad).toMatchObject({ errorCode: 24 });
   });
 
-  it('FindCoordinator: Weir for every group key; no transaction coordinator', () => {
+  it('FindCoordinator: Weir for every group key and every transactional id; other key types refused', () => {
     const broker = { nodeId: 7, host: '127.0.0.1', port: 19092, clusterId: 'x' };
     expect(findCoordinator(['a', 'b'], 0, broker)).toEqual([
       { key: 'a', nodeId: 7, host: '127.0.0.1', port: 19092, errorCode: 0, errorMessage: null },
       { key: 'b', nodeId: 7, host: '127.0.0.1', port: 19092, errorCode: 0, errorMessage: null },
     ]);
-    expect(findCoordinator(['tx'], 1, broker)[0]).toMatchObject({ errorCode: 42, nodeId: -1 });
+    expect(findCoordinator(['tx'], 1, broker)).toEqual([{ key: 'tx', nodeId: 7, host: '127.0.0.1', port: 19092, errorCode: 0, errorMessage: null }]);
+    expect(findCoordinator(['share'], 2, broker)[0]).toMatchObject({ errorCode: 42, nodeId: -1 });
   });
 });

@@ -1,0 +1,104 @@
+/**
+ * @confluentinc/kafka-javascript (librdkafka 2.15) transactional producers against a real
+ * listener serving transactions: a committed transaction (with offsets sent to it) is visible
+ * to a read_committed consumer, an aborted one is not (a read_uncommitted consumer sees both),
+ * the offsets reach the group only with the commit, and a second producer with the same
+ * transactional.id fences the first. Fails (never skips) when the client is not built: see ckjs.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assignedConsumer, consumeBatch, consumeCount, createTopic, disconnected, DrProducer, loadCkjs, startBrokerWithCkjs, type Ckjs, type CkjsModule } from './ckjs.js';
+import type { TestBroker } from './helpers.js';
+
+const OUT = 'txn-out';
+const IN = 'txn-in';
+const GROUP = 'txn-group';
+
+let ckjs: CkjsModule;
+let broker: TestBroker;
+let started: Awaited<ReturnType<typeof startBrokerWithCkjs>> | undefined;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  ckjs = loadCkjs();
+  started = await startBrokerWithCkjs(ckjs, { transactions: {} });
+  broker = started.broker;
+  await createTopic(started.admin, { topic: OUT, num_partitions: 2, replication_factor: 1 });
+  await createTopic(started.admin, { topic: IN, num_partitions: 1, replication_factor: 1 });
+});
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  await started?.close();
+});
+
+/** Promise form of the native producer's transaction calls. */
+function call(fn: (cb: (err: Ckjs.LibrdKafkaError | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())));
+}
+
+async function transactionalProducer(transactionalId: string): Promise<DrProducer> {
+  const p = await new DrProducer(ckjs, { 'bootstrap.servers': broker.bootstrap, 'transactional.id': transactionalId }).connect();
+  cleanups.push(() => p.disconnect());
+  await call((cb) => p.producer.initTransactions(10_000, cb));
+  return p;
+}
+
+const values = (prefix: string, from: number, n: number) => Array.from({ length: n }, (_, i) => ({ value: Buffer.from(`${prefix}${from + i}`), partition: (from + i) % 2 }));
+
+async function readAll(isolation: 'read_committed' | 'read_uncommitted', count: number): Promise<string[]> {
+  const consumer = await assignedConsumer(ckjs, broker.bootstrap, OUT, [0, 1], { 'isolation.level': isolation });
+  try {
+    const got = await consumeCount(consumer, count);
+    // Nothing more arrives: what a consumer of this isolation sees is exactly `count` records.
+    const more = await consumeBatch(consumer, 100);
+    return [...got, ...more].map((m) => m.value.toString()).sort();
+  } finally {
+    await disconnected(consumer);
+  }
+}
+
+describe('librdkafka transactional producer', () => {
+  it('commit, abort, commit: read_committed sees the committed records only, offsets reach the group on commit', async () => {
+    const producer = await transactionalProducer('smoke');
+    const groupMember = new ckjs.KafkaConsumer({ 'bootstrap.servers': broker.bootstrap, 'group.id': GROUP, 'enable.auto.commit': false }, {});
+    await new Promise<void>((resolve, reject) => groupMember.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+    cleanups.push(() => disconnected(groupMember));
+
+    await call((cb) => producer.producer.beginTransaction(cb));
+    await producer.send(OUT, values('c', 0, 5));
+    await call((cb) => producer.producer.sendOffsetsToTransaction([{ topic: IN, partition: 0, offset: 7 }], groupMember, 10_000, cb));
+    expect(broker.store.fetchGroupOffsets(GROUP)).toEqual([]);
+    await call((cb) => producer.producer.commitTransaction(10_000, cb));
+    expect(broker.store.fetchGroupOffsets(GROUP)).toMatchObject([{ topic: IN, partition: 0, offset: 7 }]);
+
+    await call((cb) => producer.producer.beginTransaction(cb));
+    await producer.send(OUT, values('a', 0, 5));
+    await call((cb) => producer.producer.sendOffsetsToTransaction([{ topic: IN, partition: 0, offset: 99 }], groupMember, 10_000, cb));
+    await call((cb) => producer.producer.abortTransaction(10_000, cb));
+    expect(broker.store.fetchGroupOffsets(GROUP)).toMatchObject([{ topic: IN, partition: 0, offset: 7 }]);
+
+    await call((cb) => producer.producer.beginTransaction(cb));
+    await producer.send(OUT, values('c', 5, 1));
+    await call((cb) => producer.producer.commitTransaction(10_000, cb));
+
+    expect(await readAll('read_committed', 6)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5']);
+    expect(await readAll('read_uncommitted', 11)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'c0', 'c1', 'c2', 'c3', 'c4', 'c5']);
+  });
+
+  it('a second producer with the same transactional.id fences the first; its open records are aborted', async () => {
+    const zombie = await transactionalProducer('fenced');
+    await call((cb) => zombie.producer.beginTransaction(cb));
+    await zombie.send(OUT, values('z', 0, 2));
+
+    const fresh = await transactionalProducer('fenced');
+    const failure = await call((cb) => zombie.producer.commitTransaction(10_000, cb)).then(() => null, (err: Ckjs.LibrdKafkaError) => err);
+    expect(failure).not.toBeNull();
+    expect(String(failure?.message)).toMatch(/fenc/i);
+
+    await call((cb) => fresh.producer.beginTransaction(cb));
+    await fresh.send(OUT, values('f', 0, 1));
+    await call((cb) => fresh.producer.commitTransaction(10_000, cb));
+    // The first test's six committed records, and this one: none of the zombie's.
+    expect(await readAll('read_committed', 7)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'f0']);
+  });
+});
