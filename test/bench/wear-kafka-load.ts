@@ -28,6 +28,8 @@ export interface KafkaLoadSpec {
   /** Total records (= requests) per second of this generator. */
   rate: number;
   name: string;
+  /** Each connection is an idempotent producer: its own producer id, sequences in order. */
+  idempotent?: boolean;
 }
 
 export interface KafkaLoadResult extends LoadResult {
@@ -90,6 +92,9 @@ class Conn {
   readonly connected: Promise<void>;
   private readonly topic: Buffer;
   private readonly value: Buffer;
+  /** A producer id of this connection's own (Weir takes an unknown producer's first sequence as it is). */
+  private readonly producerId = Date.now() * 1000 + Math.floor(Math.random() * 1000);
+  private sequence = 0;
 
   constructor(readonly socket: net.Socket, private readonly spec: KafkaLoadSpec, private readonly onResponse: (c: Conn, correlationId: number, errorCode: number) => void) {
     this.topic = Buffer.from(spec.topic);
@@ -118,7 +123,8 @@ class Conn {
     const id = this.nextId;
     this.nextId = id === 0x7fff_ffff ? 1 : id + 1;
     // A fresh batch per request, as a client makes one (its own timestamp and CRC).
-    const batch = encodeRecordBatch({ baseOffset: 0, records: [{ key: null, value: this.value }] });
+    const producer = this.spec.idempotent === true ? { producerId: this.producerId, producerEpoch: 0, baseSequence: this.sequence++ } : {};
+    const batch = encodeRecordBatch({ baseOffset: 0, records: [{ key: null, value: this.value }], ...producer });
     this.sentAt[id & 0xffff] = performance.now();
     this.outstanding++;
     this.socket.write(produceFrame(id, this.topic, this.spec.partition, batch));

@@ -16,6 +16,9 @@
  *   kafka-100, kafka-1000            Kafka Produce acks=all, one 100 B record per request,
  *                                    BENCH_KAFKA_CONNECTIONS (4) connections, 100/1000 records/s
  *                                    (wear-kafka-load.ts, open loop)
+ *   kafka-idempotent-1000            the same at 1000 records/s from idempotent producers (one
+ *                                    producer id per connection, sequences in order): what the
+ *                                    producer state's snapshots add
  * BENCH_SCENARIOS=mqtt-10,kafka-1000 picks a subset.
  *
  * The window: `sync -f` of the filesystem, 2 s settle, `sync -f`, then the device's sectors
@@ -75,6 +78,8 @@ interface Scenario {
   id: string;
   protocol: 'mqtt' | 'kafka';
   rate: number;
+  /** Kafka only: batches carry a producer id and sequence, as an idempotent producer's do. */
+  idempotent?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -83,6 +88,7 @@ const SCENARIOS: Scenario[] = [
   { id: 'mqtt-1000', protocol: 'mqtt', rate: 1000 },
   { id: 'kafka-100', protocol: 'kafka', rate: 100 },
   { id: 'kafka-1000', protocol: 'kafka', rate: 1000 },
+  { id: 'kafka-idempotent-1000', protocol: 'kafka', rate: 1000, idempotent: true },
 ];
 
 function fail(message: string): never {
@@ -264,7 +270,7 @@ function startGenerator(scenario: Scenario, weir: Weir, measureMs: number, name:
     const spec: LoadSpec = { port: portOf(weir.mqtt), connections: MQTT_CONNECTIONS, inflight: 0, bytes: PAYLOAD_BYTES, warmupMs: 0, measureMs, rate: scenario.rate, name };
     child = track(spawn(process.execPath, [MQTT_LOAD, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'inherit'] }));
   } else {
-    const spec: KafkaLoadSpec = { port: portOf(weir.kafka), connections: kafkaConnections, bytes: PAYLOAD_BYTES, topic: 'wear', partition: 0, warmupMs: 0, measureMs, rate: scenario.rate, name };
+    const spec: KafkaLoadSpec = { port: portOf(weir.kafka), connections: kafkaConnections, bytes: PAYLOAD_BYTES, topic: 'wear', partition: 0, warmupMs: 0, measureMs, rate: scenario.rate, name, idempotent: scenario.idempotent === true };
     child = track(spawn(process.execPath, [KAFKA_LOAD], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...env, WEAR_KAFKA_LOAD: JSON.stringify(spec) } }));
   }
   let onConnected!: () => void;
@@ -460,7 +466,7 @@ async function runScenario(dev: ScratchDevice, scenario: Scenario, commit: strin
   return {
     scenario: scenario.protocol === 'mqtt'
       ? `mqtt-qos1/${PAYLOAD_BYTES}B/${MQTT_CONNECTIONS}c/${scenario.rate}msgps`
-      : `kafka-acks-all/${PAYLOAD_BYTES}B/1-record-per-request/${kafkaConnections}c/${scenario.rate}recps`,
+      : `kafka-acks-all${scenario.idempotent === true ? '-idempotent' : ''}/${PAYLOAD_BYTES}B/1-record-per-request/${kafkaConnections}c/${scenario.rate}recps`,
     commit,
     rateAsked: scenario.rate,
     rateAchieved: round(rateAchieved, 1),
