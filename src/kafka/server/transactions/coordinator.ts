@@ -21,7 +21,8 @@ import { dueWork } from './housekeeping.js';
 import { resolveTxnOptions, type ResolvedTxnOptions, type TransactionCoordinatorOptions } from './options.js';
 import { writeOutcome } from './outcome.js';
 import {
-  addToTransaction, checkProducer, completed, endTransaction, fencedAbort, holdsAll, initProducerIdTransit, newRecord, type ExpectedProducer,
+  addToTransaction, checkProducer, completed, endTransaction, fencedAbort, holdsAll, initProducerIdTransit, isValidProducerId, newRecord,
+  type ExpectedProducer,
 } from './transitions.js';
 import { TransactionLog } from './txn-log.js';
 import { checkTxnOffsets, txnCommitGroupError } from './txn-offsets.js';
@@ -84,7 +85,7 @@ export class TransactionCoordinator {
     return this.guarded(existing, async (): Promise<InitProducerIdResult> => {
       if (existing.record.state === 'Ongoing') {
         // A new producer with this id: the old one's open transaction is aborted, its epoch fenced.
-        if (expected !== null && existing.record.producerId !== expected.producerId) return { error: 'PRODUCER_FENCED' };
+        if (expected !== null && !isValidProducerId(existing.record, expected)) return { error: 'PRODUCER_FENCED' };
         const aborted = await this.finish(existing, fencedAbort(existing.record, this.now()), false);
         if (aborted !== null) return { error: aborted };
         this.options.logger.info({ transactionalId }, 'transaction aborted: a producer initialised the same transactional.id');

@@ -56,7 +56,7 @@ export function initProducerIdTransit(
  * TransactionMetadata.isValidProducerId: the expected id is the current one, or the previous
  * one with an exhausted epoch (a retry after a rotation).
  */
-function isValidProducerId(r: TransactionRecord, expected: ExpectedProducer): boolean {
+export function isValidProducerId(r: TransactionRecord, expected: ExpectedProducer): boolean {
   return r.producerEpoch === NO_PRODUCER_EPOCH || expected.producerId === r.producerId
     || (expected.producerId === r.lastProducerId && isEpochExhausted(expected.producerEpoch));
 }
