@@ -15,9 +15,19 @@ import type { AbortedTransaction } from './types.js';
  * bounded by transaction.max.timeout.ms, so the scan from `fromOffset` stays short.
  */
 export function abortedTransactions(env: LmdbEnv, pid: number, fromOffset: number, toOffset: number): AbortedTransaction[] {
-  const found: AbortedTransaction[] = [];
-  for (const { value } of env.txnIndex.getRange({ start: logKey(pid, fromOffset), end: partitionEndKey(pid) })) {
-    if (value.firstOffset < toOffset) found.push({ producerId: value.producerId, firstOffset: value.firstOffset });
+  return abortedRanges(env, pid, fromOffset, toOffset).map(({ producerId, firstOffset }) => ({ producerId, firstOffset }));
+}
+
+/** An aborted transaction's records span [firstOffset, markerOffset) (its producer's batches in it). */
+export interface AbortedRange extends AbortedTransaction {
+  markerOffset: number;
+}
+
+/** abortedTransactions, with each one's ABORT marker offset (the log cleaner's view). */
+export function abortedRanges(env: LmdbEnv, pid: number, fromOffset: number, toOffset: number): AbortedRange[] {
+  const found: AbortedRange[] = [];
+  for (const { key, value } of env.txnIndex.getRange({ start: logKey(pid, fromOffset), end: partitionEndKey(pid) })) {
+    if (value.firstOffset < toOffset) found.push({ producerId: value.producerId, firstOffset: value.firstOffset, markerOffset: offsetOfLogKey(key) });
   }
   return found;
 }

@@ -4,9 +4,11 @@
  * `LogCleanerManager` rules.
  *
  * - The clean range is the closed segments from the log start up to, not including, the first
- *   one that is active, not yet wholly durable (past the high watermark) or younger than
- *   `min.compaction.lag.ms` (by its newest record's timestamp). The active segment is never
- *   compacted, as in Kafka.
+ *   one that is active, not yet wholly durable (past the high watermark), holds an offset at or
+ *   past the last stable offset, or is younger than `min.compaction.lag.ms` (by its newest
+ *   record's timestamp). The active segment is never compacted, as in Kafka. Nor is an open
+ *   transaction's record, nor anything after it (Kafka's `firstUnstableOffset` bound, KIP-98):
+ *   it may yet be aborted, so it can neither replace a key's value nor be replaced.
  * - Records below the checkpoint (the first dirty offset) have been compacted; the rest of the
  *   clean range is dirty. Dirty ratio = dirty bytes / (clean + dirty bytes) over the clean range
  *   (a segment the checkpoint falls inside counts as dirty).
@@ -23,6 +25,8 @@ export type CleanPlanConfig = Pick<TopicConfig, 'min.cleanable.dirty.ratio' | 'm
 export interface CleanPlanInput {
   segments: readonly SegmentMeta[];
   highWatermark: number;
+  /** The last stable offset (KIP-98): the first offset of the oldest open transaction, else the high watermark. */
+  lastStableOffset: number;
   logStartOffset: number;
   /** The cleaner's checkpoint: every record below it has been compacted. */
   firstDirtyOffset: number;
@@ -53,9 +57,10 @@ export function planCleaning(input: CleanPlanInput): CleanPlan {
   let dirtyBytes = 0;
   let oldestDirtyRolledAt: number | null = null;
   let tombstonesExpired = false;
+  const stableEnd = Math.min(input.highWatermark, input.lastStableOffset);
   for (let i = 0; i < segments.length - 1; i++) {
     const segment = segments[i]!;
-    if (segment.nextOffset > input.highWatermark) break;
+    if (segment.nextOffset > stableEnd) break;
     if (minLag > 0 && now - segment.maxTimestamp < minLag) break;
     cleanEnd = segment.nextOffset;
     if (segment.nextOffset <= firstDirty) {

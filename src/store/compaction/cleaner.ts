@@ -7,8 +7,10 @@
  *    first record that did not fit (`mapEnd`) and the next pass goes on from there.
  * 2. Clean: every batch in [log start, mapEnd) is filtered (batch-filter.ts). A record goes when
  *    the map holds a later offset for its key, when it has no key (Kafka's cleaner drops those:
- *    a compacted topic refuses them), or when it is a tombstone whose segment was first compacted
- *    more than `delete.retention.ms` ago. Only batches that lose records are written (flash
+ *    a compacted topic refuses them), when it is a tombstone whose segment was first compacted
+ *    more than `delete.retention.ms` ago, or when it belongs to an aborted transaction
+ *    (aborted-walk.ts; Kafka's cleaner discards those too). Transaction markers (control
+ *    batches) are kept, and never mapped: see "Transactions" below. Only batches that lose records are written (flash
  *    wear); a batch left empty is deleted, except an idempotent producer's last batch, kept empty
  *    (producer-batches.ts). Segment rows get their new size, and once a pass has compacted a whole
  *    segment, `cleanedAt` (from when its tombstones count down) and its tombstone count; a
@@ -22,25 +24,42 @@
  * the log after a crash is the log before the pass with some chunks applied: a prefix of them,
  * LMDB commits being ordered. A chunk removes a record only if (a) the map holds a later offset
  * of its key, i.e. a later record of the key was stored in [first dirty, mapEnd) when the map was
- * built, or (b) it has no key, or (c) it is a tombstone past its horizon. The later record of
- * (a) is never removed by this or any pass through rule (a) (no later offset of its key was in
- * the map: it is the latest), so every key keeps its latest record, or loses only a tombstone,
- * which is the deletion the key's history ends with. Offsets are never rewritten: a kept batch
+ * built, or (b) it has no key, or (c) it is a tombstone past its horizon, or (d) the
+ * aborted-transaction index says it belongs to an aborted transaction. The later record of (a)
+ * is never an aborted one (those are not mapped), and is never removed by this or any pass
+ * through rule (a) (no later offset of its key was in the map: it is the latest) nor (d), so
+ * every key keeps its latest committed record, or loses only a tombstone, which is the deletion
+ * the key's history ends with. Offsets are never rewritten: a kept batch
  * is put back under its own key, so no offset can appear twice. Re-running the pass after a crash
  * maps the same range again (the checkpoint did not move); the records removed meanwhile were
  * all superseded inside that range, so the new map holds the same latest offset for every key
  * it held, fills no earlier, and makes the same removals, minus those already made: a pass is
- * idempotent. Only rule (c) depends on the time, and it removes nothing but expired tombstones.
+ * idempotent (the index rows rule (d) reads change only with the segments retention deletes).
+ * Only rule (c) depends on the time, and it removes nothing but expired tombstones.
  * (Deleting a producer's superseded empty batch removes no record at all.) Retention, the only
  * other writer of these rows, deletes whole segments from the log start, so it never leaves an
  * older record of a key while deleting its later one; it runs between chunks, never inside one.
+ *
+ * Transactions (KIP-98). No pass touches a record at or past the last stable offset (the clean
+ * range ends before it, clean-plan.ts): an open transaction's records may still be aborted or
+ * committed, so they neither replace a value nor are replaced, and every transaction a pass
+ * meets has its marker durable, with the index row of an ABORT. Rule (d) is Kafka's: aborted
+ * records were never visible to a read_committed consumer, and left in the log, one could
+ * become a key's latest value and take the committed value's place. Markers stay: Kafka removes
+ * one once no record of its transaction is left and `delete.retention.ms` has passed, which
+ * Weir does not do yet; a marker costs ~70 bytes of a compacted partition, and the index row of
+ * an ABORT stays as long as its marker (retention drops both with their segment). A marker's
+ * record is never a key of the map (filterBatch never asks about control records): its 4-byte
+ * key is the marker's type, and mapped it would remove records whose key has those bytes.
  */
 import { filterBatch, type FilteredRecord } from '../../kafka/protocol/batch-filter.js';
 import type { StoreCounters } from '../counters.js';
+import { abortedRanges } from '../aborted-txn-index.js';
 import type { HousekeepingLock } from '../housekeeping.js';
 import { logKey } from '../keys.js';
 import type { SegmentMeta } from '../lmdb-env.js';
 import type { PartitionState } from '../partition.js';
+import { AbortedTransactionWalk } from './aborted-walk.js';
 import { Chunk } from './chunk.js';
 import { tombstoneHorizonPassed, type CleanPlan } from './clean-plan.js';
 import { batchEnd, buildOffsetMap, readBatches, type MapBuildContext, type StoredBatch } from './map-build.js';
@@ -116,6 +135,9 @@ class CleanerPass {
   private tombstones = 0;
   private horizonPassed = false;
   private readonly producers: ProducerEmptyBatches;
+  private readonly aborted: AbortedTransactionWalk;
+  /** The batch being filtered belongs to an aborted transaction: its records all go. */
+  private discarding = false;
 
   constructor(
     private readonly ctx: CleanerContext,
@@ -127,6 +149,7 @@ class CleanerPass {
   ) {
     this.cursor = p.segments[0]?.baseOffset ?? p.logStartOffset;
     this.producers = new ProducerEmptyBatches(p);
+    this.aborted = new AbortedTransactionWalk(abortedRanges(ctx.env, p.id, this.cursor, mapEnd));
   }
 
   /** Filters the next chunk's batches (run under the housekeeping lock). */
@@ -169,6 +192,7 @@ class CleanerPass {
   }
 
   private clean(batch: StoredBatch, segment: SegmentMeta, chunk: Chunk): void {
+    this.discarding = this.aborted.aborted(batch);
     const result = filterBatch(batch.value, this.keep, true);
     const { header } = result;
     if (header.producerId >= 0) this.producers.supersede(header.producerId, chunk);
@@ -185,7 +209,7 @@ class CleanerPass {
   /** Whether a record stays (see the file comment); counts the tombstones that do. */
   private readonly keep = (record: FilteredRecord): boolean => {
     if (record.offset >= this.mapEnd) return true;
-    if (record.key === null || this.map.get(record.key) > record.offset) return false;
+    if (this.discarding || record.key === null || this.map.get(record.key) > record.offset) return false;
     if (record.tombstone) {
       if (this.horizonPassed) return false;
       this.tombstones++;

@@ -101,7 +101,7 @@ export class CompactionRunner {
 
   private plan(p: PartitionState, config: TopicConfig, now: number): CleanPlan {
     const firstDirtyOffset = this.ctx.env.cleaner.get(p.id)?.firstDirtyOffset ?? 0;
-    return planCleaning({ segments: p.segments, highWatermark: p.highWatermark, logStartOffset: p.logStartOffset, firstDirtyOffset, config, now });
+    return planCleaning({ segments: p.segments, highWatermark: p.highWatermark, lastStableOffset: p.lastStableOffset(), logStartOffset: p.logStartOffset, firstDirtyOffset, config, now });
   }
 
   /** Due partitions, the most urgent first. */

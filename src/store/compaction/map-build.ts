@@ -2,7 +2,10 @@
  * The first half of a cleaner pass: maps every key of the dirty records, [first dirty offset, end
  * of the clean range), to its latest offset (Kafka's `LogCleaner.buildOffsetMap`). The map has a
  * fixed size; when it fills, mapping stops at the first record whose key does not fit, and the
- * pass cleans only up to there (the next pass goes on from it).
+ * pass cleans only up to there (the next pass goes on from it). Records of aborted transactions
+ * are not mapped (aborted-walk.ts): they never count as a key's latest value. Control batches
+ * (transaction markers) are not mapped either: filterBatch never asks about their records, whose
+ * 4-byte key is the marker's type, not a key of the topic.
  *
  * Reads go in slices of a bounded number of bytes, each its own LMDB read transaction, with the
  * event loop given back between slices: a long-lived read transaction would keep LMDB from
@@ -10,9 +13,11 @@
  */
 import { filterBatch, type FilteredRecord } from '../../kafka/protocol/batch-filter.js';
 import { LAST_OFFSET_DELTA_OFFSET } from '../../kafka/protocol/record-batch.js';
+import { abortedRanges } from '../aborted-txn-index.js';
 import { logKey, offsetOfLogKey } from '../keys.js';
 import type { LmdbEnv } from '../lmdb-env.js';
 import type { PartitionState } from '../partition.js';
+import { AbortedTransactionWalk } from './aborted-walk.js';
 import type { KeyOffsetMap } from './offset-map.js';
 
 export interface StoredBatch {
@@ -56,7 +61,8 @@ export interface MapBuildContext {
 /**
  * Maps the keys of `p`'s records in [from, to) into `map` (cleared first). Resolves to the end of
  * the mapped range: `to`, or the offset of the first record that did not fit; undefined when the
- * pass was stopped. Records without a key are not mapped (the cleaner removes them, as Kafka's).
+ * pass was stopped. Records without a key are not mapped (the cleaner removes them, as Kafka's),
+ * nor records of aborted transactions.
  */
 export async function buildOffsetMap(ctx: MapBuildContext, p: PartitionState, map: KeyOffsetMap, from: number, to: number): Promise<number | undefined> {
   map.clear();
@@ -67,6 +73,7 @@ export async function buildOffsetMap(ctx: MapBuildContext, p: PartitionState, ma
     if (!map.put(key, offset)) mapEnd = offset;
     return true;
   };
+  const aborted = new AbortedTransactionWalk(abortedRanges(ctx.env, p.id, from, to));
   let next = from;
   // Only the first slice may start inside a batch (a previous pass's map ended there).
   let containing = true;
@@ -75,7 +82,7 @@ export async function buildOffsetMap(ctx: MapBuildContext, p: PartitionState, ma
     containing = false;
     if (slice.length === 0) break;
     for (const batch of slice) {
-      filterBatch(batch.value, mapRecord);
+      if (!aborted.aborted(batch)) filterBatch(batch.value, mapRecord);
       if (batch.baseOffset >= mapEnd) break;
     }
     const last = slice.at(-1)!;

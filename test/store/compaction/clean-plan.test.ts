@@ -15,10 +15,11 @@ function segments(n: number, extra: Partial<SegmentMeta>[] = []): SegmentMeta[] 
   return Array.from({ length: n }, (_, i) => ({ baseOffset: i * 10, nextOffset: i * 10 + 10, bytes: 100, createdAt: NOW - (n - i) * 1000, maxTimestamp: NOW - (n - i) * 1000, ...extra[i] }));
 }
 
-const plan = (segs: SegmentMeta[], over: { firstDirtyOffset?: number; highWatermark?: number; logStartOffset?: number; config?: Partial<CleanPlanConfig> } = {}) =>
+const plan = (segs: SegmentMeta[], over: { firstDirtyOffset?: number; highWatermark?: number; lastStableOffset?: number; logStartOffset?: number; config?: Partial<CleanPlanConfig> } = {}) =>
   planCleaning({
     segments: segs,
     highWatermark: over.highWatermark ?? segs.at(-1)!.nextOffset,
+    lastStableOffset: over.lastStableOffset ?? over.highWatermark ?? segs.at(-1)!.nextOffset,
     logStartOffset: over.logStartOffset ?? 0,
     firstDirtyOffset: over.firstDirtyOffset ?? 0,
     config: { ...config, ...over.config },
@@ -40,6 +41,14 @@ describe('planning a cleaner pass', () => {
     // Segment i's newest record is (4 - i) s old: a 2.5 s lag leaves the first two.
     expect(plan(segments(4), { config: { 'min.compaction.lag.ms': 2500 } }).cleanEnd).toBe(20);
     expect(plan(segments(4), { config: { 'min.compaction.lag.ms': 10_000 } }).cleanEnd).toBe(0);
+  });
+
+  it('stops at the segment holding the last stable offset: an open transaction and what follows it stay dirty (KIP-98)', () => {
+    // A transaction open since offset 15: the segment [10, 20) holds it, so only [0, 10) is cleanable.
+    expect(plan(segments(4), { lastStableOffset: 15 })).toMatchObject({ cleanEnd: 10, dirtyBytes: 100 });
+    // A segment ending exactly at the last stable offset holds none of the transaction.
+    expect(plan(segments(4), { lastStableOffset: 20 }).cleanEnd).toBe(20);
+    expect(plan(segments(4), { lastStableOffset: 0 })).toMatchObject({ cleanEnd: 0, dirtyRatio: 0, oldestDirtyRolledAt: null });
   });
 
   it('never puts the first dirty offset below the log start', () => {
