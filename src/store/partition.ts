@@ -98,9 +98,14 @@ export class PartitionState {
     this.hasProducerSnapshot = fresh.hasProducerSnapshot;
   }
 
-  /** The last stable offset (KIP-98): where read_committed readers stop. */
+  /**
+   * The last stable offset (KIP-98): where read_committed readers stop. Never below the log
+   * start: retention or DeleteRecords may delete an open transaction's first records, and Kafka
+   * then takes the log start as the first unstable offset (`maybeIncrementFirstUnstableOffset`).
+   */
   lastStableOffset(): number {
-    return this.producers === undefined ? this.highWatermark : this.producers.lastStableOffset(this.highWatermark);
+    if (this.producers === undefined) return this.highWatermark;
+    return Math.max(this.logStartOffset, this.producers.lastStableOffset(this.highWatermark));
   }
 
   /** Called when the transaction holding offsets below `offset` is durable. */
