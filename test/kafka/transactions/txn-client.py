@@ -10,7 +10,8 @@ Reads one JSON command a line on stdin, answers each with one JSON line on stdou
       produce them and flush: answers {"ok": true, "delivered": [[PARTITION, OFFSET, VALUE], ...]}
   {"op": "subscribe", "group": G, "topic": T}       a consumer of T in group G (read_committed)
   {"op": "poll", "count": N, "timeout_ms": MS}      up to N records: {"ok": true, "records": [[P, O, V], ...]}
-  {"op": "send_offsets"}                            the consumer's positions, to the transaction
+  {"op": "send_offsets"}                            the consumer's positions, to the transaction:
+      {"ok": true, "offsets": [[PARTITION, OFFSET], ...]} (partitions not read yet left out)
   {"op": "rewind"}                                  the consumer back to its group's committed offsets
   {"op": "close"}
 A failed command answers {"ok": false, "error": {"code", "name", "message", "fatal", "retriable",
@@ -80,6 +81,12 @@ def poll(cmd):
     return {"records": [[m.partition(), m.offset(), m.value().decode()] for m in msgs]}
 
 
+def send_offsets(_cmd):
+    positions = [tp for tp in consumer.position(consumer.assignment()) if tp.offset >= 0]
+    producer.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(), TIMEOUT_S)
+    return {"offsets": [[tp.partition, tp.offset] for tp in positions]}
+
+
 def rewind(_cmd):
     for tp in consumer.committed(consumer.assignment(), TIMEOUT_S):
         consumer.seek(TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else 0))
@@ -101,8 +108,7 @@ OPS = {
     "send": send,
     "subscribe": subscribe,
     "poll": poll,
-    "send_offsets": lambda c: producer.send_offsets_to_transaction(
-        consumer.position(consumer.assignment()), consumer.consumer_group_metadata(), TIMEOUT_S) or {},
+    "send_offsets": send_offsets,
     "rewind": rewind,
     "close": close,
 }

@@ -49,8 +49,11 @@ export interface TxnClient {
   /** A read_committed consumer of `topic` in `group`, beside the producer. */
   subscribe(group: string, topic: string): Promise<void>;
   poll(count: number, timeoutMs: number): Promise<Placed[]>;
-  /** The consumer's positions, committed with the transaction (sendOffsetsToTransaction). */
-  sendOffsets(): Promise<void>;
+  /**
+   * The consumer's positions, committed with the transaction (sendOffsetsToTransaction):
+   * resolves with them, [partition, offset], leaving out partitions not read yet.
+   */
+  sendOffsets(): Promise<[number, number][]>;
   /** The consumer back to its group's committed offsets, as after an aborted round. */
   rewind(): Promise<void>;
   close(): Promise<void>;
@@ -141,10 +144,12 @@ class CkjsTxnClient implements TxnClient {
     return messages.map((m) => [m.partition, m.offset, m.value?.toString() ?? '']);
   }
 
-  sendOffsets(): Promise<void> {
+  async sendOffsets(): Promise<[number, number][]> {
     const consumer = this.consumer!;
-    const positions = consumer.position(consumer.assignments());
-    return call('send_offsets', (cb) => this.producer.sendOffsetsToTransaction(positions, consumer, CALL_TIMEOUT_MS, cb), this.names);
+    // A partition not read yet has no position (offset undefined), which the binding would send as 0.
+    const positions = consumer.position(consumer.assignments()).filter((tp) => typeof tp.offset === 'number' && tp.offset >= 0);
+    await call('send_offsets', (cb) => this.producer.sendOffsetsToTransaction(positions, consumer, CALL_TIMEOUT_MS, cb), this.names);
+    return positions.map((tp): [number, number] => [tp.partition, tp.offset]);
   }
 
   async rewind(): Promise<void> {
@@ -219,13 +224,16 @@ export class PythonTxnClient implements TxnClient {
   begin = async () => void (await this.request({ op: 'begin' }));
   commit = async () => void (await this.request({ op: 'commit' }));
   abort = async () => void (await this.request({ op: 'abort' }));
-  sendOffsets = async () => void (await this.request({ op: 'send_offsets' }));
   rewind = async () => void (await this.request({ op: 'rewind' }));
   subscribe = async (group: string, topic: string) => void (await this.request({ op: 'subscribe', group, topic }));
 
   async send(topic: string, records: [number, string][]): Promise<Placed[]> {
     const { delivered } = await this.request({ op: 'send', topic, records });
     return (delivered as Placed[]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  }
+
+  async sendOffsets(): Promise<[number, number][]> {
+    return (await this.request({ op: 'send_offsets' }))['offsets'] as [number, number][];
   }
 
   async poll(count: number, timeoutMs: number): Promise<Placed[]> {
