@@ -8,47 +8,24 @@
  * end read_committed readers see every input value transformed exactly once, while
  * read_uncommitted readers see the aborted round's outputs too.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { requireKcat } from '../../helpers/required-tools.js';
-import { tempDir } from '../../helpers/store.js';
-import { startWeirProcess, type WeirProcess } from '../../helpers/weir-process.js';
+import { describe, expect, it } from 'vitest';
 import { readWithCkjs, readWithKcat } from './readers.js';
 import { TXN_CLIENTS, type Placed, type TxnClient } from './txn-clients.js';
+import { useWeir } from './weir-fixture.js';
 
-const run = promisify(execFile);
 const PARTITIONS = 2;
 const PER_PARTITION = 15;
 const PER_ROUND = 10;
 /** The rounds' ends, until the input is used up: the second round is aborted and done again. */
 const ENDS = ['commit', 'abort', 'commit', 'commit'] as const;
 
-let weir: WeirProcess | undefined;
-let admin: Admin;
-const tmp = tempDir('weir-txn-ctp-');
-
-beforeAll(async () => {
-  requireKcat();
-  weir = await startWeirProcess(tmp.dir);
-  admin = new Kafka({ brokers: [weir.kafka], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-});
-
-afterAll(async () => {
-  await admin?.disconnect();
-  await weir?.kill('SIGTERM');
-  tmp.cleanup();
-});
+const weir = useWeir('txn-ctp');
 
 async function seedInput(topic: string): Promise<string[]> {
   const all: string[] = [];
   for (let p = 0; p < PARTITIONS; p++) {
     const values = Array.from({ length: PER_PARTITION }, (_, i) => `in-${p}-${i}`);
-    const child = run('kcat', ['-b', weir!.kafka, '-P', '-t', topic, '-p', String(p), '-X', 'acks=-1']);
-    child.child.stdin!.end(values.join('\n') + '\n');
-    await child;
+    await weir().producePlain(topic, p, values);
     all.push(...values);
   }
   return all;
@@ -56,7 +33,7 @@ async function seedInput(topic: string): Promise<string[]> {
 
 /** The group's committed offset of each input partition, -1 where it has none. */
 async function groupOffsets(group: string, topic: string): Promise<number[]> {
-  const [entry] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  const [entry] = await weir().admin.fetchOffsets({ groupId: group, topics: [topic] });
   const byPartition = new Map(entry!.partitions.map((p) => [p.partition, Number(p.offset)]));
   return Array.from({ length: PARTITIONS }, (_, p) => byPartition.get(p) ?? -1);
 }
@@ -77,9 +54,9 @@ describe.each(TXN_CLIENTS)('consume-transform-produce by %s', (label, startClien
     const input = `ctp-in-${label}`;
     const output = `ctp-out-${label}`;
     const group = `ctp-${label}`;
-    await admin.createTopics({ topics: [{ topic: input, numPartitions: PARTITIONS }, { topic: output, numPartitions: PARTITIONS }] });
+    await weir().admin.createTopics({ topics: [{ topic: input, numPartitions: PARTITIONS }, { topic: output, numPartitions: PARTITIONS }] });
     const inputs = await seedInput(input);
-    const client = await startClient(weir!.kafka, `ctp-${label}`);
+    const client = await startClient(weir().bootstrap, `ctp-${label}`);
     const aborted: string[] = [];
     let committed = Array.from({ length: PARTITIONS }, () => -1);
     try {
@@ -115,8 +92,8 @@ describe.each(TXN_CLIENTS)('consume-transform-produce by %s', (label, startClien
     expect(aborted).toHaveLength(PER_ROUND);
     const values = (rs: Placed[]) => rs.map(([, , v]) => v).sort();
     const once = inputs.map((v) => `out-${v}`).sort();
-    expect(values(await readWithKcat(weir!.kafka, output, 'read_committed'))).toEqual(once);
-    expect(values(await readWithCkjs(weir!.kafka, output, PARTITIONS, 'read_committed'))).toEqual(once);
-    expect(values(await readWithKcat(weir!.kafka, output, 'read_uncommitted'))).toEqual([...once, ...aborted].sort());
+    expect(values(await readWithKcat(weir().bootstrap, output, 'read_committed'))).toEqual(once);
+    expect(values(await readWithCkjs(weir().bootstrap, output, PARTITIONS, 'read_committed'))).toEqual(once);
+    expect(values(await readWithKcat(weir().bootstrap, output, 'read_uncommitted'))).toEqual([...once, ...aborted].sort());
   });
 });

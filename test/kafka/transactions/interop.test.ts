@@ -11,33 +11,12 @@
  * stops at an open transaction (ListOffsets read_committed gives its first offset) and continues
  * once it commits, or once it aborts, without its records.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { requireKcat } from '../../helpers/required-tools.js';
-import { tempDir } from '../../helpers/store.js';
-import { startWeirProcess, type WeirProcess } from '../../helpers/weir-process.js';
+import { describe, expect, it } from 'vitest';
 import { CkjsReader, latestOffsets, readWithCkjs, readWithKafkaPython, readWithKcat, type PythonSeen } from './readers.js';
 import { TXN_CLIENTS, type Placed, type TxnClient } from './txn-clients.js';
+import { useWeir } from './weir-fixture.js';
 
-const run = promisify(execFile);
-let weir: WeirProcess | undefined;
-let admin: Admin;
-const tmp = tempDir('weir-txn-interop-');
-
-beforeAll(async () => {
-  requireKcat();
-  weir = await startWeirProcess(tmp.dir);
-  admin = new Kafka({ brokers: [weir.kafka], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-});
-
-afterAll(async () => {
-  await admin?.disconnect();
-  await weir?.kill('SIGTERM');
-  tmp.cleanup();
-});
+const weir = useWeir('txn-interop');
 
 /** One step of a plan: a transaction's records ([partition, value]) and its end, or a plain record. */
 type Step = { records: [number, string][]; end: 'commit' | 'abort' } | { plain: [number, string] };
@@ -67,19 +46,13 @@ const CONTROL_VALUE = expect.stringMatching(/^0000[0-9a-f]{8}$/) as unknown as s
 const asPython = (log: Slot[][]): PythonSeen[] =>
   log.flatMap((slots, partition) => slots.map((s, offset): PythonSeen => ('value' in s ? { partition, offset, value: s.value, control: null } : { partition, offset, value: CONTROL_VALUE, control: s.marker })));
 
-async function kcatPlain(topic: string, partition: number, value: string): Promise<void> {
-  const child = run('kcat', ['-b', weir!.kafka, '-P', '-t', topic, '-p', String(partition), '-X', 'acks=-1']);
-  child.child.stdin!.end(`${value}\n`);
-  await child;
-}
-
 const values = (prefix: string, n: number, partitions: number): [number, string][] => Array.from({ length: n }, (_, i) => [i % partitions, `${prefix}-${i}`]);
 
 async function runPlan(client: TxnClient, topic: string, steps: Step[]): Promise<Placed[]> {
   const delivered: Placed[] = [];
   for (const step of steps) {
     if ('plain' in step) {
-      await kcatPlain(topic, ...step.plain);
+      await weir().producePlain(topic, step.plain[0], [step.plain[1]]);
       continue;
     }
     await client.begin();
@@ -92,7 +65,7 @@ async function runPlan(client: TxnClient, topic: string, steps: Step[]): Promise
 describe.each(TXN_CLIENTS)('transactions by %s, read back by kcat, kafka-javascript and kafka-python', (label, startClient) => {
   it('commit, abort, plain, commit over two partitions: each reader sees what Kafka would show', async () => {
     const topic = `interop-${label}`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+    await weir().admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
     const steps: Step[] = [
       { records: values('t1', 6, 2), end: 'commit' },
       { records: values('t2', 4, 2), end: 'abort' },
@@ -100,7 +73,7 @@ describe.each(TXN_CLIENTS)('transactions by %s, read back by kcat, kafka-javascr
       { records: values('t3', 3, 2), end: 'commit' },
     ];
     const log = expectedLog(steps, 2);
-    const client = await startClient(weir!.kafka, `interop-${label}`);
+    const client = await startClient(weir().bootstrap, `interop-${label}`);
     try {
       await client.init();
       const delivered = await runPlan(client, topic, steps);
@@ -112,24 +85,24 @@ describe.each(TXN_CLIENTS)('transactions by %s, read back by kcat, kafka-javascr
     const committed = dataRecords(log, true);
     const all = dataRecords(log, false);
     expect(committed.map(([, , v]) => v).sort()).toEqual(['plain-0', 't1-0', 't1-1', 't1-2', 't1-3', 't1-4', 't1-5', 't3-0', 't3-1', 't3-2']);
-    expect(await readWithKcat(weir!.kafka, topic, 'read_committed')).toEqual(committed);
-    expect(await readWithCkjs(weir!.kafka, topic, 2, 'read_committed')).toEqual(committed);
-    expect(await readWithKcat(weir!.kafka, topic, 'read_uncommitted')).toEqual(all);
-    expect(await readWithCkjs(weir!.kafka, topic, 2, 'read_uncommitted')).toEqual(all);
-    expect(await readWithKafkaPython(weir!.kafka, topic, 2)).toEqual(asPython(log));
+    expect(await readWithKcat(weir().bootstrap, topic, 'read_committed')).toEqual(committed);
+    expect(await readWithCkjs(weir().bootstrap, topic, 2, 'read_committed')).toEqual(committed);
+    expect(await readWithKcat(weir().bootstrap, topic, 'read_uncommitted')).toEqual(all);
+    expect(await readWithCkjs(weir().bootstrap, topic, 2, 'read_uncommitted')).toEqual(all);
+    expect(await readWithKafkaPython(weir().bootstrap, topic, 2)).toEqual(asPython(log));
     // No open transaction: the last stable offset is the high watermark.
     const ends = log.map((slots) => slots.length);
-    expect(await latestOffsets(weir!.kafka, topic, 2, 'read_committed')).toEqual(ends);
-    expect(await latestOffsets(weir!.kafka, topic, 2, 'read_uncommitted')).toEqual(ends);
+    expect(await latestOffsets(weir().bootstrap, topic, 2, 'read_committed')).toEqual(ends);
+    expect(await latestOffsets(weir().bootstrap, topic, 2, 'read_uncommitted')).toEqual(ends);
   });
 
   it('a read_committed consumer waits at an open transaction and continues after its commit, and after an abort without its records', async () => {
     const topic = `open-${label}`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
-    const client = await startClient(weir!.kafka, `open-${label}`);
-    const reader = await CkjsReader.open(weir!.kafka, topic, 1, 'read_committed');
-    const lso = () => latestOffsets(weir!.kafka, topic, 1, 'read_committed');
-    const hw = () => latestOffsets(weir!.kafka, topic, 1, 'read_uncommitted');
+    await weir().admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    const client = await startClient(weir().bootstrap, `open-${label}`);
+    const reader = await CkjsReader.open(weir().bootstrap, topic, 1, 'read_committed');
+    const lso = () => latestOffsets(weir().bootstrap, topic, 1, 'read_committed');
+    const hw = () => latestOffsets(weir().bootstrap, topic, 1, 'read_uncommitted');
     try {
       await client.init();
       await client.begin();
@@ -137,13 +110,13 @@ describe.each(TXN_CLIENTS)('transactions by %s, read back by kcat, kafka-javascr
       await client.commit(); // a 0, b 1, COMMIT 2
       await client.begin();
       expect(await client.send(topic, [[0, 'c'], [0, 'd']])).toEqual([[0, 3, 'c'], [0, 4, 'd']]);
-      await kcatPlain(topic, 0, 'e'); // 5, behind the open transaction
+      await weir().producePlain(topic, 0, ['e']); // 5, behind the open transaction
       expect(await lso()).toEqual([3]);
       expect(await hw()).toEqual([6]);
       expect(await reader.readTo([3])).toEqual([[0, 0, 'a'], [0, 1, 'b']]);
       expect(reader.ends).toEqual([3]);
-      expect(await readWithKcat(weir!.kafka, topic, 'read_committed')).toEqual([[0, 0, 'a'], [0, 1, 'b']]);
-      expect(await readWithKcat(weir!.kafka, topic, 'read_uncommitted')).toEqual([[0, 0, 'a'], [0, 1, 'b'], [0, 3, 'c'], [0, 4, 'd'], [0, 5, 'e']]);
+      expect(await readWithKcat(weir().bootstrap, topic, 'read_committed')).toEqual([[0, 0, 'a'], [0, 1, 'b']]);
+      expect(await readWithKcat(weir().bootstrap, topic, 'read_uncommitted')).toEqual([[0, 0, 'a'], [0, 1, 'b'], [0, 3, 'c'], [0, 4, 'd'], [0, 5, 'e']]);
       // It stays there while the transaction is open.
       expect(await reader.readTo([4], 1_000)).toEqual([]);
       expect(reader.ends).toEqual([3]);
@@ -155,7 +128,7 @@ describe.each(TXN_CLIENTS)('transactions by %s, read back by kcat, kafka-javascr
 
       await client.begin();
       expect(await client.send(topic, [[0, 'f'], [0, 'g']])).toEqual([[0, 7, 'f'], [0, 8, 'g']]);
-      await kcatPlain(topic, 0, 'h'); // 9
+      await weir().producePlain(topic, 0, ['h']); // 9
       expect(await lso()).toEqual([7]);
       expect(await reader.readTo([8], 1_000)).toEqual([]);
       expect(reader.ends).toEqual([7]);
