@@ -27,7 +27,10 @@ export async function writeOutcome(store: OutcomeStore, r: TransactionRecord, on
   const commit = r.state === 'PrepareCommit';
   const marker = { producerId: r.producerId, producerEpoch: r.producerEpoch, commit, coordinatorEpoch: COORDINATOR_EPOCH };
   const partitions = onlyOpen ? r.partitions.filter(([t, p]) => hasOpenTransaction(store, t, p, r.producerId)) : r.partitions;
-  await Promise.all(partitions.map(async ([topic, partition]) => {
+  // Markers and offsets in any order, so they share flushes: the decision is durable already,
+  // and a restart writes again whatever of it did not reach the disk.
+  const offsets = commit ? [...byGroup(r.offsets)].map(([group, list]) => store.commitGroupOffsets(group, list)) : [];
+  await Promise.all([...partitions.map(async ([topic, partition]) => {
     try {
       await store.appendTransactionMarker(topic, partition, marker);
     } catch (err) {
@@ -35,10 +38,7 @@ export async function writeOutcome(store: OutcomeStore, r: TransactionRecord, on
       // drops the markers of partitions that are gone).
       if (!isWeirError(err, 'UNKNOWN_TOPIC_OR_PARTITION')) throw err;
     }
-  }));
-  if (commit) {
-    for (const [group, offsets] of byGroup(r.offsets)) await store.commitGroupOffsets(group, offsets);
-  }
+  }), ...offsets]);
 }
 
 function hasOpenTransaction(store: OutcomeStore, topic: string, partition: number, producerId: number): boolean {
