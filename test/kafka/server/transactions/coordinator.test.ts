@@ -68,6 +68,17 @@ describe('InitProducerId with a transactional id', () => {
     expect(await fx.coordinator.initProducerId('tx', 60_000, { producerId: 999, producerEpoch: 1 })).toEqual({ error: 'PRODUCER_FENCED' });
   });
 
+  it('ids of any length and content are stored and found again after a restart', async () => {
+    fx = await openTxnFixture();
+    const long = 'x'.repeat(3_000);
+    await init(fx.coordinator, long);
+    await init(fx.coordinator, 'a\u0000b');
+    await init(fx.coordinator, 'a');
+    const again = await fx.restart();
+    expect([long, 'a\u0000b', 'a'].map((id) => again.describe(id)?.producerId)).toEqual([1000, 1001, 1002]);
+    expect(await init(again, long)).toEqual({ producerId: 1000, producerEpoch: 1 });
+  });
+
   it('a new id past the cap of transactional ids is refused', async () => {
     fx = await openTxnFixture({ maxTransactionalIds: 1 });
     await init(fx.coordinator, 'a');
