@@ -2,12 +2,13 @@
  * @confluentinc/kafka-javascript (librdkafka 2.15) transactional producers against a real
  * listener serving transactions: a committed transaction (with offsets sent to it) is visible
  * to a read_committed consumer, an aborted one is not (a read_uncommitted consumer sees both),
- * the offsets reach the group only with the commit, and a second producer with the same
- * transactional.id fences the first. Fails (never skips) when the client is not built: see ckjs.ts.
+ * the offsets reach the group only with the commit, a second producer with the same
+ * transactional.id fences the first, and a transaction past its timeout is aborted. Fails (never skips) when the client is not built: see ckjs.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignedConsumer, consumeBatch, consumeCount, createTopic, disconnected, DrProducer, loadCkjs, startBrokerWithCkjs, type Ckjs, type CkjsModule } from './ckjs.js';
 import type { TestBroker } from './helpers.js';
+import { until } from '../../helpers/until.js';
 
 const OUT = 'txn-out';
 const IN = 'txn-in';
@@ -20,7 +21,8 @@ const cleanups: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
   ckjs = loadCkjs();
-  started = await startBrokerWithCkjs(ckjs, { transactions: {} });
+  // A check every 200 ms, so a transaction past its timeout is aborted within the test's wait.
+  started = await startBrokerWithCkjs(ckjs, { transactions: { checkIntervalMs: 200 } });
   broker = started.broker;
   await createTopic(started.admin, { topic: OUT, num_partitions: 2, replication_factor: 1 });
   await createTopic(started.admin, { topic: IN, num_partitions: 1, replication_factor: 1 });
@@ -99,6 +101,18 @@ describe('librdkafka transactional producer', () => {
     await fresh.send(OUT, values('f', 0, 1));
     await call((cb) => fresh.producer.commitTransaction(10_000, cb));
     // The first test's six committed records, and this one: none of the zombie's.
+    expect(await readAll('read_committed', 7)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'f0']);
+  });
+
+  it('a transaction open past transaction.timeout.ms is aborted and its producer fenced, as Kafka does', async () => {
+    const late = await new DrProducer(ckjs, { 'bootstrap.servers': broker.bootstrap, 'transactional.id': 'late', 'transaction.timeout.ms': 1_000 }).connect();
+    cleanups.push(() => late.disconnect());
+    await call((cb) => late.producer.initTransactions(10_000, cb));
+    await call((cb) => late.producer.beginTransaction(cb));
+    await late.send(OUT, values('t', 0, 1));
+    await until('the timed-out transaction aborted', () => broker.transactions!.describe('late')?.state === 'CompleteAbort', 10_000);
+    const failure = await call((cb) => late.producer.commitTransaction(10_000, cb)).then(() => null, (err: Ckjs.LibrdKafkaError) => err);
+    expect(String(failure?.message)).toMatch(/fenc/i);
     expect(await readAll('read_committed', 7)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'f0']);
   });
 });
