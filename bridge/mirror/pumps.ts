@@ -8,12 +8,18 @@
  * still fills the whole in-flight window with large batches (librdkafka packs up to `batch_size`
  * records per request). Within a partition the order is the log's, so live records follow that
  * partition's backlog.
+ *
+ * Transactions (KIP-98). A pump reads as a read_committed consumer does (committed.ts): up to the
+ * last stable offset, so an open transaction's records wait for its marker, and without markers
+ * or records of aborted transactions. What it leaves out, the cursor passes like a compacted
+ * gap, so it never stops at a marker or an aborted range.
  */
 import { isWeirError } from '../../src/errors.js';
-import { decodeRecordBatch, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
+import { decodeRecordBatch, readBatchHeader, type BatchHeader, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordLog } from '../../src/store/types.js';
 import type { MessageHeader, Producer } from './client.js';
+import { CommittedFilter } from './committed.js';
 import type { MirrorRuleSpec } from './config.js';
 import type { Deliveries, RuleCounters } from './deliveries.js';
 import type { PartitionMirror } from './partition.js';
@@ -31,7 +37,7 @@ export const ORIGIN_HEADERS = {
 } as const;
 
 export interface PumpDeps {
-  store: Pick<RecordLog, 'offsets' | 'read' | 'waitForData'>;
+  store: Pick<RecordLog, 'offsets' | 'read' | 'waitForData' | 'abortedTransactions'>;
   deviceId: string;
   backoffMinMs: number;
   backoffMaxMs: number;
@@ -126,14 +132,14 @@ export class Pumps {
       pm.rewind();
       return;
     }
-    const { logStartOffset, highWatermark } = store.offsets(pm.topic, pm.partition);
+    const { logStartOffset, lastStableOffset } = store.offsets(pm.topic, pm.partition);
     if (pm.cursor < logStartOffset && pm.outstanding === 0) {
       pm.skipTo(logStartOffset);
       return;
     }
     if (pm.nextRead < logStartOffset) pm.nextRead = logStartOffset;
-    if (pm.nextRead >= highWatermark) {
-      await store.waitForData(pm.topic, pm.partition, pm.nextRead, 1000, signal);
+    if (pm.nextRead >= lastStableOffset) {
+      await store.waitForData(pm.topic, pm.partition, pm.nextRead, 1000, signal, 'read_committed');
       return;
     }
     if (pm.isolating() && pm.outstanding > 0) return pm.drained();
@@ -204,7 +210,8 @@ export class Pumps {
    * the batch's span holds no record and reading goes on at its end. After compaction that is
    * what moves the pump past a batch kept with no record, or whose records are all below
    * `nextRead`, instead of reading it again and again; a read that returns nothing below the
-   * high watermark means the log ends in a removed range.
+   * last stable offset means the log ends in a removed range. A marker or a batch of an aborted
+   * transaction is passed the same way, unread.
    */
   private *decoded(pm: PartitionMirror, isolate: boolean): Generator<DecodedRecord[]> {
     const left = pm.leftover;
@@ -213,16 +220,28 @@ export class Pumps {
       pm.passed(left.end);
     }
     pm.leftover = undefined;
-    const read = this.deps.store.read(pm.topic, pm.partition, pm.nextRead, isolate ? 1 : this.chunkBytes);
-    if (read.batches.length === 0) pm.passed(read.highWatermark);
+    const { store } = this.deps;
+    const read = store.read(pm.topic, pm.partition, pm.nextRead, isolate ? 1 : this.chunkBytes, 'read_committed');
+    if (read.batches.length === 0) pm.passed(read.lastStableOffset);
+    const last = read.batches.at(-1);
+    const readEnd = last === undefined ? pm.nextRead : batchEnd(readBatchHeader(last));
+    const filter = new CommittedFilter(store.abortedTransactions(pm.topic, pm.partition, pm.nextRead, readEnd));
     for (const batch of read.batches) {
-      const { header, records } = decodeRecordBatch(batch);
-      const decoded = { base: header.baseOffset, end: header.baseOffset + header.lastOffsetDelta + 1, records };
+      const header = readBatchHeader(batch);
+      if (filter.skips(header, batch)) {
+        pm.passed(batchEnd(header));
+        continue;
+      }
+      const decoded = { base: header.baseOffset, end: batchEnd(header), records: decodeRecordBatch(batch).records };
       pm.leftover = decoded;
-      yield records;
+      yield decoded.records;
       pm.passed(decoded.end);
     }
   }
+}
+
+function batchEnd(header: BatchHeader): number {
+  return header.baseOffset + header.lastOffsetDelta + 1;
 }
 
 /** The origin headers of a partition: its device, topic and partition. */

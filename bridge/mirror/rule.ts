@@ -19,7 +19,7 @@ export { ORIGIN_HEADERS } from './pumps.js';
 export type { RuleCounters } from './deliveries.js';
 
 export interface RuleDeps extends DeliveryDeps {
-  store: Pick<RecordLog, 'offsets' | 'read' | 'waitForData'>;
+  store: Pick<RecordLog, 'offsets' | 'read' | 'waitForData' | 'abortedTransactions'>;
   kafka: KafkaModule;
   logger: Logger;
   deviceId: string;
@@ -115,8 +115,8 @@ export class RuleMirror {
     let records = 0;
     for (const pm of this.partitions) {
       try {
-        const { logStartOffset, highWatermark } = store.offsets(pm.topic, pm.partition);
-        records += Math.max(0, highWatermark - Math.max(pm.cursor, logStartOffset));
+        const { logStartOffset, lastStableOffset } = store.offsets(pm.topic, pm.partition);
+        records += Math.max(0, lastStableOffset - Math.max(pm.cursor, logStartOffset));
       } catch {
         // A deleted topic has no backlog.
       }

@@ -17,6 +17,11 @@ export interface PartitionStatus {
   cursor: number;
   logStartOffset: number;
   logEndOffset: number;
+  /**
+   * Offsets from the cursor to the last stable offset: what the mirror may send and the upstream
+   * has not acknowledged. An open transaction's records (from the last stable offset to the log
+   * end) are not counted: the mirror holds them until the transaction ends, by design.
+   */
   lagRecords: number;
   /** Stored bytes not yet mirrored (estimated from the partition's bytes per record). */
   lagBytes: number;
@@ -64,10 +69,11 @@ const OLDEST_UNSENT_BATCHES = 16;
  */
 function oldestUnsentAge(store: TopicAdmin & RecordLog, topic: string, partition: number, from: number, now: number): number | null {
   for (let at = from, batches = 0; batches < OLDEST_UNSENT_BATCHES; batches++) {
-    const [batch] = store.read(topic, partition, at, 1).batches;
+    const [batch] = store.read(topic, partition, at, 1, 'read_committed').batches;
     if (batch === undefined) return null;
     const { header, records } = decodeRecordBatch(batch);
-    const r = records.find((x) => x.offset >= from);
+    // A transaction marker's record is never sent: it is not waiting.
+    const r = header.isControl ? undefined : records.find((x) => x.offset >= from);
     if (r !== undefined) return Math.max(0, now - r.timestamp);
     at = header.baseOffset + header.lastOffsetDelta + 1;
   }
@@ -98,7 +104,7 @@ export function mirrorStatus(deviceId: string, rules: readonly RuleMirror[], sto
         const info = store.describeTopic(pm.topic).partitions.find((p) => p.partition === pm.partition);
         if (info === undefined) return [];
         const from = Math.max(pm.cursor, info.logStartOffset);
-        const lagRecords = Math.max(0, info.highWatermark - from);
+        const lagRecords = Math.max(0, store.offsets(pm.topic, pm.partition).lastStableOffset - from);
         const stored = info.highWatermark - info.logStartOffset;
         const lagBytes = stored > 0 ? Math.round((info.sizeBytes * lagRecords) / stored) : 0;
         return [

@@ -64,7 +64,7 @@ function threeRecords(base: number): Buffer {
   return encodeRecordBatch({ baseOffset: base, records, now: 1000 });
 }
 
-type GapStore = Pick<RecordLog, 'offsets' | 'read' | 'waitForData'> & Pick<TopicAdmin, 'hasTopic' | 'describeTopic'>;
+type GapStore = Pick<RecordLog, 'offsets' | 'read' | 'waitForData' | 'abortedTransactions'> & Pick<TopicAdmin, 'hasTopic' | 'describeTopic'>;
 
 /** The partition as compaction left it, and a store over it that counts its reads. */
 async function compactedPartition(): Promise<{ store: GapStore; reads: () => number }> {
@@ -85,6 +85,7 @@ async function compactedPartition(): Promise<{ store: GapStore; reads: () => num
       reads++;
       return p.read(offset, maxBytes);
     },
+    abortedTransactions: () => [],
     // Nothing is appended here: a wait lasts its timeout, or until the pump stops.
     waitForData: (_topic: string, _partition: number, _offset: number, timeoutMs: number, signal?: AbortSignal) =>
       new Promise<boolean>((resolve) => {

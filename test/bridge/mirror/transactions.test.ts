@@ -1,0 +1,93 @@
+/**
+ * The mirror and transactions (KIP-98), end to end: an edge Weir (in this process) holds
+ * transactional batches and markers written through its store (client-built batches, as a
+ * transactional producer's Produce stores them), and mirrors to an upstream Weir. The upstream
+ * must get each committed transaction's records once, as ordinary records at their origin
+ * offsets, never an aborted transaction's records nor a marker; an open transaction's records,
+ * and everything after them, wait for its marker; the cursor passes markers and aborted ranges
+ * and reaches the log end; and the status does not count the held range as lag.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { encodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
+import type { RunningWeir } from '../../../src/main.js';
+import { mirrorEnv, mirrorStatusOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type MirrorTestSetUp } from './helpers.js';
+
+const TOPIC = 'sensors.txn';
+
+let setUp: MirrorTestSetUp;
+let edge: RunningWeir | undefined;
+
+beforeEach(async () => {
+  setUp = await setUpMirrorTest();
+});
+
+afterEach(async () => {
+  await tearDownMirrorTest(edge, setUp);
+  edge = undefined;
+});
+
+/** Writes to the edge's partition 0; each resolves to the base offset the store gave. */
+function writer(weir: RunningWeir) {
+  const sequences = new Map<number, number>();
+  return {
+    plain: async (value: string) => (await weir.store.appendRecords(TOPIC, 0, [{ key: Buffer.from('k'), value: Buffer.from(value) }])).baseOffset,
+    transactional: async (producerId: number, values: string[]) => {
+      const seq = sequences.get(producerId) ?? 0;
+      sequences.set(producerId, seq + values.length);
+      const records = values.map((v) => ({ key: Buffer.from('k'), value: Buffer.from(v) }));
+      const batch = encodeRecordBatch({ baseOffset: 0, records, producerId, producerEpoch: 0, baseSequence: seq, transactional: true });
+      return (await weir.store.appendBatches(TOPIC, 0, batch)).baseOffset;
+    },
+    end: async (producerId: number, commit: boolean) =>
+      (await weir.store.appendTransactionMarker(TOPIC, 0, { producerId, producerEpoch: 0, commit, coordinatorEpoch: 0 })).baseOffset,
+  };
+}
+
+it('sends committed transactions once as ordinary records, never aborted ones or markers, and holds an open one until its commit', async () => {
+  const { upstream } = setUp;
+  edge = await startEdge(setUp.edgeDir.dir, mirrorEnv(upstream.proxy.port));
+  await edge.store.createTopic(TOPIC, { partitions: 1 });
+  const w = writer(edge);
+  expect(await w.plain('before')).toBe(0);
+  expect(await w.transactional(1, ['committed-1', 'committed-2'])).toBe(1); // 1-2
+  expect(await w.end(1, true)).toBe(3);
+  expect(await w.transactional(2, ['aborted-1', 'aborted-2'])).toBe(4); // 4-5
+  expect(await w.end(2, false)).toBe(6);
+  expect(await w.plain('between')).toBe(7);
+  expect(await w.transactional(3, ['open-1'])).toBe(8); // open
+  expect(await w.plain('after-open')).toBe(9);
+  expect(await w.transactional(3, ['open-2'])).toBe(10);
+  expect(edge.store.offsets(TOPIC, 0)).toMatchObject({ highWatermark: 11, lastStableOffset: 8 });
+
+  // The mirror reaches the last stable offset and stops there: 'before', the committed pair and
+  // 'between' are sent, nothing of the open transaction nor after it, and nothing is lag.
+  const held = await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]?.partitions[0]?.cursor === 8 && s.rules[0].acked === 4);
+  expect(held.rules[0]!.partitions[0]).toMatchObject({ cursor: 8, logEndOffset: 11, lagRecords: 0, oldestUnsentAgeMs: null });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const stillHeld = await mirrorStatusOf(edge);
+  expect(stillHeld.rules[0]).toMatchObject({ sent: 4, acked: 4 });
+  expect(stillHeld.rules[0]!.partitions[0]!.cursor).toBe(8);
+
+  // The commit releases the open transaction and what came after it; the log ends in a marker.
+  expect(await w.end(3, true)).toBe(11);
+  const done = await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]?.partitions[0]?.cursor === 12);
+  expect(done.rules[0]).toMatchObject({ sent: 7, acked: 7 });
+  expect(done.rules[0]!.partitions[0]).toMatchObject({ cursor: 12, logEndOffset: 12, lagRecords: 0 });
+
+  // An aborted transaction at the log end: passed, not sent, and the cursor reaches the end.
+  expect(await w.transactional(4, ['aborted-at-end'])).toBe(12);
+  expect(await w.end(4, false)).toBe(13);
+  const end = await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]?.partitions[0]?.cursor === 14);
+  expect(end.rules[0]).toMatchObject({ sent: 7, acked: 7 });
+
+  const arrived = (await upstream.records(`edge.edge-1.${TOPIC}`)).map((r) => [Number(r.headers['weir.origin.offset']), r.value]);
+  expect(arrived).toEqual([
+    [0, 'before'],
+    [1, 'committed-1'],
+    [2, 'committed-2'],
+    [7, 'between'],
+    [8, 'open-1'],
+    [9, 'after-open'],
+    [10, 'open-2'],
+  ]);
+}, 60_000);
