@@ -3,7 +3,8 @@
  * listener serving transactions: a committed transaction (with offsets sent to it) is visible
  * to a read_committed consumer, an aborted one is not (a read_uncommitted consumer sees both),
  * the offsets reach the group only with the commit, a second producer with the same
- * transactional.id fences the first, and a transaction past its timeout is aborted. Fails (never skips) when the client is not built: see ckjs.ts.
+ * transactional.id fences the first, a group member's consume-transform-produce commits its
+ * offsets with the transaction, and a transaction past its timeout is aborted. Fails (never skips) when the client is not built: see ckjs.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignedConsumer, consumeBatch, consumeCount, createTopic, disconnected, DrProducer, loadCkjs, startBrokerWithCkjs, type Ckjs, type CkjsModule } from './ckjs.js';
@@ -26,6 +27,7 @@ beforeAll(async () => {
   broker = started.broker;
   await createTopic(started.admin, { topic: OUT, num_partitions: 2, replication_factor: 1 });
   await createTopic(started.admin, { topic: IN, num_partitions: 1, replication_factor: 1 });
+  await createTopic(started.admin, { topic: 'ctp-out', num_partitions: 1, replication_factor: 1 });
 });
 
 afterAll(async () => {
@@ -102,6 +104,31 @@ describe('librdkafka transactional producer', () => {
     await call((cb) => fresh.producer.commitTransaction(10_000, cb));
     // The first test's six committed records, and this one: none of the zombie's.
     expect(await readAll('read_committed', 7)).toEqual(['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'f0']);
+  });
+
+  it('consume-transform-produce: offsets of a subscribed consumer (KIP-447 group metadata) reach its group with the commit', async () => {
+    await createTopic(started!.admin, { topic: 'ctp-in', num_partitions: 1, replication_factor: 1 });
+    await started!.producer.send('ctp-in', values('in', 0, 3).map((m) => ({ value: m.value, partition: 0 })));
+    const consumer = new ckjs.KafkaConsumer(
+      { 'bootstrap.servers': broker.bootstrap, 'group.id': 'ctp', 'enable.auto.commit': false, 'isolation.level': 'read_committed', 'fetch.wait.max.ms': 100 },
+      { 'auto.offset.reset': 'earliest' },
+    );
+    await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+    cleanups.push(() => disconnected(consumer));
+    consumer.setDefaultConsumeTimeout(100);
+    consumer.subscribe(['ctp-in']);
+    const consumed = await consumeCount(consumer, 3);
+
+    const producer = await transactionalProducer('ctp');
+    await call((cb) => producer.producer.beginTransaction(cb));
+    await producer.send('ctp-out', consumed.map((m) => ({ value: Buffer.from(m.value.toString().toUpperCase()) })));
+    await call((cb) => producer.producer.sendOffsetsToTransaction([{ topic: 'ctp-in', partition: 0, offset: consumed.at(-1)!.offset + 1 }], consumer, 10_000, cb));
+    expect(broker.store.fetchGroupOffsets('ctp')).toEqual([]);
+    await call((cb) => producer.producer.commitTransaction(10_000, cb));
+    expect(broker.store.fetchGroupOffsets('ctp')).toMatchObject([{ topic: 'ctp-in', partition: 0, offset: 3 }]);
+    const out = await assignedConsumer(ckjs, broker.bootstrap, 'ctp-out', [0], { 'isolation.level': 'read_committed' });
+    cleanups.push(() => disconnected(out));
+    expect((await consumeCount(out, 3)).map((m) => m.value.toString())).toEqual(['IN0', 'IN1', 'IN2']);
   });
 
   it('a transaction open past transaction.timeout.ms is aborted and its producer fenced, as Kafka does', async () => {
