@@ -141,7 +141,9 @@ export class TransactionCoordinator {
 
   /** TxnOffsetCommit: per topic and partition, the error code (0 when held for the commit). */
   async txnOffsetCommit(req: TxnOffsetCommitRequest): Promise<number[][] | TxnErrorName> {
-    const { entry, error } = this.clientEntry(req, 'INVALID_PRODUCER_EPOCH');
+    // TxnOffsetCommit is the group coordinator's API in Kafka: it knows neither PRODUCER_FENCED
+    // nor CONCURRENT_TRANSACTIONS, and clients retry its "load in progress".
+    const { entry, error } = this.clientEntry(req, { fenced: 'INVALID_PRODUCER_EPOCH', busy: 'GROUP_LOAD_IN_PROGRESS' });
     if (entry === undefined) return error!;
     const r = entry.record;
     if (r.state !== 'Ongoing' || !r.groups.includes(req.groupId)) return 'INVALID_TXN_STATE';
@@ -185,14 +187,14 @@ export class TransactionCoordinator {
   /** The entry a client request names, after Kafka's checks in their order, or the error. */
   private clientEntry(
     req: { transactionalId: string; producerId: number; producerEpoch: number },
-    fencedError: TxnErrorName = 'PRODUCER_FENCED',
+    errors: { fenced: TxnErrorName; busy: TxnErrorName } = { fenced: 'PRODUCER_FENCED', busy: 'CONCURRENT_TRANSACTIONS' },
   ): { entry: Entry; error: null } | { entry: undefined; error: TxnErrorName } {
     if (this.closed) return { entry: undefined, error: 'GROUP_COORDINATOR_NOT_AVAILABLE' };
     if (req.transactionalId === '') return { entry: undefined, error: 'INVALID_REQUEST' };
     const entry = this.entries.get(req.transactionalId);
     const bad = checkProducer(entry?.record, req.producerId, req.producerEpoch);
-    if (bad !== null) return { entry: undefined, error: bad === 'PRODUCER_FENCED' ? fencedError : bad };
-    if (entry!.busy) return { entry: undefined, error: 'CONCURRENT_TRANSACTIONS' };
+    if (bad !== null) return { entry: undefined, error: bad === 'PRODUCER_FENCED' ? errors.fenced : bad };
+    if (entry!.busy) return { entry: undefined, error: errors.busy };
     return { entry: entry!, error: null };
   }
 

@@ -171,6 +171,8 @@ describe('a transaction', () => {
     expect(ended).toBe(false);
     expect(fx.coordinator.admitProduce('tx', p.producerId, 0, 'out', 0)).toMatchObject({ error: 'INVALID_TXN_STATE' });
     expect(await fx.coordinator.addPartitions({ ...ids(p), topics: [{ name: 'out', partitions: [1] }] })).toBe('CONCURRENT_TRANSACTIONS');
+    // TxnOffsetCommit is a group API in Kafka: its clients retry "load in progress", not CONCURRENT_TRANSACTIONS.
+    expect(await fx.coordinator.txnOffsetCommit(offsetCommit(p, 'g', 1))).toBe('GROUP_LOAD_IN_PROGRESS');
     await fx.store.appendBatches('out', 0, transactionalBatch(p.producerId, 0, 0));
     admitted.release();
     expect(await end).toBeNull();
