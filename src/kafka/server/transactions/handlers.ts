@@ -23,64 +23,80 @@ const FIRST_VERSION_WITH_FENCED = 2;
 
 export function transactionHandlers(coordinator: TransactionCoordinator, store: Pick<RecordLog, 'offsets'>): KafkaHandler[] {
   return [
-    defineHandler({
-      apiKey: ApiKey.AddPartitionsToTxn,
-      name: 'AddPartitionsToTxn',
-      minVersion: 0,
-      maxVersion: 3,
-      firstFlexibleVersion: ADD_PARTITIONS_TO_TXN_FIRST_FLEXIBLE,
-      decode: decodeAddPartitionsToTxnRequest,
-      encode: encodeAddPartitionsToTxnResponse,
-      async handle(req, ctx) {
-        const unknown = unknownPartitions(store, req);
-        // As KafkaApis: when any partition is unknown, none is added and the rest are "not attempted".
-        const all = unknown.size > 0 ? 0 : fencedFor(await coordinator.addPartitions(req), ctx.apiVersion, FIRST_VERSION_WITH_FENCED);
-        const code = (topic: string, p: number): number =>
-          unknown.size === 0 ? all : errorCode(unknown.has(`${p}:${topic}`) ? 'UNKNOWN_TOPIC_OR_PARTITION' : 'OPERATION_NOT_ATTEMPTED');
-        return {
-          throttleTimeMs: 0,
-          results: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p, errorCode: code(t.name, p) })) })),
-        };
-      },
-    }),
-    defineHandler({
-      apiKey: ApiKey.AddOffsetsToTxn,
-      name: 'AddOffsetsToTxn',
-      minVersion: 0,
-      maxVersion: 3,
-      firstFlexibleVersion: ADD_OFFSETS_TO_TXN_FIRST_FLEXIBLE,
-      decode: decodeAddOffsetsToTxnRequest,
-      encode: encodeAddOffsetsToTxnResponse,
-      handle: async (req, ctx) => ({ throttleTimeMs: 0, errorCode: fencedFor(await coordinator.addOffsets(req), ctx.apiVersion, FIRST_VERSION_WITH_FENCED) }),
-    }),
-    defineHandler({
-      apiKey: ApiKey.EndTxn,
-      name: 'EndTxn',
-      minVersion: 0,
-      maxVersion: 3,
-      firstFlexibleVersion: END_TXN_FIRST_FLEXIBLE,
-      decode: decodeEndTxnRequest,
-      encode: encodeEndTxnResponse,
-      handle: async (req, ctx) => ({ throttleTimeMs: 0, errorCode: fencedFor(await coordinator.endTxn(req), ctx.apiVersion, FIRST_VERSION_WITH_FENCED) }),
-    }),
-    defineHandler({
-      apiKey: ApiKey.TxnOffsetCommit,
-      name: 'TxnOffsetCommit',
-      minVersion: 0,
-      maxVersion: 3,
-      firstFlexibleVersion: TXN_OFFSET_COMMIT_FIRST_FLEXIBLE,
-      decode: decodeTxnOffsetCommitRequest,
-      encode: encodeTxnOffsetCommitResponse,
-      async handle(req) {
-        const result = await coordinator.txnOffsetCommit(req);
-        const codeOf = (ti: number, pi: number): number => (typeof result === 'string' ? txnErrorCode(result) : result[ti]![pi]!);
-        return {
-          throttleTimeMs: 0,
-          topics: req.topics.map((t, ti) => ({ name: t.name, partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: codeOf(ti, pi) })) })),
-        };
-      },
-    }),
+    createAddPartitionsToTxnHandler(coordinator, store),
+    createAddOffsetsToTxnHandler(coordinator),
+    createEndTxnHandler(coordinator),
+    createTxnOffsetCommitHandler(coordinator),
   ];
+}
+
+function createAddPartitionsToTxnHandler(coordinator: TransactionCoordinator, store: Pick<RecordLog, 'offsets'>) {
+  return defineHandler({
+    apiKey: ApiKey.AddPartitionsToTxn,
+    name: 'AddPartitionsToTxn',
+    minVersion: 0,
+    maxVersion: 3,
+    firstFlexibleVersion: ADD_PARTITIONS_TO_TXN_FIRST_FLEXIBLE,
+    decode: decodeAddPartitionsToTxnRequest,
+    encode: encodeAddPartitionsToTxnResponse,
+    async handle(req, ctx) {
+      const unknown = unknownPartitions(store, req);
+      // As KafkaApis: when any partition is unknown, none is added and the rest are "not attempted".
+      const all = unknown.size > 0 ? 0 : fencedFor(await coordinator.addPartitions(req), ctx.apiVersion, FIRST_VERSION_WITH_FENCED);
+      const code = (topic: string, p: number): number =>
+        unknown.size === 0 ? all : errorCode(unknown.has(`${p}:${topic}`) ? 'UNKNOWN_TOPIC_OR_PARTITION' : 'OPERATION_NOT_ATTEMPTED');
+      return {
+        throttleTimeMs: 0,
+        results: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p, errorCode: code(t.name, p) })) })),
+      };
+    },
+  });
+}
+
+function createAddOffsetsToTxnHandler(coordinator: TransactionCoordinator) {
+  return defineHandler({
+    apiKey: ApiKey.AddOffsetsToTxn,
+    name: 'AddOffsetsToTxn',
+    minVersion: 0,
+    maxVersion: 3,
+    firstFlexibleVersion: ADD_OFFSETS_TO_TXN_FIRST_FLEXIBLE,
+    decode: decodeAddOffsetsToTxnRequest,
+    encode: encodeAddOffsetsToTxnResponse,
+    handle: async (req, ctx) => ({ throttleTimeMs: 0, errorCode: fencedFor(await coordinator.addOffsets(req), ctx.apiVersion, FIRST_VERSION_WITH_FENCED) }),
+  });
+}
+
+function createEndTxnHandler(coordinator: TransactionCoordinator) {
+  return defineHandler({
+    apiKey: ApiKey.EndTxn,
+    name: 'EndTxn',
+    minVersion: 0,
+    maxVersion: 3,
+    firstFlexibleVersion: END_TXN_FIRST_FLEXIBLE,
+    decode: decodeEndTxnRequest,
+    encode: encodeEndTxnResponse,
+    handle: async (req, ctx) => ({ throttleTimeMs: 0, errorCode: fencedFor(await coordinator.endTxn(req), ctx.apiVersion, FIRST_VERSION_WITH_FENCED) }),
+  });
+}
+
+function createTxnOffsetCommitHandler(coordinator: TransactionCoordinator) {
+  return defineHandler({
+    apiKey: ApiKey.TxnOffsetCommit,
+    name: 'TxnOffsetCommit',
+    minVersion: 0,
+    maxVersion: 3,
+    firstFlexibleVersion: TXN_OFFSET_COMMIT_FIRST_FLEXIBLE,
+    decode: decodeTxnOffsetCommitRequest,
+    encode: encodeTxnOffsetCommitResponse,
+    async handle(req) {
+      const result = await coordinator.txnOffsetCommit(req);
+      const codeOf = (ti: number, pi: number): number => (typeof result === 'string' ? txnErrorCode(result) : result[ti]![pi]!);
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t, ti) => ({ name: t.name, partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: codeOf(ti, pi) })) })),
+      };
+    },
+  });
 }
 
 /** The partitions of the request that do not exist, as `${partition}:${topic}`. */
