@@ -13,9 +13,8 @@
  * order on each partition.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freeFixedPort } from '../helpers/fixed-port.js';
 import { requireKcat, requireTool } from '../helpers/required-tools.js';
 import { tempDir } from '../helpers/store.js';
 import { startWeirProcess, WEIR_BIN, type WeirProcess } from '../helpers/weir-process.js';
@@ -40,28 +39,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * A port free now, kept for the whole test: each restarted Weir listens where the killed one did.
- * It is taken below the kernel's ephemeral range, so that while Weir is down no other test's
- * listener on port 0, nor any client's connection, can be given it.
- */
-async function freeFixedPort(): Promise<number> {
-  const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = ephemeralLow - 1 - Math.floor(Math.random() * Math.min(10_000, ephemeralLow - 1025));
-    const server = createServer();
-    const bound = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (bound) {
-      await new Promise((resolve) => server.close(resolve));
-      return port;
-    }
-  }
-  throw new Error(`no free port below ${ephemeralLow} after 50 tries`);
-}
 
 function run(cmd: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {

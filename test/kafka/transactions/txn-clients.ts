@@ -29,6 +29,13 @@ export interface TxnErrorInfo {
   abortable: boolean;
 }
 
+/** The Python client's process is gone; `sent`: the command had been written to it before. */
+export class ClientGone extends Error {
+  constructor(message: string, readonly sent: boolean) {
+    super(message);
+  }
+}
+
 export class TxnFailed extends Error {
   constructor(readonly info: TxnErrorInfo, op: string) {
     super(`${op}: ${info.name} (${info.code}) ${info.message}${info.fatal ? ' [fatal]' : ''}${info.abortable ? ' [abortable]' : ''}`);
@@ -204,11 +211,11 @@ export class PythonTxnClient implements TxnClient {
   }
 
   private async request(cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (this.exited) throw new Error(`${this.name} has exited: ${this.stderr}`);
+    if (this.exited) throw new ClientGone(`${this.name} has exited before ${String(cmd['op'])}${this.lastWords()}`, false);
     this.child.stdin!.write(JSON.stringify(cmd) + '\n');
     const deadline = Date.now() + CALL_TIMEOUT_MS + 10_000;
     while (this.answers.length === 0) {
-      if (this.exited) throw new Error(`${this.name} exited during ${String(cmd['op'])}: ${this.stderr}`);
+      if (this.exited) throw new ClientGone(`${this.name} exited during ${String(cmd['op'])}${this.lastWords()}`, true);
       if (Date.now() > deadline) throw new Error(`${this.name}: no answer to ${String(cmd['op'])}`);
       await new Promise<void>((resolve) => {
         this.waiter = resolve;
@@ -218,6 +225,12 @@ export class PythonTxnClient implements TxnClient {
     const answer = JSON.parse(this.answers.shift()!) as { ok: boolean; error?: TxnErrorInfo } & Record<string, unknown>;
     if (!answer.ok) throw new TxnFailed(answer.error!, String(cmd['op']));
     return answer;
+  }
+
+  /** The last line the process wrote on stderr (librdkafka's log, or a traceback's end). */
+  private lastWords(): string {
+    const last = this.stderr.trim().split('\n').at(-1);
+    return last ? `: ${last}` : '';
   }
 
   init = async () => void (await this.request({ op: 'init' }));
