@@ -5,7 +5,9 @@
  * for brokers, or bump the epoch per transaction).
  */
 import { ApiKey } from '../../protocol/api-keys.js';
-import { ADD_OFFSETS_TO_TXN_FIRST_FLEXIBLE, decodeAddOffsetsToTxnRequest, encodeAddOffsetsToTxnResponse } from '../../protocol/apis/add-offsets-to-txn.js';
+import {
+  ADD_OFFSETS_TO_TXN_FIRST_FLEXIBLE, decodeAddOffsetsToTxnRequest, encodeAddOffsetsToTxnResponse, type TxnErrorResponse,
+} from '../../protocol/apis/add-offsets-to-txn.js';
 import {
   ADD_PARTITIONS_TO_TXN_FIRST_FLEXIBLE, decodeAddPartitionsToTxnRequest, encodeAddPartitionsToTxnResponse, type AddPartitionsToTxnRequest,
 } from '../../protocol/apis/add-partitions-to-txn.js';
@@ -17,6 +19,7 @@ import type { RecordLog } from '../../../store/types.js';
 import { defineHandler, type KafkaHandler } from '../handler.js';
 import { fencedFor, txnErrorCode } from './codes.js';
 import type { TransactionCoordinator } from './coordinator.js';
+import type { TxnError } from './types.js';
 
 /** AddPartitionsToTxn, AddOffsetsToTxn and EndTxn know PRODUCER_FENCED from v2 (KIP-588). */
 const FIRST_VERSION_WITH_FENCED = 2;
@@ -54,28 +57,29 @@ function createAddPartitionsToTxnHandler(coordinator: TransactionCoordinator, st
 }
 
 function createAddOffsetsToTxnHandler(coordinator: TransactionCoordinator) {
-  return defineHandler({
-    apiKey: ApiKey.AddOffsetsToTxn,
-    name: 'AddOffsetsToTxn',
-    minVersion: 0,
-    maxVersion: 3,
-    firstFlexibleVersion: ADD_OFFSETS_TO_TXN_FIRST_FLEXIBLE,
-    decode: decodeAddOffsetsToTxnRequest,
-    encode: encodeAddOffsetsToTxnResponse,
-    handle: async (req, ctx) => ({ throttleTimeMs: 0, errorCode: fencedFor(await coordinator.addOffsets(req), ctx.apiVersion, FIRST_VERSION_WITH_FENCED) }),
-  });
+  return errorOnlyHandler({
+    apiKey: ApiKey.AddOffsetsToTxn, name: 'AddOffsetsToTxn', firstFlexibleVersion: ADD_OFFSETS_TO_TXN_FIRST_FLEXIBLE,
+    decode: decodeAddOffsetsToTxnRequest, encode: encodeAddOffsetsToTxnResponse,
+  }, (req) => coordinator.addOffsets(req));
 }
 
 function createEndTxnHandler(coordinator: TransactionCoordinator) {
+  return errorOnlyHandler({
+    apiKey: ApiKey.EndTxn, name: 'EndTxn', firstFlexibleVersion: END_TXN_FIRST_FLEXIBLE,
+    decode: decodeEndTxnRequest, encode: encodeEndTxnResponse,
+  }, (req) => coordinator.endTxn(req));
+}
+
+/** A transaction API of versions 0–3 whose answer is one error code (AddOffsetsToTxn, EndTxn). */
+function errorOnlyHandler<Req>(
+  api: Pick<KafkaHandler<Req, TxnErrorResponse>, 'apiKey' | 'name' | 'firstFlexibleVersion' | 'decode' | 'encode'>,
+  serve: (req: Req) => Promise<TxnError>,
+) {
   return defineHandler({
-    apiKey: ApiKey.EndTxn,
-    name: 'EndTxn',
+    ...api,
     minVersion: 0,
     maxVersion: 3,
-    firstFlexibleVersion: END_TXN_FIRST_FLEXIBLE,
-    decode: decodeEndTxnRequest,
-    encode: encodeEndTxnResponse,
-    handle: async (req, ctx) => ({ throttleTimeMs: 0, errorCode: fencedFor(await coordinator.endTxn(req), ctx.apiVersion, FIRST_VERSION_WITH_FENCED) }),
+    handle: async (req: Req, ctx) => ({ throttleTimeMs: 0, errorCode: fencedFor(await serve(req), ctx.apiVersion, FIRST_VERSION_WITH_FENCED) }),
   });
 }
 
