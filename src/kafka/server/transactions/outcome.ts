@@ -30,7 +30,9 @@ export async function writeOutcome(store: OutcomeStore, r: TransactionRecord, on
   // Markers and offsets in any order, so they share flushes: the decision is durable already,
   // and a restart writes again whatever of it did not reach the disk.
   const offsets = commit ? [...byGroup(r.offsets)].map(([group, list]) => store.commitGroupOffsets(group, list)) : [];
-  await Promise.all([...partitions.map(async ([topic, partition]) => {
+  // Every write settled before a failure is reported: a retry that started while a marker was
+  // still being written would find its transaction open and write it twice.
+  const settled = await Promise.allSettled([...partitions.map(async ([topic, partition]) => {
     try {
       await store.appendTransactionMarker(topic, partition, marker);
     } catch (err) {
@@ -39,6 +41,8 @@ export async function writeOutcome(store: OutcomeStore, r: TransactionRecord, on
       if (!isWeirError(err, 'UNKNOWN_TOPIC_OR_PARTITION')) throw err;
     }
   }), ...offsets]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 function hasOpenTransaction(store: OutcomeStore, topic: string, partition: number, producerId: number): boolean {

@@ -4,6 +4,7 @@
  * epoch, timeouts, caps, and that every transition is on disk (a restarted coordinator sees it).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { WeirError } from '../../../../src/errors.js';
 import type { TxnOffsetCommitRequest } from '../../../../src/kafka/protocol/apis/txn-offset-commit.js';
 import { fencedFor } from '../../../../src/kafka/server/transactions/codes.js';
 import type { TransactionCoordinator } from '../../../../src/kafka/server/transactions/coordinator.js';
@@ -244,6 +245,34 @@ describe('the periodic check', () => {
     fx.clock.advance(2_000);
     await waitFor(() => fx.coordinator.describe('tx')!.state === 'CompleteAbort');
     expect(markersIn(fx.store, 'out', 0)).toEqual([{ producerId: 1000, producerEpoch: 1, commit: false }]);
+  });
+
+  it('retries an end whose markers the store could not write, without writing any twice', async () => {
+    let failures = 1;
+    fx = await openTxnFixture({}, { out: 2, in: 1 }, (store) => new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'appendTransactionMarker') {
+          return (topic: string, partition: number, marker: Parameters<typeof target.appendTransactionMarker>[2]) =>
+            partition === 1 && failures-- > 0
+              ? Promise.reject(new WeirError('STORE_CLOSED', 'injected'))
+              : target.appendTransactionMarker(topic, partition, marker);
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }));
+    const p = await init(fx.coordinator);
+    await fx.coordinator.addPartitions({ ...ids(p), topics: [{ name: 'out', partitions: [0, 1] }] });
+    await produce(p, 'out', 0, 0);
+    await produce(p, 'out', 1, 0);
+    // The decision is durable; the client is told to retry until the end is complete.
+    expect(await fx.coordinator.endTxn({ ...ids(p), committed: true })).toBe('CONCURRENT_TRANSACTIONS');
+    expect(fx.coordinator.describe('tx')!.state).toBe('PrepareCommit');
+    expect(await fx.coordinator.endTxn({ ...ids(p), committed: true })).toBe('CONCURRENT_TRANSACTIONS');
+    await fx.coordinator.check();
+    expect(fx.coordinator.describe('tx')!.state).toBe('CompleteCommit');
+    expect(await fx.coordinator.endTxn({ ...ids(p), committed: true })).toBeNull();
+    for (const partition of [0, 1]) expect(markersIn(fx.store, 'out', partition)).toEqual([{ producerId: 1000, producerEpoch: 0, commit: true }]);
   });
 
   it('forgets a transactional id idle past transactional.id.expiration.ms, in memory and on disk', async () => {

@@ -4,7 +4,7 @@ import { crc32c } from '../../../../src/kafka/protocol/crc32c.js';
 import { ATTRIBUTES_OFFSET, CRC_OFFSET, encodeRecordBatch, readBatchHeader, TRANSACTIONAL_MASK } from '../../../../src/kafka/protocol/record-batch.js';
 import { GroupCoordinator } from '../../../../src/kafka/server/groups/coordinator.js';
 import { TransactionCoordinator } from '../../../../src/kafka/server/transactions/coordinator.js';
-import type { TransactionCoordinatorOptions } from '../../../../src/kafka/server/transactions/options.js';
+import type { TransactionCoordinatorOptions, TransactionStore } from '../../../../src/kafka/server/transactions/options.js';
 import type { LogStore } from '../../../../src/store/types.js';
 import { openTestStore, silentLogger, tempDir } from '../../../helpers/store.js';
 import { ManualClock } from '../groups/helpers.js';
@@ -19,7 +19,12 @@ export interface TxnFixture {
   close(): Promise<void>;
 }
 
-export async function openTxnFixture(options: Partial<TransactionCoordinatorOptions> = {}, topics: Record<string, number> = { out: 2, in: 1 }): Promise<TxnFixture> {
+export async function openTxnFixture(
+  options: Partial<TransactionCoordinatorOptions> = {},
+  topics: Record<string, number> = { out: 2, in: 1 },
+  /** What the coordinator sees of the store (to inject failures). */
+  wrap: (store: LogStore) => TransactionStore = (store) => store,
+): Promise<TxnFixture> {
   const tmp = tempDir('weir-txn-');
   const store = await openTestStore(tmp.dir);
   for (const [name, partitions] of Object.entries(topics)) await store.createTopic(name, { partitions });
@@ -28,7 +33,7 @@ export async function openTxnFixture(options: Partial<TransactionCoordinatorOpti
   const groups = new GroupCoordinator({ store, clock, initialRebalanceDelayMs: 0 });
   let nextId = 1_000;
   const make = (): TransactionCoordinator =>
-    new TransactionCoordinator({ store, groups, clock, logger: silentLogger, newProducerId: () => nextId++, ...options });
+    new TransactionCoordinator({ store: wrap(store), groups, clock, logger: silentLogger, newProducerId: () => nextId++, ...options });
   let coordinator = make();
   await coordinator.start();
   const fixture: TxnFixture = {
