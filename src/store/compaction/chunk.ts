@@ -1,6 +1,7 @@
 /**
  * The writes of one chunk of a cleaner pass, and their one LMDB transaction: rewritten and
- * deleted batches, the segment rows whose size or state changed, the cleaner's record. The
+ * deleted batches (with the aborted-transaction index rows of the ABORT markers deleted), the
+ * segment rows whose size or state changed, the cleaner's record. The
  * in-memory partition (segment list, sizes) and the store's byte counter follow once the
  * transaction is durable, so they never count a rewrite a crash could still take back.
  *
@@ -26,6 +27,8 @@ interface SegmentChange {
 
 export class Chunk {
   readonly rows: { key: Buffer; value: Buffer | null }[] = [];
+  /** Aborted-transaction index rows that go with the ABORT markers this chunk deletes. */
+  private readonly txnIndexRemovals: Buffer[] = [];
   private readonly changes = new Map<SegmentMeta, SegmentChange>();
   bytesDelta = 0;
   recordsRemoved = 0;
@@ -33,6 +36,11 @@ export class Chunk {
   /** Nothing to write. */
   get empty(): boolean {
     return this.rows.length === 0 && this.changes.size === 0;
+  }
+
+  /** Removes the aborted-transaction index row of the ABORT marker at `key` (deleted in this chunk). */
+  dropAbortedTxnRow(key: Buffer): void {
+    this.txnIndexRemovals.push(key);
   }
 
   /** Puts a filtered batch back (null: deletes it); `delta` is its change in bytes. */
@@ -70,6 +78,7 @@ export class Chunk {
   async commit(env: LmdbEnv, p: PartitionState, counters: StoreCounters, record: CleanerRecord): Promise<void> {
     const write = env.root.batch(() => {
       for (const { key, value } of this.rows) sameTransaction(value === null ? env.batches.remove(key) : env.batches.put(key, value));
+      for (const key of this.txnIndexRemovals) sameTransaction(env.txnIndex.remove(key));
       for (const [segment, change] of this.changes) {
         const key = logKey(p.id, segment.baseOffset);
         sameTransaction(change.absorbed === true ? env.segments.remove(key) : env.segments.put(key, changed(segment, change)));

@@ -9,10 +9,10 @@
  *    the map holds a later offset for its key, when it has no key (Kafka's cleaner drops those:
  *    a compacted topic refuses them), when it is a tombstone whose segment was first compacted
  *    more than `delete.retention.ms` ago, or when it belongs to an aborted transaction
- *    (aborted-walk.ts; Kafka's cleaner discards those too). Transaction markers (control
- *    batches) are kept, and never mapped: see "Transactions" below. Only batches that lose records are written (flash
- *    wear); a batch left empty is deleted, except an idempotent producer's last batch, kept empty
- *    (producer-batches.ts). Segment rows get their new size, and once a pass has compacted a whole
+ *    (aborted-walk.ts; Kafka's cleaner discards those too). A transaction marker goes like a
+ *    tombstone, once no record of its transaction is left: see "Transactions" below. Only
+ *    batches that lose records are written (flash wear); a batch left empty is deleted, except an
+ *    idempotent producer's last batch, kept empty (producer-batches.ts). Segment rows get their new size, and once a pass has compacted a whole
  *    segment, `cleanedAt` (from when its tombstones count down) and its tombstone count; a
  *    segment left without a batch is folded into the one before it (chunk.ts).
  * 3. The writes go in chunks of about CHUNK_BYTES read, each one LMDB transaction (so group
@@ -35,8 +35,8 @@
  * all superseded inside that range, so the new map holds the same latest offset for every key
  * it held, fills no earlier, and makes the same removals, minus those already made: a pass is
  * idempotent (the index rows rule (d) reads change only with the segments retention deletes).
- * Only rule (c) depends on the time, and it removes nothing but expired tombstones.
- * (Deleting a producer's superseded empty batch removes no record at all.) Retention, the only
+ * Only rules (c) and (e) depend on the time, and they remove nothing but expired tombstones and
+ * markers. (Deleting a producer's superseded empty batch removes no record at all.) Retention, the only
  * other writer of these rows, deletes whole segments from the log start, so it never leaves an
  * older record of a key while deleting its later one; it runs between chunks, never inside one.
  *
@@ -45,14 +45,19 @@
  * committed, so they neither replace a value nor are replaced, and every transaction a pass
  * meets has its marker durable, with the index row of an ABORT. Rule (d) is Kafka's: aborted
  * records were never visible to a read_committed consumer, and left in the log, one could
- * become a key's latest value and take the committed value's place. Markers stay: Kafka removes
- * one once no record of its transaction is left and `delete.retention.ms` has passed, which
- * Weir does not do yet; a marker costs ~70 bytes of a compacted partition, and the index row of
- * an ABORT stays as long as its marker (retention drops both with their segment). A marker's
- * record is never a key of the map (filterBatch never asks about control records): its 4-byte
- * key is the marker's type, and mapped it would remove records whose key has those bytes.
+ * become a key's latest value and take the committed value's place. (e) A marker goes, as in
+ * Kafka, when the walk met no batch of its transaction (its producer's transactional batches
+ * since the producer's previous marker: all removed by earlier, durable chunks or passes) and
+ * its segment's tombstone horizon has passed; an ABORT's index row goes in the same chunk. So a
+ * compacted partition does not keep a marker per transaction for ever, and no reader is ever
+ * left with records whose marker is gone, nor with an index row without its marker (a
+ * read_committed reader would drop that producer's later records). A marker waiting only for
+ * its horizon counts as a tombstone of its segment, so the pass that may remove it comes. A
+ * marker's record is never a key of the map (filterBatch never asks about control records): its
+ * 4-byte key is the marker's type, and mapped it would remove records whose key has those bytes.
  */
 import { filterBatch, type FilteredRecord } from '../../kafka/protocol/batch-filter.js';
+import { CONTROL_TYPE_ABORT, controlRecordType } from '../../kafka/protocol/control-batch.js';
 import type { StoreCounters } from '../counters.js';
 import { abortedRanges } from '../aborted-txn-index.js';
 import type { HousekeepingLock } from '../housekeeping.js';
@@ -138,6 +143,8 @@ class CleanerPass {
   private readonly aborted: AbortedTransactionWalk;
   /** The batch being filtered belongs to an aborted transaction: its records all go. */
   private discarding = false;
+  /** Producers whose transactional batches the walk met since their last marker (rule (e)). */
+  private readonly transactionsMet = new Set<number>();
 
   constructor(
     private readonly ctx: CleanerContext,
@@ -196,7 +203,9 @@ class CleanerPass {
     const result = filterBatch(batch.value, this.keep, true);
     const { header } = result;
     if (header.producerId >= 0) this.producers.supersede(header.producerId, chunk);
-    if (result.removed === 0 && (header.recordCount > 0 || header.isControl)) return;
+    if (header.isControl) return this.cleanMarker(batch, header.producerId, segment, chunk);
+    if (header.isTransactional) this.transactionsMet.add(header.producerId);
+    if (result.removed === 0 && header.recordCount > 0) return;
     let value = result.batch;
     if (result.kept === 0) {
       if (header.producerId >= 0) this.producers.keptEmpty(header.producerId, batch.baseOffset, value!.length);
@@ -204,6 +213,18 @@ class CleanerPass {
     }
     if (value === batch.value) return;
     chunk.rewrite(logKey(this.p.id, batch.baseOffset), value, segment, (value?.length ?? 0) - batch.value.length, result.removed);
+  }
+
+  /** Rule (e): the marker goes once none of its transaction's batches is left and its horizon has passed. */
+  private cleanMarker(batch: StoredBatch, producerId: number, segment: SegmentMeta, chunk: Chunk): void {
+    if (this.transactionsMet.delete(producerId)) return;
+    if (!this.horizonPassed) {
+      this.tombstones++;
+      return;
+    }
+    const key = logKey(this.p.id, batch.baseOffset);
+    chunk.rewrite(key, null, segment, -batch.value.length, 1);
+    if (controlRecordType(batch.value) === CONTROL_TYPE_ABORT) chunk.dropAbortedTxnRow(key);
   }
 
   /** Whether a record stays (see the file comment); counts the tombstones that do. */

@@ -184,6 +184,43 @@ describe('log compaction and transactions', () => {
     expect(markers().map(([, type]) => type)).toEqual([1, 0, 1, 0, 1, 0]);
   });
 
+  it('removes a marker once no record of its transaction is left and delete.retention.ms has passed, an ABORT with its index row', async () => {
+    const now = Date.now();
+    await inTransaction(1, [['k', 'first']]); // 0
+    await end(1, true); // 1
+    await inTransaction(2, [['k', 'aborted']]); // 2
+    await end(2, false); // 3
+    await inTransaction(1, [['k', 'second']]); // 4
+    await end(1, true); // 5: its record is the latest value of k
+    await seal(); // 6
+    expect(store.abortedTransactions('t', 0, 0, 7)).toEqual([{ producerId: 2, firstOffset: 2 }]);
+
+    // The first pass removes 'first' (replaced) and 'aborted'; it met their batches, so their markers stay.
+    await store.runCompaction(now);
+    expect(dataRecords()).toEqual([{ offset: 4, key: 'k', value: 'second' }]);
+    expect(markers().map(([offset]) => offset)).toEqual([1, 3, 5]);
+
+    // The next pass (more writes make the partition due) finds those two markers alone: they wait
+    // for their segment's horizon (delete.retention.ms after the pass that first compacted it,
+    // as tombstones do), and make the partition due once it is past.
+    await plain('other', 'o'); // 7
+    await seal(); // 8
+    await store.runCompaction(now + 1000);
+    expect(markers().map(([offset]) => offset)).toEqual([1, 3, 5]);
+    expect(store.abortedTransactions('t', 0, 0, 9)).toHaveLength(1);
+    expect(await store.runCompaction(now + HOUR)).toEqual({ partitionsCompacted: 0, recordsRemoved: 0, bytesReclaimed: 0 });
+
+    const report = await store.runCompaction(now + HOUR + 1);
+    expect(report.recordsRemoved).toBe(2);
+    expect(markers()).toEqual([[5, CONTROL_TYPE_COMMIT]]);
+    expect(store.abortedTransactions('t', 0, 0, 9)).toEqual([]);
+    expect(dataRecords()).toEqual([
+      { offset: 4, key: 'k', value: 'second' },
+      { offset: 7, key: 'other', value: 'o' },
+    ]);
+    expect(store.stats().usedBytes).toBe(store.read('t', 0, 0, 1 << 30).batches.reduce((sum, b) => sum + b.length, 0));
+  });
+
   it("never takes a marker's record as a key: records whose key has a marker key's bytes stay", async () => {
     // A marker's record key is version (INT16 0) and type (INT16: 0 ABORT, 1 COMMIT).
     await plain(Buffer.from([0, 0, 0, 1]), 'looks-like-a-commit-key'); // 0
