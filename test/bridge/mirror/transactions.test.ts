@@ -7,6 +7,7 @@
  * and everything after them, wait for its marker; the cursor passes markers and aborted ranges
  * and reaches the log end; and the status does not count the held range as lag.
  */
+import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { encodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
 import type { RunningWeir } from '../../../src/main.js';
@@ -18,7 +19,8 @@ let setUp: MirrorTestSetUp;
 let edge: RunningWeir | undefined;
 
 beforeEach(async () => {
-  setUp = await setUpMirrorTest();
+  // Records over 20,000 bytes are refused upstream (the second test sends one).
+  setUp = await setUpMirrorTest({ WEIR_TOPIC_DEFAULTS__MAX_MESSAGE_BYTES: '20000' });
 });
 
 afterEach(async () => {
@@ -89,5 +91,38 @@ it('sends committed transactions once as ordinary records, never aborted ones or
     [8, 'open-1'],
     [9, 'after-open'],
     [10, 'open-2'],
+  ]);
+}, 60_000);
+
+it('walks an aborted range and markers one stored batch at a time when it isolates a refused record, sending none of them', async () => {
+  const { upstream } = setUp;
+  upstream.proxy.refuse = true;
+  edge = await startEdge(setUp.edgeDir.dir, mirrorEnv(upstream.proxy.port, { on_refused: 'skip', dead_letter_topic: 'mirror.dlq' }));
+  await edge.store.createTopic(TOPIC, { partitions: 1 });
+  const w = writer(edge);
+  expect(await w.plain('first')).toBe(0);
+  expect(await w.transactional(1, ['aborted-1', 'aborted-2'])).toBe(1); // 1-2
+  expect(await w.end(1, false)).toBe(3);
+  // Random, so that no compression brings it under the upstream's limit.
+  expect(await w.plain(randomBytes(30_000).toString('base64'))).toBe(4);
+  expect(await w.transactional(2, ['committed'])).toBe(5);
+  expect(await w.end(2, true)).toBe(6);
+  expect(await w.plain('last')).toBe(7);
+
+  // The upstream comes back: the batch holding the big record is refused whole, and the mirror
+  // resends from its cursor one stored batch at a time, each read with its own aborted list.
+  upstream.proxy.refuse = false;
+  const done = await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]?.partitions[0]?.cursor === 8);
+  expect(done.rules[0]).toMatchObject({ refused: 1, deadLettered: 1 });
+  expect(done.rules[0]!.partitions[0]).toMatchObject({ cursor: 8, logEndOffset: 8, lagRecords: 0 });
+  // 4, 5 and 7 at least were sent again, one at a time: the rewind began at or below offset 1,
+  // so the isolating reads walked the aborted batch and both markers.
+  expect(done.rules[0]!.partitions[0]!.resent).toBeGreaterThanOrEqual(3);
+
+  const arrived = (await upstream.records(`edge.edge-1.${TOPIC}`)).map((r) => [Number(r.headers['weir.origin.offset']), r.value]);
+  expect(arrived).toEqual([
+    [0, 'first'],
+    [5, 'committed'],
+    [7, 'last'],
   ]);
 }, 60_000);
