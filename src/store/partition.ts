@@ -13,7 +13,7 @@ import { decodeRecordBatch, readBatchHeader } from '../kafka/protocol/record-bat
 import type { Logger } from '../logger.js';
 import { logKey, offsetOfLogKey, partitionEndKey } from './keys.js';
 import { TxnWrites, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
-import { ProducerTable, producerBatch, producerSnapshotWrite } from './producer-table.js';
+import { ProducerTable, producerBatch } from './producer-table.js';
 import type { CompactionStatus, PartitionInfo, ReadResult } from './types.js';
 
 interface Waiter {
@@ -312,4 +312,14 @@ export function writeActiveSegmentRows(env: LmdbEnv, partitions: Iterable<Partit
     if (snapshot !== undefined) writes.add(snapshot);
   }
   return writes.durable();
+}
+
+/**
+ * The write of the partition's producer snapshot as of `offset`, issued in the caller's
+ * transaction beside the active segment's row; none when the partition has never had producers.
+ */
+export function producerSnapshotWrite(env: LmdbEnv, partition: PartitionState, offset: number): Promise<boolean> | undefined {
+  if (partition.producers === undefined && !partition.hasProducerSnapshot) return undefined;
+  partition.hasProducerSnapshot = true;
+  return env.producers.put(partition.id, (partition.producers ?? new ProducerTable()).snapshot(offset));
 }

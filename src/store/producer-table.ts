@@ -16,8 +16,6 @@
  */
 import { controlRecordType } from '../kafka/protocol/control-batch.js';
 import type { BatchHeader } from '../kafka/protocol/record-batch.js';
-import type { LmdbEnv } from './lmdb-env.js';
-import type { PartitionState } from './partition.js';
 import type { StoredProducerState } from './types.js';
 
 /** Kafka keeps the last 5 batches per producer and partition (max.in.flight ≤ 5 with idempotence). */
@@ -162,14 +160,4 @@ export function producerBatch(header: BatchHeader, baseOffset: number, batch: Bu
     baseOffset,
     controlType: header.isControl ? controlRecordType(batch) : null,
   };
-}
-
-/**
- * The write of the partition's producer snapshot as of `offset`, issued in the caller's
- * transaction beside the active segment's row; none when the partition has never had producers.
- */
-export function producerSnapshotWrite(env: LmdbEnv, partition: PartitionState, offset: number): Promise<boolean> | undefined {
-  if (partition.producers === undefined && !partition.hasProducerSnapshot) return undefined;
-  partition.hasProducerSnapshot = true;
-  return env.producers.put(partition.id, (partition.producers ?? new ProducerTable()).snapshot(offset));
 }

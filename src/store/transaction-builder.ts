@@ -20,9 +20,9 @@ import {
 } from '../kafka/protocol/record-batch.js';
 import { logKey } from './keys.js';
 import { sameTransaction, type AbortedTxnEntry, type LmdbEnv, type SegmentMeta } from './lmdb-env.js';
-import { ProducerTable, producerBatch, producerSnapshotWrite, type ProducerBatch } from './producer-table.js';
+import { ProducerTable, producerBatch, type ProducerBatch } from './producer-table.js';
 import type { PendingAppend } from './pending-append.js';
-import type { PartitionState } from './partition.js';
+import { producerSnapshotWrite, type PartitionState } from './partition.js';
 import { compacts, type TopicConfig, type TopicCompression } from './topic-config.js';
 
 /**
