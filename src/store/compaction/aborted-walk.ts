@@ -16,7 +16,7 @@
  */
 import { readBatchHeader } from '../../kafka/protocol/record-batch.js';
 import type { AbortedRange } from '../aborted-txn-index.js';
-import type { StoredBatch } from './map-build.js';
+import type { StoredBatch } from './stored-batch.js';
 
 export class AbortedTransactionWalk {
   /** Aborted transactions the walk has not reached yet, the lowest first offset last. */

@@ -67,7 +67,8 @@ import type { PartitionState } from '../partition.js';
 import { AbortedTransactionWalk } from './aborted-walk.js';
 import { Chunk } from './chunk.js';
 import { tombstoneHorizonPassed, type CleanPlan } from './clean-plan.js';
-import { batchEnd, buildOffsetMap, readBatches, type MapBuildContext, type StoredBatch } from './map-build.js';
+import { buildOffsetMap, type MapBuildContext } from './map-build.js';
+import { batchEnd, readBatches, type StoredBatch } from './stored-batch.js';
 import type { KeyOffsetMap } from './offset-map.js';
 import { ProducerEmptyBatches } from './producer-batches.js';
 
