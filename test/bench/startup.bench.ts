@@ -7,14 +7,17 @@
  * configures the store: topic `bulk` (4 partitions) of batches without a producer, and topic
  * `idem` (4 partitions, BENCH_IDEMPOTENT_SHARE 0.3 of the bytes) of idempotent producers'
  * batches: BENCH_PRODUCERS (200) producer ids, each writing numbered sequences to every
- * partition, as librdkafka would. Records of 1 KiB, 100 a batch (what a client sends). Then:
+ * partition, as librdkafka would. Records of 1 KiB, 100 a batch (what a client sends; the
+ * idempotent ones BENCH_IDEMPOTENT_BATCH_RECORDS (100) a batch: fewer records a batch, more batches,
+ * so more of the producers show up in every partition). Then:
  *
  *   empty   Weir on an empty data directory, clean stops: the floor (Node, modules, listeners).
  *   clean   Weir on the big log; each round: spawn, ready (timed), a tail of idempotent records
  *           produced over Kafka (kcat -X enable.idempotence=true, BENCH_TAIL_RECORDS 20000 of
  *           100 B), SIGTERM, exit.
  *   kill    the same with SIGKILL instead of SIGTERM (a warm-up round first, so every timed
- *           start follows a kill): what was written since the last clean close is only in the log.
+ *           start follows a kill): nothing was saved at close, the open reads back whatever
+ *           the store reads back after a crash.
  *   cold    as kill, and the LMDB file (data.mdb) dropped from the page cache before each spawn
  *           (dd iflag=nocache: the file's pages only, not the machine's cache), as after a reboot.
  *
@@ -22,7 +25,9 @@
  * scenario repeats BENCH_REPEAT (5) times; one JSON line per scenario on stdout, with the ready
  * times (spawn to ready line; Weir's own `startupMs` from its ready line, which leaves out
  * Node's start; the store's open, from the log line before "store opened" to it), their
- * medians, the log's size and the load averages; progress on stderr. BENCH_SCENARIOS=a,b picks scenarios; BENCH_DATA_DIR=DIR keeps the log
+ * medians, the log's size and the load averages; before them, when the log was written in this
+ * run, a `fill` line (its seconds and shape); progress on stderr.
+ * BENCH_SCENARIOS=a,b picks scenarios; BENCH_DATA_DIR=DIR keeps the log
  * there (filled if empty, reused as it is otherwise) instead of a temp dir that is removed.
  */
 import { spawnSync } from 'node:child_process';
@@ -43,6 +48,7 @@ const MiB = 1024 * 1024;
 const logBytes = Number(env['BENCH_LOG_MB'] ?? 1024) * MiB;
 const idempotentShare = Number(env['BENCH_IDEMPOTENT_SHARE'] ?? 0.3);
 const producers = Number(env['BENCH_PRODUCERS'] ?? 200);
+const idempotentPerBatch = Number(env['BENCH_IDEMPOTENT_BATCH_RECORDS'] ?? 100);
 const repeat = Number(env['BENCH_REPEAT'] ?? 5);
 const tailRecords = Number(env['BENCH_TAIL_RECORDS'] ?? 20_000);
 const SCENARIOS = ['empty', 'clean', 'kill', 'cold'] as const;
@@ -72,40 +78,53 @@ async function appendAll(store: LogStore, next: () => { topic: string; partition
   await Promise.all([appender(), appender()]);
 }
 
-/** Fills `dir` with about `logBytes` of log: plain batches in `bulk`, idempotent producers' batches in `idem`. */
-async function fill(dir: string): Promise<void> {
+/**
+ * Fills `dir` with about `logBytes` of log: plain batches in `bulk`, idempotent producers'
+ * batches in `idem`. Returns the fill's JSON line: its seconds and shape (what it cost the
+ * flash is bench:wear's to measure, on a loop device).
+ */
+async function fill(dir: string): Promise<Record<string, unknown>> {
+  let seconds = 0;
+  let batches = 0;
   const config = loadConfig({ env: { WEIR_STORE__DIR: dir }, cwd: dir });
   const store = await openStore(storeOptionsFromConfig(config), pino({ level: 'silent' }));
   try {
     await store.createTopic('bulk', { partitions: PARTITIONS });
     await store.createTopic('idem', { partitions: PARTITIONS });
     const value = Buffer.alloc(RECORD_BYTES, 0x61);
-    const records = Array.from({ length: PER_BATCH }, () => ({ key: null, value }));
-    const batchBytes = encodeRecordBatch({ baseOffset: 0, records }).length;
-    const batches = Math.ceil(logBytes / batchBytes);
-    const idempotentBatches = Math.round(batches * idempotentShare);
+    const plainRecords = Array.from({ length: PER_BATCH }, () => ({ key: null, value }));
+    const idemRecords = plainRecords.slice(0, idempotentPerBatch);
+    const plainTotal = Math.ceil((logBytes * (1 - idempotentShare)) / encodeRecordBatch({ baseOffset: 0, records: plainRecords }).length);
+    const idemTotal = Math.ceil((logBytes * idempotentShare) / encodeRecordBatch({ baseOffset: 0, records: idemRecords }).length);
     // Producer ids as Weir hands them out (time × 1000 + n); the next sequence per (producer, partition).
     const firstId = Date.now() * 1000;
     const sequences = new Map<string, number>();
-    let made = 0;
+    let plainMade = 0;
+    let idemMade = 0;
     const started = performance.now();
     await appendAll(store, () => {
-      if (made >= batches) return null;
-      const n = made++;
-      if (n % 1000 === 0) log(`filled ${n} of ${batches} batches (${round((performance.now() - started) / 1000)} s)`);
-      const partition = n % PARTITIONS;
+      const made = plainMade + idemMade;
+      if (made >= plainTotal + idemTotal) return null;
+      if (made % 1000 === 0) log(`filled ${made} of ${plainTotal + idemTotal} batches (${round((performance.now() - started) / 1000)} s)`);
       // The idempotent batches are spread through the run, so every segment holds some.
-      if (n % Math.round(batches / Math.max(1, idempotentBatches)) !== 0) return { topic: 'bulk', partition, batch: encodeRecordBatch({ baseOffset: 0, records }) };
+      if (idemMade / idemTotal > plainMade / plainTotal || idemMade >= idemTotal) {
+        return { topic: 'bulk', partition: plainMade++ % PARTITIONS, batch: encodeRecordBatch({ baseOffset: 0, records: plainRecords }) };
+      }
+      const n = idemMade++;
+      const partition = n % PARTITIONS;
       const producerId = firstId + (Math.floor(n / PARTITIONS) % producers);
       const key = `${producerId}:${partition}`;
       const baseSequence = sequences.get(key) ?? 0;
-      sequences.set(key, baseSequence + PER_BATCH);
-      return { topic: 'idem', partition, batch: encodeRecordBatch({ baseOffset: 0, records, producerId, producerEpoch: 0, baseSequence }) };
+      sequences.set(key, baseSequence + idemRecords.length);
+      return { topic: 'idem', partition, batch: encodeRecordBatch({ baseOffset: 0, records: idemRecords, producerId, producerEpoch: 0, baseSequence }) };
     });
-    log(`filled ${batches} batches (${round(logBytes / MiB)} MiB asked) in ${round((performance.now() - started) / 1000)} s`);
+    seconds = round((performance.now() - started) / 1000);
+    batches = plainTotal + idemTotal;
+    log(`filled ${plainTotal} plain and ${idemTotal} idempotent batches (${round(logBytes / MiB)} MiB asked) in ${seconds} s`);
   } finally {
     await store.close();
   }
+  return { bench: 'startup', scenario: 'fill', seconds, logMB: round(dirBytes(dir) / 1e6), batches, producers, idempotentBatchRecords: idempotentPerBatch, loadavg: loadavg() };
 }
 
 function dirBytes(dir: string): number {
@@ -204,7 +223,7 @@ async function main(): Promise<void> {
     if (wanted.some((id) => id !== 'empty')) {
       if (keep !== undefined) mkdirSync(keep, { recursive: true });
       if (existsSync(join(bigDir, 'data.mdb'))) log(`reusing the log in ${bigDir} (${round(dirBytes(bigDir) / 1e6)} MB)`);
-      else await fill(bigDir);
+      else process.stdout.write(`${JSON.stringify(await fill(bigDir))}\n`);
     }
     for (const id of wanted) process.stdout.write(`${JSON.stringify(await runScenario(id as ScenarioId, bigDir))}\n`);
   } finally {
