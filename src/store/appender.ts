@@ -62,6 +62,23 @@ export class Appender {
     return promised((waiter) => this.enqueue(state, config, undefined, [batch], 1, batch.length, 0, waiter));
   }
 
+  /**
+   * Control batches into several partitions, and `alsoWrite`, in one LMDB transaction: all are
+   * durable or none is. Not held back by the write queue's caps or the disk budget (a few dozen
+   * bytes a partition, and what ends a transaction must not wait for the records it ends).
+   */
+  appendInOneTransaction(parts: { topic: string; partition: number; batch: Buffer }[], alsoWrite: () => void): Promise<void> {
+    this.assertWritable();
+    const targets = parts.map((p) => ({ ...p, state: this.topics.partition(p.topic, p.partition), config: this.topics.config(p.topic) }));
+    const done = targets.map((t, i) => promised((waiter) => {
+      const append = pendingAppend(t.state, t.config, undefined, [t.batch], 1, t.batch.length, 0, waiter);
+      append.joinsNext = i < targets.length - 1;
+      if (i === targets.length - 1) append.alsoWrite = alsoWrite;
+      this.committer.enqueue(append);
+    }));
+    return Promise.all(done).then(() => undefined);
+  }
+
   private enqueue(
     partition: PartitionState,
     config: TopicConfig,
@@ -72,21 +89,7 @@ export class Appender {
     payloadBytes: number,
     waiter: AppendWaiter,
   ): void {
-    const append: PendingAppend = {
-      partition,
-      config,
-      records,
-      batches,
-      recordCount,
-      bytes,
-      payloadBytes,
-      unqueued: false,
-      flushDeadline: performance.now() + config['flush.ms'],
-      flushMessages: config['flush.messages'],
-      baseOffset: -1,
-      lastOffset: -1,
-      waiter,
-    };
+    const append = pendingAppend(partition, config, records, batches, recordCount, bytes, payloadBytes, waiter);
     const policy = config['weir.overflow.policy'];
     if (this.admission.fits(recordCount, bytes, policy)) {
       this.committer.enqueue(append);
@@ -96,6 +99,33 @@ export class Appender {
       .admitLater(recordCount, bytes, policy, this.isClosing, () => this.committer.enqueue(append))
       .catch((err: unknown) => waiter.appendSettled(err ?? new Error('the append was not admitted')));
   }
+}
+
+function pendingAppend(
+  partition: PartitionState,
+  config: TopicConfig,
+  records: RecordInput[] | undefined,
+  batches: Buffer[] | undefined,
+  recordCount: number,
+  bytes: number,
+  payloadBytes: number,
+  waiter: AppendWaiter,
+): PendingAppend {
+  return {
+    partition,
+    config,
+    records,
+    batches,
+    recordCount,
+    bytes,
+    payloadBytes,
+    unqueued: false,
+    flushDeadline: performance.now() + config['flush.ms'],
+    flushMessages: config['flush.messages'],
+    baseOffset: -1,
+    lastOffset: -1,
+    waiter,
+  };
 }
 
 /** The promise form of a callback-style append. */

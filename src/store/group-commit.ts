@@ -147,15 +147,8 @@ export class GroupCommitter {
     if (this.queue.length > 0 && !this.isDue()) this.armTimer(this.window.msUntilDue(performance.now() + this.commitLead));
   }
 
-  /** Takes the appends of the next transaction off the queue: at least one, up to MAX_COMMIT_BYTES. */
   private takeTransaction(): PendingAppend[] {
-    let bytes = 0;
-    let taken = 0;
-    while (taken < this.queue.length && (taken === 0 || bytes < MAX_COMMIT_BYTES)) {
-      bytes += this.queue[taken]!.bytes;
-      taken++;
-    }
-    const appends = this.queue.splice(0, taken);
+    const appends = this.queue.splice(0, appendsForNextTransaction(this.queue, MAX_COMMIT_BYTES));
     this.window.reset(this.queue);
     return appends;
   }
@@ -283,4 +276,19 @@ export class GroupCommitter {
     for (const a of appends) a.waiter.appendSettled(err);
     this.hooks.onCommitFailed(cause);
   }
+}
+
+/**
+ * How many appends at the head of the queue the next transaction takes: at least one, up to
+ * `maxBytes`, and never a `joinsNext` append without the one after it (a transaction's markers in
+ * several partitions commit together or not at all).
+ */
+export function appendsForNextTransaction(queue: readonly Pick<PendingAppend, 'bytes' | 'joinsNext'>[], maxBytes: number): number {
+  let bytes = 0;
+  let taken = 0;
+  while (taken < queue.length && (taken === 0 || bytes < maxBytes || queue[taken - 1]!.joinsNext === true)) {
+    bytes += queue[taken]!.bytes;
+    taken++;
+  }
+  return taken;
 }

@@ -49,18 +49,23 @@ export class LmdbKv<V = unknown> implements KvNamespace<V> {
   }
 
   private full(key: KvKey): (string | number)[] {
-    const full = [this.namespace, ...key];
-    let bytes = 0;
-    for (const part of full) {
-      if (typeof part === 'string' && part.includes('\u0000')) {
-        // ordered-binary separates tuple elements with a zero byte: the key would split.
-        throw new WeirError('INVALID_ARGUMENT', `a kv key part in ${this.namespace} contains U+0000: hash or escape such strings before using them as keys`);
-      }
-      bytes += typeof part === 'string' ? Buffer.byteLength(part) + 1 : 9;
-    }
-    if (bytes > MAX_KEY_BYTES) {
-      throw new WeirError('INVALID_ARGUMENT', `a kv key in ${this.namespace} is ${bytes} bytes, more than the ${MAX_KEY_BYTES} LMDB takes: hash long parts before using them as keys`);
-    }
-    return full;
+    return kvKey(this.namespace, key);
   }
+}
+
+/** The stored key of `key` in `namespace`; throws what LMDB or ordered-binary would not take. */
+export function kvKey(namespace: string, key: KvKey): (string | number)[] {
+  const full = [namespace, ...key];
+  let bytes = 0;
+  for (const part of full) {
+    if (typeof part === 'string' && part.includes('\u0000')) {
+      // ordered-binary separates tuple elements with a zero byte: the key would split.
+      throw new WeirError('INVALID_ARGUMENT', `a kv key part in ${namespace} contains U+0000: hash or escape such strings before using them as keys`);
+    }
+    bytes += typeof part === 'string' ? Buffer.byteLength(part) + 1 : 9;
+  }
+  if (bytes > MAX_KEY_BYTES) {
+    throw new WeirError('INVALID_ARGUMENT', `a kv key in ${namespace} is ${bytes} bytes, more than the ${MAX_KEY_BYTES} LMDB takes: hash long parts before using them as keys`);
+  }
+  return full;
 }

@@ -19,6 +19,7 @@ import { GroupCommitter } from './group-commit.js';
 import { HousekeepingLock } from './housekeeping.js';
 import { LmdbKv } from './kv.js';
 import { openLmdbEnv, type LmdbEnv, type TopicRecord } from './lmdb-env.js';
+import { openTransactionPartitions, writeTransactionOutcome } from './transaction-outcome.js';
 import { lockDataDir, type DirLock } from './lock.js';
 import { loadPartition, partitionInfo, writeActiveSegmentRows } from './partition.js';
 import { deleteRecordsBefore } from './delete-records.js';
@@ -44,6 +45,7 @@ import type {
   StoredProducerState,
   TopicDescription,
   TransactionMarker,
+  TransactionOutcome,
 } from './types.js';
 
 /** Kafka's producer.id.expiration.ms default: one day. */
@@ -249,6 +251,15 @@ export class LmdbStore implements LogStore {
 
   appendTransactionMarker(topic: string, partition: number, marker: TransactionMarker): Promise<AppendResult> {
     return this.appender.appendControlBatch(topic, partition, encodeTransactionMarker({ ...marker, timestamp: Date.now() }));
+  }
+
+  openTransactionPartitions(producerId: number): { topic: string; partition: number }[] {
+    return openTransactionPartitions(this.topics, producerId);
+  }
+
+  writeTransactionOutcome(outcome: TransactionOutcome): Promise<void> {
+    this.assertOpen();
+    return writeTransactionOutcome(this.env, this.topics, this.appender, outcome);
   }
 
   producerState(topic: string, partition: number, producerId: number): StoredProducerState | undefined {

@@ -32,4 +32,8 @@ export interface PendingAppend {
   lastOffset: number;
   /** Told once: null and the offsets once durable, or why it failed. */
   waiter: AppendWaiter;
+  /** Goes into the same transaction as the next append in the queue (a transaction's markers). */
+  joinsNext?: boolean;
+  /** Other writes issued inside the transaction that carries this append (all or nothing with it). */
+  alsoWrite?: () => void;
 }

@@ -53,6 +53,7 @@ export class TransactionBuilder {
   /** Issues every write of the transaction carrying `appends`, giving each its offsets. */
   build(appends: PendingAppend[]): void {
     for (const [partition, list] of groupByPartition(appends)) this.writePartition(partition, list);
+    for (const a of appends) a.alsoWrite?.();
     this.checkpointGrownSegments();
     this.writeSegmentRows();
   }

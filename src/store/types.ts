@@ -101,6 +101,20 @@ export interface TransactionMarker {
   coordinatorEpoch: number;
 }
 
+/**
+ * How a transaction ends, written in one LMDB transaction: the marker into each partition, the
+ * offsets it commits, and the coordinator's record of it. A crash leaves all of it or none.
+ */
+export interface TransactionOutcome {
+  marker: TransactionMarker;
+  /** The partitions that get the marker; ones deleted meanwhile are left out. */
+  partitions: { topic: string; partition: number }[];
+  /** Group offsets that take effect with it (a COMMIT's TxnOffsetCommit offsets). */
+  groupOffsets: { group: string; offsets: Omit<GroupOffset, 'commitTimestamp'>[] }[];
+  /** Small state written with it (kv namespace, key, value). */
+  kv: { namespace: string; key: KvKey; value: unknown }[];
+}
+
 /** An aborted transaction, as Fetch's aborted_transactions lists it. */
 export interface AbortedTransaction {
   producerId: number;
@@ -283,6 +297,10 @@ export interface RecordLog {
   appendTransactionMarker(topic: string, partition: number, marker: TransactionMarker): Promise<AppendResult>;
   /** The producer's state in the partition as the log holds it, or undefined when it has none (or it expired). */
   producerState(topic: string, partition: number, producerId: number): StoredProducerState | undefined;
+  /** Every partition where the log has `producerId`'s transaction open (after a restart, the truth). */
+  openTransactionPartitions(producerId: number): { topic: string; partition: number }[];
+  /** Ends a transaction: markers, offsets and small state in one durable LMDB transaction. */
+  writeTransactionOutcome(outcome: TransactionOutcome): Promise<void>;
   /** Earliest offset whose record timestamp is >= `timestamp`, or null when there is none. */
   offsetForTimestamp(topic: string, partition: number, timestamp: number): { offset: number; timestamp: number } | null;
   /** Kafka's DeleteRecords: moves the log start offset forward. */

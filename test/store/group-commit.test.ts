@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { appendsForNextTransaction } from '../../src/store/group-commit.js';
 import type { LogStore } from '../../src/store/types.js';
 import { openTestStore, tempDir } from '../helpers/store.js';
 
@@ -55,4 +56,18 @@ describe('group commit', () => {
       expect(overlapped).toBe(true);
       expect(store.offsets('t', 0).highWatermark).toBe(2);
     }));
+});
+
+describe('what one transaction takes off the queue', () => {
+  const KiB = 1024;
+  it('stops at the byte cap, but always takes one', () => {
+    expect(appendsForNextTransaction([{ bytes: 600 * KiB }, { bytes: 600 * KiB }, { bytes: 10 }], 1024 * KiB)).toBe(2);
+    expect(appendsForNextTransaction([{ bytes: 3000 * KiB }, { bytes: 10 }], 1024 * KiB)).toBe(1);
+  });
+
+  it("never leaves a transaction's markers split across two commits", () => {
+    // Past the cap after the second append, which joins the next two: all three go together.
+    const queue = [{ bytes: 900 * KiB }, { bytes: 200 * KiB, joinsNext: true }, { bytes: 100, joinsNext: true }, { bytes: 100 }, { bytes: 100 }];
+    expect(appendsForNextTransaction(queue, 1024 * KiB)).toBe(4);
+  });
 });

@@ -6,8 +6,14 @@
  * (txn-log.ts) before it is acted on or answered.
  *
  * An end (EndTxn, a fencing InitProducerId, a timeout) waits for the transaction's produce
- * appends under way, writes Prepare*, the markers and offsets (outcome.ts), then Complete*, and
- * is answered once all of it is durable. A crash part way leaves Prepare*, finished at start.
+ * appends under way, then writes the markers, the offsets and Complete* in one LMDB transaction
+ * (outcome.ts), and is answered once that is durable: a crash leaves all of it or none.
+ *
+ * AddPartitionsToTxn and AddOffsetsToTxn are answered before their record reaches the disk (it
+ * rides the next flush): what they add is either in the log already — the producer's batches,
+ * which the end looks up for a record loaded at start — or in a later durable write (a group in
+ * TxnOffsetCommit's record). That saves a flush per transaction; InitProducerId (fencing) and
+ * TxnOffsetCommit (offsets) are durable before their answer.
  */
 import { isWeirError } from '../../../errors.js';
 import type { Timer } from '../groups/clock.js';
@@ -19,14 +25,14 @@ import type { TxnErrorName } from './codes.js';
 import { TxnEntries, type Entry } from './entries.js';
 import { dueWork } from './housekeeping.js';
 import { resolveTxnOptions, type ResolvedTxnOptions, type TransactionCoordinatorOptions } from './options.js';
-import { writeOutcome } from './outcome.js';
+import { transactionOutcome } from './outcome.js';
 import {
   addToTransaction, checkProducer, completed, endTransaction, fencedAbort, holdsAll, initProducerIdTransit, isValidProducerId, newRecord,
   type ExpectedProducer,
 } from './transitions.js';
 import { TransactionLog } from './txn-log.js';
 import { checkTxnOffsets, txnCommitGroupError } from './txn-offsets.js';
-import type { TransactionRecord, TxnError } from './types.js';
+import type { TransactionRecord, TxnDecision, TxnError } from './types.js';
 
 export type InitProducerIdResult = { error: TxnErrorName } | { producerId: number; producerEpoch: number };
 export type ProduceAdmission = { error: 'INVALID_TXN_STATE' | 'INVALID_PRODUCER_EPOCH'; message: string } | { release: () => void };
@@ -45,18 +51,16 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Loads every transactional id and finishes the transactions a crash left in Prepare*
-   * (markers only where the log has the transaction still open). Resolves once they are.
+   * Loads every transactional id. An Ongoing one stays open (its client may still end it) until
+   * it times out, counted from when it started.
    */
   async start(): Promise<void> {
-    const recovering: Entry[] = [];
     for (const record of this.log.loadAll()) {
       // Ids stored before a lower cap was set are all kept: they are durable state.
       const entry = this.entries.add(record, true)!;
       entry.busy = false;
-      if (record.state === 'PrepareCommit' || record.state === 'PrepareAbort') recovering.push(entry);
+      entry.loaded = record.state === 'Ongoing';
     }
-    await Promise.all(recovering.map((e) => this.guarded(e, () => this.complete(e, true))));
     this.schedule();
   }
 
@@ -86,11 +90,10 @@ export class TransactionCoordinator {
       if (existing.record.state === 'Ongoing') {
         // A new producer with this id: the old one's open transaction is aborted, its epoch fenced.
         if (expected !== null && !isValidProducerId(existing.record, expected)) return { error: 'PRODUCER_FENCED' };
-        const aborted = await this.finish(existing, fencedAbort(existing.record, this.now()), false);
+        const aborted = await this.finish(existing, fencedAbort(existing.record));
         if (aborted !== null) return { error: aborted };
         this.options.logger.info({ transactionalId }, 'transaction aborted: a producer initialised the same transactional.id');
       }
-      if (existing.record.state === 'PrepareCommit' || existing.record.state === 'PrepareAbort') return { error: 'CONCURRENT_TRANSACTIONS' };
       const next = initProducerIdTransit(existing.record, expected, timeoutMs, this.now(), this.options.newProducerId);
       if ('error' in next) return next;
       const failed = await this.write(existing, next.record);
@@ -136,7 +139,7 @@ export class TransactionCoordinator {
     if (add === null) return null;
     const next = addToTransaction(entry.record, add, this.now());
     if ('error' in next) return next.error;
-    return this.guarded(entry, () => this.writeWithinCaps(entry, next.record));
+    return this.guarded(entry, () => this.writeWithinCaps(entry, next.record, false));
   }
 
   /** TxnOffsetCommit: per topic and partition, the error code (0 when held for the commit). */
@@ -151,17 +154,17 @@ export class TransactionCoordinator {
     if (valid.length === 0) return errors;
     const replaced = new Set(valid.map((o) => `${o.group}\u0000${o.partition}\u0000${o.topic}`));
     const offsets = [...r.offsets.filter((o) => !replaced.has(`${o.group}\u0000${o.partition}\u0000${o.topic}`)), ...valid];
-    const failed = await this.guarded(entry, () => this.writeWithinCaps(entry, { ...r, offsets, updatedAt: this.now() }));
+    const failed = await this.guarded(entry, () => this.writeWithinCaps(entry, { ...r, offsets, updatedAt: this.now() }, true));
     return failed ?? errors;
   }
 
   async endTxn(req: EndTxnRequest): Promise<TxnError> {
     const { entry, error } = this.clientEntry(req);
     if (entry === undefined) return error;
-    const next = endTransaction(entry.record, req.committed, this.now());
+    const next = endTransaction(entry.record, req.committed);
     if ('done' in next) return null;
     if ('error' in next) return next.error;
-    return this.guarded(entry, () => this.finish(entry, next.record, false));
+    return this.guarded(entry, () => this.finish(entry, next.decision));
   }
 
   /**
@@ -178,9 +181,13 @@ export class TransactionCoordinator {
     if (r.producerEpoch !== producerEpoch) {
       return { error: 'INVALID_PRODUCER_EPOCH', message: `producer ${producerId} epoch ${producerEpoch} is not the transaction's epoch ${r.producerEpoch}` };
     }
-    if (r.state !== 'Ongoing' || entry.ending || !r.partitions.some(([t, p]) => t === topic && p === partition)) {
+    const held = r.partitions.some(([t, p]) => t === topic && p === partition);
+    // A transaction loaded at start may have lost an AddPartitionsToTxn answered just before the
+    // stop (answered before written): its client goes on producing, so take the partition now.
+    if (r.state !== 'Ongoing' || entry.ending || (!held && !entry.loaded)) {
       return { error: 'INVALID_TXN_STATE', message: `${topic}-${partition} is not in an open transaction of ${transactionalId} (AddPartitionsToTxn first)` };
     }
+    if (!held) void this.writeWithinCaps(entry, { ...r, partitions: [...r.partitions, [topic, partition]], updatedAt: this.now() }, false);
     return { release: this.entries.beginProduce(entry) };
   }
 
@@ -199,43 +206,43 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Ends the transaction with `prepared` (PrepareCommit or PrepareAbort): waits for its produce
-   * appends, writes the decision, then the outcome. The caller holds the entry busy.
+   * Ends the transaction as `decision` says: waits for its produce appends, then writes the
+   * outcome. The caller holds the entry busy. When the store
+   * fails, nothing of the end was written: the transaction stays Ongoing (the client retries
+   * EndTxn; a timeout or fencing abort is tried again at the next check).
    */
-  private async finish(entry: Entry, prepared: TransactionRecord, onlyOpen: boolean): Promise<TxnError> {
+  private async finish(entry: Entry, decision: TxnDecision): Promise<TxnError> {
     entry.ending = true;
     try {
       await this.entries.drain(entry);
-      const failed = await this.write(entry, prepared);
-      if (failed !== null) return failed.error;
-      return await this.complete(entry, onlyOpen);
+      const done = completed(decision, this.now());
+      const outcome = transactionOutcome(this.options.store, decision, done, this.log.location(done.transactionalId), entry.loaded);
+      try {
+        await this.options.store.writeTransactionOutcome(outcome);
+      } catch (err) {
+        this.options.logger.warn({ err, transactionalId: done.transactionalId, commit: outcome.marker.commit }, 'transaction end not written; the transaction stays open');
+        return storeError(err);
+      }
+      this.entries.set(entry, done);
+      entry.loaded = false;
+      return null;
     } finally {
       entry.ending = false;
     }
   }
 
-  /**
-   * Writes the markers and offsets of a Prepare* record, then Complete*. When the store fails,
-   * the decision stays durable as Prepare* and the periodic check retries; the client is told
-   * CONCURRENT_TRANSACTIONS, which every client retries (EndTxn then answers once complete).
-   */
-  private async complete(entry: Entry, onlyOpen: boolean): Promise<TxnError> {
-    try {
-      await writeOutcome(this.options.store, entry.record, onlyOpen);
-    } catch (err) {
-      this.options.logger.warn({ err, transactionalId: entry.record.transactionalId, state: entry.record.state }, 'transaction markers not all written; retried at the next check');
-      return 'CONCURRENT_TRANSACTIONS';
-    }
-    const failed = await this.write(entry, completed(entry.record, this.now()));
-    return failed === null ? null : 'CONCURRENT_TRANSACTIONS';
-  }
-
-  private async writeWithinCaps(entry: Entry, next: TransactionRecord): Promise<TxnError> {
+  /** `durable` false: the record is in force at once and reaches the disk with a later flush. */
+  private async writeWithinCaps(entry: Entry, next: TransactionRecord, durable: boolean): Promise<TxnError> {
     if (!this.entries.fits(entry, next)) {
       this.options.logger.warn({ transactionalId: next.transactionalId }, 'transaction refused: it would hold more partitions, groups and offsets than the coordinator allows');
       return 'POLICY_VIOLATION';
     }
-    return (await this.write(entry, next))?.error ?? null;
+    if (durable) return (await this.write(entry, next))?.error ?? null;
+    this.entries.set(entry, next);
+    this.log.write(next).catch((err: unknown) => {
+      this.options.logger.warn({ err, transactionalId: next.transactionalId }, 'transaction record not written; the transaction ends from the log');
+    });
+    return null;
   }
 
   /** Writes `next` durably, then makes it the entry's record; the error when the store failed. */
@@ -266,16 +273,15 @@ export class TransactionCoordinator {
     });
   }
 
-  /** The periodic check (housekeeping.ts): abort timed-out transactions, retry stuck ones, forget expired ids. */
+  /** The periodic check (housekeeping.ts): abort timed-out transactions, forget expired ids. */
   async check(): Promise<void> {
     const work = dueWork(this.entries.values(), this.now(), this.options.idExpirationMs);
     const jobs = [
       ...work.timedOut.map((e) => this.guarded(e, async () => {
         const r = e.record;
         this.options.logger.info({ transactionalId: r.transactionalId, timeoutMs: r.timeoutMs }, 'transaction timed out: aborted, its producer fenced');
-        await this.finish(e, fencedAbort(r, this.now()), false);
+        await this.finish(e, fencedAbort(r));
       })),
-      ...work.stuck.map((e) => this.guarded(e, () => this.complete(e, true))),
       ...work.expired.map((e) => this.guarded(e, async () => {
         await this.log.remove(e.record.transactionalId);
         this.entries.delete(e);

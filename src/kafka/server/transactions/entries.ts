@@ -24,6 +24,11 @@ export interface Entry {
   busy: boolean;
   /** The transaction is ending: no produce may join it any more. */
   ending: boolean;
+  /**
+   * Ongoing when loaded at start: its record may miss partitions added just before a stop, so its
+   * end also marks the partitions where the log has the producer's transaction open.
+   */
+  loaded: boolean;
   /** Transactional produce appends of this id under way: an end waits for them. */
   inflight: number;
   drained: (() => void)[];
@@ -59,7 +64,7 @@ export class TxnEntries {
   /** A new entry (busy until its first write), or undefined at the cap. */
   add(record: TransactionRecord, force = false): Entry | undefined {
     if (!force && this.map.size >= this.limits.maxTransactionalIds) return undefined;
-    const entry: Entry = { record, busy: true, ending: false, inflight: 0, drained: [] };
+    const entry: Entry = { record, busy: true, ending: false, loaded: false, inflight: 0, drained: [] };
     this.map.set(record.transactionalId, entry);
     this.open += heldBy(record);
     return entry;
@@ -77,7 +82,7 @@ export class TxnEntries {
     return held <= this.limits.maxEntriesPerTransaction && this.open - heldBy(entry.record) + held <= this.limits.maxOpenEntries;
   }
 
-  /** Replaces the record (once it is durable). */
+  /** Replaces the record. */
   set(entry: Entry, next: TransactionRecord): void {
     this.open += heldBy(next) - heldBy(entry.record);
     entry.record = next;

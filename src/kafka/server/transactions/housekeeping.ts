@@ -5,7 +5,6 @@
  *
  * - timed out: Ongoing for longer than its transaction.timeout.ms; aborted with an epoch bump,
  *   which fences the producer that let it time out;
- * - stuck: Prepare* whose markers could not all be written yet (a store error); retried;
  * - expired: Empty or complete, unchanged for transactional.id.expiration.ms; forgotten.
  *
  * Entries with a transition being written are left for the next check.
@@ -14,19 +13,16 @@ import type { Entry } from './entries.js';
 
 export interface DueWork {
   timedOut: Entry[];
-  stuck: Entry[];
   expired: Entry[];
 }
 
 export function dueWork(entries: Iterable<Entry>, now: number, idExpirationMs: number): DueWork {
-  const work: DueWork = { timedOut: [], stuck: [], expired: [] };
+  const work: DueWork = { timedOut: [], expired: [] };
   for (const e of entries) {
     if (e.busy) continue;
     const r = e.record;
     if (r.state === 'Ongoing') {
       if (now > r.startedAt + r.timeoutMs) work.timedOut.push(e);
-    } else if (r.state === 'PrepareCommit' || r.state === 'PrepareAbort') {
-      work.stuck.push(e);
     } else if (now >= r.updatedAt + idExpirationMs) {
       work.expired.push(e);
     }

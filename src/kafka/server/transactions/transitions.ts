@@ -3,13 +3,13 @@
  * checks and TransactionMetadata transitions, pre KIP-890):
  *
  *   Empty / CompleteCommit / CompleteAbort --AddPartitionsToTxn, AddOffsetsToTxn--> Ongoing
- *   Ongoing --EndTxn(commit)--> PrepareCommit --markers written, offsets applied--> CompleteCommit
- *   Ongoing --EndTxn(abort), timeout, or fencing InitProducerId--> PrepareAbort --markers--> CompleteAbort
+ *   Ongoing --EndTxn(commit): markers, offsets and the record in one write--> CompleteCommit
+ *   Ongoing --EndTxn(abort), timeout, or fencing InitProducerId: markers and the record--> CompleteAbort
  *   Empty / Complete* --InitProducerId--> Empty with epoch + 1 (or a new id once the epoch is exhausted)
  *
  * Every function returns the next record (never mutates its argument) or the error Kafka answers.
  */
-import { isEpochExhausted, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, type TransactionRecord, type TxnState } from './types.js';
+import { isEpochExhausted, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, type TransactionRecord, type TxnDecision } from './types.js';
 import type { TxnErrorName } from './codes.js';
 
 type Transit = { record: TransactionRecord } | { error: TxnErrorName };
@@ -29,8 +29,8 @@ export interface ExpectedProducer {
 
 /**
  * InitProducerId on an existing id that is Empty or complete (TransactionCoordinator
- * prepareInitProducerIdTransit; an Ongoing one is fenced and aborted first, Prepare* is still
- * ending). `newProducerId` is called only when the epoch is exhausted.
+ * prepareInitProducerIdTransit; an Ongoing one is fenced and aborted first). `newProducerId` is
+ * called only when the epoch is exhausted.
  */
 export function initProducerIdTransit(
   r: TransactionRecord, expected: ExpectedProducer | null, timeoutMs: number, now: number, newProducerId: () => number,
@@ -70,7 +70,6 @@ export function checkProducer(r: TransactionRecord | undefined, producerId: numb
 
 /** AddPartitionsToTxn / AddOffsetsToTxn: the transaction now holds these too (it starts if it was not open). */
 export function addToTransaction(r: TransactionRecord, add: { partitions?: [string, number][]; group?: string }, now: number): Transit {
-  if (r.state === 'PrepareCommit' || r.state === 'PrepareAbort') return { error: 'CONCURRENT_TRANSACTIONS' };
   const ongoing = r.state === 'Ongoing';
   const partitions = ongoing ? [...r.partitions] : [];
   const known = new Set(partitions.map(([t, p]) => `${p}:${t}`));
@@ -98,20 +97,16 @@ export function holdsAll(r: TransactionRecord, partitions: [string, number][]): 
 
 /**
  * EndTxn from a client, after checkProducer (TransactionCoordinator.handleEndTransaction):
- * the Prepare* record to write, nothing to do (a retry of an end that completed), or the error.
+ * the decision to write out, nothing to do (a retry of an end that completed), or the error.
  */
-export function endTransaction(r: TransactionRecord, commit: boolean, now: number): Transit | { done: true } {
+export function endTransaction(r: TransactionRecord, commit: boolean): { decision: TxnDecision } | { done: true } | { error: TxnErrorName } {
   switch (r.state) {
     case 'Ongoing':
-      return { record: { ...r, state: commit ? 'PrepareCommit' : 'PrepareAbort', updatedAt: now } };
+      return { decision: { commit, record: r } };
     case 'CompleteCommit':
       return commit ? { done: true } : { error: 'INVALID_TXN_STATE' };
     case 'CompleteAbort':
       return commit ? { error: 'INVALID_TXN_STATE' } : { done: true };
-    case 'PrepareCommit':
-      return commit ? { error: 'CONCURRENT_TRANSACTIONS' } : { error: 'INVALID_TXN_STATE' };
-    case 'PrepareAbort':
-      return commit ? { error: 'INVALID_TXN_STATE' } : { error: 'CONCURRENT_TRANSACTIONS' };
     case 'Empty':
       return { error: 'INVALID_TXN_STATE' };
   }
@@ -122,13 +117,12 @@ export function endTransaction(r: TransactionRecord, commit: boolean, now: numbe
  * id): the epoch is bumped first, so the old producer is fenced (prepareFenceProducerEpoch),
  * and the markers carry the new epoch.
  */
-export function fencedAbort(r: TransactionRecord, now: number): TransactionRecord {
+export function fencedAbort(r: TransactionRecord): TxnDecision {
   const producerEpoch = isEpochExhausted(r.producerEpoch) ? r.producerEpoch : r.producerEpoch + 1;
-  return { ...r, producerEpoch, lastProducerEpoch: NO_PRODUCER_EPOCH, state: 'PrepareAbort', updatedAt: now };
+  return { commit: false, record: { ...r, producerEpoch, lastProducerEpoch: NO_PRODUCER_EPOCH } };
 }
 
-/** PrepareCommit -> CompleteCommit, PrepareAbort -> CompleteAbort, once markers are written. */
-export function completed(r: TransactionRecord, now: number): TransactionRecord {
-  const state: TxnState = r.state === 'PrepareCommit' ? 'CompleteCommit' : 'CompleteAbort';
-  return { ...r, state, startedAt: -1, updatedAt: now, partitions: [], groups: [], offsets: [] };
+/** The record once the decision is written out: CompleteCommit or CompleteAbort. */
+export function completed(d: TxnDecision, now: number): TransactionRecord {
+  return { ...d.record, state: d.commit ? 'CompleteCommit' : 'CompleteAbort', startedAt: -1, updatedAt: now, partitions: [], groups: [], offsets: [] };
 }

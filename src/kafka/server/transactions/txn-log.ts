@@ -32,6 +32,11 @@ export class TransactionLog {
     return this.kv.put(keyOf(record.transactionalId), record);
   }
 
+  /** Where a record of `transactionalId` is kept, for a write made with other writes (a transaction's outcome). */
+  location(transactionalId: string): { namespace: string; key: KvKey } {
+    return { namespace: TRANSACTIONS_NAMESPACE, key: keyOf(transactionalId) };
+  }
+
   remove(transactionalId: string): Promise<void> {
     return this.kv.remove(keyOf(transactionalId));
   }

@@ -6,10 +6,18 @@
 import type { TxnErrorName } from './codes.js';
 
 /**
- * Kafka's TransactionState, without Dead (a removed id has no record) and PrepareEpochFence
- * (Weir fences and aborts in one step: the abort is written with the bumped epoch).
+ * Kafka's TransactionState, without Dead (a removed id has no record), PrepareEpochFence (Weir
+ * fences and aborts in one step: the abort is written with the bumped epoch) and
+ * PrepareCommit/PrepareAbort: one node writes a transaction's whole outcome in one LMDB
+ * transaction (outcome.ts), so no decision is ever stored half carried out.
  */
-export type TxnState = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort';
+export type TxnState = 'Empty' | 'Ongoing' | 'CompleteCommit' | 'CompleteAbort';
+
+/** How an Ongoing transaction ends: commit or abort, with the record as it ends (an abort that fences has its epoch bumped). */
+export interface TxnDecision {
+  commit: boolean;
+  record: TransactionRecord;
+}
 
 /** An offset TxnOffsetCommit sent, pending until the transaction commits. */
 export interface PendingTxnOffset {

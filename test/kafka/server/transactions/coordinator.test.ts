@@ -247,15 +247,13 @@ describe('the periodic check', () => {
     expect(markersIn(fx.store, 'out', 0)).toEqual([{ producerId: 1000, producerEpoch: 1, commit: false }]);
   });
 
-  it('retries an end whose markers the store could not write, without writing any twice', async () => {
+  it('an end the store could not write leaves the transaction open; the retry writes each marker once', async () => {
     let failures = 1;
     fx = await openTxnFixture({}, { out: 2, in: 1 }, (store) => new Proxy(store, {
       get(target, prop, receiver) {
-        if (prop === 'appendTransactionMarker') {
-          return (topic: string, partition: number, marker: Parameters<typeof target.appendTransactionMarker>[2]) =>
-            partition === 1 && failures-- > 0
-              ? Promise.reject(new WeirError('STORE_CLOSED', 'injected'))
-              : target.appendTransactionMarker(topic, partition, marker);
+        if (prop === 'writeTransactionOutcome') {
+          return (outcome: Parameters<typeof target.writeTransactionOutcome>[0]) =>
+            failures-- > 0 ? Promise.reject(new WeirError('STORAGE_ERROR', 'injected')) : target.writeTransactionOutcome(outcome);
         }
         const value: unknown = Reflect.get(target, prop, receiver);
         return typeof value === 'function' ? value.bind(target) : value;
@@ -265,11 +263,11 @@ describe('the periodic check', () => {
     await fx.coordinator.addPartitions({ ...ids(p), topics: [{ name: 'out', partitions: [0, 1] }] });
     await produce(p, 'out', 0, 0);
     await produce(p, 'out', 1, 0);
-    // The decision is durable; the client is told to retry until the end is complete.
-    expect(await fx.coordinator.endTxn({ ...ids(p), committed: true })).toBe('CONCURRENT_TRANSACTIONS');
-    expect(fx.coordinator.describe('tx')!.state).toBe('PrepareCommit');
-    expect(await fx.coordinator.endTxn({ ...ids(p), committed: true })).toBe('CONCURRENT_TRANSACTIONS');
-    await fx.coordinator.check();
+    // Nothing of the end was written: the client is told to retry, the transaction is still open.
+    expect(await fx.coordinator.endTxn({ ...ids(p), committed: true })).toBe('GROUP_COORDINATOR_NOT_AVAILABLE');
+    expect(fx.coordinator.describe('tx')!.state).toBe('Ongoing');
+    for (const partition of [0, 1]) expect(markersIn(fx.store, 'out', partition)).toEqual([]);
+    expect(await fx.coordinator.endTxn({ ...ids(p), committed: true })).toBeNull();
     expect(fx.coordinator.describe('tx')!.state).toBe('CompleteCommit');
     expect(await fx.coordinator.endTxn({ ...ids(p), committed: true })).toBeNull();
     for (const partition of [0, 1]) expect(markersIn(fx.store, 'out', partition)).toEqual([{ producerId: 1000, producerEpoch: 0, commit: true }]);
