@@ -25,6 +25,11 @@ import type { KafkaErrorName } from '../protocol/error-codes.js';
 export const RETAINED_BATCHES = 5;
 /** Cap on tracked (producer, partition) pairs; the least recently written is forgotten first. */
 export const MAX_TRACKED_PARTITIONS = 100_000;
+/**
+ * Cap on producer ids whose epoch InitProducerId remembers (one per client start): the oldest is
+ * forgotten first, and a forgotten id's KIP-360 bump is taken at the epoch the client sends.
+ */
+export const MAX_TRACKED_PRODUCERS = 100_000;
 
 interface BatchEntry {
   firstSeq: number;
@@ -70,14 +75,20 @@ export class ProducerStateManager {
       if (known !== undefined && known !== existingEpoch) return { error: 'INVALID_PRODUCER_EPOCH' };
       const epoch = (known ?? existingEpoch) + 1;
       if (epoch <= 0x7fff) {
-        this.epochs.set(existingId, epoch);
+        this.rememberEpoch(existingId, epoch);
         return { producerId: existingId, producerEpoch: epoch };
       }
       // Epoch exhausted: a fresh id, as Kafka does.
     }
     const producerId = this.nextProducerId++;
-    this.epochs.set(producerId, 0);
+    this.rememberEpoch(producerId, 0);
     return { producerId, producerEpoch: 0 };
+  }
+
+  private rememberEpoch(producerId: number, epoch: number): void {
+    this.epochs.delete(producerId); // re-inserted last: the Map stays in least-recently-initialised order
+    this.epochs.set(producerId, epoch);
+    if (this.epochs.size > MAX_TRACKED_PRODUCERS) this.epochs.delete(this.epochs.keys().next().value!);
   }
 
   /**

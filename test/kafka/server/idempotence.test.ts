@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Reader } from '../../../src/kafka/protocol/reader.js';
 import { Writer } from '../../../src/kafka/protocol/writer.js';
 import { encodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
-import { incrementSequence, ProducerStateManager } from '../../../src/kafka/server/producer-state.js';
+import { incrementSequence, MAX_TRACKED_PRODUCERS, ProducerStateManager } from '../../../src/kafka/server/producer-state.js';
 import { RawClient, requestFrame, startTestBroker, type TestBroker } from './helpers.js';
 import { produceBody, readProduceResponse } from './requests.js';
 
@@ -81,6 +81,19 @@ describe('ProducerStateManager', () => {
     const info = { producerId: 1, producerEpoch: 0, firstSeq: 0, recordCount: 2 };
     await expect(m.append('t', 0, info, () => Promise.reject(new Error('disk')))).rejects.toThrow('disk');
     expect(await m.append('t', 0, info, ok(0))).toMatchObject({ ok: true, duplicate: false });
+  });
+
+  it('remembers the epochs of at most MAX_TRACKED_PRODUCERS producer ids, forgetting the oldest', () => {
+    const m = new ProducerStateManager(emptyLog);
+    const first = m.initProducerId(-1, -1) as { producerId: number; producerEpoch: number };
+    const second = m.initProducerId(-1, -1) as { producerId: number; producerEpoch: number };
+    // A KIP-360 bump with a stale epoch is refused while the id is remembered...
+    expect(m.initProducerId(second.producerId, 5)).toEqual({ error: 'INVALID_PRODUCER_EPOCH' });
+    for (let i = 0; i < MAX_TRACKED_PRODUCERS - 1; i++) m.initProducerId(-1, -1);
+    // ...and still is after MAX_TRACKED_PRODUCERS - 1 more; the first id, initialised longest ago,
+    // is forgotten: its bump is taken at the epoch the client sends.
+    expect(m.initProducerId(second.producerId, 5)).toEqual({ error: 'INVALID_PRODUCER_EPOCH' });
+    expect(m.initProducerId(first.producerId, 5)).toEqual({ producerId: first.producerId, producerEpoch: 6 });
   });
 
   it('wraps sequences at 2^31 - 1', () => {
