@@ -22,6 +22,14 @@
  * every 10 ms for the whole run (hostile-clients.ts, their own process, set up before kcat
  * starts). Per run: msg/s, Weir's and kcat's CPU over the produce (cores), peak RssAnon/RssFile
  * of Weir from its start; one JSON line per run, then one with the medians and the ratio.
+ *
+ * After the scenarios above (or alone, with BENCH_TXN=only; BENCH_TXN=0 leaves it out): librdkafka
+ * (kafka-javascript) producing BENCH_TXN_RECORDS (default 500,000) records of 100 B to one
+ * partition, idempotent (one stream) against transactional (1000 records per transaction, one
+ * at a time; kafka-txn-produce.ts), BENCH_REPEAT rounds of one run each, alternating which goes
+ * first, each in a fresh `weir start`. Per run: msg/s, Weir's CPU (cores), peak RssAnon; the high
+ * watermark is checked (the records, plus one marker per transaction). Then one line with the
+ * medians and the ratio transactional/idempotent.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -36,6 +44,7 @@ import { startHostile, type HostileResult } from './hostile-clients.js';
 import { median } from './percentile.js';
 import { compareSides, sideBySide } from './side-by-side.js';
 import { processCpuSeconds, timedWithCpu } from './process-cpu.js';
+import { librdkafkaProduce, type ProduceMode } from './kafka-txn-produce.js';
 
 const STORE_SCENARIO = join(import.meta.dirname, 'kafka-store-scenario.js');
 const repeat = Number(process.env['BENCH_REPEAT'] ?? 3);
@@ -220,10 +229,70 @@ async function hostileScenario(inputs: string): Promise<void> {
   console.log(JSON.stringify({ scenario, records, trickleConnections: count, repeat, ...compareSides(runs, sum) }));
 }
 
+interface TxnRun {
+  msgPerSec: number;
+  seconds: number;
+  transactions: number;
+  weirCpu: number;
+  rssAnonMB: number;
+}
+
+async function librdkafkaProduceOnce(mode: ProduceMode, records: number): Promise<TxnRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-kbench-'));
+  try {
+    const weir = await startWeirProcess(dir, { nodeArgs: nodeFlags, env: { ...unitEnv, ...weirEnv } });
+    const rss = trackPeakRssOf(weir.pid);
+    const admin = new Kafka({ clientId: 'bench', brokers: [weir.kafka], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'bench', numPartitions: 1 }] });
+    const cpu0 = processCpuSeconds(weir.pid);
+    const run = await librdkafkaProduce(mode, { bootstrap: weir.kafka, topic: 'bench', records, bytes: 100, perTransaction: 1000 });
+    const weirCpu = processCpuSeconds(weir.pid) - cpu0;
+    const high = (await admin.fetchTopicOffsets('bench')).reduce((s, o) => s + Number(o.high), 0);
+    if (high !== records + run.transactions) throw new Error(`${mode}: ${records} records in ${run.transactions} transactions, the high watermark is ${high}`);
+    await admin.disconnect();
+    const peak = rss.stop();
+    await weir.kill('SIGTERM');
+    return {
+      msgPerSec: Math.round(records / run.seconds),
+      seconds: Math.round(run.seconds * 100) / 100,
+      transactions: run.transactions,
+      weirCpu: Math.round((weirCpu / run.seconds) * 100) / 100,
+      rssAnonMB: peak.rssAnonMB,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Idempotent ('without' transactions) against transactional ('with') produce, side by side. */
+async function transactionalScenario(): Promise<void> {
+  const records = Number(process.env['BENCH_TXN_RECORDS'] ?? 500_000);
+  const scenario = 'kafka/100B/1p/librdkafka-transactional-vs-idempotent';
+  const runs = await sideBySide(repeat, async (side, round) => {
+    const mode: ProduceMode = side === 'with' ? 'transactional' : 'idempotent';
+    const run = await librdkafkaProduceOnce(mode, records);
+    console.log(JSON.stringify({ scenario, records, round, mode, recordsPerTransaction: mode === 'transactional' ? 1000 : null, ...run }));
+    return run;
+  });
+  const sum = (rs: TxnRun[]) => ({
+    msgPerSec: median(rs.map((r) => r.msgPerSec)),
+    weirCpu: median(rs.map((r) => r.weirCpu)),
+    peakRssAnonMB: Math.max(...rs.map((r) => r.rssAnonMB)),
+    runsMsgPerSec: rs.map((r) => r.msgPerSec),
+  });
+  const { withVsWithout, roundRatios, peakRssAnonMB, without, with: transactional } = compareSides(runs, sum);
+  console.log(JSON.stringify({
+    scenario, records, repeat, recordsPerTransaction: 1000,
+    transactionalVsIdempotent: withVsWithout, roundRatios, peakRssAnonMB: { idempotent: peakRssAnonMB.without, transactional: peakRssAnonMB.with },
+    idempotent: without, transactional,
+  }));
+}
+
 const inputs = mkdtempSync(join(tmpdir(), 'weir-kbench-input-'));
 try {
   if (process.env['BENCH_HOSTILE'] === '1') await hostileScenario(inputs);
-  else for (const bytes of sizes) {
+  else if (process.env['BENCH_TXN'] !== 'only') for (const bytes of sizes) {
     const records = recordsFor(bytes);
     const input = inputFile(inputs, bytes, records);
     for (const partitions of partitionCounts) {
@@ -248,6 +317,7 @@ try {
       console.log(JSON.stringify(result));
     }
   }
+  if (process.env['BENCH_HOSTILE'] !== '1' && process.env['BENCH_TXN'] !== '0') await transactionalScenario();
 } finally {
   rmSync(inputs, { recursive: true, force: true });
 }
