@@ -42,8 +42,11 @@ const ARCHES = {
 const DEB_PACKAGES = ['libc6', 'libstdc++6', 'libgcc-s1', 'libatomic1'];
 
 const BIG_RECORD_BYTES = 1_000_000;
-/** 1650 × 1 MB = 1.65 GB = 1.54 GiB of record payload, more with batch headers and LMDB pages. */
-const BIG_RECORDS = Number(process.env.WEIR_ARM_BIG_RECORDS ?? 1650);
+/**
+ * 1650 × 1 MB = 1.65 GB = 1.54 GiB of record payload, more with batch headers and LMDB pages.
+ * ARM_BIG_RECORDS, not WEIR_…: Weir refuses to start beside a WEIR_* variable it does not know.
+ */
+const BIG_RECORDS = Number(process.env.ARM_BIG_RECORDS ?? 1650);
 const QOS1_MESSAGES = 500;
 const READY_TIMEOUT_MS = 180_000;
 /** See startWeir: memory qemu itself adds to the emulated process's RssAnon. */
