@@ -150,7 +150,7 @@ export function registerMirrorMetrics(registry: Registry, read: () => MirrorStat
         }
       },
     });
-  partitionGauge('weir_mirror_lag_records', 'Records stored and not yet acknowledged by the upstream', (p) => p.lagRecords, true);
+  partitionGauge('weir_mirror_lag_records', 'Records stored and not yet acknowledged by the upstream, up to the last stable offset (an open transaction held back is not lag)', (p) => p.lagRecords, true);
   partitionGauge('weir_mirror_cursor_offset', 'Mirror cursor: every offset below it was acknowledged upstream', (p) => p.cursor);
   partitionGauge('weir_mirror_log_end_offset', 'Log end offset of the mirrored partition', (p) => p.logEndOffset);
   partitionGauge('weir_mirror_lag_bytes', 'Stored bytes not yet acknowledged upstream (estimate)', (p) => p.lagBytes);
