@@ -1,17 +1,26 @@
 /**
- * `npm run bench:mirror`: how fast the mirror drains a backlog to an upstream Weir, against the
- * raw rate of the same client (@confluentinc/kafka-javascript, same settings: idempotent,
- * acks=all, lz4) producing the same records with the same headers straight to the same upstream,
- * in one run. Then an outage: the upstream refuses connections while the backlog waits, and
- * RssAnon is sampled early and late (memory must not grow with the outage's length).
+ * `npm run bench:mirror`: how fast the mirror drains a backlog to an upstream Weir, against
+ * `kcat -P -X acks=-1` sending the same 100-byte records from a file, and against the raw rate of
+ * the mirror's client (@confluentinc/kafka-javascript, same settings: idempotent, acks=all, lz4)
+ * producing the same records with the same four origin headers, all to the same upstream in one
+ * run. Then an outage: the upstream refuses connections while the backlog waits, and RssAnon is
+ * sampled early and late (memory must not grow with the outage's length).
+ *
+ * CPU: the drain's own process (the edge Weir, from start to lag 0) per million records drained,
+ * and for every scenario the CPU of the upstream Weir and of this process (the fault proxy runs
+ * here), so a saturated upstream or proxy shows instead of passing for the mirror's limit.
  *
  * Each scenario runs in a fresh child process (this file with an argument), so peak RssAnon is
- * that scenario's own. One JSON line per scenario, then a summary line with the ratio.
+ * that scenario's own. One JSON line per scenario, then a summary line with the ratios.
  *
- * Env: BENCH_RECORDS (default 1000000), BENCH_PARTITIONS (4), BENCH_OUTAGE_MS (20000),
- * BENCH_REPEAT (1), BENCH_PROFILE_DIR=dir (each scenario's process runs with --cpu-prof).
+ * Env: BENCH_RECORDS (default 1000000), BENCH_PARTITIONS (4), BENCH_OUTAGE_MS (20000, 0 leaves
+ * the outage out), BENCH_REPEAT (1), BENCH_RAW=0 (leaves the raw client out), BENCH_RULE (JSON
+ * merged into the mirror rule, e.g. '{"origin_headers":"four"}'), BENCH_PROFILE_DIR=dir (each
+ * scenario's process runs with --cpu-prof).
  */
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +28,9 @@ import { pino } from 'pino';
 import type * as RdKafka from '@confluentinc/kafka-javascript';
 import { openStore } from '../../src/store/index.js';
 import { storeOptions, tempDir } from '../helpers/store.js';
-import { mirrorEnv, startEdge, startUpstream, totalLag } from '../bridge/mirror/helpers.js';
+import { mirrorEnv, startEdge, startUpstream, totalLag, type Upstream } from '../bridge/mirror/helpers.js';
 import { median } from './percentile.js';
+import { processCpuSeconds, timedWithCpu } from './process-cpu.js';
 import { trackPeakRss } from './rss.js';
 import type { MirrorStatus } from '../../bridge/mirror/status.js';
 
@@ -28,6 +38,8 @@ const RECORDS = Number(process.env['BENCH_RECORDS'] ?? 1_000_000);
 const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 4);
 const OUTAGE_MS = Number(process.env['BENCH_OUTAGE_MS'] ?? 20_000);
 const REPEAT = Number(process.env['BENCH_REPEAT'] ?? 1);
+const WITH_RAW = process.env['BENCH_RAW'] !== '0';
+const RULE = JSON.parse(process.env['BENCH_RULE'] ?? '{}') as Record<string, unknown>;
 const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
 const VALUE = Buffer.alloc(100, 'x');
 const SELF = fileURLToPath(import.meta.url);
@@ -107,7 +119,8 @@ async function mirror(port: number, outageMs: number): Promise<Result> {
 
   const refusePort = outageMs > 0 ? 1 : port; // port 1: nothing listens, connections are refused
   const rss = trackPeakRss(100);
-  const weir = await startEdge(dir.dir, { ...mirrorEnv(refusePort, { topics: ['sensors.bench'], upstream_topic: 'mirrored' }), WEIR_LOG__LEVEL: 'silent' });
+  const cpuAtStart = process.cpuUsage();
+  const weir = await startEdge(dir.dir, { ...mirrorEnv(refusePort, { topics: ['sensors.bench'], upstream_topic: 'mirrored', ...RULE }), WEIR_LOG__LEVEL: 'silent' });
   const status = (): Promise<ReturnType<typeof totalLag>> =>
     fetch(`http://127.0.0.1:${weir.adminAddress!.port}/api/mirror`).then(async (r) => totalLag((await r.json()) as MirrorStatus));
   const out: Result = { scenario: outageMs > 0 ? 'outage' : 'mirror-drain', records: total, seconds: 0, recordsPerSec: 0, peakRssAnonMB: 0 };
@@ -124,6 +137,9 @@ async function mirror(port: number, outageMs: number): Promise<Result> {
     while ((await status()) > 0) await new Promise((r) => setTimeout(r, 50));
     out.seconds = round((Date.now() - started) / 1000);
     out.recordsPerSec = Math.round(total / out.seconds);
+    const cpu = process.cpuUsage(cpuAtStart);
+    out.cpuSeconds = round((cpu.user + cpu.system) / 1e6);
+    out.cpuSecondsPerMillion = round(((cpu.user + cpu.system) / 1e6 / total) * 1e6);
   }
   out.peakRssAnonMB = rss.stop().rssAnonMB;
   await weir.shutdown('bench done');
@@ -139,6 +155,52 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
+/**
+ * kcat -P -X acks=-1 sending the same records (100 B values, no key, no headers) from a file, one
+ * kcat per partition at once, as the mirror drains its partitions at once. Checked upstream: each
+ * partition's high watermark must have grown by its share.
+ */
+async function kcat(upstream: Upstream, files: string[], roundNo: number): Promise<Result> {
+  const bootstrap = `127.0.0.1:${upstream.proxy.port}`;
+  const topic = `kcat-${roundNo}`;
+  // Created (auto-created by the metadata request) before the clock starts: the mirror's topic
+  // is created by its first run too, and librdkafka waits for a new topic's leader.
+  await promisify(execFile)('kcat', ['-L', '-b', bootstrap, '-t', topic], { encoding: 'utf8' });
+  const started = performance.now();
+  const runs = await Promise.all(files.map((file, p) => timedWithCpu('kcat', ['-P', '-X', 'acks=-1', '-b', bootstrap, '-t', topic, '-p', String(p), '-l', file])));
+  const seconds = (performance.now() - started) / 1000;
+  const { stdout } = await promisify(execFile)('kcat', ['-Q', '-b', bootstrap, ...files.flatMap((_, p) => ['-t', `${topic}:${p}:-1`])], { encoding: 'utf8' });
+  const landed = [...stdout.matchAll(/offset (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  if (landed !== RECORDS) throw new Error(`kcat: ${landed} records upstream, expected ${RECORDS}: ${stdout}`);
+  const kcatCpu = runs.reduce((n, r) => n + r.cpuSeconds, 0);
+  return { scenario: 'kcat', records: RECORDS, seconds: round(seconds), eachSeconds: runs.map((r) => round(r.seconds)), recordsPerSec: Math.round(RECORDS / seconds), peakRssAnonMB: 0, cpuSeconds: round(kcatCpu), cpuSecondsPerMillion: round((kcatCpu / RECORDS) * 1e6) };
+}
+
+/** The files kcat sends: partition p's share of the records, one 100-byte value a line. */
+function kcatFiles(dir: string): string[] {
+  const per = RECORDS / PARTITIONS;
+  if (!Number.isInteger(per)) throw new Error(`BENCH_RECORDS must be a multiple of BENCH_PARTITIONS (${PARTITIONS})`);
+  const line = `${VALUE.toString()}\n`;
+  return Array.from({ length: PARTITIONS }, (_, p) => {
+    const file = join(dir, `records-${p}.txt`);
+    writeFileSync(file, line.repeat(per));
+    return file;
+  });
+}
+
+/** Runs a scenario and adds the CPU the upstream Weir and this process (the fault proxy) spent meanwhile. */
+async function withServerCpu(upstream: Upstream, scenario: () => Promise<Result>): Promise<Result> {
+  const pid = upstream.child!.pid!;
+  const upstreamAt = processCpuSeconds(pid);
+  const proxyAt = process.cpuUsage();
+  const result = await scenario();
+  const proxy = process.cpuUsage(proxyAt);
+  result.upstreamCpuSeconds = round(processCpuSeconds(pid) - upstreamAt);
+  result.proxyCpuSeconds = round((proxy.user + proxy.system) / 1e6);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return result;
+}
+
 async function main(): Promise<void> {
   const [mode, port] = process.argv.slice(2);
   if (mode === 'raw') return void process.stdout.write(`${JSON.stringify(await raw(Number(port)))}\n`);
@@ -146,32 +208,46 @@ async function main(): Promise<void> {
   if (mode === 'outage') return void process.stdout.write(`${JSON.stringify(await mirror(Number(port), OUTAGE_MS))}\n`);
 
   const upstream = await startUpstream({ WEIR_TOPIC_DEFAULTS__PARTITIONS: String(PARTITIONS) });
+  const files = tempDir('weir-bench-kcat-');
   try {
+    const kcatInput = kcatFiles(files.dir);
     // Asynchronous: the fault proxy in front of the upstream runs in this process's event loop.
-    const run = async (m: string): Promise<Result> => {
+    const child = async (m: string): Promise<Result> => {
       const prof = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=mirror-${m}.cpuprofile`];
       const { stdout } = await promisify(execFile)(process.execPath, [...prof, SELF, m, String(upstream.proxy.port)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-      const line = stdout.trim().split('\n').at(-1)!;
-      process.stdout.write(`${line}\n`);
-      return JSON.parse(line) as Result;
+      return JSON.parse(stdout.trim().split('\n').at(-1)!) as Result;
     };
-    const rawRates: number[] = [];
-    const mirrorRates: number[] = [];
+    const sides: Record<string, (roundNo: number) => Promise<Result>> = {
+      kcat: (i) => kcat(upstream, kcatInput, i),
+      ...(WITH_RAW ? { raw: () => child('raw') } : {}),
+      mirror: () => child('mirror'),
+    };
+    const runs: Record<string, Result[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
     for (let i = 0; i < REPEAT; i++) {
-      // Alternate the order so neither side always runs on a warmer upstream.
-      if (i % 2 === 0) {
-        rawRates.push((await run('raw')).recordsPerSec);
-        mirrorRates.push((await run('mirror')).recordsPerSec);
-      } else {
-        mirrorRates.push((await run('mirror')).recordsPerSec);
-        rawRates.push((await run('raw')).recordsPerSec);
-      }
+      // Rotate the order so no side always runs first, on a colder or warmer upstream.
+      const names = Object.keys(sides);
+      const order = names.map((_, j) => names[(i + j) % names.length]!);
+      for (const name of order) runs[name]!.push(await withServerCpu(upstream, () => sides[name]!(i)));
     }
-    await run('outage');
-    const r = median(rawRates);
-    const m = median(mirrorRates);
-    process.stdout.write(`${JSON.stringify({ summary: 'mirror drain vs raw client', records: RECORDS, rawRecordsPerSec: r, mirrorRecordsPerSec: m, ratio: round(m / r) })}\n`);
+    if (OUTAGE_MS > 0) await withServerCpu(upstream, () => child('outage'));
+    const rate = (name: string): number => median(runs[name]!.map((r) => r.recordsPerSec));
+    const summary: Record<string, unknown> = {
+      summary: 'mirror drain vs kcat -P acks=-1 (and the raw client)',
+      records: RECORDS,
+      kcatRecordsPerSec: rate('kcat'),
+      mirrorRecordsPerSec: rate('mirror'),
+      mirrorVsKcat: round(rate('mirror') / rate('kcat')),
+      roundRatios: runs['mirror']!.map((r, i) => round(r.recordsPerSec / runs['kcat']![i]!.recordsPerSec)),
+      mirrorCpuSecondsPerMillion: median(runs['mirror']!.map((r) => r.cpuSecondsPerMillion as number)),
+      kcatCpuSecondsPerMillion: median(runs['kcat']!.map((r) => r.cpuSecondsPerMillion as number)),
+    };
+    if (WITH_RAW) {
+      summary.rawRecordsPerSec = rate('raw');
+      summary.mirrorVsRaw = round(rate('mirror') / rate('raw'));
+    }
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
   } finally {
+    files.cleanup();
     await upstream.cleanup();
   }
 }
