@@ -41,7 +41,7 @@ export class Appender {
     }
     let payloadBytes = 0;
     for (const r of records) payloadBytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
-    this.enqueue(state, config, records, undefined, records.length, bytes, payloadBytes, waiter);
+    this.enqueue(pendingAppend(state, config, records, undefined, records.length, bytes, payloadBytes, waiter));
   }
 
   async appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult> {
@@ -51,7 +51,7 @@ export class Appender {
     const { batches, records } = validateClientBatches(recordSet, config, topic, partition);
     // The caller's buffer is rewritten in place (base offset) and kept until committed: copy it.
     const copies = batches.map((b) => Buffer.from(b));
-    return promised((waiter) => this.enqueue(state, config, undefined, copies, records, recordSet.length, recordSet.length, waiter));
+    return promised((waiter) => this.enqueue(pendingAppend(state, config, undefined, copies, records, recordSet.length, recordSet.length, waiter)));
   }
 
   /** A control batch the store itself made (a transaction marker): stored as it is, offset rewritten. */
@@ -59,7 +59,7 @@ export class Appender {
     this.assertWritable();
     const state = this.topics.partition(topic, partition);
     const config = this.topics.config(topic);
-    return promised((waiter) => this.enqueue(state, config, undefined, [batch], 1, batch.length, 0, waiter));
+    return promised((waiter) => this.enqueue(pendingAppend(state, config, undefined, [batch], 1, batch.length, 0, waiter)));
   }
 
   /**
@@ -79,17 +79,8 @@ export class Appender {
     return Promise.all(done).then(() => undefined);
   }
 
-  private enqueue(
-    partition: PartitionState,
-    config: TopicConfig,
-    records: RecordInput[] | undefined,
-    batches: Buffer[] | undefined,
-    recordCount: number,
-    bytes: number,
-    payloadBytes: number,
-    waiter: AppendWaiter,
-  ): void {
-    const append = pendingAppend(partition, config, records, batches, recordCount, bytes, payloadBytes, waiter);
+  private enqueue(append: PendingAppend): void {
+    const { config, recordCount, bytes, waiter } = append;
     const policy = config['weir.overflow.policy'];
     if (this.admission.fits(recordCount, bytes, policy)) {
       this.committer.enqueue(append);

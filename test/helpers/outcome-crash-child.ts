@@ -6,26 +6,18 @@
  *
  * Usage: node outcome-crash-child.js <dir> <firstProducerId>
  */
-import { pino } from 'pino';
-import { kafkaTopicDefaults, openStore } from '../../src/store/index.js';
+import { kafkaTopicDefaults } from '../../src/store/index.js';
+import { openTestStore } from './store.js';
 import { producerBatch } from './producer-batches.js';
 
 const [dir, firstArg] = process.argv.slice(2);
 if (dir === undefined) throw new Error('usage: outcome-crash-child <dir> <firstProducerId>');
-const store = await openStore(
-  {
-    dir,
-    topicDefaults: { ...kafkaTopicDefaults(), 'segment.bytes': 1024 * 1024 },
-    defaultPartitions: 3,
-    diskBudgetBytes: 4 * 1024 ** 3,
-    writeQueueMaxRecords: 100_000,
-    writeQueueMaxBytes: 64 * 1024 * 1024,
-    blockTimeoutMs: 10_000,
-    retentionCheckIntervalMs: 0,
-    overlappingSync: true,
-  },
-  pino({ level: 'silent' }),
-);
+const store = await openTestStore(dir, {
+  topicDefaults: { ...kafkaTopicDefaults(), 'segment.bytes': 1024 * 1024 },
+  defaultPartitions: 3,
+  diskBudgetBytes: 4 * 1024 ** 3,
+  blockTimeoutMs: 10_000,
+});
 for (const topic of ['out', 'bulk']) if (!store.hasTopic(topic)) await store.createTopic(topic, { partitions: 3 });
 process.stdout.write('ready\n');
 

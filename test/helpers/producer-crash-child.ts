@@ -6,26 +6,16 @@
  *
  * Usage: node producer-crash-child.js <dir> <rounds> <segmentBytes>
  */
-import { pino } from 'pino';
-import { kafkaTopicDefaults, openStore } from '../../src/store/index.js';
+import { kafkaTopicDefaults } from '../../src/store/index.js';
+import { openTestStore } from './store.js';
 import { producerBatch } from './producer-batches.js';
 
 const [dir, roundsArg, segmentArg] = process.argv.slice(2);
 if (dir === undefined) throw new Error('usage: producer-crash-child <dir> <rounds> <segmentBytes>');
-const store = await openStore(
-  {
-    dir,
-    topicDefaults: { ...kafkaTopicDefaults(), 'segment.bytes': Number(segmentArg) },
-    defaultPartitions: 1,
-    diskBudgetBytes: 1024 ** 3,
-    writeQueueMaxRecords: 100_000,
-    writeQueueMaxBytes: 64 * 1024 * 1024,
-    blockTimeoutMs: 10_000,
-    retentionCheckIntervalMs: 0,
-    overlappingSync: true,
-  },
-  pino({ level: 'silent' }),
-);
+const store = await openTestStore(dir, {
+  topicDefaults: { ...kafkaTopicDefaults(), 'segment.bytes': Number(segmentArg) },
+  blockTimeoutMs: 10_000,
+});
 if (!store.hasTopic('t')) await store.createTopic('t', { partitions: 1 });
 const producers = [101, 102, 103];
 const next = new Map(producers.map((p) => [p, 0]));
