@@ -15,8 +15,9 @@
  *
  * Env: BENCH_RECORDS (default 1000000), BENCH_PARTITIONS (4), BENCH_OUTAGE_MS (20000, 0 leaves
  * the outage out), BENCH_REPEAT (1), BENCH_RAW=0 (leaves the raw client out), BENCH_RULE (JSON
- * merged into the mirror rule, e.g. '{"origin_headers":"four"}'), BENCH_PROFILE_DIR=dir (each
- * scenario's process runs with --cpu-prof).
+ * merged into the mirror rule, e.g. '{"origin_headers":"four"}'), BENCH_RULES (a JSON list of such
+ * rules, each a side of its own, e.g. '[{"origin_headers":"four"},{}]'), BENCH_PROFILE_DIR=dir
+ * (each scenario's process runs with --cpu-prof).
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -40,6 +41,8 @@ const OUTAGE_MS = Number(process.env['BENCH_OUTAGE_MS'] ?? 20_000);
 const REPEAT = Number(process.env['BENCH_REPEAT'] ?? 1);
 const WITH_RAW = process.env['BENCH_RAW'] !== '0';
 const RULE = JSON.parse(process.env['BENCH_RULE'] ?? '{}') as Record<string, unknown>;
+/** Mirror variants run side by side, each its own side of every round (BENCH_RULE is the child's). */
+const RULES = JSON.parse(process.env['BENCH_RULES'] ?? JSON.stringify([RULE])) as Record<string, unknown>[];
 const PROFILE_DIR = process.env['BENCH_PROFILE_DIR'];
 const VALUE = Buffer.alloc(100, 'x');
 const SELF = fileURLToPath(import.meta.url);
@@ -212,15 +215,19 @@ async function main(): Promise<void> {
   try {
     const kcatInput = kcatFiles(files.dir);
     // Asynchronous: the fault proxy in front of the upstream runs in this process's event loop.
-    const child = async (m: string): Promise<Result> => {
-      const prof = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=mirror-${m}.cpuprofile`];
-      const { stdout } = await promisify(execFile)(process.execPath, [...prof, SELF, m, String(upstream.proxy.port)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-      return JSON.parse(stdout.trim().split('\n').at(-1)!) as Result;
+    const child = async (m: string, rule: Record<string, unknown> = RULE, name = m): Promise<Result> => {
+      const prof = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=mirror-${name}.cpuprofile`];
+      const env = { ...process.env, BENCH_RULE: JSON.stringify(rule) };
+      const { stdout } = await promisify(execFile)(process.execPath, [...prof, SELF, m, String(upstream.proxy.port)], { encoding: 'utf8', maxBuffer: 1 << 24, env });
+      const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as Result;
+      if (m === 'mirror') result.rule = rule;
+      return result;
     };
+    const mirrorSides = RULES.map((rule, i): [string, (roundNo: number) => Promise<Result>] => [RULES.length === 1 ? 'mirror' : `mirror${i}`, () => child('mirror', rule, `mirror${i}`)]);
     const sides: Record<string, (roundNo: number) => Promise<Result>> = {
       kcat: (i) => kcat(upstream, kcatInput, i),
       ...(WITH_RAW ? { raw: () => child('raw') } : {}),
-      mirror: () => child('mirror'),
+      ...Object.fromEntries(mirrorSides),
     };
     const runs: Record<string, Result[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
     for (let i = 0; i < REPEAT; i++) {
@@ -235,15 +242,20 @@ async function main(): Promise<void> {
       summary: 'mirror drain vs kcat -P acks=-1 (and the raw client)',
       records: RECORDS,
       kcatRecordsPerSec: rate('kcat'),
-      mirrorRecordsPerSec: rate('mirror'),
-      mirrorVsKcat: round(rate('mirror') / rate('kcat')),
-      roundRatios: runs['mirror']!.map((r, i) => round(r.recordsPerSec / runs['kcat']![i]!.recordsPerSec)),
-      mirrorCpuSecondsPerMillion: median(runs['mirror']!.map((r) => r.cpuSecondsPerMillion as number)),
       kcatCpuSecondsPerMillion: median(runs['kcat']!.map((r) => r.cpuSecondsPerMillion as number)),
     };
+    for (const [name] of mirrorSides) {
+      summary[name] = {
+        rule: RULES[mirrorSides.findIndex(([n]) => n === name)],
+        recordsPerSec: rate(name),
+        vsKcat: round(rate(name) / rate('kcat')),
+        roundRatios: runs[name]!.map((r, i) => round(r.recordsPerSec / runs['kcat']![i]!.recordsPerSec)),
+        cpuSecondsPerMillion: median(runs[name]!.map((r) => r.cpuSecondsPerMillion as number)),
+      };
+    }
     if (WITH_RAW) {
       summary.rawRecordsPerSec = rate('raw');
-      summary.mirrorVsRaw = round(rate('mirror') / rate('raw'));
+      for (const [name] of mirrorSides) summary[`${name}VsRaw`] = round(rate(name) / rate('raw'));
     }
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } finally {
