@@ -64,6 +64,10 @@ export const ErrorCodes = {
   INVALID_ARGUMENT: { retriable: false },
   /** Upstreams are configured but the mirror's Kafka client (@confluentinc/kafka-javascript) did not build. */
   MIRROR_CLIENT_MISSING: { retriable: false },
+  /** An exactly-once mirror rule was fenced: another gateway initialised the same transactional.id (device id and rule). */
+  MIRROR_FENCED: { retriable: false },
+  /** An exactly-once mirror rule's transaction or cursor read failed; it starts over from the upstream's cursors. */
+  MIRROR_TXN_FAILED: { retriable: true },
   /** A CLI invocation that cannot be carried out as given. */
   USAGE: { retriable: false },
   /** A `weir` command talking the Kafka protocol (--bootstrap-server) got an error from the broker or the network. */

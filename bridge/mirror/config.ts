@@ -45,7 +45,14 @@ export interface MirrorRuleSpec {
   readonly deadLetterTopic: string;
   /** Record bytes (key + value + headers, before compression) per second; 0 = no cap. */
   readonly maxBytesPerSecond: number;
+  /** exactly-once: each chunk and its cursor in one upstream transaction (exactly-once.ts). */
+  readonly delivery: MirrorDelivery;
+  /** The upstream compacted topic holding exactly-once cursors. */
+  readonly cursorTopic: string;
 }
+
+export const DELIVERIES = ['at-least-once', 'exactly-once'] as const;
+export type MirrorDelivery = (typeof DELIVERIES)[number];
 
 const NAME = /^[a-zA-Z0-9._-]{1,64}$/;
 const LEGAL_TOPIC_TEXT = /^[a-zA-Z0-9._-]*$/;
@@ -176,7 +183,7 @@ function checkTemplate(text: string, where: string, problems: string[]): void {
 
 function parseRule(item: unknown, i: number, problems: string[]): MirrorRuleSpec | undefined {
   const at = `rules[${i}]`;
-  const keys = ['name', 'upstream', 'topics', 'upstream_topic', 'partitioning', 'batch_size', 'linger_ms', 'compression', 'max_in_flight', 'max_in_flight_bytes', 'on_refused', 'dead_letter_topic', 'max_bytes_per_second'];
+  const keys = ['name', 'upstream', 'topics', 'upstream_topic', 'partitioning', 'batch_size', 'linger_ms', 'compression', 'max_in_flight', 'max_in_flight_bytes', 'on_refused', 'dead_letter_topic', 'max_bytes_per_second', 'delivery', 'cursor_topic'];
   if (!isRecord(item)) {
     problems.push(`${at}: expected a mapping with ${keys.join(', ')}`);
     return undefined;
@@ -203,6 +210,12 @@ function parseRule(item: unknown, i: number, problems: string[]): MirrorRuleSpec
   if (lingerMs === undefined || lingerMs > 60_000) problems.push(`${at}.linger_ms: expected a duration up to 1m, e.g. 20`);
   const dlq = str(item, 'dead_letter_topic', at, problems, 'weir.mirror.dead-letter');
   if (!LEGAL_TOPIC_TEXT.test(dlq) || dlq.length > MAX_TOPIC_NAME_LENGTH) problems.push(`${at}.dead_letter_topic: expected a Kafka topic name`);
+  const delivery = oneOf(item, 'delivery', DELIVERIES, at, problems, 'at-least-once');
+  const cursorTopic = str(item, 'cursor_topic', at, problems, 'weir-mirror-cursors');
+  if (!LEGAL_TOPIC_TEXT.test(cursorTopic) || cursorTopic.length > MAX_TOPIC_NAME_LENGTH) problems.push(`${at}.cursor_topic: expected a Kafka topic name`);
+  if (delivery === 'exactly-once' && item.on_refused === 'skip') {
+    problems.push(`${at}.on_refused: skip cannot go with delivery: exactly-once (a dead-lettered record would leave the upstream's sequence); use on_refused: stop or delivery: at-least-once`);
+  }
   const rule: MirrorRuleSpec = {
     name,
     upstream: str(item, 'upstream', at, problems),
@@ -217,6 +230,8 @@ function parseRule(item: unknown, i: number, problems: string[]): MirrorRuleSpec
     onRefused: oneOf(item, 'on_refused', ['stop', 'skip'] as const, at, problems, 'stop'),
     deadLetterTopic: dlq,
     maxBytesPerSecond: item.max_bytes_per_second === undefined ? 0 : sizeField(item, 'max_bytes_per_second', at, problems, 0, 0),
+    delivery,
+    cursorTopic,
   };
   return Object.freeze(rule);
 }
@@ -259,7 +274,7 @@ export function mirrorUpstreams(): FieldType<readonly UpstreamSpec[]> {
 export function mirrorRules(): FieldType<readonly MirrorRuleSpec[]> {
   return {
     name: 'list of mirror rules',
-    accepts: 'a list of {name, upstream, topics, upstream_topic, partitioning, batch_size, linger_ms, compression, max_in_flight, max_in_flight_bytes, on_refused, dead_letter_topic, max_bytes_per_second} (in the environment: the same list as YAML or JSON)',
+    accepts: 'a list of {name, upstream, topics, upstream_topic, partitioning, batch_size, linger_ms, compression, max_in_flight, max_in_flight_bytes, on_refused, dead_letter_topic, max_bytes_per_second, delivery, cursor_topic} (in the environment: the same list as YAML or JSON)',
     parse(raw) {
       const l = list(raw, 'mirror rules');
       if (!l.ok) return l;

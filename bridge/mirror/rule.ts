@@ -8,6 +8,7 @@ import type { RecordLog } from '../../src/store/types.js';
 import type { KafkaModule } from './client.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
 import { Deliveries, type DeliveryDeps, type RuleCounters } from './deliveries.js';
+import { ExactlyOnceSender } from './exactly-once.js';
 import type { PartitionMirror } from './partition.js';
 import { Pumps } from './pumps.js';
 import { ByteRateLimit } from './rate-limit.js';
@@ -34,6 +35,8 @@ export class RuleMirror {
   private readonly window: SendWindow;
   private readonly deliveries: Deliveries;
   private readonly pumps: Pumps;
+  /** Set for `delivery: exactly-once`: it sends instead of the pumps (exactly-once.ts). */
+  readonly exactlyOnce: ExactlyOnceSender | undefined;
 
   constructor(
     readonly spec: MirrorRuleSpec,
@@ -51,37 +54,40 @@ export class RuleMirror {
     this.deliveries = new Deliveries(spec, this.counters, this.window, this.link, deps, log);
     const { link, window, deliveries, counters } = this;
     this.pumps = new Pumps(this.partitions, { ...deps, spec, counters, link, window, deliveries, rateLimit: new ByteRateLimit(spec.maxBytesPerSecond), log });
+    if (spec.delivery === 'exactly-once') this.exactlyOnce = new ExactlyOnceSender(spec, upstream, this.partitions, counters, deps, log);
   }
 
   get connected(): boolean {
-    return this.link.connected;
+    return this.exactlyOnce?.connected ?? this.link.connected;
   }
 
   /** When the current connected/disconnected state began. */
   get since(): number {
-    return this.link.since;
+    return this.exactlyOnce?.since ?? this.link.since;
   }
 
   get lastError(): { at: number; message: string } | undefined {
-    return this.link.lastError;
+    return this.exactlyOnce?.lastError ?? this.link.lastError;
   }
 
   /** Set when on_refused: stop stopped the rule: why, and what to do. */
   get stoppedBy(): string | undefined {
-    return this.deliveries.stoppedBy;
+    return this.exactlyOnce?.stoppedBy ?? this.deliveries.stoppedBy;
   }
 
   get inFlightRecords(): number {
-    return this.window.inFlight;
+    return this.exactlyOnce?.inFlight ?? this.window.inFlight;
   }
 
   start(): void {
-    this.link.start();
+    if (this.exactlyOnce !== undefined) this.exactlyOnce.start();
+    else this.link.start();
   }
 
   addPartition(pm: PartitionMirror): void {
     this.partitions.push(pm);
-    this.pumps.add(pm);
+    if (this.exactlyOnce !== undefined) this.exactlyOnce.wake();
+    else this.pumps.add(pm);
   }
 
   /** Cursors were saved: what they covered no longer counts against the window. */
@@ -91,6 +97,7 @@ export class RuleMirror {
 
   /** Stops reading, waits up to `timeoutMs` for reports of what was sent, then disconnects. */
   async stop(timeoutMs: number): Promise<void> {
+    if (this.exactlyOnce !== undefined) return this.exactlyOnce.stop(timeoutMs);
     this.link.halt();
     this.window.wakeAll();
     await this.pumps.stop();

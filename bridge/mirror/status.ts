@@ -42,8 +42,11 @@ export interface RuleStatus {
   /** When the current connected / disconnected state began (ms since the epoch). */
   since: number;
   lastError: { at: number; message: string } | null;
-  /** Why on_refused: stop stopped this rule, or null while it runs. */
+  /** Why on_refused: stop stopped this rule (or, exactly-once, another gateway fenced it), or null while it runs. */
   stopped: string | null;
+  delivery: 'at-least-once' | 'exactly-once';
+  /** Transactions committed since start (exactly-once), or null (at-least-once). */
+  transactions: number | null;
   inFlight: number;
   sent: number;
   acked: number;
@@ -93,6 +96,8 @@ export function mirrorStatus(deviceId: string, rules: readonly RuleMirror[], sto
       since: rule.since,
       lastError: rule.lastError ?? null,
       stopped: rule.stoppedBy ?? null,
+      delivery: rule.spec.delivery,
+      transactions: rule.exactlyOnce?.committedTransactions ?? null,
       inFlight: rule.inFlightRecords,
       sent: rule.counters.sent,
       acked: rule.counters.acked,

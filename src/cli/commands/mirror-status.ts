@@ -27,6 +27,7 @@ export function formatMirrorStatus(s: MirrorStatus): string {
     const state = r.stopped !== null ? 'STOPPED' : r.connected ? `connected for ${ago(s.now - r.since)}` : `NOT connected for ${ago(s.now - r.since)}`;
     out.push(`rule ${r.name} -> ${r.upstream} (${r.bootstrapServers.join(',')}): ${state}; acked ${r.acked}, in flight ${r.inFlight}, refused ${r.refused}, dead-lettered ${r.deadLettered}`);
     if (r.stopped !== null) out.push(`  stopped: ${r.stopped}`);
+    if (r.delivery === 'exactly-once') out.push(`  exactly-once: ${r.transactions ?? 0} transactions committed`);
     if (r.lastError !== null) out.push(`  last error (${ago(s.now - r.lastError.at)} ago): ${r.lastError.message}`);
     const rows = [['TOPIC', 'PARTITION', 'UPSTREAM TOPIC', 'CURSOR', 'LOG END', 'LAG', 'LAG BYTES', 'OLDEST UNSENT', 'DROPPED']];
     for (const p of r.partitions) {

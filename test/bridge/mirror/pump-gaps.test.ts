@@ -161,6 +161,8 @@ const SPEC: MirrorRuleSpec = {
   onRefused: 'stop',
   deadLetterTopic: 'weir.mirror.dead-letter',
   maxBytesPerSecond: 0,
+  delivery: 'at-least-once',
+  cursorTopic: 'weir-mirror-cursors',
 };
 
 /** A rule over the compacted partition, not started. */

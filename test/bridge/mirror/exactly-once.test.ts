@@ -1,0 +1,68 @@
+/**
+ * `delivery: exactly-once` end to end against an upstream Weir: records and their cursors go up
+ * in transactions; a read_committed reader (kcat) sees every record once, in order, with the
+ * committed cursor at the edge's log end; and a restart resumes from the upstream's cursors, not
+ * the local ones (here set back to 0 while the edge was down), so nothing is sent twice.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { RunningWeir } from '../../../src/main.js';
+import { openTestStore } from '../../helpers/store.js';
+import { checkExactlyOnce, committedCursors, readUpstream } from './exactly-once-helpers.js';
+import { caughtUp, mirrorEnv, mirrorStatusOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type MirrorTestSetUp } from './helpers.js';
+
+const TOPIC = 'sensors.eo';
+const UP_TOPIC = `edge.edge-1.${TOPIC}`;
+
+let setUp: MirrorTestSetUp;
+let edge: RunningWeir | undefined;
+
+beforeEach(async () => {
+  setUp = await setUpMirrorTest();
+});
+
+afterEach(async () => {
+  await tearDownMirrorTest(edge, setUp);
+  edge = undefined;
+});
+
+async function append(weir: RunningWeir, from: number, count: number): Promise<void> {
+  for (let i = from; i < from + count; i += 10) {
+    for (const p of [0, 1]) {
+      const records = Array.from({ length: 10 }, (_, j) => ({ key: Buffer.from(`k${i + j}`), value: Buffer.from(`p${p}-v${i + j}`) }));
+      await weir.store.appendRecords(TOPIC, p, records);
+    }
+  }
+}
+
+/** The edge's record offsets per partition (no transactions here: every offset holds a record). */
+function edgeOffsets(weir: RunningWeir): Map<number, number[]> {
+  return new Map([0, 1].map((p) => [p, Array.from({ length: weir.store.offsets(TOPIC, p).highWatermark }, (_, i) => i)]));
+}
+
+it('sends every record once inside transactions with its cursor, and resumes from the upstream cursor, not the local one', async () => {
+  const { upstream, edgeDir } = setUp;
+  const env = mirrorEnv(upstream.proxy.port, { delivery: 'exactly-once', max_in_flight: 50 });
+  const bootstrap = `127.0.0.1:${upstream.proxy.port}`;
+  edge = await startEdge(edgeDir.dir, env);
+  await edge.store.createTopic(TOPIC, { partitions: 2 });
+  await append(edge, 0, 200);
+  const status = await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2));
+  expect(status.rules[0]).toMatchObject({ delivery: 'exactly-once', sent: 400, acked: 400, stopped: null, connected: true });
+  // A transaction holds max_in_flight records at most.
+  expect(status.rules[0]!.transactions).toBeGreaterThanOrEqual(8);
+  checkExactlyOnce(await readUpstream(bootstrap, UP_TOPIC), edgeOffsets(edge));
+  const cursors = await committedCursors(bootstrap);
+  expect(cursors.get(`edge-1/r1/${TOPIC}/0`)).toBe(200);
+  expect(cursors.get(`edge-1/r1/${TOPIC}/1`)).toBe(200);
+  await edge.shutdown('test');
+
+  // The local cursors go back to 0: only a hint, the upstream's say 200.
+  const local = await openTestStore(edgeDir.dir);
+  for (const p of [0, 1]) await local.setCursor('mirror.r1', TOPIC, p, 0);
+  await local.close();
+  edge = await startEdge(edgeDir.dir, env);
+  await append(edge, 200, 50);
+  const again = await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2));
+  expect(again.rules[0]).toMatchObject({ sent: 100, acked: 100 });
+  checkExactlyOnce(await readUpstream(bootstrap, UP_TOPIC), edgeOffsets(edge));
+}, 60_000);
