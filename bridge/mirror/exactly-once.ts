@@ -202,7 +202,7 @@ export class ExactlyOnceSender {
         const room = this.spec.maxInFlight - records;
         if (room <= 0 || bytes >= this.spec.maxInFlightBytes) return { records, bytes };
         const from = this.reading.get(pm) ?? pm.nextRead;
-        const chunk = this.readChunk(pm, from, room);
+        const chunk = this.readChunk(pm, from, room, this.spec.maxInFlightBytes - bytes);
         if (chunk === undefined || chunk.end <= from) continue;
         this.reading.set(pm, chunk.end);
         if (chunk.records.length === 0) continue;
@@ -220,9 +220,10 @@ export class ExactlyOnceSender {
   }
 
   /** A chunk of `pm` at `from`, or undefined when its topic was deleted (the partition is dropped). */
-  private readChunk(pm: PartitionMirror, from: number, maxRecords: number): ReturnType<typeof readCommittedChunk> | undefined {
+  private readChunk(pm: PartitionMirror, from: number, maxRecords: number, bytesLeft: number): ReturnType<typeof readCommittedChunk> | undefined {
     try {
-      return readCommittedChunk(this.deps.store, pm.topic, pm.partition, from, maxRecords, this.chunkBytes);
+      // Within what is left of max_in_flight_bytes, so librdkafka's queue (sized just above it) never fills.
+      return readCommittedChunk(this.deps.store, pm.topic, pm.partition, from, maxRecords, Math.max(1, Math.min(this.chunkBytes, bytesLeft)));
     } catch (err) {
       if (!isWeirError(err, 'UNKNOWN_TOPIC_OR_PARTITION')) throw err;
       this.partitions.splice(this.partitions.indexOf(pm), 1);
