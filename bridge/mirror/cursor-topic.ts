@@ -130,7 +130,7 @@ function highWatermarks(consumer: Consumer, topic: string, partitions: number): 
  * read_committed, to the high watermark of every partition. Call it after initTransactions: that
  * aborted any transaction the previous run of this rule left open, so nothing of ours is pending.
  */
-export async function readUpstreamCursors(kafka: KafkaModule, upstream: UpstreamSpec, rule: MirrorRuleSpec, deviceId: string, log: Logger): Promise<UpstreamCursors> {
+export async function readUpstreamCursors(kafka: KafkaModule, upstream: UpstreamSpec, rule: MirrorRuleSpec, deviceId: string, log: Logger, signal: AbortSignal): Promise<UpstreamCursors> {
   const topic = rule.cursorTopic;
   const ends = new kafka.KafkaConsumer(clientConfig(upstream, deviceId, rule, 'read_uncommitted'), {});
   let partitions: number;
@@ -153,7 +153,7 @@ export async function readUpstreamCursors(kafka: KafkaModule, upstream: Upstream
   const consumer = new kafka.KafkaConsumer(clientConfig(upstream, deviceId, rule, 'read_committed'), { 'auto.offset.reset': 'earliest' });
   try {
     await connect(consumer);
-    await readTo(consumer, topic, targets, (key, value) => {
+    await readTo(consumer, topic, targets, signal, (key, value) => {
       const c = parseCursor(deviceId, rule.name, key, value);
       if (c !== undefined) cursors.set(cursorKey(c.topic, c.partition), c.next);
     });
@@ -163,8 +163,8 @@ export async function readUpstreamCursors(kafka: KafkaModule, upstream: Upstream
   return cursors;
 }
 
-/** Consumes every partition from its start until read_committed reached `targets[p]`. */
-async function readTo(consumer: Consumer, topic: string, targets: number[], onRecord: (key: Buffer | null | undefined, value: Buffer | null | undefined) => void): Promise<void> {
+/** Consumes every partition from its start until read_committed reached `targets[p]` (or `signal` fires). */
+async function readTo(consumer: Consumer, topic: string, targets: number[], signal: AbortSignal, onRecord: (key: Buffer | null | undefined, value: Buffer | null | undefined) => void): Promise<void> {
   const reached = targets.map(() => -1);
   const positions = targets.map(() => 0);
   consumer.on('partition.eof', (e: { partition: number; offset: number }) => (reached[e.partition] = Math.max(reached[e.partition] ?? -1, e.offset)));
@@ -173,6 +173,7 @@ async function readTo(consumer: Consumer, topic: string, targets: number[], onRe
   const done = (): boolean => targets.every((t, p) => t === 0 || Math.max(reached[p]!, positions[p]!) >= t);
   const deadline = Date.now() + READ_TIMEOUT_MS;
   while (!done()) {
+    if (signal.aborted) throw txnFailed(`reading ${topic}`, new Error('the mirror is stopping'));
     if (Date.now() > deadline) throw txnFailed(`cannot read ${topic} to its end with read_committed`, new Error(`reached ${reached.join(', ')} of ${targets.join(', ')} in ${READ_TIMEOUT_MS} ms (a transaction of another writer still open?)`));
     const batch = await new Promise<RdKafka.Message[]>((resolve, reject) => consumer.consume(500, (err, m) => (err ? reject(txnFailed(`cannot read ${topic}`, err)) : resolve(m))));
     for (const m of batch) {

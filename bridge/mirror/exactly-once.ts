@@ -136,7 +136,7 @@ export class ExactlyOnceSender {
     await connectProducer(producer, CONNECT_TIMEOUT_MS);
     producer.setPollInterval(5);
     await txn.init();
-    this.upstreamCursors = await readUpstreamCursors(this.deps.kafka, this.upstream, this.spec, this.deps.deviceId, this.log);
+    this.upstreamCursors = await readUpstreamCursors(this.deps.kafka, this.upstream, this.spec, this.deps.deviceId, this.log, this.abort.signal);
     this.positioned = new WeakSet();
     this.setConnected(true);
     this.log.info({ cursors: this.upstreamCursors.size, cursorTopic: this.spec.cursorTopic }, 'exactly-once mirror initialised its transactional producer and read its upstream cursors');

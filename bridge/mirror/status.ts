@@ -176,7 +176,8 @@ export function registerMirrorMetrics(registry: Registry, read: () => MirrorStat
     });
   ruleGauge('weir_mirror_connected', '1 while the rule\'s producer reaches its upstream', (r) => (r.connected ? 1 : 0));
   ruleGauge('weir_mirror_state_since_seconds', 'Seconds since the rule connected or lost its upstream', (r) => (Date.now() - r.since) / 1000);
-  ruleGauge('weir_mirror_stopped', '1 when on_refused: stop stopped the rule (see weir mirror status)', (r) => (r.stopped === null ? 0 : 1));
+  ruleGauge('weir_mirror_stopped', '1 when on_refused: stop stopped the rule, or another gateway with the same device id fenced an exactly-once rule (see weir mirror status)', (r) => (r.stopped === null ? 0 : 1));
+  ruleGauge('weir_mirror_transactions_total', 'Transactions committed upstream since start (delivery: exactly-once; 0 for at-least-once)', (r) => r.transactions ?? 0);
   ruleGauge('weir_mirror_in_flight_records', 'Records sent and not yet acknowledged', (r) => r.inFlight);
   ruleGauge('weir_mirror_acked_records_total', 'Records acknowledged by the upstream since start', (r) => r.acked);
   ruleGauge('weir_mirror_acked_bytes_total', 'Record bytes acknowledged by the upstream since start', (r) => r.ackedBytes);

@@ -50,6 +50,8 @@ it('sends every record once inside transactions with its cursor, and resumes fro
   expect(status.rules[0]).toMatchObject({ delivery: 'exactly-once', sent: 400, acked: 400, stopped: null, connected: true });
   // A transaction holds max_in_flight records at most.
   expect(status.rules[0]!.transactions).toBeGreaterThanOrEqual(8);
+  const metrics = await (await fetch(`http://127.0.0.1:${edge.adminAddress!.port}/metrics`)).text();
+  expect(Number(/weir_mirror_transactions_total\{rule="r1",upstream="central"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(8);
   checkExactlyOnce(await readUpstream(bootstrap, UP_TOPIC), edgeOffsets(edge));
   const cursors = await committedCursors(bootstrap);
   expect(cursors.get(`edge-1/r1/${TOPIC}/0`)).toBe(200);
