@@ -1,8 +1,8 @@
 /**
  * `delivery: exactly-once` under the faults it exists for: the edge Weir (a child process)
  * SIGKILLed 12 times while records are produced to it (acks=all) and mirrored in transactions,
- * the upstream unreachable for a while (the fault proxy refuses and cuts every connection) during
- * two rounds, and the upstream Weir SIGKILLed and restarted during another. After a last start
+ * the upstream unreachable for a while (the fault proxy refuses and cuts every connection) across
+ * two kills, and the upstream Weir SIGKILLed and restarted during another round. After a last start
  * catches up, a read_committed reader (kcat) upstream sees each of the edge's records exactly
  * once, in order per origin partition, every acknowledged one among them; and the committed
  * cursors are the edge's log ends. read_uncommitted shows what the kills and faults left behind
@@ -19,8 +19,12 @@ import { checkExactlyOnce, committedCursors, readUpstream } from './exactly-once
 import { caughtUp, mirrorEnv, startUpstream, waitForStatus, type Upstream } from './helpers.js';
 
 const KILLS = 12;
-/** Rounds with the upstream unreachable, and the round in which the upstream restarts. */
-const OUTAGE_ROUNDS = new Set([3, 4]);
+/**
+ * The upstream is unreachable from 300 ms into the outage's first round (mid-transaction) to
+ * 300 ms into its last, across the kills in between; it restarts in another round.
+ */
+const OUTAGE_FROM_ROUND = 3;
+const OUTAGE_TO_ROUND = 5;
 const UPSTREAM_RESTART_ROUND = 8;
 const TOPIC = 'sensors.eokill';
 const UP_TOPIC = `edge.edge-1.${TOPIC}`;
@@ -88,11 +92,13 @@ it(`a read_committed reader upstream sees every record once across ${KILLS} SIGK
   const acked = new Set<string>();
   let seq = 0;
   for (let round = 0; round < KILLS; round++) {
-    const outage = OUTAGE_ROUNDS.has(round);
-    upstream.proxy.refuse = outage;
-    if (outage) upstream.proxy.cutAll();
     const edge = await startEdgeProcess();
     const stopWriting = await produceUntilStopped(edge.kafka, acked, () => seq++);
+    if (round === OUTAGE_FROM_ROUND || round === OUTAGE_TO_ROUND) {
+      await new Promise((r) => setTimeout(r, 300));
+      upstream.proxy.refuse = round === OUTAGE_FROM_ROUND;
+      upstream.proxy.cutAll();
+    }
     if (round === UPSTREAM_RESTART_ROUND) {
       await new Promise((r) => setTimeout(r, 300));
       await upstream.stop('SIGKILL');
@@ -105,7 +111,7 @@ it(`a read_committed reader upstream sees every record once across ${KILLS} SIGK
     await exited;
     await stopWriting();
   }
-  upstream.proxy.refuse = false;
+  expect(upstream.proxy.refuse).toBe(false);
   expect(acked.size).toBeGreaterThan(KILLS * 100);
 
   // Last start: catch up under load, then stop cleanly.
