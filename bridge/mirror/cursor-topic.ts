@@ -15,6 +15,7 @@
  * watermark taken first (that transaction ends within its timeout).
  */
 import { WeirError } from '../../src/errors.js';
+import { partitionForKey } from '../../src/kafka/protocol/murmur2.js';
 import type { Logger } from '../../src/logger.js';
 import { securityConfig, type KafkaModule } from './client.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
@@ -29,6 +30,22 @@ const READ_TIMEOUT_MS = TRANSACTION_TIMEOUT_MS + 30_000;
 
 /** Where a rule stands in each local partition: `topic\0partition` → next offset to send. */
 export type UpstreamCursors = Map<string, number>;
+
+/** What a start reads: the rule's cursors, and the cursor topic's partition count (cursorPartition). */
+export interface UpstreamCursorState {
+  cursors: UpstreamCursors;
+  partitions: number;
+}
+
+/**
+ * The cursor topic's partition of a cursor record: murmur2 of its key, as Java's default
+ * partitioner picks, whatever partitioner the rule's producer uses for its records. A key then
+ * always lands in the same partition, where the last record is the latest cursor (and the one
+ * compaction keeps), as long as the topic keeps its partition count.
+ */
+export function cursorPartition(key: Buffer, partitions: number): number {
+  return partitionForKey(key, partitions);
+}
 
 export function cursorKey(topic: string, partition: number): string {
   return `${topic}\0${partition}`;
@@ -130,7 +147,7 @@ function highWatermarks(consumer: Consumer, topic: string, partitions: number): 
  * read_committed, to the high watermark of every partition. Call it after initTransactions: that
  * aborted any transaction the previous run of this rule left open, so nothing of ours is pending.
  */
-export async function readUpstreamCursors(kafka: KafkaModule, upstream: UpstreamSpec, rule: MirrorRuleSpec, deviceId: string, log: Logger, signal: AbortSignal): Promise<UpstreamCursors> {
+export async function readUpstreamCursors(kafka: KafkaModule, upstream: UpstreamSpec, rule: MirrorRuleSpec, deviceId: string, log: Logger, signal: AbortSignal): Promise<UpstreamCursorState> {
   const topic = rule.cursorTopic;
   const ends = new kafka.KafkaConsumer(clientConfig(upstream, deviceId, rule, 'read_uncommitted'), {});
   let partitions: number;
@@ -149,7 +166,7 @@ export async function readUpstreamCursors(kafka: KafkaModule, upstream: Upstream
     await disconnect(ends);
   }
   const cursors: UpstreamCursors = new Map();
-  if (targets.every((t) => t === 0)) return cursors;
+  if (targets.every((t) => t === 0)) return { cursors, partitions };
   const consumer = new kafka.KafkaConsumer(clientConfig(upstream, deviceId, rule, 'read_committed'), { 'auto.offset.reset': 'earliest' });
   try {
     await connect(consumer);
@@ -160,7 +177,7 @@ export async function readUpstreamCursors(kafka: KafkaModule, upstream: Upstream
   } finally {
     await disconnect(consumer);
   }
-  return cursors;
+  return { cursors, partitions };
 }
 
 /** Consumes every partition from its start until read_committed reached `targets[p]` (or `signal` fires). */

@@ -27,7 +27,7 @@ import type { RecordLog } from '../../src/store/types.js';
 import { connectProducer, disconnect, type KafkaModule, type LibrdKafkaError, type MessageHeader } from './client.js';
 import { readCommittedChunk } from './committed-chunk.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
-import { cursorKey, cursorRecord, readUpstreamCursors, type UpstreamCursors } from './cursor-topic.js';
+import { cursorKey, cursorPartition, cursorRecord, readUpstreamCursors, type UpstreamCursors } from './cursor-topic.js';
 import type { RuleCounters } from './deliveries.js';
 import type { PartitionMirror } from './partition.js';
 import { ORIGIN_HEADERS } from './pumps.js';
@@ -64,6 +64,8 @@ export class ExactlyOnceSender {
   /** Partitions put at the upstream's cursor since the current producer was initialised. */
   private positioned = new WeakSet<PartitionMirror>();
   private upstreamCursors: UpstreamCursors = new Map();
+  /** The cursor topic's partition count, read with the cursors. */
+  private cursorPartitions = 1;
   private wakeIdle: (() => void) | undefined;
   private readonly rateLimit: ByteRateLimit;
   private readonly chunkBytes: number;
@@ -136,7 +138,9 @@ export class ExactlyOnceSender {
     await connectProducer(producer, CONNECT_TIMEOUT_MS);
     producer.setPollInterval(5);
     await txn.init();
-    this.upstreamCursors = await readUpstreamCursors(this.deps.kafka, this.upstream, this.spec, this.deps.deviceId, this.log, this.abort.signal);
+    const read = await readUpstreamCursors(this.deps.kafka, this.upstream, this.spec, this.deps.deviceId, this.log, this.abort.signal);
+    this.upstreamCursors = read.cursors;
+    this.cursorPartitions = read.partitions;
     this.positioned = new WeakSet();
     this.setConnected(true);
     this.log.info({ cursors: this.upstreamCursors.size, cursorTopic: this.spec.cursorTopic }, 'exactly-once mirror initialised its transactional producer and read its upstream cursors');
@@ -252,7 +256,7 @@ export class ExactlyOnceSender {
   private async commit(txn: TxnProducer, records: number, bytes: number): Promise<void> {
     for (const [pm, end] of this.reading) {
       const { key, value } = cursorRecord(this.deps.deviceId, this.spec.name, pm.topic, pm.partition, end);
-      txn.producer.produce(this.spec.cursorTopic, -1, value, key, Date.now());
+      txn.producer.produce(this.spec.cursorTopic, cursorPartition(key, this.cursorPartitions), value, key, Date.now());
     }
     await txn.commit();
     for (const [pm, end] of this.reading) {

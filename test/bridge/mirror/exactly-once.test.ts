@@ -67,4 +67,8 @@ it('sends every record once inside transactions with its cursor, and resumes fro
   const again = await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2));
   expect(again.rules[0]).toMatchObject({ sent: 100, acked: 100 });
   checkExactlyOnce(await readUpstream(bootstrap, UP_TOPIC), edgeOffsets(edge));
+  // Each cursor key keeps to one partition of the cursor topic (4 here), where the last is the latest.
+  const placed = new Map<string, Set<number>>();
+  for (const r of await readUpstream(bootstrap, 'weir-mirror-cursors')) placed.set(r.key!, (placed.get(r.key!) ?? new Set()).add(r.partition));
+  expect([...placed.values()].map((s) => s.size)).toEqual([1, 1]);
 }, 60_000);
