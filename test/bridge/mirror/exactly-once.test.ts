@@ -4,6 +4,7 @@
  * committed cursor at the edge's log end; and a restart resumes from the upstream's cursors, not
  * the local ones (here set back to 0 while the edge was down), so nothing is sent twice.
  */
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { RunningWeir } from '../../../src/main.js';
 import { openTestStore } from '../../helpers/store.js';
@@ -34,6 +35,18 @@ async function append(weir: RunningWeir, from: number, count: number): Promise<v
   }
 }
 
+/** The topic's cleanup.policy upstream (the mirror created the cursor topic). */
+async function cleanupPolicy(bootstrap: string, topic: string): Promise<string | undefined> {
+  const admin = new Kafka({ clientId: 'eo-test', brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }] });
+    return described.resources[0]!.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** The edge's record offsets per partition (no transactions here: every offset holds a record). */
 function edgeOffsets(weir: RunningWeir): Map<number, number[]> {
   return new Map([0, 1].map((p) => [p, Array.from({ length: weir.store.offsets(TOPIC, p).highWatermark }, (_, i) => i)]));
@@ -55,6 +68,7 @@ it('sends every record once inside transactions with its cursor, and resumes fro
   checkExactlyOnce(await readUpstream(bootstrap, UP_TOPIC), edgeOffsets(edge));
   const cursors = await committedCursors(bootstrap);
   expect(cursors.get(`edge-1/r1/${TOPIC}/0`)).toBe(200);
+  expect(await cleanupPolicy(bootstrap, 'weir-mirror-cursors')).toBe('compact');
   expect(cursors.get(`edge-1/r1/${TOPIC}/1`)).toBe(200);
   await edge.shutdown('test');
 
