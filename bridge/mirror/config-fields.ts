@@ -12,7 +12,7 @@ export const DEVICE_ID_FIELD = field({
   type: nonEmptyString(),
   default: () => hostname(),
   defaultDoc: 'the host name',
-  doc: 'This gateway\'s id: the `{device}` of mirror upstream topic templates and the `weir.origin.device` header on every mirrored record. Keep it unique across the fleet.',
+  doc: 'This gateway\'s id: the `{device}` of mirror upstream topic templates and the device in the origin header of every mirrored record (`weir.origin`, or `weir.origin.device`). Keep it unique across the fleet.',
   fix: 'Set a short unique name such as pi-barn-3, or remove it to use the host name.',
 });
 
@@ -34,7 +34,7 @@ export const MIRROR_FIELDS = {
   rules: field({
     type: mirrorRules(),
     default: '[]',
-    doc: 'What to mirror: `[{name, upstream, topics: [sensors.*], upstream_topic: "edge.{device}.{topic}", partitioning: same|key, batch_size: 10000, linger_ms: 20, compression: lz4, max_in_flight: 20000, max_in_flight_bytes: 16MiB, on_refused: stop|skip, dead_letter_topic: weir.mirror.dead-letter, max_bytes_per_second: 0, delivery: at-least-once|exactly-once, cursor_topic: weir-mirror-cursors}]`; all but name, upstream and topics have these defaults. `delivery: exactly-once` writes each chunk and its cursor in one upstream transaction (see "Exactly-once delivery").',
+    doc: 'What to mirror: `[{name, upstream, topics: [sensors.*], upstream_topic: "edge.{device}.{topic}", partitioning: same|key, batch_size: 10000, linger_ms: 20, compression: lz4, max_in_flight: 20000, max_in_flight_bytes: 16MiB, on_refused: stop|skip, dead_letter_topic: weir.mirror.dead-letter, max_bytes_per_second: 0, delivery: at-least-once|exactly-once, cursor_topic: weir-mirror-cursors, origin_headers: compact|four}]`; all but name, upstream and topics have these defaults. `origin_headers: compact` gives each record one `weir.origin: <device>/<topic>/<partition>/<offset>` header, `four` the `weir.origin.device`, `.topic`, `.partition` and `.offset` headers of earlier versions (see "Origin headers"). `delivery: exactly-once` writes each chunk and its cursor in one upstream transaction (see "Exactly-once delivery").',
     fix: 'Write a YAML list of rules, each with name, upstream and topics; the message names the rule and field at fault.',
   }),
   backoff_min_ms: field({

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { suggest } from '../../src/config/suggest.js';
 import { parseByteSize, parseDurationMs, yamlList, type FieldType, type ParseContext, type ParseResult } from '../../src/config/types.js';
 import { MAX_TOPIC_NAME_LENGTH } from '../../src/store/topic-config.js';
+import { ORIGIN_HEADER_STYLES, type OriginHeaderStyle } from './origin.js';
 
 export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
@@ -45,6 +46,8 @@ export interface MirrorRuleSpec {
   readonly deadLetterTopic: string;
   /** Record bytes (key + value + headers, before compression) per second; 0 = no cap. */
   readonly maxBytesPerSecond: number;
+  /** How each record names its origin upstream (origin.ts). */
+  readonly originHeaders: OriginHeaderStyle;
   /** exactly-once: each chunk and its cursor in one upstream transaction (exactly-once.ts). */
   readonly delivery: MirrorDelivery;
   /** The upstream compacted topic holding exactly-once cursors. */
@@ -183,7 +186,7 @@ function checkTemplate(text: string, where: string, problems: string[]): void {
 
 function parseRule(item: unknown, i: number, problems: string[]): MirrorRuleSpec | undefined {
   const at = `rules[${i}]`;
-  const keys = ['name', 'upstream', 'topics', 'upstream_topic', 'partitioning', 'batch_size', 'linger_ms', 'compression', 'max_in_flight', 'max_in_flight_bytes', 'on_refused', 'dead_letter_topic', 'max_bytes_per_second', 'delivery', 'cursor_topic'];
+  const keys = ['name', 'upstream', 'topics', 'upstream_topic', 'partitioning', 'batch_size', 'linger_ms', 'compression', 'max_in_flight', 'max_in_flight_bytes', 'on_refused', 'dead_letter_topic', 'max_bytes_per_second', 'delivery', 'cursor_topic', 'origin_headers'];
   if (!isRecord(item)) {
     problems.push(`${at}: expected a mapping with ${keys.join(', ')}`);
     return undefined;
@@ -230,6 +233,7 @@ function parseRule(item: unknown, i: number, problems: string[]): MirrorRuleSpec
     onRefused: oneOf(item, 'on_refused', ['stop', 'skip'] as const, at, problems, 'stop'),
     deadLetterTopic: dlq,
     maxBytesPerSecond: item.max_bytes_per_second === undefined ? 0 : sizeField(item, 'max_bytes_per_second', at, problems, 0, 0),
+    originHeaders: oneOf(item, 'origin_headers', ORIGIN_HEADER_STYLES, at, problems, 'compact'),
     delivery,
     cursorTopic,
   };
@@ -274,7 +278,7 @@ export function mirrorUpstreams(): FieldType<readonly UpstreamSpec[]> {
 export function mirrorRules(): FieldType<readonly MirrorRuleSpec[]> {
   return {
     name: 'list of mirror rules',
-    accepts: 'a list of {name, upstream, topics, upstream_topic, partitioning, batch_size, linger_ms, compression, max_in_flight, max_in_flight_bytes, on_refused, dead_letter_topic, max_bytes_per_second, delivery, cursor_topic} (in the environment: the same list as YAML or JSON)',
+    accepts: 'a list of {name, upstream, topics, upstream_topic, partitioning, batch_size, linger_ms, compression, max_in_flight, max_in_flight_bytes, on_refused, dead_letter_topic, max_bytes_per_second, delivery, cursor_topic, origin_headers} (in the environment: the same list as YAML or JSON)',
     parse(raw) {
       const l = list(raw, 'mirror rules');
       if (!l.ok) return l;

@@ -18,8 +18,9 @@ import { isWeirError } from '../../src/errors.js';
 import { decodeRecordBatch, readBatchHeader, type BatchHeader, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordLog } from '../../src/store/types.js';
-import type { MessageHeader, Producer } from './client.js';
+import type { Producer } from './client.js';
 import { CommittedFilter } from './committed.js';
+import { headersWithOrigin, recordOrigin } from './origin.js';
 import type { MirrorRuleSpec } from './config.js';
 import type { Deliveries, RuleCounters } from './deliveries.js';
 import type { PartitionMirror } from './partition.js';
@@ -28,13 +29,7 @@ import type { SendWindow } from './send-window.js';
 import type { UpstreamLink } from './upstream-link.js';
 import { backoffMs, sleep } from './waiting.js';
 
-/** Names of the headers every mirrored record gains (documented in the README). */
-export const ORIGIN_HEADERS = {
-  device: 'weir.origin.device',
-  topic: 'weir.origin.topic',
-  partition: 'weir.origin.partition',
-  offset: 'weir.origin.offset',
-} as const;
+export { ORIGIN_HEADERS } from './origin.js';
 
 export interface PumpDeps {
   store: Pick<RecordLog, 'offsets' | 'read' | 'waitForData' | 'abortedTransactions'>;
@@ -160,7 +155,7 @@ export class Pumps {
     const { spec, window } = this.deps;
     const isolate = pm.isolating();
     const partition = spec.partitioning === 'same' ? pm.partition : -1;
-    const origin = this.originHeaders(pm);
+    const origin = recordOrigin(this.deps.deviceId, pm, spec.originHeaders);
     let sentBytes = 0;
     // The window, counted once per chunk (used() walks the partitions), then per record.
     let room = spec.maxInFlight - window.used();
@@ -168,12 +163,13 @@ export class Pumps {
       for (const r of records) {
         if (r.offset < pm.nextRead) continue;
         if (room-- <= 0 || window.bytesFull() || (isolate && pm.outstanding > 0)) break outer;
-        const { headers, bytes } = withOrigin(r, origin);
+        const { headers, bytes } = headersWithOrigin(r, origin);
         const entry = pm.sent(r.offset, bytes);
         window.sent(bytes);
         try {
-          // Copies: key and value are views into the batch, which librdkafka must not outlive.
-          producer.produce(pm.upstreamTopic, partition, r.value === null ? null : Buffer.from(r.value), r.key === null ? null : Buffer.from(r.key), r.timestamp, entry, headers);
+          // Key and value are views into the stored batch: the binding has librdkafka copy them
+          // (RK_MSG_COPY) before produce returns, so no copy of ours is needed.
+          producer.produce(pm.upstreamTopic, partition, r.value, r.key, r.timestamp, entry, headers);
         } catch (err) {
           window.unsent(bytes);
           pm.reported(entry);
@@ -190,15 +186,6 @@ export class Pumps {
     // A lone record goes out now rather than after linger.ms, so isolation is one round trip each.
     if (isolate && sentBytes > 0) producer.flush(10_000, () => undefined);
     return sentBytes;
-  }
-
-  /** The origin headers every record of this partition carries, but its offset. */
-  private originHeaders(pm: PartitionMirror): Origin {
-    return [
-      { [ORIGIN_HEADERS.device]: Buffer.from(this.deps.deviceId) },
-      { [ORIGIN_HEADERS.topic]: Buffer.from(pm.topic) },
-      { [ORIGIN_HEADERS.partition]: Buffer.from(String(pm.partition)) },
-    ];
   }
 
   /**
@@ -242,20 +229,4 @@ export class Pumps {
 
 function batchEnd(header: BatchHeader): number {
   return header.baseOffset + header.lastOffsetDelta + 1;
-}
-
-/** The origin headers of a partition: its device, topic and partition. */
-type Origin = readonly [MessageHeader, MessageHeader, MessageHeader];
-
-/** The record's headers followed by the origin headers and its offset, and its size in record bytes. */
-function withOrigin(r: DecodedRecord, origin: Origin): { headers: MessageHeader[]; bytes: number } {
-  const headers: MessageHeader[] = [];
-  let bytes = (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (const h of r.headers) {
-    // librdkafka's binding takes no null header value; Kafka readers see an empty one.
-    headers.push({ [h.key]: h.value ?? Buffer.alloc(0) });
-    bytes += h.key.length + (h.value?.length ?? 0);
-  }
-  headers.push(origin[0], origin[1], origin[2], { [ORIGIN_HEADERS.offset]: Buffer.from(String(r.offset)) });
-  return { headers, bytes };
 }

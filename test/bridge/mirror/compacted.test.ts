@@ -16,7 +16,7 @@ import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { decodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
 import type { RunningWeir } from '../../../src/main.js';
-import { caughtUp, mirrorEnv, mirrorStatusOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type MirrorTestSetUp, type UpRecord } from './helpers.js';
+import { caughtUp, mirrorEnv, mirrorStatusOf, originOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type MirrorTestSetUp, type UpRecord } from './helpers.js';
 
 const TOPIC = 'sensors.state';
 const PARTITIONS = 2;
@@ -99,9 +99,10 @@ function arrivedFrom(records: UpRecord[], p: number): Kept[] {
   let highest = -1;
   const out: Kept[] = [];
   for (const r of records) {
-    if (r.headers['weir.origin.partition'] !== String(p)) continue;
+    const origin = originOf(r);
+    if (origin.partition !== p) continue;
     expect(r.partition).toBe(p); // partitioning: same
-    const offset = Number(r.headers['weir.origin.offset']);
+    const offset = origin.offset;
     if (offset <= highest) continue;
     highest = offset;
     out.push({ offset, key: r.key!, value: r.value });

@@ -12,6 +12,7 @@ import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../../src/config/load.js';
 import { decodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
 import { startWeir, type RunningWeir } from '../../../src/main.js';
+import { ORIGIN_HEADERS, parseCompactOrigin } from '../../../bridge/mirror/origin.js';
 import type { MirrorStatus } from '../../../bridge/mirror/status.js';
 import { openTestStore, tempDir } from '../../helpers/store.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
@@ -200,6 +201,19 @@ export function caughtUp(partitions: number) {
   return (s: MirrorStatus): boolean => s.rules[0] !== undefined && s.rules[0].partitions.length >= partitions && totalLag(s) === 0;
 }
 
+/** Where an upstream record came from, read from either origin header style (origin_headers: compact or four). */
+export function originOf(r: Pick<UpRecord, 'headers'>): { device: string; topic: string; partition: number; offset: number } {
+  const compact = r.headers[ORIGIN_HEADERS.compact];
+  if (compact !== undefined) {
+    const o = parseCompactOrigin(compact);
+    if (o === undefined) throw new Error(`malformed ${ORIGIN_HEADERS.compact} header: ${compact}`);
+    return o;
+  }
+  const device = r.headers[ORIGIN_HEADERS.device];
+  if (device === undefined) throw new Error(`record without origin headers: ${JSON.stringify(r.headers)}`);
+  return { device, topic: r.headers[ORIGIN_HEADERS.topic]!, partition: Number(r.headers[ORIGIN_HEADERS.partition]), offset: Number(r.headers[ORIGIN_HEADERS.offset]) };
+}
+
 /**
  * Checks what arrived upstream against what the edge holds: per origin partition, after dropping
  * duplicates by the README's recipe (skip an offset ≤ the highest seen), the offsets are exactly
@@ -211,16 +225,17 @@ export function checkArrived(records: UpRecord[], expected: Map<number, number>,
   let duplicates = 0;
   // Upstream partitions are read one after another; origin order is within one upstream partition.
   for (const r of records) {
-    const key = `${r.headers['weir.origin.device']}|${r.headers['weir.origin.topic']}|${r.headers['weir.origin.partition']}`;
-    const offset = Number(r.headers['weir.origin.offset']);
-    if (r.headers['weir.origin.device'] !== device) throw new Error(`record without the origin device header: ${JSON.stringify(r.headers)}`);
+    const origin = originOf(r);
+    const key = `${origin.device}|${origin.topic}|${origin.partition}`;
+    const offset = origin.offset;
+    if (origin.device !== device) throw new Error(`record from device ${origin.device}, expected ${device}: ${JSON.stringify(r.headers)}`);
     if (offset <= (highest.get(key) ?? -1)) {
       duplicates++;
       continue;
     }
     if (offset !== (highest.get(key) ?? -1) + 1) throw new Error(`gap or reorder in ${key}: ${offset} after ${highest.get(key) ?? -1}`);
     highest.set(key, offset);
-    const p = Number(r.headers['weir.origin.partition']);
+    const p = origin.partition;
     let list = byPartition.get(p);
     if (list === undefined) byPartition.set(p, (list = []));
     list.push(r);

@@ -64,17 +64,33 @@ it('mirrors every record in order per partition with key, value, timestamp, head
       expect(r.key).toBe(`k${p}-${i}`);
       expect(r.value).toBe(`v${p}-${i}`);
       expect(r.timestamp).toBe(1_700_000_000_000 + i);
+      // origin_headers: compact (the default): one header after the record's own.
+      expect(r.headers).toEqual({ app: `h${i}`, 'weir.origin': `edge-1/sensors.a/${p}/${i}` });
+    });
+  }
+  // Not matched by the rule: not mirrored.
+  expect(await upstream.records('edge.edge-1.other')).toEqual([]);
+}, 60_000);
+
+it('origin_headers: four gives every record the four origin headers instead of the compact one', async () => {
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { origin_headers: 'four' }, { WEIR_DEVICE__ID: 'site/7' }));
+  await edge.store.createTopic('sensors.f', { partitions: 2 });
+  await append(edge, 'sensors.f', 2, 300);
+  await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2));
+  const records = await upstream.records('edge.site.7.sensors.f');
+  const { duplicates, byPartition } = checkArrived(records, new Map([[0, 300], [1, 300]]), 'site/7');
+  expect(duplicates).toBe(0);
+  for (const [p, list] of byPartition) {
+    list.forEach((r, i) => {
       expect(r.headers).toEqual({
         app: `h${i}`,
-        'weir.origin.device': 'edge-1',
-        'weir.origin.topic': 'sensors.a',
+        'weir.origin.device': 'site/7',
+        'weir.origin.topic': 'sensors.f',
         'weir.origin.partition': String(p),
         'weir.origin.offset': String(i),
       });
     });
   }
-  // Not matched by the rule: not mirrored.
-  expect(await upstream.records('edge.edge-1.other')).toEqual([]);
 }, 60_000);
 
 it('holds records through an upstream outage under load and delivers all of them after it, duplicates within the in-flight window', async () => {

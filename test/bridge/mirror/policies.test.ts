@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { decodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
 import type { RunningWeir } from '../../../src/main.js';
-import { caughtUp, mirrorEnv, mirrorStatusOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type Upstream } from './helpers.js';
+import { caughtUp, mirrorEnv, mirrorStatusOf, originOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type Upstream } from './helpers.js';
 
 let upstream: Upstream;
 let edge: RunningWeir | undefined;
@@ -34,7 +34,7 @@ async function appendWithBigRecord(weir: RunningWeir, topic: string): Promise<vo
 }
 
 function originOffsets(records: { headers: Record<string, string> }[]): number[] {
-  return records.map((r) => Number(r.headers['weir.origin.offset']));
+  return records.map((r) => originOf(r).offset);
 }
 
 it('on_refused: skip dead-letters a record the upstream refuses for good, counts it, and mirrors the rest in order', async () => {

@@ -163,6 +163,7 @@ const SPEC: MirrorRuleSpec = {
   maxBytesPerSecond: 0,
   delivery: 'at-least-once',
   cursorTopic: 'weir-mirror-cursors',
+  originHeaders: 'four',
 };
 
 /** A rule over the compacted partition, not started. */

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { encodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
 import type { RunningWeir } from '../../../src/main.js';
-import { mirrorEnv, mirrorStatusOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type MirrorTestSetUp } from './helpers.js';
+import { mirrorEnv, mirrorStatusOf, originOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type MirrorTestSetUp } from './helpers.js';
 
 const TOPIC = 'sensors.txn';
 
@@ -82,7 +82,7 @@ it('sends committed transactions once as ordinary records, never aborted ones or
   const end = await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]?.partitions[0]?.cursor === 14);
   expect(end.rules[0]).toMatchObject({ sent: 7, acked: 7 });
 
-  const arrived = (await upstream.records(`edge.edge-1.${TOPIC}`)).map((r) => [Number(r.headers['weir.origin.offset']), r.value]);
+  const arrived = (await upstream.records(`edge.edge-1.${TOPIC}`)).map((r) => [originOf(r).offset, r.value]);
   expect(arrived).toEqual([
     [0, 'before'],
     [1, 'committed-1'],
@@ -119,7 +119,7 @@ it('walks an aborted range and markers one stored batch at a time when it isolat
   // so the isolating reads walked the aborted batch and both markers.
   expect(done.rules[0]!.partitions[0]!.resent).toBeGreaterThanOrEqual(3);
 
-  const arrived = (await upstream.records(`edge.edge-1.${TOPIC}`)).map((r) => [Number(r.headers['weir.origin.offset']), r.value]);
+  const arrived = (await upstream.records(`edge.edge-1.${TOPIC}`)).map((r) => [originOf(r).offset, r.value]);
   expect(arrived).toEqual([
     [0, 'first'],
     [5, 'committed'],
