@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MirrorStatus } from '../../../bridge/mirror/status.js';
-import { assertBuilt, spawnWeir, waitForLog } from '../../cli/helpers.js';
+import { assertBuilt, runWeir, spawnWeir, waitForLog } from '../../cli/helpers.js';
 import { openTestStore, tempDir } from '../../helpers/store.js';
 import { checkExactlyOnce, committedCursors, readUpstream } from './exactly-once-helpers.js';
 import { caughtUp, mirrorEnv, startUpstream, waitForStatus, type Upstream } from './helpers.js';
@@ -121,6 +121,8 @@ it(`a read_committed reader upstream sees every record once across ${KILLS} SIGK
   await stopWriting();
   const done = await waitForStatus(() => status(edge.admin), caughtUp(2), 60_000);
   expect(done.rules[0]).toMatchObject({ delivery: 'exactly-once', stopped: null });
+  const cli = await runWeir(['mirror', 'status', '--admin', edge.admin], { cwd: edgeDir.dir });
+  expect(cli.stdout).toMatch(/^ {2}exactly-once: [1-9]\d* transactions committed$/m);
   const exited = once(edge.child, 'exit');
   edge.child.kill('SIGTERM');
   await exited;
