@@ -21,16 +21,15 @@
  * than fence it back and forth.
  */
 import { isWeirError } from '../../src/errors.js';
-import type { DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordLog } from '../../src/store/types.js';
-import { connectProducer, disconnect, type KafkaModule, type LibrdKafkaError, type MessageHeader } from './client.js';
+import { connectProducer, disconnect, type KafkaModule, type LibrdKafkaError } from './client.js';
 import { readCommittedChunk } from './committed-chunk.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
 import { cursorKey, cursorPartition, cursorRecord, readUpstreamCursors, type UpstreamCursors } from './cursor-topic.js';
 import type { RuleCounters } from './deliveries.js';
+import { headersWithOrigin, recordOrigin } from './origin.js';
 import type { PartitionMirror } from './partition.js';
-import { ORIGIN_HEADERS } from './pumps.js';
 import { ByteRateLimit } from './rate-limit.js';
 import { fencedError, isFenced, transactionalConfig, TxnProducer } from './txn-producer.js';
 import { backoffMs, raceAbort, sleep } from './waiting.js';
@@ -240,9 +239,10 @@ export class ExactlyOnceSender {
   /** Hands the records to the producer (inside the open transaction); returns their record bytes. */
   private produce(txn: TxnProducer, pm: PartitionMirror, records: ReturnType<typeof readCommittedChunk>['records']): number {
     const partition = this.spec.partitioning === 'same' ? pm.partition : -1;
+    const origin = recordOrigin(this.deps.deviceId, pm, this.spec.originHeaders);
     let total = 0;
     for (const r of records) {
-      const { headers, bytes } = recordHeaders(this.deps.deviceId, pm, r);
+      const { headers, bytes } = headersWithOrigin(r, origin);
       // Copies: key and value are views into the batch, which librdkafka must not outlive.
       txn.producer.produce(pm.upstreamTopic, partition, r.value === null ? null : Buffer.from(r.value), r.key === null ? null : Buffer.from(r.key), r.timestamp, undefined, headers);
       total += bytes;
@@ -303,22 +303,4 @@ export class ExactlyOnceSender {
     this.connected = connected;
     this.since = Date.now();
   }
-}
-
-/** The record's own headers and the origin headers the at-least-once pumps send, and its record bytes. */
-function recordHeaders(deviceId: string, pm: PartitionMirror, r: DecodedRecord): { headers: MessageHeader[]; bytes: number } {
-  const headers: MessageHeader[] = [];
-  let bytes = (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (const h of r.headers) {
-    // librdkafka's binding takes no null header value; Kafka readers see an empty one.
-    headers.push({ [h.key]: h.value ?? Buffer.alloc(0) });
-    bytes += h.key.length + (h.value?.length ?? 0);
-  }
-  headers.push(
-    { [ORIGIN_HEADERS.device]: Buffer.from(deviceId) },
-    { [ORIGIN_HEADERS.topic]: Buffer.from(pm.topic) },
-    { [ORIGIN_HEADERS.partition]: Buffer.from(String(pm.partition)) },
-    { [ORIGIN_HEADERS.offset]: Buffer.from(String(r.offset)) },
-  );
-  return { headers, bytes };
 }
