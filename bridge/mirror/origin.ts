@@ -5,9 +5,9 @@
  *
  * - `compact` (the default): one header, `weir.origin: <device>/<topic>/<partition>/<offset>`.
  *   Topic names cannot hold "/" (Kafka's rule: [a-zA-Z0-9._-]) and partition and offset are
- *   numbers, so the value splits from the right even when a device id holds "/". One header
- *   instead of four is a quarter of the header objects the client converts per record, and about
- *   half of the bytes a 100-byte record gains.
+ *   numbers, so the value splits from the right even when a device id holds "/". The client
+ *   converts every header of every record on its own, so one header instead of four is most of
+ *   the origin's cost gone, and about 60 bytes a record fewer before compression.
  * - `four`: the four headers of earlier versions, `weir.origin.device`, `.topic`, `.partition`,
  *   `.offset`, for datacenter consumers written against them.
  */
