@@ -23,7 +23,7 @@
 import { isWeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordLog } from '../../src/store/types.js';
-import { connectProducer, disconnect, type KafkaModule, type LibrdKafkaError } from './client.js';
+import { connectProducer, type KafkaModule, type LibrdKafkaError } from './client.js';
 import { readCommittedChunk } from './committed-chunk.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
 import { cursorKey, cursorPartition, cursorRecord, readUpstreamCursors, type UpstreamCursors } from './cursor-topic.js';
@@ -63,6 +63,8 @@ export class ExactlyOnceSender {
   /** Partitions put at the upstream's cursor since the current producer was initialised. */
   private positioned = new WeakSet<PartitionMirror>();
   private upstreamCursors: UpstreamCursors = new Map();
+  /** The current producer is initialised and its cursors read: from then its statistics tell `connected`. */
+  private initialised = false;
   /** The cursor topic's partition count, read with the cursors. */
   private cursorPartitions = 1;
   private wakeIdle: (() => void) | undefined;
@@ -101,11 +103,10 @@ export class ExactlyOnceSender {
     this.wake();
     const finished = await Promise.race([this.loop.then(() => true), sleep(timeoutMs).then(() => false)]);
     if (finished) return;
-    // The transaction did not commit in time: it stays open upstream until the next start's
-    // initTransactions aborts it (or its timeout does); its records are sent again then.
-    const p = this.current;
-    this.current = undefined;
-    if (p !== undefined) await disconnect(p.producer, 0);
+    // The transaction did not commit in time: the stop goes on without it. The producer is
+    // closed once its call returns (txn-producer.ts); if the commit did not make it, the next
+    // start's initTransactions aborts the transaction (or its timeout does) and sends it again.
+    void this.current?.close();
   }
 
   private async run(): Promise<void> {
@@ -133,6 +134,10 @@ export class ExactlyOnceSender {
     const producer = new this.deps.kafka.Producer(transactionalConfig(this.upstream, this.spec, this.deps.deviceId));
     producer.on('event.error', (err: LibrdKafkaError) => this.noteError(err, 'upstream client error'));
     const txn = new TxnProducer(producer);
+    producer.on('event.stats', (stats: { message: string }) => {
+      const up = brokersUp(stats.message);
+      if (this.current === txn && this.initialised && up !== undefined) this.setConnected(up);
+    });
     this.current = txn;
     await connectProducer(producer, CONNECT_TIMEOUT_MS);
     producer.setPollInterval(5);
@@ -141,6 +146,7 @@ export class ExactlyOnceSender {
     this.upstreamCursors = read.cursors;
     this.cursorPartitions = read.partitions;
     this.positioned = new WeakSet();
+    this.initialised = true;
     this.setConnected(true);
     this.log.info({ cursors: this.upstreamCursors.size, cursorTopic: this.spec.cursorTopic }, 'exactly-once mirror initialised its transactional producer and read its upstream cursors');
   }
@@ -148,10 +154,11 @@ export class ExactlyOnceSender {
   private async close(): Promise<void> {
     const p = this.current;
     this.current = undefined;
+    this.initialised = false;
     this.inFlight = 0;
     this.reading.clear();
     this.setConnected(false);
-    if (p !== undefined) await disconnect(p.producer, 0);
+    await p?.close();
   }
 
   /** Step 3, until stop: one transaction per turn, or a wait for local data. */
@@ -302,5 +309,15 @@ export class ExactlyOnceSender {
     if (this.connected === connected) return;
     this.connected = connected;
     this.since = Date.now();
+  }
+}
+
+/** Some broker connection is UP, from librdkafka's statistics (as the at-least-once link reads them); undefined for a malformed line. */
+function brokersUp(json: string): boolean | undefined {
+  try {
+    const stats = JSON.parse(json) as { brokers?: Record<string, { nodeid: number; state: string }> };
+    return Object.values(stats.brokers ?? {}).some((b) => b.nodeid >= 0 && b.state === 'UP');
+  } catch {
+    return undefined;
   }
 }

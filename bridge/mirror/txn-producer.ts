@@ -8,7 +8,7 @@
  * transaction and makes every later write or commit of the first fail with a fatal FENCED error.
  */
 import { WeirError } from '../../src/errors.js';
-import { producerConfig, type KafkaModule, type LibrdKafkaError, type Producer } from './client.js';
+import { disconnect, producerConfig, type KafkaModule, type LibrdKafkaError, type Producer } from './client.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
 
 /**
@@ -57,24 +57,54 @@ function settle(op: string, run: (cb: (err: LibrdKafkaError | null | undefined) 
   });
 }
 
-/** The transaction calls of one producer, as promises that reject with librdkafka's error. */
+/**
+ * The transaction calls of one producer, as promises that reject with librdkafka's error.
+ *
+ * A producer must not be disconnected while a transaction call runs: the call runs on a worker
+ * thread and goes on queueing requests (commitTransaction flushes, then ends the transaction),
+ * and one queued on a producer being destroyed fails an assertion inside librdkafka ("rk_ops
+ * queue disabled") that aborts the whole process. So `close()` waits for the call under way
+ * (each is bounded by CALL_TIMEOUT_MS), and no call starts once it began.
+ */
 export class TxnProducer {
+  private closed = false;
+  /** The transaction call under way, settled or not (never rejects). */
+  private underWay: Promise<unknown> = Promise.resolve();
+
   constructor(readonly producer: Producer) {}
 
   init(): Promise<void> {
-    return settle('initTransactions', (cb) => this.producer.initTransactions(CALL_TIMEOUT_MS, cb));
+    return this.call('initTransactions', (cb) => this.producer.initTransactions(CALL_TIMEOUT_MS, cb));
   }
 
   begin(): Promise<void> {
-    return settle('beginTransaction', (cb) => this.producer.beginTransaction(cb));
+    return this.call('beginTransaction', (cb) => this.producer.beginTransaction(cb));
   }
 
   commit(): Promise<void> {
-    return settle('commitTransaction', (cb) => this.producer.commitTransaction(CALL_TIMEOUT_MS, cb));
+    return this.call('commitTransaction', (cb) => this.producer.commitTransaction(CALL_TIMEOUT_MS, cb));
   }
 
   abort(): Promise<void> {
-    return settle('abortTransaction', (cb) => this.producer.abortTransaction(CALL_TIMEOUT_MS, cb));
+    return this.call('abortTransaction', (cb) => this.producer.abortTransaction(CALL_TIMEOUT_MS, cb));
+  }
+
+  /**
+   * Disconnects once the call under way returned (what is not committed is aborted by the next
+   * initTransactions, or by its timeout).
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.underWay;
+    await disconnect(this.producer, 0);
+  }
+
+  private call(op: string, run: (cb: (err: LibrdKafkaError | null | undefined) => void) => void): Promise<void> {
+    if (this.closed) return Promise.reject(new WeirError('MIRROR_TXN_FAILED', `${op}: the producer was closed`));
+    const done = settle(op, run);
+    this.underWay = done.catch(() => undefined);
+    return done;
   }
 }
 

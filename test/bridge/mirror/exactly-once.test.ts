@@ -86,3 +86,40 @@ it('sends every record once inside transactions with its cursor, and resumes fro
   for (const r of await readUpstream(bootstrap, 'weir-mirror-cursors')) placed.set(r.key!, (placed.get(r.key!) ?? new Set()).add(r.partition));
   expect([...placed.values()].map((s) => s.size)).toEqual([1, 1]);
 }, 60_000);
+
+it('shows an upstream outage as not connected, and after it sends what waited, once', async () => {
+  const { upstream, edgeDir } = setUp;
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { delivery: 'exactly-once', max_in_flight: 50 }));
+  await edge.store.createTopic(TOPIC, { partitions: 2 });
+  await append(edge, 0, 100);
+  await waitForStatus(() => mirrorStatusOf(edge!), (s) => caughtUp(2)(s) && s.rules[0]!.connected);
+  upstream.proxy.refuse = true;
+  upstream.proxy.cutAll();
+  await append(edge, 100, 100);
+  const down = await waitForStatus(() => mirrorStatusOf(edge!), (s) => !s.rules[0]!.connected, 20_000);
+  expect(down.rules[0]!.partitions.every((p) => p.cursor >= 100 && p.cursor <= 200)).toBe(true);
+  upstream.proxy.refuse = false;
+  const back = await waitForStatus(() => mirrorStatusOf(edge!), (s) => caughtUp(2)(s) && s.rules[0]!.connected, 60_000);
+  expect(back.rules[0]).toMatchObject({ stopped: null, acked: 400 });
+  checkExactlyOnce(await readUpstream(`127.0.0.1:${upstream.proxy.port}`, UP_TOPIC), edgeOffsets(edge));
+}, 90_000);
+
+it('stops within its stop timeout while a commit waits for an unreachable upstream, and closes the producer only after the commit returned', async () => {
+  const { upstream, edgeDir } = setUp;
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { delivery: 'exactly-once' }));
+  await edge.store.createTopic(TOPIC, { partitions: 2 });
+  await append(edge, 0, 10);
+  await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2));
+  upstream.proxy.refuse = true;
+  upstream.proxy.cutAll();
+  await append(edge, 10, 10);
+  await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]!.inFlight > 0);
+  const stopping = Date.now();
+  await edge.shutdown('test');
+  edge = undefined;
+  // mirror.stop_timeout_ms is 3 s by default.
+  expect(Date.now() - stopping).toBeLessThan(6000);
+  // The commit gives up within its own 30 s; disconnecting during it used to abort the process
+  // (librdkafka's "rk_ops queue disabled" assertion), which would end this test's worker here.
+  await new Promise((resolve) => setTimeout(resolve, 32_000));
+}, 60_000);
