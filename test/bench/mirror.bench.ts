@@ -13,8 +13,13 @@
  * Each scenario runs in a fresh child process (this file with an argument), so peak RssAnon is
  * that scenario's own. One JSON line per scenario, then a summary line with the ratios.
  *
+ * And the `forward` side (mirror-forward.ts): the stored batches re-encoded with an origin header
+ * per record and sent as Produce requests by a minimal sender of Weir's own, as an upper bound
+ * for that design (no idempotence, no retries).
+ *
  * Env: BENCH_RECORDS (default 1000000), BENCH_PARTITIONS (4), BENCH_OUTAGE_MS (20000, 0 leaves
- * the outage out), BENCH_REPEAT (1), BENCH_RAW=0 (leaves the raw client out), BENCH_RULE (JSON
+ * the outage out), BENCH_REPEAT (1), BENCH_RAW=0 (leaves the raw client out), BENCH_FORWARD=0
+ * (leaves the forward side out), BENCH_RULE (JSON
  * merged into the mirror rule, e.g. '{"origin_headers":"four"}'), BENCH_RULES (a JSON list of such
  * rules, each a side of its own, e.g. '[{"origin_headers":"four"},{}]'), BENCH_PROFILE_DIR=dir
  * (each scenario's process runs with --cpu-prof).
@@ -31,6 +36,7 @@ import { openStore } from '../../src/store/index.js';
 import { storeOptions, tempDir } from '../helpers/store.js';
 import { mirrorEnv, startEdge, startUpstream, totalLag, type Upstream } from '../bridge/mirror/helpers.js';
 import { median } from './percentile.js';
+import { forwardStored } from './mirror-forward.js';
 import { processCpuSeconds, timedWithCpu } from './process-cpu.js';
 import { trackPeakRss } from './rss.js';
 import type { MirrorStatus } from '../../bridge/mirror/status.js';
@@ -40,6 +46,7 @@ const PARTITIONS = Number(process.env['BENCH_PARTITIONS'] ?? 4);
 const OUTAGE_MS = Number(process.env['BENCH_OUTAGE_MS'] ?? 20_000);
 const REPEAT = Number(process.env['BENCH_REPEAT'] ?? 1);
 const WITH_RAW = process.env['BENCH_RAW'] !== '0';
+const WITH_FORWARD = process.env['BENCH_FORWARD'] !== '0';
 const RULE = JSON.parse(process.env['BENCH_RULE'] ?? '{}') as Record<string, unknown>;
 /** Mirror variants run side by side, each its own side of every round (BENCH_RULE is the child's). */
 const RULES = JSON.parse(process.env['BENCH_RULES'] ?? JSON.stringify([RULE])) as Record<string, unknown>[];
@@ -102,11 +109,10 @@ async function raw(port: number): Promise<Result> {
   return { scenario: 'raw-client', records: RECORDS, seconds: round(seconds), recordsPerSec: Math.round(RECORDS / seconds), peakRssAnonMB: peak.rssAnonMB, failed };
 }
 
-/** Fills an edge store with the backlog, then starts Weir with the mirror and times the drain. */
-async function mirror(port: number, outageMs: number): Promise<Result> {
+/** An edge store holding the backlog: `per` records of 100 B in each partition of sensors.bench, 5000 to a stored batch. */
+async function fillEdge(): Promise<{ dir: { dir: string; cleanup(): void }; store: Awaited<ReturnType<typeof openStore>>; per: number }> {
   const dir = tempDir('weir-bench-edge-');
-  const logger = pino({ level: 'silent' });
-  const store = await openStore(storeOptions(dir.dir), logger);
+  const store = await openStore(storeOptions(dir.dir), pino({ level: 'silent' }));
   await store.createTopic('sensors.bench', { partitions: PARTITIONS });
   const per = Math.ceil(RECORDS / PARTITIONS);
   const jobs: Promise<unknown>[] = [];
@@ -117,6 +123,30 @@ async function mirror(port: number, outageMs: number): Promise<Result> {
     }
   }
   await Promise.all(jobs);
+  return { dir, store, per };
+}
+
+/** The same backlog sent by forwardStored (mirror-forward.ts) to `topic`: a producer of Weir's own, as an upper bound. */
+async function forward(port: number, topic: string): Promise<Result> {
+  const { dir, store, per } = await fillEdge();
+  const rss = trackPeakRss(100);
+  const cpuAtStart = process.cpuUsage();
+  const started = performance.now();
+  await forwardStored(store, 'sensors.bench', PARTITIONS, per, port, topic);
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuAtStart);
+  const total = per * PARTITIONS;
+  const out: Result = { scenario: 'forward', records: total, seconds: round(seconds), recordsPerSec: Math.round(total / seconds), peakRssAnonMB: rss.stop().rssAnonMB };
+  out.cpuSeconds = round((cpu.user + cpu.system) / 1e6);
+  out.cpuSecondsPerMillion = round(((cpu.user + cpu.system) / 1e6 / total) * 1e6);
+  await store.close();
+  dir.cleanup();
+  return out;
+}
+
+/** Starts Weir with the mirror over the backlog and times the drain (or, with `outageMs`, samples memory during an outage). */
+async function mirror(port: number, outageMs: number): Promise<Result> {
+  const { dir, store, per } = await fillEdge();
   await store.close();
   const total = per * PARTITIONS;
 
@@ -166,17 +196,29 @@ function round(n: number): number {
 async function kcat(upstream: Upstream, files: string[], roundNo: number): Promise<Result> {
   const bootstrap = `127.0.0.1:${upstream.proxy.port}`;
   const topic = `kcat-${roundNo}`;
-  // Created (auto-created by the metadata request) before the clock starts: the mirror's topic
-  // is created by its first run too, and librdkafka waits for a new topic's leader.
-  await promisify(execFile)('kcat', ['-L', '-b', bootstrap, '-t', topic], { encoding: 'utf8' });
+  await createTopic(bootstrap, topic);
   const started = performance.now();
   const runs = await Promise.all(files.map((file, p) => timedWithCpu('kcat', ['-P', '-X', 'acks=-1', '-b', bootstrap, '-t', topic, '-p', String(p), '-l', file])));
   const seconds = (performance.now() - started) / 1000;
-  const { stdout } = await promisify(execFile)('kcat', ['-Q', '-b', bootstrap, ...files.flatMap((_, p) => ['-t', `${topic}:${p}:-1`])], { encoding: 'utf8' });
-  const landed = [...stdout.matchAll(/offset (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
-  if (landed !== RECORDS) throw new Error(`kcat: ${landed} records upstream, expected ${RECORDS}: ${stdout}`);
+  await checkLanded(bootstrap, topic);
   const kcatCpu = runs.reduce((n, r) => n + r.cpuSeconds, 0);
   return { scenario: 'kcat', records: RECORDS, seconds: round(seconds), eachSeconds: runs.map((r) => round(r.seconds)), recordsPerSec: Math.round(RECORDS / seconds), peakRssAnonMB: 0, cpuSeconds: round(kcatCpu), cpuSecondsPerMillion: round((kcatCpu / RECORDS) * 1e6) };
+}
+
+/**
+ * Creates `topic` upstream (the metadata request auto-creates it) before a side's clock starts:
+ * the mirror's topic is created by its first run too, and a client waits for a new topic's leader.
+ */
+async function createTopic(bootstrap: string, topic: string): Promise<void> {
+  await promisify(execFile)('kcat', ['-L', '-b', bootstrap, '-t', topic], { encoding: 'utf8' });
+}
+
+/** Throws unless the upstream's high watermarks of `topic` add up to the records sent. */
+async function checkLanded(bootstrap: string, topic: string): Promise<void> {
+  const partitions = Array.from({ length: PARTITIONS }, (_, p) => ['-t', `${topic}:${p}:-1`]).flat();
+  const { stdout } = await promisify(execFile)('kcat', ['-Q', '-b', bootstrap, ...partitions], { encoding: 'utf8' });
+  const landed = [...stdout.matchAll(/offset (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  if (landed !== RECORDS) throw new Error(`${topic}: ${landed} records upstream, expected ${RECORDS}: ${stdout}`);
 }
 
 /** The files kcat sends: partition p's share of the records, one 100-byte value a line. */
@@ -209,24 +251,34 @@ async function main(): Promise<void> {
   if (mode === 'raw') return void process.stdout.write(`${JSON.stringify(await raw(Number(port)))}\n`);
   if (mode === 'mirror') return void process.stdout.write(`${JSON.stringify(await mirror(Number(port), 0))}\n`);
   if (mode === 'outage') return void process.stdout.write(`${JSON.stringify(await mirror(Number(port), OUTAGE_MS))}\n`);
+  if (mode === 'forward') return void process.stdout.write(`${JSON.stringify(await forward(Number(port), process.argv[4]!))}\n`);
 
   const upstream = await startUpstream({ WEIR_TOPIC_DEFAULTS__PARTITIONS: String(PARTITIONS) });
   const files = tempDir('weir-bench-kcat-');
   try {
     const kcatInput = kcatFiles(files.dir);
     // Asynchronous: the fault proxy in front of the upstream runs in this process's event loop.
-    const child = async (m: string, rule: Record<string, unknown> = RULE, name = m): Promise<Result> => {
+    const child = async (m: string, rule: Record<string, unknown> = RULE, name = m, extra: string[] = []): Promise<Result> => {
       const prof = PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=mirror-${name}.cpuprofile`];
       const env = { ...process.env, BENCH_RULE: JSON.stringify(rule) };
-      const { stdout } = await promisify(execFile)(process.execPath, [...prof, SELF, m, String(upstream.proxy.port)], { encoding: 'utf8', maxBuffer: 1 << 24, env });
+      const { stdout } = await promisify(execFile)(process.execPath, [...prof, SELF, m, String(upstream.proxy.port), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24, env });
       const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as Result;
       if (m === 'mirror') result.rule = rule;
+      return result;
+    };
+    const bootstrap = `127.0.0.1:${upstream.proxy.port}`;
+    const forwardSide = async (roundNo: number): Promise<Result> => {
+      const topic = `forward-${roundNo}`;
+      await createTopic(bootstrap, topic);
+      const result = await child('forward', RULE, 'forward', [topic]);
+      await checkLanded(bootstrap, topic);
       return result;
     };
     const mirrorSides = RULES.map((rule, i): [string, (roundNo: number) => Promise<Result>] => [RULES.length === 1 ? 'mirror' : `mirror${i}`, () => child('mirror', rule, `mirror${i}`)]);
     const sides: Record<string, (roundNo: number) => Promise<Result>> = {
       kcat: (i) => kcat(upstream, kcatInput, i),
       ...(WITH_RAW ? { raw: () => child('raw') } : {}),
+      ...(WITH_FORWARD ? { forward: (i: number) => forwardSide(i) } : {}),
       ...Object.fromEntries(mirrorSides),
     };
     const runs: Record<string, Result[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
@@ -256,6 +308,11 @@ async function main(): Promise<void> {
     if (WITH_RAW) {
       summary.rawRecordsPerSec = rate('raw');
       for (const [name] of mirrorSides) summary[`${name}VsRaw`] = round(rate(name) / rate('raw'));
+    }
+    if (WITH_FORWARD) {
+      summary.forwardRecordsPerSec = rate('forward');
+      summary.forwardVsKcat = round(rate('forward') / rate('kcat'));
+      summary.forwardCpuSecondsPerMillion = median(runs['forward']!.map((r) => r.cpuSecondsPerMillion as number));
     }
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } finally {
