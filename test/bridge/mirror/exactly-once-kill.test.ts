@@ -8,15 +8,13 @@
  * cursors are the edge's log ends. read_uncommitted shows what the kills and faults left behind
  * in aborted transactions, which read_committed must not show.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MirrorStatus } from '../../../bridge/mirror/status.js';
-import { assertBuilt, runWeir, spawnWeir, waitForLog } from '../../cli/helpers.js';
+import { assertBuilt, runWeir } from '../../cli/helpers.js';
 import { openTestStore, tempDir } from '../../helpers/store.js';
 import { checkExactlyOnce, committedCursors, readUpstream } from './exactly-once-helpers.js';
-import { caughtUp, mirrorEnv, startUpstream, waitForStatus, type Upstream } from './helpers.js';
+import { caughtUp, mirrorEnv, mirrorStatusAt, startEdgeProcess, startUpstream, waitForStatus, type Upstream } from './helpers.js';
 
 const KILLS = 12;
 /**
@@ -41,24 +39,8 @@ afterAll(async () => {
   edgeDir.cleanup();
 });
 
-async function startEdgeProcess(): Promise<{ child: ChildProcessWithoutNullStreams; admin: string; kafka: string }> {
-  const child = spawnWeir(['start'], {
-    cwd: edgeDir.dir,
-    env: {
-      WEIR_STORE__DIR: edgeDir.dir,
-      WEIR_MQTT__ENABLED: 'false',
-      WEIR_TOPIC_DEFAULTS__PARTITIONS: '2',
-      WEIR_LOG__LEVEL: 'info',
-      ...mirrorEnv(upstream.proxy.port, { delivery: 'exactly-once', max_in_flight: 500, batch_size: 100 }),
-    },
-  });
-  const ready = await waitForLog(child, 'ready');
-  child.stdout.resume();
-  return { child, admin: String(ready.admin), kafka: String(ready.kafka) };
-}
-
-async function status(admin: string): Promise<MirrorStatus> {
-  return (await (await fetch(`http://${admin}/api/mirror`)).json()) as MirrorStatus;
+function startEdge(): ReturnType<typeof startEdgeProcess> {
+  return startEdgeProcess(edgeDir.dir, mirrorEnv(upstream.proxy.port, { delivery: 'exactly-once', max_in_flight: 500, batch_size: 100 }));
 }
 
 /** Produces batches of 100 to the edge until `stop()` or the edge dies; what it acknowledged goes to `acked`. */
@@ -92,7 +74,7 @@ it(`a read_committed reader upstream sees every record once across ${KILLS} SIGK
   const acked = new Set<string>();
   let seq = 0;
   for (let round = 0; round < KILLS; round++) {
-    const edge = await startEdgeProcess();
+    const edge = await startEdge();
     const stopWriting = await produceUntilStopped(edge.kafka, acked, () => seq++);
     if (round === OUTAGE_FROM_ROUND || round === OUTAGE_TO_ROUND) {
       await new Promise((r) => setTimeout(r, 300));
@@ -115,11 +97,11 @@ it(`a read_committed reader upstream sees every record once across ${KILLS} SIGK
   expect(acked.size).toBeGreaterThan(KILLS * 100);
 
   // Last start: catch up under load, then stop cleanly.
-  const edge = await startEdgeProcess();
+  const edge = await startEdge();
   const stopWriting = await produceUntilStopped(edge.kafka, acked, () => seq++);
   await new Promise((r) => setTimeout(r, 1000));
   await stopWriting();
-  const done = await waitForStatus(() => status(edge.admin), caughtUp(2), 60_000);
+  const done = await waitForStatus(() => mirrorStatusAt(edge.admin), caughtUp(2), 60_000);
   expect(done.rules[0]).toMatchObject({ delivery: 'exactly-once', stopped: null });
   const cli = await runWeir(['mirror', 'status', '--admin', edge.admin], { cwd: edgeDir.dir });
   expect(cli.stdout).toMatch(/^ {2}exactly-once: [1-9]\d* transactions committed$/m);

@@ -176,6 +176,22 @@ export async function mirrorStatusOf(weir: RunningWeir): Promise<MirrorStatus> {
   return (await res.json()) as MirrorStatus;
 }
 
+/** An edge `weir start` child process (the kill tests): its store in `dir`, 2 partitions a topic, the mirror from `mirror`. */
+export async function startEdgeProcess(dir: string, mirror: Record<string, string>): Promise<{ child: ChildProcessWithoutNullStreams; admin: string; kafka: string }> {
+  const child = spawnWeir(['start'], {
+    cwd: dir,
+    env: { WEIR_STORE__DIR: dir, WEIR_MQTT__ENABLED: 'false', WEIR_TOPIC_DEFAULTS__PARTITIONS: '2', WEIR_LOG__LEVEL: 'info', ...mirror },
+  });
+  const ready = await waitForLog(child, 'ready');
+  child.stdout.resume();
+  return { child, admin: String(ready.admin), kafka: String(ready.kafka) };
+}
+
+/** The mirror status of a Weir process from its admin address. */
+export async function mirrorStatusAt(admin: string): Promise<MirrorStatus> {
+  return (await (await fetch(`http://${admin}/api/mirror`)).json()) as MirrorStatus;
+}
+
 /** Polls until `check` holds (status from the admin API), or fails with the last status. */
 export async function waitForStatus(read: () => Promise<MirrorStatus>, check: (s: MirrorStatus) => boolean, timeoutMs = 30_000): Promise<MirrorStatus> {
   const deadline = Date.now() + timeoutMs;

@@ -5,14 +5,12 @@
  * acknowledged record is upstream, each origin partition in order with no gap; duplicates are the
  * re-sends of a crash's window: `max_in_flight` counts what was sent past the saved cursors.
  */
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { MirrorStatus } from '../../../bridge/mirror/status.js';
-import { assertBuilt, runWeir, spawnWeir, waitForLog } from '../../cli/helpers.js';
+import { assertBuilt, runWeir } from '../../cli/helpers.js';
 import { openTestStore, tempDir } from '../../helpers/store.js';
-import { caughtUp, checkArrived, mirrorEnv, startUpstream, waitForStatus, type Upstream } from './helpers.js';
+import { caughtUp, checkArrived, mirrorEnv, mirrorStatusAt, startEdgeProcess, startUpstream, waitForStatus, type Upstream } from './helpers.js';
 
 const KILLS = 10;
 const MAX_IN_FLIGHT = 500;
@@ -29,31 +27,15 @@ afterAll(async () => {
   edgeDir.cleanup();
 });
 
-async function startEdgeProcess(): Promise<{ child: ChildProcessWithoutNullStreams; admin: string; kafka: string }> {
-  const child = spawnWeir(['start'], {
-    cwd: edgeDir.dir,
-    env: {
-      WEIR_STORE__DIR: edgeDir.dir,
-      WEIR_MQTT__ENABLED: 'false',
-      WEIR_TOPIC_DEFAULTS__PARTITIONS: '2',
-      WEIR_LOG__LEVEL: 'info',
-      ...mirrorEnv(upstream.proxy.port, { max_in_flight: MAX_IN_FLIGHT, batch_size: 100 }),
-    },
-  });
-  const ready = await waitForLog(child, 'ready');
-  child.stdout.resume();
-  return { child, admin: String(ready.admin), kafka: String(ready.kafka) };
-}
-
-async function status(admin: string): Promise<MirrorStatus> {
-  return (await (await fetch(`http://${admin}/api/mirror`)).json()) as MirrorStatus;
+function startEdge(): ReturnType<typeof startEdgeProcess> {
+  return startEdgeProcess(edgeDir.dir, mirrorEnv(upstream.proxy.port, { max_in_flight: MAX_IN_FLIGHT, batch_size: 100 }));
 }
 
 it(`every acknowledged record reaches the upstream across ${KILLS} SIGKILLs of the edge`, async () => {
   const acked = new Set<string>();
   let seq = 0;
   for (let round = 0; round < KILLS; round++) {
-    const edge = await startEdgeProcess();
+    const edge = await startEdge();
     const kafka = new Kafka({ clientId: 'kill-test', brokers: [edge.kafka], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
     const producer = kafka.producer({ allowAutoTopicCreation: true });
     await producer.connect();
@@ -81,8 +63,8 @@ it(`every acknowledged record reaches the upstream across ${KILLS} SIGKILLs of t
   expect(acked.size).toBeGreaterThan(KILLS * 100);
 
   // Last start: let it catch up, then stop it cleanly.
-  const edge = await startEdgeProcess();
-  await waitForStatus(() => status(edge.admin), caughtUp(2), 60_000);
+  const edge = await startEdge();
+  await waitForStatus(() => mirrorStatusAt(edge.admin), caughtUp(2), 60_000);
   // `weir mirror status` reads the same figures from the running process.
   const cli = await runWeir(['mirror', 'status', '--admin', edge.admin], { cwd: edgeDir.dir });
   expect(cli.code).toBe(0);
