@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { requireKcat } from '../../helpers/required-tools.js';
+import { originOf } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -41,17 +42,6 @@ export async function committedCursors(bootstrap: string, cursorTopic = 'weir-mi
     out.set(`${device}/${rule}/${topic}/${partition}`, (JSON.parse(r.value ?? '{}') as { next: number }).next);
   }
   return out;
-}
-
-/** A record's origin, from the compact `weir.origin` header or the four `weir.origin.*` ones. */
-export function originOf(r: CommittedRecord): { device: string; partition: number; offset: number } {
-  const compact = r.headers['weir.origin'];
-  if (compact !== undefined) {
-    const m = /^(.*)\/[a-zA-Z0-9._-]+\/(\d+)\/(\d+)$/s.exec(compact);
-    if (m === null) throw new Error(`malformed weir.origin header: ${compact}`);
-    return { device: m[1]!, partition: Number(m[2]), offset: Number(m[3]) };
-  }
-  return { device: r.headers['weir.origin.device'] ?? '', partition: Number(r.headers['weir.origin.partition']), offset: Number(r.headers['weir.origin.offset']) };
 }
 
 /**

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { RunningWeir } from '../../../src/main.js';
 import { openTestStore } from '../../helpers/store.js';
 import { checkExactlyOnce, committedCursors, readUpstream } from './exactly-once-helpers.js';
-import { caughtUp, mirrorEnv, mirrorStatusOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type MirrorTestSetUp } from './helpers.js';
+import { caughtUp, localTransactionWriter, mirrorEnv, mirrorStatusOf, originOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type MirrorTestSetUp } from './helpers.js';
 
 const TOPIC = 'sensors.eo';
 const UP_TOPIC = `edge.edge-1.${TOPIC}`;
@@ -122,4 +122,28 @@ it('stops within its stop timeout while a commit waits for an unreachable upstre
   // The commit gives up within its own 30 s; disconnecting during it used to abort the process
   // (librdkafka's "rk_ops queue disabled" assertion), which would end this test's worker here.
   await new Promise((resolve) => setTimeout(resolve, 32_000));
+}, 60_000);
+
+it('sends what local transactions committed, never what they aborted, and holds an open one, with the cursor past markers', async () => {
+  const { upstream, edgeDir } = setUp;
+  const topic = 'sensors.eotxn';
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { delivery: 'exactly-once' }));
+  await edge.store.createTopic(topic, { partitions: 1 });
+  const w = localTransactionWriter(edge, topic);
+  await w.plain('before'); // 0
+  await w.transactional(1, ['committed-1', 'committed-2']); // 1-2
+  await w.end(1, true); // 3
+  await w.transactional(2, ['aborted-1']); // 4
+  await w.end(2, false); // 5
+  await w.transactional(3, ['open-1']); // 6, open
+  await w.plain('after-open'); // 7
+  const bootstrap = `127.0.0.1:${upstream.proxy.port}`;
+  const held = await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]?.partitions[0]?.cursor === 6);
+  expect(held.rules[0]!.acked).toBe(3);
+  expect((await committedCursors(bootstrap)).get(`edge-1/r1/${topic}/0`)).toBe(6);
+  await w.end(3, true); // 8
+  await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]?.partitions[0]?.cursor === 9);
+  const values = (await readUpstream(bootstrap, `edge.edge-1.${topic}`)).map((r) => [originOf(r).offset, r.value]);
+  expect(values).toEqual([[0, 'before'], [1, 'committed-1'], [2, 'committed-2'], [6, 'open-1'], [7, 'after-open']]);
+  expect((await committedCursors(bootstrap)).get(`edge-1/r1/${topic}/0`)).toBe(9);
 }, 60_000);

@@ -10,7 +10,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../../src/config/load.js';
-import { decodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
+import { decodeRecordBatch, encodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
 import { startWeir, type RunningWeir } from '../../../src/main.js';
 import { ORIGIN_HEADERS, parseCompactOrigin } from '../../../bridge/mirror/origin.js';
 import type { MirrorStatus } from '../../../bridge/mirror/status.js';
@@ -161,6 +161,27 @@ export async function startEdge(dir: string, env: Record<string, string>, logger
     cwd: dir,
   });
   return startWeir(config, logger);
+}
+
+/**
+ * Writes to partition 0 of `topic` at the edge as a transactional producer's Produce and the
+ * coordinator's markers would store them (client-built batches); each resolves to the base
+ * offset the store gave.
+ */
+export function localTransactionWriter(weir: RunningWeir, topic: string) {
+  const sequences = new Map<number, number>();
+  return {
+    plain: async (value: string) => (await weir.store.appendRecords(topic, 0, [{ key: Buffer.from('k'), value: Buffer.from(value) }])).baseOffset,
+    transactional: async (producerId: number, values: string[]) => {
+      const seq = sequences.get(producerId) ?? 0;
+      sequences.set(producerId, seq + values.length);
+      const records = values.map((v) => ({ key: Buffer.from('k'), value: Buffer.from(v) }));
+      const batch = encodeRecordBatch({ baseOffset: 0, records, producerId, producerEpoch: 0, baseSequence: seq, transactional: true });
+      return (await weir.store.appendBatches(topic, 0, batch)).baseOffset;
+    },
+    end: async (producerId: number, commit: boolean) =>
+      (await weir.store.appendTransactionMarker(topic, 0, { producerId, producerEpoch: 0, commit, coordinatorEpoch: 0 })).baseOffset,
+  };
 }
 
 /** A logger that keeps every JSON line (info and up) for a test to read. */

@@ -9,9 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { encodeRecordBatch } from '../../../src/kafka/protocol/record-batch.js';
 import type { RunningWeir } from '../../../src/main.js';
-import { mirrorEnv, mirrorStatusOf, originOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type MirrorTestSetUp } from './helpers.js';
+import { localTransactionWriter, mirrorEnv, mirrorStatusOf, originOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type MirrorTestSetUp } from './helpers.js';
 
 const TOPIC = 'sensors.txn';
 
@@ -28,28 +27,11 @@ afterEach(async () => {
   edge = undefined;
 });
 
-/** Writes to the edge's partition 0; each resolves to the base offset the store gave. */
-function writer(weir: RunningWeir) {
-  const sequences = new Map<number, number>();
-  return {
-    plain: async (value: string) => (await weir.store.appendRecords(TOPIC, 0, [{ key: Buffer.from('k'), value: Buffer.from(value) }])).baseOffset,
-    transactional: async (producerId: number, values: string[]) => {
-      const seq = sequences.get(producerId) ?? 0;
-      sequences.set(producerId, seq + values.length);
-      const records = values.map((v) => ({ key: Buffer.from('k'), value: Buffer.from(v) }));
-      const batch = encodeRecordBatch({ baseOffset: 0, records, producerId, producerEpoch: 0, baseSequence: seq, transactional: true });
-      return (await weir.store.appendBatches(TOPIC, 0, batch)).baseOffset;
-    },
-    end: async (producerId: number, commit: boolean) =>
-      (await weir.store.appendTransactionMarker(TOPIC, 0, { producerId, producerEpoch: 0, commit, coordinatorEpoch: 0 })).baseOffset,
-  };
-}
-
 it('sends committed transactions once as ordinary records, never aborted ones or markers, and holds an open one until its commit', async () => {
   const { upstream } = setUp;
   edge = await startEdge(setUp.edgeDir.dir, mirrorEnv(upstream.proxy.port));
   await edge.store.createTopic(TOPIC, { partitions: 1 });
-  const w = writer(edge);
+  const w = localTransactionWriter(edge, TOPIC);
   expect(await w.plain('before')).toBe(0);
   expect(await w.transactional(1, ['committed-1', 'committed-2'])).toBe(1); // 1-2
   expect(await w.end(1, true)).toBe(3);
@@ -99,7 +81,7 @@ it('walks an aborted range and markers one stored batch at a time when it isolat
   upstream.proxy.refuse = true;
   edge = await startEdge(setUp.edgeDir.dir, mirrorEnv(upstream.proxy.port, { on_refused: 'skip', dead_letter_topic: 'mirror.dlq' }));
   await edge.store.createTopic(TOPIC, { partitions: 1 });
-  const w = writer(edge);
+  const w = localTransactionWriter(edge, TOPIC);
   expect(await w.plain('first')).toBe(0);
   expect(await w.transactional(1, ['aborted-1', 'aborted-2'])).toBe(1); // 1-2
   expect(await w.end(1, false)).toBe(3);
