@@ -10,6 +10,8 @@
  *   the origin's cost gone, and about 60 bytes a record fewer before compression.
  * - `four`: the four headers of earlier versions, `weir.origin.device`, `.topic`, `.partition`,
  *   `.offset`, for datacenter consumers written against them.
+ * - `none`: no origin header, for a datacenter that needs none (delivery: exactly-once, or no
+ *   consumer that drops duplicates); the record goes with its own headers only.
  */
 import type { DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { MessageHeader } from '@confluentinc/kafka-javascript';
@@ -22,16 +24,18 @@ export const ORIGIN_HEADERS = {
   offset: 'weir.origin.offset',
 } as const;
 
-export const ORIGIN_HEADER_STYLES = ['compact', 'four'] as const;
+export const ORIGIN_HEADER_STYLES = ['compact', 'four', 'none'] as const;
 export type OriginHeaderStyle = (typeof ORIGIN_HEADER_STYLES)[number];
 
 /** A partition's origin, made once per chunk: everything but the record's offset. */
 export type RecordOrigin =
   | { readonly style: 'compact'; /** `<device>/<topic>/<partition>/` */ readonly prefix: string }
-  | { readonly style: 'four'; readonly fixed: readonly [MessageHeader, MessageHeader, MessageHeader] };
+  | { readonly style: 'four'; readonly fixed: readonly [MessageHeader, MessageHeader, MessageHeader] }
+  | { readonly style: 'none' };
 
 export function recordOrigin(deviceId: string, pm: { readonly topic: string; readonly partition: number }, style: OriginHeaderStyle): RecordOrigin {
   if (style === 'compact') return { style, prefix: `${deviceId}/${pm.topic}/${pm.partition}/` };
+  if (style === 'none') return { style };
   return {
     style,
     fixed: [{ [ORIGIN_HEADERS.device]: Buffer.from(deviceId) }, { [ORIGIN_HEADERS.topic]: Buffer.from(pm.topic) }, { [ORIGIN_HEADERS.partition]: Buffer.from(String(pm.partition)) }],
@@ -49,7 +53,7 @@ export function headersWithOrigin(r: DecodedRecord, origin: RecordOrigin): { hea
   }
   // A string value: the binding copies its UTF-8 bytes itself, no Buffer is made per record.
   if (origin.style === 'compact') headers.push({ 'weir.origin': origin.prefix + r.offset });
-  else headers.push(origin.fixed[0], origin.fixed[1], origin.fixed[2], { [ORIGIN_HEADERS.offset]: Buffer.from(String(r.offset)) });
+  else if (origin.style === 'four') headers.push(origin.fixed[0], origin.fixed[1], origin.fixed[2], { [ORIGIN_HEADERS.offset]: Buffer.from(String(r.offset)) });
   return { headers, bytes };
 }
 

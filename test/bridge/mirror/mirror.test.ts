@@ -72,6 +72,19 @@ it('mirrors every record in order per partition with key, value, timestamp, head
   expect(await upstream.records('edge.edge-1.other')).toEqual([]);
 }, 60_000);
 
+it('origin_headers: none sends each record with its own headers only, in order per partition', async () => {
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { origin_headers: 'none' }));
+  await edge.store.createTopic('sensors.n', { partitions: 2 });
+  await append(edge, 'sensors.n', 2, 300);
+  await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2));
+  const records = await upstream.records('edge.edge-1.sensors.n');
+  expect(records).toHaveLength(600);
+  for (const p of [0, 1]) {
+    const values = records.filter((r) => r.partition === p).map((r) => [r.value, r.headers]);
+    expect(values).toEqual(Array.from({ length: 300 }, (_, i) => [`v${p}-${i}`, { app: `h${i}` }]));
+  }
+}, 60_000);
+
 it('origin_headers: four gives every record the four origin headers instead of the compact one', async () => {
   edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { origin_headers: 'four' }, { WEIR_DEVICE__ID: 'site/7' }));
   await edge.store.createTopic('sensors.f', { partitions: 2 });

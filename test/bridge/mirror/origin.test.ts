@@ -24,3 +24,9 @@ it('four: the device, topic, partition and offset headers', () => {
     { 'weir.origin.offset': Buffer.from('5') },
   ]);
 });
+
+it('none: only the record\'s own headers', () => {
+  const { headers, bytes } = headersWithOrigin(record(5, [{ key: 'app', value: Buffer.from('x') }]), recordOrigin('edge-1', { topic: 't', partition: 0 }, 'none'));
+  expect(headers).toEqual([{ app: Buffer.from('x') }]);
+  expect(bytes).toBe(1 + 5 + 3 + 1);
+});
