@@ -178,12 +178,14 @@ export class ExactlyOnceSender {
 
   /** Puts partitions not positioned since the producer was initialised at the upstream's cursor. */
   private positionNew(): void {
-    for (const pm of this.partitions) {
+    for (const pm of [...this.partitions]) {
       if (this.positioned.has(pm)) continue;
+      const offsets = this.localOffsets(pm);
+      if (offsets === undefined) continue;
       this.positioned.add(pm);
       const upstream = this.upstreamCursors.get(cursorKey(pm.topic, pm.partition));
       let start = upstream ?? pm.cursor;
-      const { logStartOffset, highWatermark } = this.deps.store.offsets(pm.topic, pm.partition);
+      const { logStartOffset, highWatermark } = offsets;
       if (upstream !== undefined && upstream > highWatermark) {
         this.log.warn({ topic: pm.topic, partition: pm.partition, upstreamCursor: upstream, localCursor: pm.cursor, highWatermark }, 'the upstream cursor is past the local log end (the local log was recreated, or another gateway has this device id): resuming from the local cursor');
         start = Math.min(pm.cursor, highWatermark);
@@ -231,12 +233,22 @@ export class ExactlyOnceSender {
 
   /** A chunk of `pm` at `from`, or undefined when its topic was deleted (the partition is dropped). */
   private readChunk(pm: PartitionMirror, from: number, maxRecords: number, bytesLeft: number): ReturnType<typeof readCommittedChunk> | undefined {
+    // Within what is left of max_in_flight_bytes, so librdkafka's queue (sized just above it) never fills.
+    return this.unlessDeleted(pm, () => readCommittedChunk(this.deps.store, pm.topic, pm.partition, from, maxRecords, Math.max(1, Math.min(this.chunkBytes, bytesLeft))));
+  }
+
+  private localOffsets(pm: PartitionMirror): { logStartOffset: number; highWatermark: number } | undefined {
+    return this.unlessDeleted(pm, () => this.deps.store.offsets(pm.topic, pm.partition));
+  }
+
+  /** `read()`, or undefined when the local topic was deleted: the partition is no longer mirrored. */
+  private unlessDeleted<T>(pm: PartitionMirror, read: () => T): T | undefined {
     try {
-      // Within what is left of max_in_flight_bytes, so librdkafka's queue (sized just above it) never fills.
-      return readCommittedChunk(this.deps.store, pm.topic, pm.partition, from, maxRecords, Math.max(1, Math.min(this.chunkBytes, bytesLeft)));
+      return read();
     } catch (err) {
       if (!isWeirError(err, 'UNKNOWN_TOPIC_OR_PARTITION')) throw err;
-      this.partitions.splice(this.partitions.indexOf(pm), 1);
+      const at = this.partitions.indexOf(pm);
+      if (at >= 0) this.partitions.splice(at, 1);
       this.reading.delete(pm);
       this.log.info({ topic: pm.topic, partition: pm.partition }, 'mirrored topic deleted; stopped mirroring it');
       return undefined;

@@ -147,3 +147,23 @@ it('sends what local transactions committed, never what they aborted, and holds 
   expect(values).toEqual([[0, 'before'], [1, 'committed-1'], [2, 'committed-2'], [6, 'open-1'], [7, 'after-open']]);
   expect((await committedCursors(bootstrap)).get(`edge-1/r1/${topic}/0`)).toBe(9);
 }, 60_000);
+
+it('goes on with the other topics when a mirrored local topic is deleted, while sending or before it resumed', async () => {
+  const { upstream, edgeDir } = setUp;
+  const topics = ['sensors.gone', 'sensors.kept', 'sensors.gone2'];
+  // Unreachable at first: the partitions are found, and one topic deleted, before the rule resumes.
+  upstream.proxy.refuse = true;
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { delivery: 'exactly-once' }));
+  for (const t of topics) await edge.store.createTopic(t, { partitions: 1 });
+  for (const t of topics) await edge.store.appendRecords(t, 0, [{ key: null, value: Buffer.from(`${t}-0`) }]);
+  await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]!.partitions.length === 3);
+  await edge.store.deleteTopic('sensors.gone2');
+  upstream.proxy.refuse = false;
+  await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]!.partitions.length === 2 && s.rules[0]!.partitions.every((p) => p.cursor === 1));
+  // Deleted while the rule runs.
+  await edge.store.deleteTopic('sensors.gone');
+  await edge.store.appendRecords('sensors.kept', 0, [{ key: null, value: Buffer.from('sensors.kept-1') }]);
+  const after = await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]!.partitions.length === 1 && s.rules[0]!.partitions[0]!.cursor === 2);
+  expect(after.rules[0]).toMatchObject({ connected: true, stopped: null, acked: 3 });
+  expect((await readUpstream(`127.0.0.1:${upstream.proxy.port}`, 'edge.edge-1.sensors.kept')).map((r) => r.value)).toEqual(['sensors.kept-0', 'sensors.kept-1']);
+}, 60_000);
