@@ -253,7 +253,10 @@ async function main(): Promise<void> {
   if (mode === 'outage') return void process.stdout.write(`${JSON.stringify(await mirror(Number(port), OUTAGE_MS))}\n`);
   if (mode === 'forward') return void process.stdout.write(`${JSON.stringify(await forward(Number(port), process.argv[4]!))}\n`);
 
-  const upstream = await startUpstream({ WEIR_TOPIC_DEFAULTS__PARTITIONS: String(PARTITIONS) });
+  // The upstream plays a datacenter broker: with the board's default memory_high (192 MiB) its
+  // memory guard stopped reading sockets for ~20 s under four kcats at once, and refused their
+  // connections, which stalled or failed whichever side ran into it.
+  const upstream = await startUpstream({ WEIR_TOPIC_DEFAULTS__PARTITIONS: String(PARTITIONS), WEIR_DEVICE__MEMORY_HIGH_BYTES: '2GiB' });
   const files = tempDir('weir-bench-kcat-');
   try {
     const kcatInput = kcatFiles(files.dir);
