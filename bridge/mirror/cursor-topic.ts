@@ -75,7 +75,8 @@ function clientConfig(upstream: UpstreamSpec, deviceId: string, rule: MirrorRule
   return {
     'bootstrap.servers': upstream.bootstrapServers.join(','),
     'client.id': `${upstream.clientId.replaceAll('{device}', deviceId)}-cursors`,
-    // Assigned partitions only: the group is never joined and nothing is committed.
+    // Assigned partitions only: the group is never joined and nothing is committed (the binding
+    // refuses to connect a consumer without a group.id).
     'group.id': `weir-mirror-cursors.${deviceId}.${rule.name}`,
     'enable.auto.commit': false,
     'isolation.level': isolation,
