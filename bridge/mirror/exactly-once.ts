@@ -203,14 +203,21 @@ export class ExactlyOnceSender {
    * Reads committed records from the partitions, a chunk of each per pass, until the rule's caps
    * (`max_in_flight` records, `max_in_flight_bytes`) or until none has more, and produces them in
    * a transaction begun at the first record. Returns what it produced.
+   *
+   * Each transaction starts its passes one partition further on: the caps can end a transaction
+   * within its first pass, and the partitions at the head of the list must not take every
+   * transaction while the others wait.
    */
   private async fill(txn: TxnProducer): Promise<{ records: number; bytes: number }> {
     let records = 0;
     let bytes = 0;
     let began = false;
+    const first = this.partitions.length === 0 ? 0 : this.committedTransactions % this.partitions.length;
+    const order = [...this.partitions.slice(first), ...this.partitions.slice(0, first)];
     for (let more = true; more && !this.stopping; ) {
       more = false;
-      for (const pm of [...this.partitions]) {
+      for (const pm of order) {
+        if (!this.partitions.includes(pm)) continue;
         const room = this.spec.maxInFlight - records;
         if (room <= 0 || bytes >= this.spec.maxInFlightBytes) return { records, bytes };
         const from = this.reading.get(pm) ?? pm.nextRead;

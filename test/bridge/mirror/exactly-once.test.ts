@@ -167,3 +167,15 @@ it('goes on with the other topics when a mirrored local topic is deleted, while 
   expect(after.rules[0]).toMatchObject({ connected: true, stopped: null, acked: 3 });
   expect((await readUpstream(`127.0.0.1:${upstream.proxy.port}`, 'edge.edge-1.sensors.kept')).map((r) => r.value)).toEqual(['sensors.kept-0', 'sensors.kept-1']);
 }, 60_000);
+
+it('gives every backlogged partition its turn, one partition further on each transaction', async () => {
+  const { upstream, edgeDir } = setUp;
+  // 50 records a transaction, slowed down by max_bytes_per_second so that the status sees the first few.
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { delivery: 'exactly-once', max_in_flight: 50, max_bytes_per_second: 2000 }));
+  await edge.store.createTopic(TOPIC, { partitions: 2 });
+  await append(edge, 0, 300);
+  const early = await waitForStatus(() => mirrorStatusOf(edge!), (s) => s.rules[0]!.acked >= 100 && s.rules[0]!.partitions.length === 2);
+  expect(early.rules[0]!.acked).toBeLessThan(300);
+  // A partition's chunk alone fills a transaction: with a fixed order the first would take them all.
+  expect(early.rules[0]!.partitions.map((p) => p.cursor > 0)).toEqual([true, true]);
+}, 60_000);
