@@ -277,7 +277,14 @@ async function main(): Promise<void> {
       await checkLanded(bootstrap, topic);
       return result;
     };
-    const mirrorSides = RULES.map((rule, i): [string, (roundNo: number) => Promise<Result>] => [RULES.length === 1 ? 'mirror' : `mirror${i}`, () => child('mirror', rule, `mirror${i}`)]);
+    // An exactly-once rule resumes from the cursors it committed upstream: each round gets a cursor
+    // topic of its own, or every round after the first would find its backlog sent already.
+    const roundRule = (rule: Record<string, unknown>, side: string, roundNo: number): Record<string, unknown> =>
+      rule['delivery'] === 'exactly-once' && rule['cursor_topic'] === undefined ? { ...rule, cursor_topic: `weir-mirror-cursors.${side}.${roundNo}` } : rule;
+    const mirrorSides = RULES.map((rule, i): [string, (roundNo: number) => Promise<Result>] => {
+      const side = RULES.length === 1 ? 'mirror' : `mirror${i}`;
+      return [side, (roundNo) => child('mirror', roundRule(rule, side, roundNo), `mirror${i}`)];
+    });
     const sides: Record<string, (roundNo: number) => Promise<Result>> = {
       kcat: (i) => kcat(upstream, kcatInput, i),
       ...(WITH_RAW ? { raw: () => child('raw') } : {}),
