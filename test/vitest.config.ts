@@ -7,7 +7,7 @@ export default defineConfig({
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['test/**/*.test.ts'],
     // The field suites run alone, by `npm run test:field` (vitest.field.config.ts).
-    exclude: [...configDefaults.exclude, 'test/artifacts/**', 'test/hostile/**', 'test/powercut/**', 'test/memory/**'],
+    exclude: [...configDefaults.exclude, 'test/artifacts/**', 'test/hostile/**', 'test/powercut/**', 'test/memory/**', 'test/crash/**'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
