@@ -209,7 +209,7 @@ export class PartitionMirror {
   }
 
   /** Retention moved the log start past the cursor (drop-oldest): skip what is gone. */
-  skipTo(logStartOffset: number): number {
+  moveToLogStart(logStartOffset: number): number {
     if (this.cursor >= logStartOffset) return 0;
     const gone = logStartOffset - this.cursor;
     this.cursor = logStartOffset;

@@ -129,7 +129,7 @@ export class Pumps {
     }
     const { logStartOffset, lastStableOffset } = store.offsets(pm.topic, pm.partition);
     if (pm.cursor < logStartOffset && pm.outstanding === 0) {
-      pm.skipTo(logStartOffset);
+      pm.moveToLogStart(logStartOffset);
       return;
     }
     if (pm.nextRead < logStartOffset) pm.nextRead = logStartOffset;

@@ -125,7 +125,7 @@ describe('PartitionMirror: the cursor rule', () => {
   it('moves past what retention deleted beyond the cursor, and ignores what was sent from before the jump', () => {
     const pm = partition(2);
     const [a, b, c] = send(pm, 3); // offsets 2, 3, 4
-    expect(pm.skipTo(7)).toBe(5);
+    expect(pm.moveToLogStart(7)).toBe(5);
     expect(pm.cursor).toBe(7);
     expect(pm.nextRead).toBe(7);
     expect(pm.reported(a!)).toBe(false);
@@ -143,8 +143,8 @@ describe('PartitionMirror: the cursor rule', () => {
     const pm = partition(5);
     const [a] = send(pm, 1);
     const generation = pm.generation;
-    expect(pm.skipTo(5)).toBe(0);
-    expect(pm.skipTo(3)).toBe(0);
+    expect(pm.moveToLogStart(5)).toBe(0);
+    expect(pm.moveToLogStart(3)).toBe(0);
     expect(pm.generation).toBe(generation);
     ack(pm, a!);
     expect(pm.cursor).toBe(6);

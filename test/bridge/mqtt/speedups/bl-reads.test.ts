@@ -116,7 +116,7 @@ describe('the bl-reads speed-up', () => {
         const { applyMqttSpeedups } = await import(${JSON.stringify(SPEEDUPS)});
         const { blReads } = await import(${JSON.stringify(BL_READS)});
         const outcomes = applyMqttSpeedups(undefined, [blReads, blReads]); // a second start finds it applied
-        if (outcomes.some((o) => o.skipped !== undefined)) throw new Error(JSON.stringify(outcomes));
+        if (outcomes.some(({ skipped: whyNotApplied }) => whyNotApplied !== undefined)) throw new Error(JSON.stringify(outcomes));
       }
       const { createRequire } = await import('node:module');
       const { createHash } = await import('node:crypto');
