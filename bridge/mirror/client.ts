@@ -174,3 +174,17 @@ export function clientLogLine(message: string): string {
     .replace(/^[a-z_]+:\/\/\S+:\s*/, '')
     .replace(/\s*\(after \d+ms.*\)\s*$/, '');
 }
+
+/**
+ * Whether some broker connection is UP, from a librdkafka statistics line (`statistics.interval.ms`):
+ * how the mirror tells it is connected, since the binding's error events lose librdkafka's error
+ * code. Undefined for a malformed line.
+ */
+export function brokersUp(json: string): boolean | undefined {
+  try {
+    const stats = JSON.parse(json) as { brokers?: Record<string, { nodeid: number; state: string }> };
+    return Object.values(stats.brokers ?? {}).some((b) => b.nodeid >= 0 && b.state === 'UP');
+  } catch {
+    return undefined;
+  }
+}

@@ -23,7 +23,7 @@
 import { isWeirError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordLog } from '../../src/store/types.js';
-import { connectProducer, type KafkaModule, type LibrdKafkaError } from './client.js';
+import { brokersUp, connectProducer, type KafkaModule, type LibrdKafkaError } from './client.js';
 import { readCommittedChunk } from './committed-chunk.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
 import { cursorKey, cursorPartition, cursorRecord, readUpstreamCursors, type UpstreamCursors } from './cursor-topic.js';
@@ -269,8 +269,9 @@ export class ExactlyOnceSender {
     let total = 0;
     for (const r of records) {
       const { headers, bytes } = headersWithOrigin(r, origin);
-      // Copies: key and value are views into the batch, which librdkafka must not outlive.
-      txn.producer.produce(pm.upstreamTopic, partition, r.value === null ? null : Buffer.from(r.value), r.key === null ? null : Buffer.from(r.key), r.timestamp, undefined, headers);
+      // Key and value are views into the stored batch: the binding has librdkafka copy them
+      // (RK_MSG_COPY) before produce returns, as the at-least-once pumps rely on too.
+      txn.producer.produce(pm.upstreamTopic, partition, r.value, r.key, r.timestamp, undefined, headers);
       total += bytes;
       this.inFlight++;
       this.counters.sent++;
@@ -328,15 +329,5 @@ export class ExactlyOnceSender {
     if (this.connected === connected) return;
     this.connected = connected;
     this.since = Date.now();
-  }
-}
-
-/** Some broker connection is UP, from librdkafka's statistics (as the at-least-once link reads them); undefined for a malformed line. */
-function brokersUp(json: string): boolean | undefined {
-  try {
-    const stats = JSON.parse(json) as { brokers?: Record<string, { nodeid: number; state: string }> };
-    return Object.values(stats.brokers ?? {}).some((b) => b.nodeid >= 0 && b.state === 'UP');
-  } catch {
-    return undefined;
   }
 }

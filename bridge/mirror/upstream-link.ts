@@ -4,7 +4,7 @@
  * outage in pairs (the loss with its reason, then the return).
  */
 import type { Logger } from '../../src/logger.js';
-import { connectProducer, disconnect, producerConfig, type ConnectFailure, type DeliveryReport, type KafkaModule, type LibrdKafkaError, type Producer } from './client.js';
+import { brokersUp, connectProducer, disconnect, producerConfig, type ConnectFailure, type DeliveryReport, type KafkaModule, type LibrdKafkaError, type Producer } from './client.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
 import { backoffMs, raceAbort, sleep } from './waiting.js';
 
@@ -152,13 +152,9 @@ export class UpstreamLink {
    */
   private onStats(gen: number, json: string): void {
     if (gen !== this.generation || this.current === undefined) return;
-    try {
-      const stats = JSON.parse(json) as { brokers?: Record<string, { nodeid: number; state: string }> };
-      const brokers = Object.values(stats.brokers ?? {}).filter((b) => b.nodeid >= 0);
-      this.setConnected(brokers.some((b) => b.state === 'UP'));
-    } catch {
-      // A malformed statistics line changes nothing.
-    }
+    const up = brokersUp(json);
+    // A malformed statistics line changes nothing.
+    if (up !== undefined) this.setConnected(up);
   }
 
   private onClientError(gen: number, err: LibrdKafkaError): void {
