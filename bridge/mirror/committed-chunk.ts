@@ -5,7 +5,7 @@
  * ranges, compacted gaps) is passed over by `end` like the records, so a cursor written at `end`
  * never stops in front of it.
  */
-import { decodeRecordBatch, readBatchHeader, type BatchHeader, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
+import { batchEnd, decodeRecordBatch, readBatchHeader, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { RecordLog } from '../../src/store/types.js';
 import { CommittedFilter } from './committed.js';
 
@@ -15,9 +15,6 @@ export interface CommittedChunk {
   readonly end: number;
 }
 
-function batchEnd(header: BatchHeader): number {
-  return header.baseOffset + header.lastOffsetDelta + 1;
-}
 
 /** Reads up to `maxBytes` of stored batches at `from` and takes at most `maxRecords` records of them. */
 export function readCommittedChunk(

@@ -15,7 +15,7 @@
  * gap, so it never stops at a marker or an aborted range.
  */
 import { isWeirError } from '../../src/errors.js';
-import { decodeRecordBatch, readBatchHeader, type BatchHeader, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
+import { batchEnd, decodeRecordBatch, readBatchHeader, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordLog } from '../../src/store/types.js';
 import type { Producer } from './client.js';
@@ -227,6 +227,3 @@ export class Pumps {
   }
 }
 
-function batchEnd(header: BatchHeader): number {
-  return header.baseOffset + header.lastOffsetDelta + 1;
-}

@@ -5,7 +5,7 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { StatusSectionView } from '../../src/admin/status.js';
-import { decodeRecordBatch } from '../../src/kafka/protocol/record-batch.js';
+import { batchEnd, decodeRecordBatch } from '../../src/kafka/protocol/record-batch.js';
 import type { RecordLog, TopicAdmin } from '../../src/store/types.js';
 import type { RuleMirror } from './rule.js';
 
@@ -78,7 +78,7 @@ function oldestUnsentAge(store: TopicAdmin & RecordLog, topic: string, partition
     // A transaction marker's record is never sent: it is not waiting.
     const r = header.isControl ? undefined : records.find((x) => x.offset >= from);
     if (r !== undefined) return Math.max(0, now - r.timestamp);
-    at = header.baseOffset + header.lastOffsetDelta + 1;
+    at = batchEnd(header);
   }
   return null;
 }

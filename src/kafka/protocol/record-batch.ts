@@ -86,6 +86,11 @@ export interface BatchHeader {
   sizeInBytes: number;
 }
 
+/** The offset after a batch's span: compaction may thin a batch out, never shorten its span. */
+export function batchEnd(header: Pick<BatchHeader, 'baseOffset' | 'lastOffsetDelta'>): number {
+  return header.baseOffset + header.lastOffsetDelta + 1;
+}
+
 export interface EncodeRecordBatchOptions {
   baseOffset: number;
   records: RecordInput[];
