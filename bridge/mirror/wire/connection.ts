@@ -12,21 +12,22 @@
  * chunks costs linear time. A size prefix above the cap cannot be a response (the stream is out
  * of step, or it is not Kafka): the connection closes with that error.
  */
-import { connect as tcpConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { isIP, type Socket } from 'node:net';
 import { ApiKey } from '../../../src/kafka/protocol/api-keys.js';
 import { writeRequestHeader } from '../../../src/kafka/protocol/header.js';
 import { Reader } from '../../../src/kafka/protocol/reader.js';
 import { Writer } from '../../../src/kafka/protocol/writer.js';
 import {
-  API_VERSIONS_VERSION, HandshakeFailure, authenticate, commonVersion, describeErrorCode, readApiVersionsResponse, writeApiVersionsRequest, type BrokerApiRange,
-  type ConnectFailure,
+  API_VERSIONS_VERSION, HandshakeFailure, authenticate, commonVersion, connectTcp, describeErrorCode, openSslReason, readApiVersionsResponse, startTls,
+  writeApiVersionsRequest, type BrokerApiRange, type ConnectFailure, type WireTls,
 } from './handshake.js';
 import type { SaslCredentials } from './sasl-client.js';
 
+export type { WireTls };
+
 export interface WireSecurity {
   /** TLS on when set; PEM contents (the caller reads the files). Verify the server certificate against `ca` (or the system CAs when absent), SNI = host when it is a name. */
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  tls?: WireTls;
   sasl?: SaslCredentials;
 }
 
@@ -44,12 +45,6 @@ export interface ConnectionOptions extends WireSecurity {
 
 /** Far above any response the mirror asks for (Produce answers are small), far below what a stray size prefix could claim. */
 export const MAX_RESPONSE_BYTES = 64 * 2 ** 20;
-
-/**
- * Keep-alive probes start after this much silence: an idle mirror connection behind a NAT or
- * firewall that forgets quiet flows would otherwise look open until the next request times out.
- */
-const KEEPALIVE_DELAY_MS = 60_000;
 
 export type { ConnectFailure };
 
@@ -147,8 +142,11 @@ export class BrokerConnection {
       if (err instanceof ConnectError) throw err;
       if (err instanceof HandshakeFailure) throw new ConnectError(err.message, { failure: err.failure, address, cause: err.cause });
       // A ConnectionLost names the address again; its cause says what happened.
-      const why = err instanceof ConnectionLost && err.cause instanceof Error ? err.cause.message : err instanceof Error ? err.message : String(err);
-      throw new ConnectError(`connection lost while ${attempt.phase}: ${why}`, { failure: 'network', address, cause: err });
+      const cause = err instanceof ConnectionLost && err.cause instanceof Error ? err.cause : err;
+      const tls = openSslReason(cause);
+      if (tls !== undefined) throw new ConnectError(`TLS: ${tls}`, { failure: 'tls', address, cause });
+      const why = cause instanceof Error ? cause.message : String(cause);
+      throw new ConnectError(`connection lost while ${attempt.phase}: ${why}`, { failure: 'network', address, cause });
     } finally {
       clearTimeout(timer);
     }
@@ -275,17 +273,17 @@ export class BrokerConnection {
 
   /** TCP, then TLS when configured, then ApiVersions, then SASL when configured. */
   private static async establish(opts: ConnectionOptions, attempt: Attempt): Promise<BrokerConnection> {
-    const address = addressOf(opts);
-    let socket = await connectTcp(opts, attempt);
+    const onSocket = (s: Socket): void => void (attempt.socket = s);
+    let socket = await connectTcp(opts.host, opts.port, onSocket);
     if (opts.tls !== undefined) {
       attempt.phase = 'in the TLS handshake';
-      socket = await startTls(socket, opts, attempt, address);
+      socket = await startTls(socket, opts.host, opts.tls, onSocket);
     }
     const conn = new BrokerConnection(socket, opts);
     attempt.conn = conn;
     attempt.phase = 'negotiating API versions';
     const versions = await conn.request(ApiKey.ApiVersions, API_VERSIONS_VERSION, writeApiVersionsRequest, readApiVersionsResponse);
-    if (versions.errorCode !== 0) throw new ConnectError(`ApiVersions failed: ${describeErrorCode(versions.errorCode)}`, { failure: 'protocol', address });
+    if (versions.errorCode !== 0) throw new HandshakeFailure(`ApiVersions failed: ${describeErrorCode(versions.errorCode)}`, 'protocol');
     conn.apis = versions.apis;
     if (opts.sasl !== undefined) {
       attempt.phase = 'authenticating';
@@ -293,39 +291,6 @@ export class BrokerConnection {
     }
     return conn;
   }
-}
-
-function connectTcp(opts: ConnectionOptions, attempt: Attempt): Promise<Socket> {
-  const address = addressOf(opts);
-  return new Promise((resolve, reject) => {
-    // noDelay: requests are whole frames written at once; Nagle would only hold back the last segment.
-    const socket = tcpConnect({ host: opts.host, port: opts.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS });
-    attempt.socket = socket;
-    const onError = (err: Error): void => reject(new ConnectError(err.message, { failure: 'network', address, cause: err }));
-    socket.once('error', onError);
-    socket.once('connect', () => {
-      socket.off('error', onError);
-      resolve(socket);
-    });
-  });
-}
-
-function startTls(tcp: Socket, opts: ConnectionOptions, attempt: Attempt, address: string): Promise<Socket> {
-  const tls = opts.tls!;
-  return new Promise((resolve, reject) => {
-    // `host` is what the certificate is checked against; SNI carries names only (RFC 6066 section 3).
-    const socket = tlsConnect({ socket: tcp, host: opts.host, servername: isIP(opts.host) === 0 ? opts.host : undefined, ca: tls.ca, cert: tls.cert, key: tls.key });
-    attempt.socket = socket;
-    const onError = (err: Error): void => reject(new ConnectError(`TLS: ${err.message}`, { failure: 'tls', address, cause: err }));
-    const onClose = (): void => reject(new ConnectError('TLS: the broker closed the connection during the handshake', { failure: 'tls', address }));
-    socket.once('error', onError);
-    socket.once('close', onClose);
-    socket.once('secureConnect', () => {
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      resolve(socket);
-    });
-  });
 }
 
 /**

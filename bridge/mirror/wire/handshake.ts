@@ -1,7 +1,8 @@
 /**
- * Client sides of the requests every connection starts with, in their classic (non-flexible)
- * versions only, so requests carry header v1 and responses header v0 (Kafka protocol guide,
- * "Headers"). The server sides live in src/kafka/protocol/apis/{api-versions,sasl}.ts.
+ * Everything a connection goes through before it carries requests: TCP, TLS, and the client
+ * sides of the requests every connection starts with, in their classic (non-flexible) versions
+ * only, so requests carry header v1 and responses header v0 (Kafka protocol guide, "Headers").
+ * The server sides live in src/kafka/protocol/apis/{api-versions,sasl}.ts.
  *
  *   ApiVersions Request (Version: 0) =>                      (empty body)
  *   ApiVersions Response (Version: 0) => error_code [api_keys]
@@ -18,7 +19,11 @@
  * v0 whatever the version (KIP-511). SaslHandshake v1 means the SASL tokens then travel in
  * SaslAuthenticate requests (KIP-152, Kafka 1.0), so the broker can say why a login failed
  * instead of just closing the connection as after a v0 handshake (KIP-43).
+ *
+ * Failures are HandshakeFailure; BrokerConnection.open turns them into ConnectError.
  */
+import { connect as tcpConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { ApiKey } from '../../../src/kafka/protocol/api-keys.js';
 import { errorName } from '../../../src/kafka/protocol/error-codes.js';
 import type { Reader } from '../../../src/kafka/protocol/reader.js';
@@ -26,6 +31,62 @@ import type { Writer } from '../../../src/kafka/protocol/writer.js';
 import { SaslClientError, saslClient, type SaslCredentials } from './sasl-client.js';
 
 export const API_VERSIONS_VERSION = 0;
+
+/** PEM contents; `ca` absent = the system CAs. */
+export interface WireTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/**
+ * Keep-alive probes start after this much silence: an idle mirror connection behind a NAT or
+ * firewall that forgets quiet flows would otherwise look open until the next request times out.
+ */
+const KEEPALIVE_DELAY_MS = 60_000;
+
+/** A TCP connection; `onSocket` gets the socket at once, so a timeout can tear it down. */
+export function connectTcp(host: string, port: number, onSocket: (s: Socket) => void): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    // noDelay: requests are whole frames written at once; Nagle would only hold back the last segment.
+    const socket = tcpConnect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS });
+    onSocket(socket);
+    const onError = (err: Error): void => reject(new HandshakeFailure(err.message, 'network', { cause: err }));
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+/** TLS over `tcp`, the broker's certificate checked against `host`. */
+export function startTls(tcp: Socket, host: string, tls: WireTls, onSocket: (s: Socket) => void): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    // `host` is what the certificate is checked against; SNI carries names only (RFC 6066 section 3).
+    const socket = tlsConnect({ socket: tcp, host, servername: isIP(host) === 0 ? host : undefined, ca: tls.ca, cert: tls.cert, key: tls.key });
+    onSocket(socket);
+    const onError = (err: Error): void => reject(new HandshakeFailure(`TLS: ${openSslReason(err) ?? err.message}`, 'tls', { cause: err }));
+    const onClose = (): void => reject(new HandshakeFailure('TLS: the broker closed the connection during the handshake', 'tls'));
+    socket.once('error', onError);
+    socket.once('close', onClose);
+    socket.once('secureConnect', () => {
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      resolve(socket);
+    });
+  });
+}
+
+/**
+ * OpenSSL's own words for a TLS error ("tlsv13 alert certificate required"), whose message is a
+ * line of OpenSSL internals. Under TLS 1.3 the broker refuses a client certificate only after the
+ * handshake completed on the client's side, so this also turns up while negotiating versions.
+ */
+export function openSslReason(err: unknown): string | undefined {
+  const e = err as { code?: unknown; reason?: unknown } | undefined;
+  return typeof e?.code === 'string' && e.code.startsWith('ERR_SSL_') && typeof e.reason === 'string' ? e.reason : undefined;
+}
 export const SASL_HANDSHAKE_VERSION = 1;
 export const SASL_AUTHENTICATE_VERSION = 0;
 

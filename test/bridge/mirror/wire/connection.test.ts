@@ -9,7 +9,8 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerConnection, ConnectError, ConnectionLost, type ConnectionOptions } from '../../../../bridge/mirror/wire/connection.js';
 import { ApiKey } from '../../../../src/kafka/protocol/api-keys.js';
-import { encodeApiVersionsResponse } from '../../../../src/kafka/protocol/apis/api-versions.js';
+import { readRequestHeader, type RequestHeader } from '../../../../src/kafka/protocol/header.js';
+import { encodeApiVersionsResponse, type ApiVersionRange } from '../../../../src/kafka/protocol/apis/api-versions.js';
 import { decodeRecordBatch, encodeRecordBatch } from '../../../../src/kafka/protocol/record-batch.js';
 import { Reader } from '../../../../src/kafka/protocol/reader.js';
 import { Writer } from '../../../../src/kafka/protocol/writer.js';
@@ -199,24 +200,57 @@ describe('when the connect fails', () => {
     expect((err as ConnectError).failure).toBe('timeout');
   });
 
+  it('opens every connection with ApiVersions v0, its header v1 carrying the client id', async () => {
+    const fake = await fakeBroker(() => undefined);
+    try {
+      (await connect(fake.port)).close();
+      expect(fake.firstHeaders).toEqual([{ apiKey: ApiKey.ApiVersions, apiVersion: 0, correlationId: 0, clientId: 'wire-test' }]);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('times out while authenticating with a broker that never finishes the SASL handshake', async () => {
+    const fake = await fakeBroker(() => undefined, FAKE_SASL_APIS);
+    try {
+      const err = await BrokerConnection.open(options(fake.port, { connectTimeoutMs: 300, sasl: { mechanism: 'PLAIN', username: 'u', password: 'p' } })).catch((e: unknown) => e);
+      expect((err as ConnectError).reason).toBe('timed out after 300 ms while authenticating');
+      expect((err as ConnectError).message).toBe(`cannot connect to 127.0.0.1:${fake.port}: timed out after 300 ms while authenticating`);
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('says so when SASL is configured and the listener has none', async () => {
     const err = await BrokerConnection.open(options(broker.port, { sasl: { mechanism: 'PLAIN', username: 'u', password: 'p' } })).catch((e: unknown) => e);
     expect((err as ConnectError).reason).toMatch(/^SASL: the broker does not offer SaslHandshake v1/);
   });
 });
 
-/** A listener that answers ApiVersions v0 (Produce 3–8) and hands every later request's socket to `misbehave`. */
-async function fakeBroker(misbehave: (socket: Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
+const FAKE_APIS: ApiVersionRange[] = [{ apiKey: ApiKey.Produce, minVersion: 3, maxVersion: 8 }, { apiKey: ApiKey.Metadata, minVersion: 0, maxVersion: 4 }];
+const FAKE_SASL_APIS = [...FAKE_APIS, { apiKey: ApiKey.SaslHandshake, minVersion: 0, maxVersion: 1 }, { apiKey: ApiKey.SaslAuthenticate, minVersion: 0, maxVersion: 2 }];
+
+interface FakeBroker {
+  port: number;
+  /** The header of each connection's first request. */
+  firstHeaders: RequestHeader[];
+  close(): Promise<void>;
+}
+
+/** A listener that answers ApiVersions v0 with `apis` and hands every later request's socket to `misbehave`. */
+async function fakeBroker(misbehave: (socket: Socket) => void, apis = FAKE_APIS): Promise<FakeBroker> {
   const sockets = new Set<Socket>();
+  const firstHeaders: RequestHeader[] = [];
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     let requests = 0;
     socket.on('data', (chunk: Buffer) => {
-      // Each request arrives in one chunk on loopback; the first is ApiVersions.
+      // Each request arrives in one chunk on loopback.
       if (requests++ > 0) return misbehave(socket);
-      const correlationId = chunk.readInt32BE(8);
-      const w = new Writer().int32(0).int32(correlationId);
-      encodeApiVersionsResponse(w, 0, { errorCode: 0, apiKeys: [{ apiKey: 0, minVersion: 3, maxVersion: 8 }, { apiKey: 3, minVersion: 0, maxVersion: 4 }], throttleTimeMs: 0 });
+      const header = readRequestHeader(new Reader(chunk, 4), false);
+      firstHeaders.push(header);
+      const w = new Writer().int32(0).int32(header.correlationId);
+      encodeApiVersionsResponse(w, 0, { errorCode: 0, apiKeys: apis, throttleTimeMs: 0 });
       const frame = w.toBuffer();
       frame.writeInt32BE(frame.length - 4, 0);
       socket.write(frame);
@@ -227,6 +261,7 @@ async function fakeBroker(misbehave: (socket: Socket) => void): Promise<{ port: 
   await once(server, 'listening');
   return {
     port: (server.address() as AddressInfo).port,
+    firstHeaders,
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise((r) => server.close(() => r()));

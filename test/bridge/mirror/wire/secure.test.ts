@@ -87,6 +87,26 @@ describe('over TLS', () => {
   });
 });
 
+describe('over mutual TLS', () => {
+  let broker: TestBroker;
+  beforeAll(async () => {
+    broker = await startBroker({ WEIR_KAFKA__TLS_CERT_FILE: pki.file('server.crt'), WEIR_KAFKA__TLS_KEY_FILE: pki.file('server.key'), WEIR_KAFKA__TLS_CA_FILE: pki.file('ca.crt') });
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  it('presents the client certificate the broker asks for', async () => {
+    await roundTrip(options(broker.port, { tls: { ca: pem('ca.crt'), cert: pem('client.crt'), key: pem('client.key') } }));
+  });
+
+  it('without a client certificate is turned away', async () => {
+    const err = await connectError(options(broker.port, { tls: { ca: pem('ca.crt') } }));
+    expect(err.failure).toBe('tls');
+    expect(err.reason).toBe('TLS: tlsv13 alert certificate required');
+  });
+});
+
 describe('over TLS with SASL', () => {
   let broker: TestBroker;
   const tls = (): WireSecurity['tls'] => ({ ca: pem('ca.crt') });
