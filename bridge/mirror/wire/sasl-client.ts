@@ -36,6 +36,12 @@ export class SaslClientError extends Error {
 
 /** RFC 7677 section 4 (and Kafka's ScramMechanism minimum): fewer iterations make a stolen verifier cheap to crack. */
 export const SCRAM_MIN_ITERATIONS = 4096;
+/**
+ * Kafka stores no SCRAM credential with more than 16384 iterations (ScramMechanism's maximum);
+ * far more is not a Kafka broker, and PBKDF2 on libuv's thread pool cannot be cancelled when the
+ * connect times out, so a hostile count would tie a pool thread up for minutes.
+ */
+export const SCRAM_MAX_ITERATIONS = 65_536;
 
 /** A client for `creds.mechanism`; `clientNonce` is for tests that replay published exchanges. */
 export function saslClient(creds: SaslCredentials, clientNonce?: string): SaslClient {
@@ -127,6 +133,7 @@ function scramClient(creds: SaslCredentials, hash: 'sha256' | 'sha512', clientNo
         if (nonce === undefined || !nonce.startsWith(clientNonce) || nonce.length === clientNonce.length) throw fail('the broker\'s nonce does not extend the client\'s');
         if (saltText === undefined || saltText === '') throw fail('the broker sent no salt');
         if (!Number.isSafeInteger(iterations) || iterations < SCRAM_MIN_ITERATIONS) throw fail(`the broker asks for ${attrs.get('i')} iterations, fewer than the minimum ${SCRAM_MIN_ITERATIONS}`);
+        if (iterations > SCRAM_MAX_ITERATIONS) throw fail(`the broker asks for ${iterations} iterations, more than the maximum ${SCRAM_MAX_ITERATIONS}`);
         const keys = await scramKeys(hash, creds.password, Buffer.from(saltText, 'base64'), iterations);
         const clientFinalWithoutProof = `c=${Buffer.from(gs2Header).toString('base64')},r=${nonce}`;
         const authMessage = `${clientFirstBare},${text},${clientFinalWithoutProof}`;

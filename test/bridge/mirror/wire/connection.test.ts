@@ -103,6 +103,14 @@ describe('on a healthy connection', () => {
     expect(decodeRecordBatch(records).records[0]!.value!.equals(value)).toBe(true);
   });
 
+  it('rejects with write\'s error and sends nothing when a body cannot be written', async () => {
+    const c = await connect(broker.port);
+    const tooLong = 'x'.repeat(40_000);
+    await expect(c.request(METADATA, 4, writeMetadataV4([tooLong], false), readMetadataV4)).rejects.toThrow(/does not fit an int16 length/);
+    expect(c.inFlight).toBe(0);
+    expect((await c.request(METADATA, 4, writeMetadataV4(['wire.after'], true), readMetadataV4)).topics[0]!.name).toBe('wire.after');
+  });
+
   it('rejects with read\'s error when a response does not decode, and stays open', async () => {
     const c = await connect(broker.port);
     const readPastTheEnd = (r: Reader): never => {

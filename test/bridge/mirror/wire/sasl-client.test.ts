@@ -54,6 +54,7 @@ describe('SCRAM-SHA-256', () => {
     ['a nonce that does not extend the client\'s', 'r=someone-elses-nonce,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096', /nonce/],
     ['the client\'s nonce unextended', `r=${clientNonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096`, /nonce/],
     ['fewer than 4096 iterations', `r=${clientNonce}xyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4095`, /4095 iterations, fewer than the minimum 4096/],
+    ['more than 65536 iterations', `r=${clientNonce}xyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=100000000`, /100000000 iterations, more than the maximum 65536/],
     ['no salt', `r=${clientNonce}xyz,i=4096`, /no salt/],
     ['a mandatory extension', `m=ext,r=${clientNonce}xyz,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096`, /extension/],
     ['garbage', 'not scram at all', /malformed attribute/],
