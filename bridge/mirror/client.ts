@@ -105,8 +105,8 @@ export function securityConfig(upstream: UpstreamSpec): Record<string, string> {
   return conf;
 }
 
-/** Read at each connect, so a rotated credential is picked up without a restart. */
-function readPassword(upstream: UpstreamSpec): string {
+/** Read at each connect, so a rotated credential is picked up without a restart (both clients). */
+export function readPassword(upstream: UpstreamSpec): string {
   const file = upstream.sasl!.passwordFile;
   try {
     return readFileSync(file, 'utf8').replace(/\r?\n$/, '');

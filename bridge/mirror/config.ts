@@ -52,11 +52,17 @@ export interface MirrorRuleSpec {
   readonly delivery: MirrorDelivery;
   /** The upstream compacted topic holding exactly-once cursors. */
   readonly cursorTopic: string;
+  /** The client that sends (exactly-once always uses librdkafka's transactions). */
+  readonly client: MirrorClient;
 }
 
 export const DELIVERIES = ['at-least-once', 'exactly-once'] as const;
+/** Which Kafka client sends at-least-once: Weir's own producer (wire/), or librdkafka. */
+export const CLIENTS = ['weir', 'librdkafka'] as const;
+export type MirrorClient = (typeof CLIENTS)[number];
 export type MirrorDelivery = (typeof DELIVERIES)[number];
 
+const DEFAULT_CLIENT: MirrorClient = 'weir';
 const NAME = /^[a-zA-Z0-9._-]{1,64}$/;
 const LEGAL_TOPIC_TEXT = /^[a-zA-Z0-9._-]*$/;
 export const TEMPLATE_VARS = ['device', 'topic'] as const;
@@ -186,7 +192,7 @@ function checkTemplate(text: string, where: string, problems: string[]): void {
 
 function parseRule(item: unknown, i: number, problems: string[]): MirrorRuleSpec | undefined {
   const at = `rules[${i}]`;
-  const keys = ['name', 'upstream', 'topics', 'upstream_topic', 'partitioning', 'batch_size', 'linger_ms', 'compression', 'max_in_flight', 'max_in_flight_bytes', 'on_refused', 'dead_letter_topic', 'max_bytes_per_second', 'delivery', 'cursor_topic', 'origin_headers'];
+  const keys = ['name', 'upstream', 'topics', 'upstream_topic', 'partitioning', 'batch_size', 'linger_ms', 'compression', 'max_in_flight', 'max_in_flight_bytes', 'on_refused', 'dead_letter_topic', 'max_bytes_per_second', 'delivery', 'cursor_topic', 'origin_headers', 'client'];
   if (!isRecord(item)) {
     problems.push(`${at}: expected a mapping with ${keys.join(', ')}`);
     return undefined;
@@ -219,6 +225,9 @@ function parseRule(item: unknown, i: number, problems: string[]): MirrorRuleSpec
   if (delivery === 'exactly-once' && item.on_refused === 'skip') {
     problems.push(`${at}.on_refused: skip cannot go with delivery: exactly-once (a dead-lettered record would leave the upstream's sequence); use on_refused: stop or delivery: at-least-once`);
   }
+  const client = oneOf(item, 'client', CLIENTS, at, problems, delivery === 'exactly-once' || item.compression === 'zstd' ? 'librdkafka' : DEFAULT_CLIENT);
+  if (client === 'weir' && delivery === 'exactly-once') problems.push(`${at}.client: weir cannot go with delivery: exactly-once (its transactions run on librdkafka); remove client or set client: librdkafka`);
+  if (client === 'weir' && item.compression === 'zstd') problems.push(`${at}.compression: zstd needs client: librdkafka (Weir's own producer compresses with none, gzip, snappy or lz4)`);
   const rule: MirrorRuleSpec = {
     name,
     upstream: str(item, 'upstream', at, problems),
@@ -236,6 +245,7 @@ function parseRule(item: unknown, i: number, problems: string[]): MirrorRuleSpec
     originHeaders: oneOf(item, 'origin_headers', ORIGIN_HEADER_STYLES, at, problems, 'compact'),
     delivery,
     cursorTopic,
+    client,
   };
   return Object.freeze(rule);
 }
@@ -278,7 +288,7 @@ export function mirrorUpstreams(): FieldType<readonly UpstreamSpec[]> {
 export function mirrorRules(): FieldType<readonly MirrorRuleSpec[]> {
   return {
     name: 'list of mirror rules',
-    accepts: 'a list of {name, upstream, topics, upstream_topic, partitioning, batch_size, linger_ms, compression, max_in_flight, max_in_flight_bytes, on_refused, dead_letter_topic, max_bytes_per_second, delivery, cursor_topic, origin_headers} (in the environment: the same list as YAML or JSON)',
+    accepts: 'a list of {name, upstream, topics, upstream_topic, partitioning, batch_size, linger_ms, compression, max_in_flight, max_in_flight_bytes, on_refused, dead_letter_topic, max_bytes_per_second, delivery, cursor_topic, origin_headers, client} (in the environment: the same list as YAML or JSON)',
     parse(raw) {
       const l = list(raw, 'mirror rules');
       if (!l.ok) return l;

@@ -5,15 +5,20 @@
  * size is resent one record at a time to find the record that is too large.
  */
 import type { Logger } from '../../src/logger.js';
-import type { DeliveryReport, LibrdKafkaError } from './client.js';
+import type { MirrorLink } from './link-state.js';
 import type { MirrorRuleSpec } from './config.js';
 import type { PartitionMirror, SentRecord } from './partition.js';
 import type { SendWindow } from './send-window.js';
-import type { UpstreamLink } from './upstream-link.js';
 
 /** Upstream error codes that refuse a record for good: retrying the same bytes cannot succeed. */
 const SIZE_REFUSALS = new Set([10 /* MESSAGE_TOO_LARGE */, 18 /* RECORD_LIST_TOO_LARGE */, 87 /* INVALID_RECORD */]);
 const AUTH_REFUSALS = new Set([17 /* INVALID_TOPIC_EXCEPTION */, 29 /* TOPIC_AUTHORIZATION_FAILED */, 31 /* CLUSTER_AUTHORIZATION_FAILED */, 44 /* POLICY_VIOLATION */]);
+
+/** A failed delivery as either client reports it: the broker's error code (or a client's own, negative). */
+export interface DeliveryFailure {
+  readonly code: number;
+  readonly message: string;
+}
 
 export interface RuleCounters {
   sent: number;
@@ -41,14 +46,13 @@ export class Deliveries {
     private readonly spec: MirrorRuleSpec,
     private readonly counters: RuleCounters,
     private readonly window: SendWindow,
-    private readonly link: UpstreamLink,
+    private readonly link: MirrorLink,
     private readonly deps: DeliveryDeps,
     private readonly log: Logger,
   ) {}
 
-  /** A delivery report of the current producer. */
-  onReport(err: LibrdKafkaError | null, report: DeliveryReport): void {
-    const entry = report.opaque as SentRecord;
+  /** A delivery report of the current producer: `err` null or code 0 is an acknowledgement. */
+  onReport(err: DeliveryFailure | null, entry: SentRecord): void {
     this.window.reported(entry.bytes);
     const pm = entry.pm;
     const current = pm.reported(entry);
@@ -97,7 +101,7 @@ export class Deliveries {
     }
   }
 
-  private failed(pm: PartitionMirror, entry: SentRecord, err: LibrdKafkaError): void {
+  private failed(pm: PartitionMirror, entry: SentRecord, err: DeliveryFailure): void {
     const code = typeof err.code === 'number' ? err.code : -1;
     const size = SIZE_REFUSALS.has(code);
     if ((size && entry.alone) || AUTH_REFUSALS.has(code)) {
@@ -108,7 +112,7 @@ export class Deliveries {
     if (size) {
       // The upstream refused a whole batch: resend its records one at a time to find the culprit.
       pm.isolateUntil = Math.max(pm.isolateUntil, entry.offset + 1);
-    } else this.link.noteError(err, `upstream did not take ${pm.topic}[${pm.partition}] offset ${entry.offset}; resending from the cursor`);
+    } else this.link.noteError(err instanceof Error ? err : new Error(err.message), `upstream did not take ${pm.topic}[${pm.partition}] offset ${entry.offset}; resending from the cursor`);
     pm.fail(entry);
   }
 }

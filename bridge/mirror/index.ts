@@ -4,8 +4,8 @@
  * For every local topic a rule matches, each partition gets a durable store cursor named
  * `mirror.<rule>` (discovery.ts); retention keeps what the cursor has not passed (unless the
  * topic's overflow policy is drop-oldest). The mirror reads from the cursor, sends through the
- * rule's idempotent librdkafka producer (acks=all), and moves the cursor only over the prefix the
- * upstream acknowledged (partition.ts). Cursors are saved periodically, at stop, and whenever a
+ * rule's idempotent producer (acks=all; Weir's own by default, librdkafka's with `client:
+ * librdkafka`), and moves the cursor only over the prefix the upstream acknowledged (partition.ts). Cursors are saved periodically, at stop, and whenever a
  * quarter of a rule's window was acknowledged since the last request (cursors.ts); records
  * acknowledged but not yet saved count against `max_in_flight` (send-window.ts), so after a crash
  * the records re-sent are at most `max_in_flight` per rule, and none is skipped.
@@ -47,7 +47,9 @@ export async function startMirror(options: MirrorOptions, store: RecordLog & Top
   const log = logger.child({ component: 'mirror' });
   const problems = checkRuleUpstreams(options.upstreams, options.rules).map((p) => `mirror.rules: ${p.why}`);
   if (problems.length > 0) throw new WeirError('CONFIG_INVALID', problems.join('; '), { details: { problems } });
-  const kafka = loadKafkaClient();
+  // Weir's own producer needs no native module: librdkafka is loaded only for rules that use it,
+  // and a missing build stops the start here, before anything runs.
+  const kafka = options.rules.some((r) => r.client === 'librdkafka') ? loadKafkaClient() : undefined;
   await removeStaleCursors(store, options.rules.map((r) => r.name), log);
   const rules = createRules(options, store, logger, kafka, () => cursors.request());
   const cursors = new CursorSaver(store, rules, log);
@@ -68,7 +70,7 @@ export async function startMirror(options: MirrorOptions, store: RecordLog & Top
   };
 }
 
-function createRules(options: MirrorOptions, store: RecordLog & TopicAdmin & CursorStore, logger: Logger, kafka: KafkaModule, requestCursorSave: () => void): RuleMirror[] {
+function createRules(options: MirrorOptions, store: RecordLog & TopicAdmin & CursorStore, logger: Logger, kafka: KafkaModule | undefined, requestCursorSave: () => void): RuleMirror[] {
   const upstreams = new Map(options.upstreams.map((u) => [u.name, u]));
   const deadLetter = deadLetterWriter(store, options.deviceId);
   return options.rules.map(

@@ -13,7 +13,7 @@
  * - `none`: no origin header, for a datacenter that needs none (delivery: exactly-once, or no
  *   consumer that drops duplicates); the record goes with its own headers only.
  */
-import type { DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
+import type { DecodedRecord, RecordHeader } from '../../src/kafka/protocol/record-batch.js';
 import type { MessageHeader } from '@confluentinc/kafka-javascript';
 
 export const ORIGIN_HEADERS = {
@@ -30,16 +30,23 @@ export type OriginHeaderStyle = (typeof ORIGIN_HEADER_STYLES)[number];
 /** A partition's origin, made once per chunk: everything but the record's offset. */
 export type RecordOrigin =
   | { readonly style: 'compact'; /** `<device>/<topic>/<partition>/` */ readonly prefix: string }
-  | { readonly style: 'four'; readonly fixed: readonly [MessageHeader, MessageHeader, MessageHeader] }
+  | {
+      readonly style: 'four';
+      /** As librdkafka's binding takes them, and as Weir's producer does. */
+      readonly fixed: readonly [MessageHeader, MessageHeader, MessageHeader];
+      readonly fixedHeaders: readonly RecordHeader[];
+    }
   | { readonly style: 'none' };
 
 export function recordOrigin(deviceId: string, pm: { readonly topic: string; readonly partition: number }, style: OriginHeaderStyle): RecordOrigin {
   if (style === 'compact') return { style, prefix: `${deviceId}/${pm.topic}/${pm.partition}/` };
   if (style === 'none') return { style };
-  return {
-    style,
-    fixed: [{ [ORIGIN_HEADERS.device]: Buffer.from(deviceId) }, { [ORIGIN_HEADERS.topic]: Buffer.from(pm.topic) }, { [ORIGIN_HEADERS.partition]: Buffer.from(String(pm.partition)) }],
-  };
+  const fixedHeaders = [
+    { key: ORIGIN_HEADERS.device, value: Buffer.from(deviceId) },
+    { key: ORIGIN_HEADERS.topic, value: Buffer.from(pm.topic) },
+    { key: ORIGIN_HEADERS.partition, value: Buffer.from(String(pm.partition)) },
+  ];
+  return { style, fixed: [{ [fixedHeaders[0]!.key]: fixedHeaders[0]!.value }, { [fixedHeaders[1]!.key]: fixedHeaders[1]!.value }, { [fixedHeaders[2]!.key]: fixedHeaders[2]!.value }], fixedHeaders };
 }
 
 /** The record's own headers followed by its origin, and its size in record bytes (key, value, own headers). */
@@ -55,6 +62,15 @@ export function headersWithOrigin(r: DecodedRecord, origin: RecordOrigin): { hea
   if (origin.style === 'compact') headers.push({ 'weir.origin': origin.prefix + r.offset });
   else if (origin.style === 'four') headers.push(origin.fixed[0], origin.fixed[1], origin.fixed[2], { [ORIGIN_HEADERS.offset]: Buffer.from(String(r.offset)) });
   return { headers, bytes };
+}
+
+/** The record's own headers followed by its origin, as Weir's producer writes them (wire/producer.ts). */
+export function recordHeadersWithOrigin(r: DecodedRecord, origin: RecordOrigin): RecordHeader[] {
+  if (origin.style === 'none') return r.headers;
+  const headers = r.headers.slice();
+  if (origin.style === 'compact') headers.push({ key: ORIGIN_HEADERS.compact, value: Buffer.from(origin.prefix + r.offset) });
+  else headers.push(...origin.fixedHeaders, { key: ORIGIN_HEADERS.offset, value: Buffer.from(String(r.offset)) });
+  return headers;
 }
 
 /** Reads a `weir.origin` value back (what a datacenter consumer does to drop duplicates). */

@@ -18,15 +18,15 @@ import { isWeirError } from '../../src/errors.js';
 import { batchEnd, decodeRecordBatch, readBatchHeader, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordLog } from '../../src/store/types.js';
-import type { Producer } from './client.js';
 import { CommittedFilter } from './committed.js';
-import { headersWithOrigin, recordOrigin } from './origin.js';
+import { recordOrigin } from './origin.js';
 import type { MirrorRuleSpec } from './config.js';
 import type { Deliveries, RuleCounters } from './deliveries.js';
 import type { PartitionMirror } from './partition.js';
 import type { ByteRateLimit } from './rate-limit.js';
 import type { SendWindow } from './send-window.js';
-import type { UpstreamLink } from './upstream-link.js';
+import type { MirrorLink } from './link-state.js';
+import { recordBytes, type RecordSink } from './record-sink.js';
 import { backoffMs, sleep } from './waiting.js';
 
 export { ORIGIN_HEADERS } from './origin.js';
@@ -38,7 +38,7 @@ export interface PumpDeps {
   backoffMaxMs: number;
   spec: MirrorRuleSpec;
   counters: RuleCounters;
-  link: UpstreamLink;
+  link: MirrorLink;
   window: SendWindow;
   deliveries: Deliveries;
   rateLimit: ByteRateLimit;
@@ -118,8 +118,8 @@ export class Pumps {
   /** One step of a pump: waits for what it lacks (a producer, data, room), or sends one chunk. */
   private async turn(pm: PartitionMirror, signal: AbortSignal, retries: { count: number }): Promise<void> {
     const { link, deliveries, store, window } = this.deps;
-    const producer = link.producer;
-    if (producer === undefined || deliveries.stoppedBy !== undefined) return this.waitChange(1000);
+    const sink = link.sink;
+    if (sink === undefined || deliveries.stoppedBy !== undefined) return this.waitChange(1000);
     if (pm.phase === 'rewinding') {
       await pm.drained();
       if (this.stopping || pm.phase !== 'rewinding') return;
@@ -139,7 +139,10 @@ export class Pumps {
     }
     if (pm.isolating() && pm.outstanding > 0) return pm.drained();
     if (!window.hasRoom()) return window.waitForRoom();
-    const bytes = this.sendChunk(producer, pm);
+    const partition = this.deps.spec.partitioning === 'same' ? pm.partition : -1;
+    // Partitioning by key needs the upstream's partition count: the client fetches it meanwhile.
+    if (!sink.ready(pm.upstreamTopic, partition)) return this.waitChange(100);
+    const bytes = this.sendChunk(sink, pm, partition);
     if (bytes > 0) retries.count = 0;
     await this.deps.rateLimit.throttle(bytes, signal);
     // Let the other pumps (and report callbacks) have their turn before the next chunk.
@@ -151,10 +154,9 @@ export class Pumps {
   }
 
   /** Reads one chunk at `pm.nextRead` and hands its records to the client; returns record bytes sent. */
-  private sendChunk(producer: Producer, pm: PartitionMirror): number {
+  private sendChunk(sink: RecordSink, pm: PartitionMirror, partition: number): number {
     const { spec, window } = this.deps;
     const isolate = pm.isolating();
-    const partition = spec.partitioning === 'same' ? pm.partition : -1;
     const origin = recordOrigin(this.deps.deviceId, pm, spec.originHeaders);
     let sentBytes = 0;
     // The window, counted once per chunk (used() walks the partitions), then per record.
@@ -163,13 +165,11 @@ export class Pumps {
       for (const r of records) {
         if (r.offset < pm.nextRead) continue;
         if (room-- <= 0 || window.bytesFull() || (isolate && pm.outstanding > 0)) break outer;
-        const { headers, bytes } = headersWithOrigin(r, origin);
+        const bytes = recordBytes(r);
         const entry = pm.sent(r.offset, bytes);
         window.sent(bytes);
         try {
-          // Key and value are views into the stored batch: the binding has librdkafka copy them
-          // (RK_MSG_COPY) before produce returns, so no copy of ours is needed.
-          producer.produce(pm.upstreamTopic, partition, r.value, r.key, r.timestamp, entry, headers);
+          sink.send(pm.upstreamTopic, partition, r, origin, entry);
         } catch (err) {
           window.unsent(bytes);
           pm.reported(entry);
@@ -184,7 +184,7 @@ export class Pumps {
       }
     }
     // A lone record goes out now rather than after linger.ms, so isolation is one round trip each.
-    if (isolate && sentBytes > 0) producer.flush(10_000, () => undefined);
+    if (isolate && sentBytes > 0) sink.flush();
     return sentBytes;
   }
 

@@ -1,19 +1,22 @@
 /**
- * One mirror rule: one librdkafka producer to its upstream (upstream-link.ts), a pump per mirrored
+ * One mirror rule: one producer to its upstream (wire-link.ts: Weir's own; upstream-link.ts:
+ * librdkafka's, by the rule's `client`), a pump per mirrored
  * partition (pumps.ts) sharing the rule's send window (send-window.ts) and rate limit
  * (rate-limit.ts), and the delivery reports that move each partition's cursor (deliveries.ts).
  */
 import type { Logger } from '../../src/logger.js';
 import type { RecordLog } from '../../src/store/types.js';
-import type { KafkaModule } from './client.js';
+import { loadKafkaClient, type KafkaModule } from './client.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
 import { Deliveries, type DeliveryDeps, type RuleCounters } from './deliveries.js';
 import { ExactlyOnceSender } from './exactly-once.js';
-import type { PartitionMirror } from './partition.js';
+import type { PartitionMirror, SentRecord } from './partition.js';
 import { Pumps } from './pumps.js';
 import { ByteRateLimit } from './rate-limit.js';
 import { SendWindow } from './send-window.js';
+import type { MirrorLink } from './link-state.js';
 import { UpstreamLink } from './upstream-link.js';
+import { WireLink } from './wire-link.js';
 import { sleep } from './waiting.js';
 
 export { ORIGIN_HEADERS } from './pumps.js';
@@ -21,7 +24,8 @@ export type { RuleCounters } from './deliveries.js';
 
 export interface RuleDeps extends DeliveryDeps {
   store: Pick<RecordLog, 'offsets' | 'read' | 'waitForData' | 'abortedTransactions'>;
-  kafka: KafkaModule;
+  /** librdkafka's binding; loaded here when undefined and a rule needs it (client: librdkafka, exactly-once). */
+  kafka: KafkaModule | undefined;
   logger: Logger;
   deviceId: string;
   backoffMinMs: number;
@@ -31,7 +35,7 @@ export interface RuleDeps extends DeliveryDeps {
 export class RuleMirror {
   readonly partitions: PartitionMirror[] = [];
   readonly counters: RuleCounters = { sent: 0, acked: 0, ackedBytes: 0, refused: 0, deadLettered: 0, reconnects: 0 };
-  private readonly link: UpstreamLink;
+  private readonly link: MirrorLink;
   private readonly window: SendWindow;
   private readonly deliveries: Deliveries;
   private readonly pumps: Pumps;
@@ -45,16 +49,20 @@ export class RuleMirror {
   ) {
     const log = deps.logger.child({ component: 'mirror', rule: spec.name, upstream: upstream.name });
     this.window = new SendWindow(spec, this.partitions);
-    this.link = new UpstreamLink(upstream, spec, deps, log, {
-      report: (err, report) => this.deliveries.onReport(err, report),
-      replaced: () => this.producerReplaced(),
-      ready: () => this.wakeAll(),
-      backlog: () => ({ records: this.backlogRecords(deps.store), partitions: this.partitions.length }),
-    });
+    const backlog = (): { records: number; partitions: number } => ({ records: this.backlogRecords(deps.store), partitions: this.partitions.length });
+    this.link =
+      spec.client === 'weir'
+        ? new WireLink(upstream, spec, deps, log, { report: (err, entry) => this.deliveries.onReport(err, entry), ready: () => this.wakeAll(), backlog })
+        : new UpstreamLink(upstream, spec, { ...deps, kafka: deps.kafka ?? loadKafkaClient() }, log, {
+            report: (err, report) => this.deliveries.onReport(err, report.opaque as SentRecord),
+            replaced: () => this.producerReplaced(),
+            ready: () => this.wakeAll(),
+            backlog,
+          });
     this.deliveries = new Deliveries(spec, this.counters, this.window, this.link, deps, log);
     const { link, window, deliveries, counters } = this;
     this.pumps = new Pumps(this.partitions, { ...deps, spec, counters, link, window, deliveries, rateLimit: new ByteRateLimit(spec.maxBytesPerSecond), log });
-    if (spec.delivery === 'exactly-once') this.exactlyOnce = new ExactlyOnceSender(spec, upstream, this.partitions, counters, deps, log);
+    if (spec.delivery === 'exactly-once') this.exactlyOnce = new ExactlyOnceSender(spec, upstream, this.partitions, counters, { ...deps, kafka: deps.kafka ?? loadKafkaClient() }, log);
   }
 
   get connected(): boolean {

@@ -1,17 +1,17 @@
 /**
- * A rule's link to its upstream: the librdkafka producer's lifecycle (connect with backoff,
- * replace it after a fatal error, close), whether the link is up, and the log lines that tell an
- * outage in pairs (the loss with its reason, then the return).
+ * A rule's link to its upstream through librdkafka: the producer's lifecycle (connect with
+ * backoff, replace it after a fatal error, close); whether the link is up comes from librdkafka's
+ * statistics (link-state.ts tells it).
  */
 import type { Logger } from '../../src/logger.js';
 import { brokersUp, connectProducer, disconnect, producerConfig, type ConnectFailure, type DeliveryReport, type KafkaModule, type LibrdKafkaError, type Producer } from './client.js';
 import type { MirrorRuleSpec, UpstreamSpec } from './config.js';
+import { LinkState, type MirrorLink } from './link-state.js';
+import { LibrdkafkaSink, type RecordSink } from './record-sink.js';
 import { backoffMs, raceAbort, sleep } from './waiting.js';
 
 /** librdkafka's connect: bootstrap, (TLS, SASL,) metadata. */
 const CONNECT_TIMEOUT_MS = 10_000;
-/** How long the loss line waits for the client to say why, when the statistics saw it first. */
-const LOSS_REASON_WAIT_MS = 3_000;
 
 export interface LinkDeps {
   kafka: KafkaModule;
@@ -32,33 +32,29 @@ export interface LinkEvents {
   backlog(): { records: number; partitions: number };
 }
 
-export class UpstreamLink {
-  connected = false;
-  /** When the current connected/disconnected state began. */
-  since = Date.now();
-  lastError: { at: number; message: string } | undefined;
+export class UpstreamLink extends LinkState implements MirrorLink {
   private current: Producer | undefined;
+  private currentSink: LibrdkafkaSink | undefined;
   private generation = 0;
-  private stopping = false;
   private connecting: Promise<void> | undefined;
   /** The stop signal of the connect loop and its backoffs. */
   private readonly abort = new AbortController();
-  /** When the loss of the upstream was logged, until its return is: the return is logged with it. */
-  private lostAt: number | undefined;
-  /** A loss seen with no error of its own yet: logged when one comes, or after LOSS_REASON_WAIT_MS. */
-  private pendingLoss: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly upstream: UpstreamSpec,
     private readonly spec: MirrorRuleSpec,
     private readonly deps: LinkDeps,
-    private readonly log: Logger,
+    log: Logger,
     private readonly events: LinkEvents,
-  ) {}
+  ) {
+    super(log, () => events.backlog());
+  }
 
-  /** The connected producer, or undefined while there is none. */
-  get producer(): Producer | undefined {
-    return this.current;
+  /** The connected producer's sink, or undefined while there is none. */
+  get sink(): RecordSink | undefined {
+    if (this.current === undefined) return undefined;
+    if (this.currentSink === undefined) this.currentSink = new LibrdkafkaSink(this.current);
+    return this.currentSink;
   }
 
   start(): void {
@@ -67,31 +63,17 @@ export class UpstreamLink {
 
   /** Stops connecting and retrying; `close()` then lets go of the producer. */
   halt(): void {
-    this.stopping = true;
     this.abort.abort();
-    clearTimeout(this.pendingLoss);
-    this.pendingLoss = undefined;
+    this.haltState();
   }
 
   async close(): Promise<void> {
     await this.connecting?.catch(() => undefined);
     const p = this.current;
     this.current = undefined;
+    this.currentSink = undefined;
     this.generation++;
     if (p !== undefined) await disconnect(p, 0);
-  }
-
-  /** A record was acknowledged: the link is up, whatever the statistics last said. */
-  delivered(): void {
-    if (!this.connected) this.setConnected(true);
-  }
-
-  noteError(err: unknown, what: string, detail?: string): void {
-    const message = `${what}: ${err instanceof Error ? err.message : String(err)}${detail === undefined ? '' : ` (librdkafka: ${detail})`}`;
-    const repeat = this.lastError?.message === message;
-    this.lastError = { at: Date.now(), message };
-    if (!repeat) this.log.warn({ err }, what);
-    if (this.pendingLoss !== undefined) this.logLoss(message);
   }
 
   /** `connect()` must succeed before `produce()` works: retry with backoff and jitter until it does. */
@@ -116,6 +98,7 @@ export class UpstreamLink {
         continue;
       }
       this.current = producer;
+      this.currentSink = undefined;
       if (this.stopping) return;
       producer.setPollInterval(5);
       this.setConnected(true);
@@ -174,6 +157,7 @@ export class UpstreamLink {
     this.generation++;
     const old = this.current;
     this.current = undefined;
+    this.currentSink = undefined;
     this.setConnected(false);
     this.events.replaced();
     if (old !== undefined) await disconnect(old, 0);
@@ -181,42 +165,5 @@ export class UpstreamLink {
       await this.backOff(0);
       this.connecting = this.connectLoop();
     }
-  }
-
-  /**
-   * Logs the loss of the upstream and its return, in pairs. The loss line's `reason` is an error
-   * noted since the link was last up: an older one (say a connect failure before the first
-   * connect) says nothing about this loss. When none was noted yet (statistics can see the broker
-   * down before the client reports why), the line waits up to LOSS_REASON_WAIT_MS for one.
-   */
-  private setConnected(connected: boolean): void {
-    if (this.connected === connected) return;
-    const upSince = this.since;
-    this.connected = connected;
-    this.since = Date.now();
-    if (!connected) {
-      if (this.lastError !== undefined && this.lastError.at >= upSince) this.logLoss(this.lastError.message);
-      else this.pendingLoss = setTimeout(() => this.logLoss(null), LOSS_REASON_WAIT_MS).unref();
-      return;
-    }
-    if (this.pendingLoss !== undefined) {
-      // Back before the loss was told: nothing to tell either way.
-      clearTimeout(this.pendingLoss);
-      this.pendingLoss = undefined;
-      return;
-    }
-    if (this.lostAt === undefined) return;
-    const lostForMs = this.since - this.lostAt;
-    this.lostAt = undefined;
-    const backlog = this.events.backlog();
-    this.log.info({ lostForMs, backlogRecords: backlog.records, partitions: backlog.partitions }, 'mirror is back in touch with the upstream; draining the backlog');
-  }
-
-  private logLoss(reason: string | null): void {
-    clearTimeout(this.pendingLoss);
-    this.pendingLoss = undefined;
-    if (this.connected || this.stopping) return;
-    this.lostAt = this.since;
-    this.log.warn({ reason }, 'mirror lost the upstream; records stay in the log until it is back');
   }
 }

@@ -164,6 +164,8 @@ const SPEC: MirrorRuleSpec = {
   delivery: 'at-least-once',
   cursorTopic: 'weir-mirror-cursors',
   originHeaders: 'four',
+  // The stand-in above is for librdkafka's producer.
+  client: 'librdkafka',
 };
 
 /** A rule over the compacted partition, not started. */

@@ -48,8 +48,8 @@ afterAll(async () => {
   pki?.cleanup();
 });
 
-function secureEnv(mechanism: string, passwordFile: string): Record<string, string> {
-  return mirrorEnv(upstream.proxy.port, {}, {
+function secureEnv(mechanism: string, passwordFile: string, client = 'weir'): Record<string, string> {
+  return mirrorEnv(upstream.proxy.port, { client }, {
     WEIR_MIRROR__UPSTREAMS: JSON.stringify([
       {
         name: 'central',
@@ -68,10 +68,15 @@ async function appendRecords(weir: RunningWeir, topic: string, n: number): Promi
   }
 }
 
-it.each(['SCRAM-SHA-256', 'PLAIN'])('mirrors over TLS with SASL %s, the password read from a file', async (mechanism) => {
+it.each([
+  ['SCRAM-SHA-256', 'weir'],
+  ['PLAIN', 'weir'],
+  ['SCRAM-SHA-256', 'librdkafka'],
+  ['PLAIN', 'librdkafka'],
+])('mirrors over TLS with SASL %s, the password read from a file (client %s)', async (mechanism, client) => {
   edgeDir = tempDir('weir-edge-secure-');
-  edge = await startEdge(edgeDir.dir, secureEnv(mechanism, file('right.password')));
-  const topic = `sensors.${mechanism === 'PLAIN' ? 'plain' : 'scram'}`;
+  edge = await startEdge(edgeDir.dir, secureEnv(mechanism, file('right.password'), client));
+  const topic = `sensors.${mechanism === 'PLAIN' ? 'plain' : 'scram'}.${client}`;
   await appendRecords(edge, topic, 300);
   const status = await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2));
   expect(status.rules[0]!.connected).toBe(true);
@@ -87,9 +92,13 @@ it.each(['SCRAM-SHA-256', 'PLAIN'])('mirrors over TLS with SASL %s, the password
   expect(byPartition.get(1)![299]!.value).toBe(`${topic}-1-299`);
 }, 60_000);
 
-it('with a wrong password sends nothing, keeps every record at the edge and says why', async () => {
+it.each([
+  // The broker's own words, not just "broker transport failure".
+  ['weir', /^cannot connect to the upstream: .*SASL authentication failed: .*invalid credentials/],
+  ['librdkafka', /^cannot connect to the upstream: .* \(librdkafka: SASL authentication error: .*invalid credentials/],
+])('with a wrong password sends nothing, keeps every record at the edge and says why (client %s)', async (client, reason) => {
   edgeDir = tempDir('weir-edge-secure-');
-  edge = await startEdge(edgeDir.dir, secureEnv('SCRAM-SHA-256', file('wrong.password')));
+  edge = await startEdge(edgeDir.dir, secureEnv('SCRAM-SHA-256', file('wrong.password'), client as string));
   await appendRecords(edge, 'sensors.denied', 50);
   const status = await waitForStatus(
     () => mirrorStatusOf(edge!),
@@ -98,8 +107,7 @@ it('with a wrong password sends nothing, keeps every record at the edge and says
   );
   const rule = status.rules[0]!;
   expect(rule.connected).toBe(false);
-  // librdkafka's own words, not just "broker transport failure".
-  expect(rule.lastError!.message).toMatch(/^cannot connect to the upstream: .* \(librdkafka: SASL authentication error: .*invalid credentials/);
+  expect(rule.lastError!.message).toMatch(reason as RegExp);
   expect(rule.partitions.map((p) => p.cursor)).toEqual([0, 0]);
   await edge.shutdown('test end');
   edge = undefined;
@@ -107,9 +115,9 @@ it('with a wrong password sends nothing, keeps every record at the edge and says
   await upstream.start();
 }, 60_000);
 
-it('stops at once while a connect attempt is under way (librdkafka gives it 10 s)', async () => {
+it.each(['weir', 'librdkafka'])('stops at once while a connect attempt is under way (a connect may take 10 s; client %s)', async (client) => {
   edgeDir = tempDir('weir-edge-secure-');
-  edge = await startEdge(edgeDir.dir, secureEnv('SCRAM-SHA-256', file('wrong.password')));
+  edge = await startEdge(edgeDir.dir, secureEnv('SCRAM-SHA-256', file('wrong.password'), client));
   await new Promise((resolve) => setTimeout(resolve, 1000)); // the first attempt fails only at its timeout
   expect((await mirrorStatusOf(edge)).rules[0]!.connected).toBe(false);
   const stopping = Date.now();

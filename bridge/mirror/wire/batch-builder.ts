@@ -1,0 +1,99 @@
+/**
+ * Builds one outgoing RecordBatch v2 record by record. Each record is written out as it comes
+ * (its key and value are views into a stored batch that the caller does not keep), the records
+ * section is compressed when the batch is sealed, and the producer fields (id, epoch, base
+ * sequence, KIP-98) and the CRC are stamped when it is first sent in a producer session.
+ *
+ * The first record's timestamp is the batch's base timestamp and later deltas may be negative,
+ * as Java's MemoryRecordsBuilder writes them (mirrored records keep their own timestamps, which
+ * need not ascend).
+ */
+import { compress, CompressionType } from '../../../src/kafka/protocol/compression.js';
+import { crc32c } from '../../../src/kafka/protocol/crc32c.js';
+import {
+  ATTRIBUTES_OFFSET, BASE_OFFSET_OFFSET, BASE_SEQUENCE_OFFSET, BASE_TIMESTAMP_OFFSET, BATCH_LENGTH_OFFSET, CRC_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET, MAGIC_V2, MAX_TIMESTAMP_OFFSET, PARTITION_LEADER_EPOCH_OFFSET,
+  PRODUCER_EPOCH_OFFSET, PRODUCER_ID_OFFSET, RECORDS_COUNT_OFFSET, RECORDS_OFFSET,
+} from '../../../src/kafka/protocol/record-batch.js';
+import { sizeOfRecordBody, writeRecord, type RecordInput } from '../../../src/kafka/protocol/records.js';
+import { sizeOfVarint } from '../../../src/kafka/protocol/varint.js';
+
+/** A batch sealed for sending: header fields known except the producer's, records compressed. */
+export interface SealedBatch {
+  /** The whole batch; producer id, epoch, base sequence and CRC are written by `stampBatch`. */
+  readonly bytes: Buffer;
+  readonly count: number;
+  /** Record bytes before encoding (key + value + headers), what the mirror's window counts. */
+  readonly recordBytes: number;
+}
+
+export class BatchBuilder {
+  private buf: Buffer;
+  private pos = 0;
+  count = 0;
+  recordBytes = 0;
+  private baseTimestamp = 0;
+  private maxTimestamp = 0;
+
+  constructor(initialBytes: number) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** Encoded bytes so far (before compression). */
+  get size(): number {
+    return this.pos;
+  }
+
+  append(record: RecordInput & { timestamp: number }, recordBytes: number): void {
+    if (this.count === 0) {
+      this.baseTimestamp = record.timestamp;
+      this.maxTimestamp = record.timestamp;
+    } else if (record.timestamp > this.maxTimestamp) this.maxTimestamp = record.timestamp;
+    const delta = record.timestamp - this.baseTimestamp;
+    const body = sizeOfRecordBody(record, delta, this.count);
+    const need = sizeOfVarint(body) + body;
+    if (this.buf.length - this.pos < need) this.grow(need);
+    this.pos = writeRecord(this.buf, this.pos, record, body, delta, this.count);
+    this.count++;
+    this.recordBytes += recordBytes;
+  }
+
+  private grow(need: number): void {
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + need));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** The batch with its records compressed; the builder is spent. */
+  seal(compression: CompressionType): SealedBatch {
+    const records = this.buf.subarray(0, this.pos);
+    const body = compression === CompressionType.None ? records : compress(compression, records);
+    const bytes = Buffer.allocUnsafe(RECORDS_OFFSET + body.length);
+    body.copy(bytes, RECORDS_OFFSET);
+    writeInt64(bytes, BASE_OFFSET_OFFSET, 0);
+    bytes.writeInt32BE(bytes.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
+    bytes.writeInt32BE(-1, PARTITION_LEADER_EPOCH_OFFSET);
+    bytes.writeInt8(MAGIC_V2, MAGIC_OFFSET);
+    bytes.writeInt16BE(compression, ATTRIBUTES_OFFSET); // CreateTime, not transactional, not control
+    bytes.writeInt32BE(this.count - 1, LAST_OFFSET_DELTA_OFFSET);
+    writeInt64(bytes, BASE_TIMESTAMP_OFFSET, this.baseTimestamp);
+    writeInt64(bytes, MAX_TIMESTAMP_OFFSET, this.maxTimestamp);
+    bytes.writeInt32BE(this.count, RECORDS_COUNT_OFFSET);
+    return { bytes, count: this.count, recordBytes: this.recordBytes };
+  }
+}
+
+/** Writes the idempotent producer's fields (KIP-98) and the CRC that covers them. */
+export function stampBatch(batch: SealedBatch, producerId: number, producerEpoch: number, baseSequence: number): void {
+  const b = batch.bytes;
+  writeInt64(b, PRODUCER_ID_OFFSET, producerId);
+  b.writeInt16BE(producerEpoch, PRODUCER_EPOCH_OFFSET);
+  b.writeInt32BE(baseSequence, BASE_SEQUENCE_OFFSET);
+  b.writeUInt32BE(crc32c(b, ATTRIBUTES_OFFSET, b.length), CRC_OFFSET);
+}
+
+function writeInt64(buf: Buffer, pos: number, value: number): void {
+  const high = Math.floor(value / 2 ** 32);
+  buf.writeInt32BE(high, pos);
+  buf.writeUInt32BE(value - high * 2 ** 32, pos + 4);
+}

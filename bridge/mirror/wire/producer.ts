@@ -1,0 +1,449 @@
+/**
+ * The mirror's own Kafka producer: idempotent (KIP-98), acks=all, up to five batches in flight a
+ * partition, written on Weir's codec. It takes records one at a time, writes each into its
+ * partition's open batch at once (so the caller's key and value views need not outlive the call),
+ * seals a batch when it is full or `lingerMs` old, and sends sealed batches to each partition's
+ * leader, one batch a partition per Produce request.
+ *
+ * Outcomes, per batch (partition-queue.ts has the order rule):
+ * - acknowledged (or DUPLICATE_SEQUENCE_NUMBER: already written) → reported done;
+ * - retriable (leader moved, timeout, connection lost: outcome unknown) → sent again, same bytes
+ *   and sequence, after the partition's in-flight batches are answered; never reported;
+ * - refused for good (too large, not authorised, …) → reported with the broker's error code; every
+ *   later batch of the partition is reported failed unsent (OUT_OF_ORDER_SEQUENCE_NUMBER would
+ *   refuse it anyway) and the partition's sequence goes back to the refused batch's;
+ * - the broker lost the producer's state (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE_NUMBER with
+ *   nothing missing before it, a fenced epoch) → a new producer id (a new session): every batch
+ *   not yet acknowledged is reported failed, so the caller sends it again from its own log.
+ * Failures are reported, never dropped: the caller's cursor only moves over acknowledged records.
+ */
+import { ApiKey } from '../../../src/kafka/protocol/api-keys.js';
+import type { CompressionType } from '../../../src/kafka/protocol/compression.js';
+import { errorName } from '../../../src/kafka/protocol/error-codes.js';
+import type { RecordInput } from '../../../src/kafka/protocol/records.js';
+import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
+import { backoffMs } from '../waiting.js';
+import { BatchBuilder, stampBatch, type SealedBatch } from './batch-builder.js';
+import { ClusterMetadata } from './cluster.js';
+import { ConnectionLost, type BrokerConnection, type WireSecurity } from './connection.js';
+import { BOOTSTRAP, ConnectionPool } from './connections.js';
+import { addSequence, PartitionQueue, type OutBatch } from './partition-queue.js';
+import { INIT_PRODUCER_ID_VERSIONS, PRODUCE_VERSIONS, readInitProducerIdResponse, readProduceResponse, writeInitProducerIdRequest, writeProduceRequest, type ProduceOutcome } from './requests.js';
+
+/** Requests in flight on one connection (max.in.flight.requests.per.connection). */
+const MAX_REQUESTS_PER_CONNECTION = 5;
+/** A Produce request's batches, at most (Kafka's socket.request.max.bytes is 100 MB). */
+const MAX_REQUEST_BYTES = 8 * 2 ** 20;
+/** How long the broker may wait for the in-sync replicas (the Produce request's timeout_ms). */
+const PRODUCE_TIMEOUT_MS = 10_000;
+const HOUSEKEEPING_MS = 100;
+
+/** Errors after which the same batch is sent again (Kafka's RetriableException family). */
+const RETRIABLE = new Set([2, 3, 5, 6, 7, 8, 13, 14, 15, 16, 19, 20, 56, 74, 75, 89]);
+const LEADER_MOVED = new Set([3, 5, 6, 74, 75]);
+/** Errors meaning the broker no longer knows this producer session (KIP-360). */
+const SESSION_LOST = new Set([47 /* INVALID_PRODUCER_EPOCH */, 49 /* INVALID_PRODUCER_ID_MAPPING */, 59 /* UNKNOWN_PRODUCER_ID */, 90 /* PRODUCER_FENCED */]);
+const OUT_OF_ORDER_SEQUENCE = 45;
+const DUPLICATE_SEQUENCE = 46;
+
+export interface DeliveryError {
+  /** The broker's error code, or -1 for a failure of the producer's own. */
+  readonly code: number;
+  readonly message: string;
+}
+
+export interface WireProducerOptions {
+  bootstrap: readonly string[];
+  clientId: string;
+  /** Read at every connect: a rotated password is picked up. */
+  security(): WireSecurity;
+  compression: CompressionType;
+  /** Records a batch (librdkafka's batch.num.messages). */
+  batchRecords: number;
+  /** Encoded bytes a batch, before compression (librdkafka's batch.size). */
+  batchBytes: number;
+  lingerMs: number;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  /** Each record's outcome, in the order of the batch; `err` null = acknowledged. */
+  report(err: DeliveryError | null, opaques: readonly unknown[]): void;
+  /** Some broker connection is up (true) or none is (false). */
+  connection(up: boolean): void;
+  /** A problem to tell the operator (the producer goes on). */
+  problem(err: Error, what: string): void;
+}
+
+/** "MESSAGE_TOO_LARGE (10): <the broker's message>", as an operator looks it up. */
+function describeError(code: number, brokerMessage: string | null): string {
+  const name = `${errorName(code) ?? 'error'} (${code})`;
+  return brokerMessage === null || brokerMessage === '' ? name : `${name}: ${brokerMessage}`;
+}
+
+interface Session {
+  id: number;
+  producerId: number;
+  epoch: number;
+}
+
+export class WireProducer {
+  private readonly queues = new Map<string, PartitionQueue[]>();
+  private readonly cluster = new ClusterMetadata();
+  private readonly pool: ConnectionPool;
+  private session: Session | undefined;
+  private sessions = 0;
+  private sessionPending = false;
+  private sessionRetryAt = 0;
+  private sessionFailures = 0;
+  private up = false;
+  /** Why the last connection closed, until a connect succeeds or fails. */
+  private lastClose: Error | undefined;
+  private closed = false;
+  private tickQueued = false;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private readonly housekeeping: NodeJS.Timeout;
+  /** Null-key records stick to one partition per topic until its batch is sealed (Kafka's sticky partitioner, KIP-480). */
+  private readonly sticky = new Map<string, number>();
+
+  constructor(private readonly o: WireProducerOptions) {
+    this.pool = new ConnectionPool({ ...o, changed: (node, event, err) => this.connectionChanged(node, event, err) });
+    this.housekeeping = setInterval(() => this.tick(), HOUSEKEEPING_MS).unref();
+    this.schedule();
+  }
+
+  /** Whether records for `topic` can be partitioned by key now (its partition count is known). */
+  knows(topic: string): boolean {
+    this.cluster.want(topic);
+    return (this.cluster.topics.get(topic)?.partitions ?? 0) > 0;
+  }
+
+  /**
+   * Adds one record. `partition` -1 partitions by key as Java's default partitioner does (murmur2;
+   * null keys sticky), which needs `knows(topic)`. `recordBytes` is what the caller counts.
+   */
+  append(topic: string, partition: number, record: RecordInput & { timestamp: number }, recordBytes: number, opaque: unknown): void {
+    if (partition < 0) partition = this.partitionFor(topic, record.key);
+    const q = this.queue(topic, partition);
+    if (q.open !== undefined && q.open.count > 0 && (q.open.size + recordBytes + 32 > this.o.batchBytes || q.open.count >= this.o.batchRecords)) this.sealQueue(q);
+    if (q.open === undefined) {
+      q.open = new BatchBuilder(Math.min(this.o.batchBytes, 64 * 1024));
+      q.openedAt = Date.now();
+      this.armLinger();
+    }
+    q.open.append(record, recordBytes);
+    q.openOpaques.push(opaque);
+    if (q.open.count >= this.o.batchRecords || q.open.size >= this.o.batchBytes) this.sealQueue(q);
+  }
+
+  /** Seals every open batch and sends now (no linger). */
+  flush(): void {
+    for (const q of this.allQueues()) this.sealQueue(q);
+    this.schedule();
+  }
+
+  /** Stops: connections close, nothing more is reported. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.housekeeping);
+    clearTimeout(this.lingerTimer);
+    this.pool.close();
+  }
+
+  private partitionFor(topic: string, key: Buffer | null): number {
+    const count = this.cluster.topics.get(topic)?.partitions ?? 0;
+    if (count === 0) throw new Error(`the upstream topic ${topic} has no metadata yet`);
+    if (key !== null) return partitionForKey(key, count);
+    let p = this.sticky.get(topic);
+    if (p === undefined || p >= count) {
+      p = Math.floor(Math.random() * count);
+      this.sticky.set(topic, p);
+    }
+    return p;
+  }
+
+  private queue(topic: string, partition: number): PartitionQueue {
+    let list = this.queues.get(topic);
+    if (list === undefined) {
+      list = [];
+      this.queues.set(topic, list);
+      this.cluster.want(topic);
+    }
+    let q = list[partition];
+    if (q === undefined) {
+      q = new PartitionQueue(topic, partition);
+      q.leader = this.cluster.topics.get(topic)?.leaders[partition] ?? -1;
+      list[partition] = q;
+    }
+    return q;
+  }
+
+  private *allQueues(): Generator<PartitionQueue> {
+    for (const list of this.queues.values()) for (const q of list) if (q !== undefined) yield q;
+  }
+
+  private readonly seal = (b: BatchBuilder): SealedBatch => b.seal(this.o.compression);
+
+  private sealQueue(q: PartitionQueue): void {
+    if (q.seal(this.seal)) {
+      if (this.sticky.get(q.topic) === q.partition) this.sticky.delete(q.topic);
+      this.schedule();
+    }
+  }
+
+  private armLinger(): void {
+    if (this.lingerTimer !== undefined) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      const now = Date.now();
+      let waiting = false;
+      for (const q of this.allQueues()) {
+        if (q.open === undefined) continue;
+        if (now - q.openedAt >= this.o.lingerMs) this.sealQueue(q);
+        else waiting = true;
+      }
+      if (waiting) this.armLinger();
+    }, this.o.lingerMs);
+  }
+
+  private schedule(): void {
+    if (this.tickQueued || this.closed) return;
+    this.tickQueued = true;
+    setImmediate(() => {
+      this.tickQueued = false;
+      this.tick();
+    });
+  }
+
+  /** One pass: the session, metadata, then whatever each broker can take. */
+  private tick(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    if (this.session === undefined) this.startSession(now);
+    if (this.cluster.due(now)) this.refreshMetadata(now);
+    if (this.session === undefined) return;
+    const nodes = new Set<number>();
+    for (const q of this.allQueues()) if (q.queued.length > 0 && q.leader >= 0) nodes.add(q.leader);
+    for (const node of nodes) {
+      const conn = this.pool.get(node);
+      if (conn !== undefined) this.sendTo(node, conn, now);
+    }
+  }
+
+  private startSession(now: number): void {
+    if (this.sessionPending || now < this.sessionRetryAt) return;
+    const conn = this.pool.any();
+    if (conn === undefined) return;
+    const version = conn.version(ApiKey.InitProducerId, INIT_PRODUCER_ID_VERSIONS.min, INIT_PRODUCER_ID_VERSIONS.max);
+    if (version === undefined) {
+      this.sessionRetryAt = now + this.o.backoffMaxMs;
+      this.o.problem(new Error('the upstream serves no InitProducerId (idempotent producers need Kafka 0.11 or later)'), 'cannot start a producer session');
+      return;
+    }
+    this.sessionPending = true;
+    conn.request(ApiKey.InitProducerId, version, writeInitProducerIdRequest, readInitProducerIdResponse).then(
+      (res) => {
+        this.sessionPending = false;
+        if (res.errorCode !== 0) throw new Error(`InitProducerId failed with error ${res.errorCode}${res.errorCode === 31 ? ' (CLUSTER_AUTHORIZATION_FAILED: before Kafka 2.8 the principal needs the IdempotentWrite ACL on the cluster)' : ''}`);
+        this.session = { id: ++this.sessions, producerId: res.producerId, epoch: res.producerEpoch };
+        this.sessionFailures = 0;
+        this.schedule();
+      },
+    ).catch((err: unknown) => {
+      this.sessionPending = false;
+      this.sessionRetryAt = Date.now() + backoffMs(this.sessionFailures++, this.o.backoffMinMs, this.o.backoffMaxMs);
+      if (!(err instanceof ConnectionLost)) this.o.problem(err as Error, 'cannot start a producer session');
+    });
+  }
+
+  private refreshMetadata(now: number): void {
+    const conn = this.pool.any();
+    if (conn === undefined) return;
+    this.cluster.refresh(conn, now).then(
+      (brokers) => {
+        this.pool.setBrokers(brokers);
+        this.applyMetadata();
+        this.pool.retireBootstrap();
+        this.schedule();
+      },
+      (err: unknown) => {
+        if (!(err instanceof ConnectionLost)) this.o.problem(err as Error, 'cannot read the upstream metadata');
+      },
+    );
+  }
+
+  private leads(node: number): boolean {
+    for (const q of this.allQueues()) if (q.leader === node) return true;
+    return false;
+  }
+
+  /** New leaders for every queue; a topic refused for good fails its unsent batches. */
+  private applyMetadata(): void {
+    for (const [topic, list] of this.queues) {
+      const meta = this.cluster.topics.get(topic);
+      if (meta === undefined) continue;
+      for (const q of list) {
+        if (q === undefined) continue;
+        q.leader = meta.leaders[q.partition] ?? -1;
+        if (meta.errorCode !== 0) this.failUnsent(q, { code: meta.errorCode, message: `the upstream refuses topic ${topic} (error ${meta.errorCode})` });
+        else if (meta.partitions > 0 && q.partition >= meta.partitions) {
+          this.o.problem(new Error(`the upstream topic ${topic} has ${meta.partitions} partitions: there is no partition ${q.partition} to mirror into`), 'cannot send');
+        }
+      }
+    }
+  }
+
+  private sendTo(node: number, conn: BrokerConnection, now: number): void {
+    const version = conn.version(ApiKey.Produce, PRODUCE_VERSIONS.min, PRODUCE_VERSIONS.max);
+    if (version === undefined) {
+      this.o.problem(new Error('the upstream serves no Produce version from 3 (Kafka 0.11) up'), 'cannot send');
+      return;
+    }
+    while (conn.inFlight < MAX_REQUESTS_PER_CONNECTION) {
+      const parts = this.takeForRequest(node, now);
+      if (parts.length === 0) return;
+      const byTopic = new Map<string, { partition: number; batch: Buffer }[]>();
+      for (const [q, b] of parts) {
+        let list = byTopic.get(q.topic);
+        if (list === undefined) byTopic.set(q.topic, (list = []));
+        list.push({ partition: q.partition, batch: b.bytes });
+      }
+      const topics = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+      conn.request(ApiKey.Produce, version, (w) => writeProduceRequest(w, PRODUCE_TIMEOUT_MS, topics), (r) => readProduceResponse(r, version)).then(
+        (res) => this.answered(parts, res),
+        (err: unknown) => this.lost(parts, err),
+      );
+    }
+  }
+
+  /** The first queued batch of every partition that may send to `node`, stamped, up to MAX_REQUEST_BYTES. */
+  private takeForRequest(node: number, now: number): [PartitionQueue, OutBatch][] {
+    const session = this.session!;
+    const parts: [PartitionQueue, OutBatch][] = [];
+    let bytes = 0;
+    for (const q of this.allQueues()) {
+      if (!q.canSend(node, now)) continue;
+      const batch = q.queued[0]!;
+      if (parts.length > 0 && bytes + batch.bytes.length > MAX_REQUEST_BYTES) continue;
+      if (q.session !== session.id) {
+        q.session = session.id;
+        q.nextSequence = 0;
+      }
+      if (q.halted !== undefined) {
+        if (q.rewindSequence !== undefined) q.nextSequence = q.rewindSequence;
+        q.halted = undefined;
+        q.rewindSequence = undefined;
+      }
+      if (batch.session !== session.id) {
+        batch.session = session.id;
+        batch.baseSequence = q.nextSequence;
+        q.nextSequence = addSequence(q.nextSequence, batch.count);
+        stampBatch(batch, session.producerId, session.epoch, batch.baseSequence);
+      }
+      q.queued.shift();
+      q.inFlight++;
+      q.inFlightNode = node;
+      parts.push([q, batch]);
+      bytes += batch.bytes.length;
+    }
+    return parts;
+  }
+
+  private answered(parts: readonly [PartitionQueue, OutBatch][], res: Map<string, ProduceOutcome[]>): void {
+    for (const [q, batch] of parts) {
+      q.inFlight--;
+      const outcome = res.get(q.topic)?.find((p) => p.index === q.partition);
+      if (outcome === undefined) this.outcome(q, batch, 13, describeError(13, 'the response does not name this partition'));
+      else this.outcome(q, batch, outcome.errorCode, describeError(outcome.errorCode, outcome.errorMessage));
+    }
+    this.schedule();
+  }
+
+  /** The connection went with the request: outcome unknown, so every batch in it is sent again. */
+  private lost(parts: readonly [PartitionQueue, OutBatch][], err: unknown): void {
+    if (this.closed) return;
+    for (const [q, batch] of parts) {
+      q.inFlight--;
+      this.outcome(q, batch, 13, describeError(13, `connection lost: ${(err as Error).message}`));
+    }
+    this.schedule();
+  }
+
+  private outcome(q: PartitionQueue, batch: OutBatch, code: number, message: string): void {
+    if (this.closed) return;
+    if (code === 0 || code === DUPLICATE_SEQUENCE) {
+      // A batch written after the refused one (a broker that checks sequences before it writes): the sequence goes on after it.
+      if (q.halted === 'fail' && batch.session === this.session?.id) q.rewindSequence = addSequence(batch.baseSequence, batch.count);
+      return this.o.report(null, batch.opaques);
+    }
+    const current = this.session !== undefined && batch.session === this.session.id;
+    if (!current) return this.o.report({ code, message: `not sent in the producer session that ended: ${message}` }, batch.opaques);
+    if (q.halted === 'fail') {
+      this.o.report({ code: -1, message: 'not sent: an earlier batch of this partition was refused' }, batch.opaques);
+      return;
+    }
+    if (RETRIABLE.has(code) || (code === OUT_OF_ORDER_SEQUENCE && q.halted === 'retry')) {
+      batch.session = -1; q.requeue(batch);
+      q.halted = 'retry';
+      q.resumeAt = Date.now() + this.o.backoffMinMs;
+      if (LEADER_MOVED.has(code)) this.cluster.markStale();
+      if (code !== OUT_OF_ORDER_SEQUENCE) this.o.problem(new Error(message), `upstream did not take a batch of ${q.topic}[${q.partition}]; sending it again`);
+      return;
+    }
+    if (SESSION_LOST.has(code) || code === OUT_OF_ORDER_SEQUENCE) {
+      this.o.report({ code, message }, batch.opaques);
+      this.resetSession(message);
+      return;
+    }
+    this.o.report({ code, message }, batch.opaques);
+    q.rewindSequence = batch.baseSequence;
+    this.failUnsent(q, { code: -1, message: 'not sent: an earlier batch of this partition was refused' });
+    q.halted = 'fail';
+  }
+
+  /** Reports every batch of `q` that is not in flight as failed. */
+  private failUnsent(q: PartitionQueue, err: DeliveryError): void {
+    for (const b of q.takeUnsent(this.seal)) this.o.report(err, b.opaques);
+  }
+
+  /** The broker lost this producer: a new id; what is not acknowledged goes back to the caller. */
+  private resetSession(reason: string): void {
+    this.o.problem(new Error(reason), 'the upstream lost the producer session; starting a new one and sending again from the cursors');
+    this.session = undefined;
+    for (const q of this.allQueues()) {
+      q.halted = undefined;
+      q.rewindSequence = undefined;
+      this.failUnsent(q, { code: -1, message: `not sent: producer session reset (${reason})` });
+    }
+  }
+
+  /**
+   * The connection state the operator sees. A close alone does not make the link down: a broker
+   * closes idle connections (connections.max.idle.ms), and a partition leader's connection is
+   * opened again at once; requests the close took with them report their own error (lost()). The
+   * link is down when a connect fails with no connection left, and the close that came before is
+   * told first, as the reason of the loss.
+   */
+  private connectionChanged(node: number, event: 'opened' | 'failed' | 'closed', err: Error | undefined): void {
+    if (this.closed) return;
+    if (event === 'closed') {
+      this.lastClose = err ?? new Error('the broker closed the connection');
+      if (node !== BOOTSTRAP && this.leads(node)) {
+        this.pool.get(node);
+        return this.schedule();
+      }
+    }
+    if (event === 'failed' && this.lastClose !== undefined) {
+      this.o.problem(this.lastClose, 'lost the connection to the upstream');
+      this.lastClose = undefined;
+    }
+    if (event === 'opened') this.lastClose = undefined;
+    const up = this.pool.upCount > 0;
+    if (up !== this.up) {
+      this.up = up;
+      this.o.connection(up);
+    }
+    if (event === 'failed') this.o.problem(err ?? new Error('connect failed'), 'cannot connect to the upstream');
+    this.schedule();
+  }
+}
