@@ -53,7 +53,19 @@ export class Deliveries {
 
   /** A delivery report of the current producer: `err` null or code 0 is an acknowledgement. */
   onReport(err: DeliveryFailure | null, entry: SentRecord): void {
-    this.window.reported(entry.bytes);
+    this.window.reported(1, entry.bytes);
+    this.outcome(err, entry);
+  }
+
+  /** The reports of a whole batch (Weir's producer): the window is told once. */
+  onBatchReport(err: DeliveryFailure | null, entries: readonly SentRecord[]): void {
+    let bytes = 0;
+    for (const entry of entries) bytes += entry.bytes;
+    this.window.reported(entries.length, bytes);
+    for (const entry of entries) this.outcome(err, entry);
+  }
+
+  private outcome(err: DeliveryFailure | null, entry: SentRecord): void {
     const pm = entry.pm;
     const current = pm.reported(entry);
     if (err === null || err === undefined || err.code === 0) {

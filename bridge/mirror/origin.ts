@@ -13,7 +13,7 @@
  * - `none`: no origin header, for a datacenter that needs none (delivery: exactly-once, or no
  *   consumer that drops duplicates); the record goes with its own headers only.
  */
-import type { DecodedRecord, RecordHeader } from '../../src/kafka/protocol/record-batch.js';
+import type { DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { MessageHeader } from '@confluentinc/kafka-javascript';
 
 export const ORIGIN_HEADERS = {
@@ -27,26 +27,44 @@ export const ORIGIN_HEADERS = {
 export const ORIGIN_HEADER_STYLES = ['compact', 'four', 'none'] as const;
 export type OriginHeaderStyle = (typeof ORIGIN_HEADER_STYLES)[number];
 
+/**
+ * The origin as Weir's producer writes it into a record, as bytes: headers the same for every
+ * record of the partition, then one whose value is `lastPrefix` followed by the record's offset
+ * in decimal (written digit by digit, no string or Buffer a record).
+ */
+export interface OriginBytes {
+  readonly fixed: readonly { readonly key: Buffer; readonly value: Buffer }[];
+  readonly lastKey: Buffer;
+  readonly lastPrefix: Buffer;
+}
+
 /** A partition's origin, made once per chunk: everything but the record's offset. */
 export type RecordOrigin =
-  | { readonly style: 'compact'; /** `<device>/<topic>/<partition>/` */ readonly prefix: string }
+  | { readonly style: 'compact'; /** `<device>/<topic>/<partition>/` */ readonly prefix: string; readonly bytes: OriginBytes }
   | {
       readonly style: 'four';
-      /** As librdkafka's binding takes them, and as Weir's producer does. */
+      /** As librdkafka's binding takes them. */
       readonly fixed: readonly [MessageHeader, MessageHeader, MessageHeader];
-      readonly fixedHeaders: readonly RecordHeader[];
+      readonly bytes: OriginBytes;
     }
-  | { readonly style: 'none' };
+  | { readonly style: 'none'; readonly bytes: undefined };
 
 export function recordOrigin(deviceId: string, pm: { readonly topic: string; readonly partition: number }, style: OriginHeaderStyle): RecordOrigin {
-  if (style === 'compact') return { style, prefix: `${deviceId}/${pm.topic}/${pm.partition}/` };
-  if (style === 'none') return { style };
-  const fixedHeaders = [
-    { key: ORIGIN_HEADERS.device, value: Buffer.from(deviceId) },
-    { key: ORIGIN_HEADERS.topic, value: Buffer.from(pm.topic) },
-    { key: ORIGIN_HEADERS.partition, value: Buffer.from(String(pm.partition)) },
+  if (style === 'compact') {
+    const prefix = `${deviceId}/${pm.topic}/${pm.partition}/`;
+    return { style, prefix, bytes: { fixed: [], lastKey: Buffer.from(ORIGIN_HEADERS.compact), lastPrefix: Buffer.from(prefix) } };
+  }
+  if (style === 'none') return { style, bytes: undefined };
+  const fixed = [
+    { key: Buffer.from(ORIGIN_HEADERS.device), value: Buffer.from(deviceId) },
+    { key: Buffer.from(ORIGIN_HEADERS.topic), value: Buffer.from(pm.topic) },
+    { key: Buffer.from(ORIGIN_HEADERS.partition), value: Buffer.from(String(pm.partition)) },
   ];
-  return { style, fixed: [{ [fixedHeaders[0]!.key]: fixedHeaders[0]!.value }, { [fixedHeaders[1]!.key]: fixedHeaders[1]!.value }, { [fixedHeaders[2]!.key]: fixedHeaders[2]!.value }], fixedHeaders };
+  return {
+    style,
+    fixed: [{ [ORIGIN_HEADERS.device]: fixed[0]!.value }, { [ORIGIN_HEADERS.topic]: fixed[1]!.value }, { [ORIGIN_HEADERS.partition]: fixed[2]!.value }],
+    bytes: { fixed, lastKey: Buffer.from(ORIGIN_HEADERS.offset), lastPrefix: Buffer.alloc(0) },
+  };
 }
 
 /** The record's own headers followed by its origin, and its size in record bytes (key, value, own headers). */
@@ -62,15 +80,6 @@ export function headersWithOrigin(r: DecodedRecord, origin: RecordOrigin): { hea
   if (origin.style === 'compact') headers.push({ 'weir.origin': origin.prefix + r.offset });
   else if (origin.style === 'four') headers.push(origin.fixed[0], origin.fixed[1], origin.fixed[2], { [ORIGIN_HEADERS.offset]: Buffer.from(String(r.offset)) });
   return { headers, bytes };
-}
-
-/** The record's own headers followed by its origin, as Weir's producer writes them (wire/producer.ts). */
-export function recordHeadersWithOrigin(r: DecodedRecord, origin: RecordOrigin): RecordHeader[] {
-  if (origin.style === 'none') return r.headers;
-  const headers = r.headers.slice();
-  if (origin.style === 'compact') headers.push({ key: ORIGIN_HEADERS.compact, value: Buffer.from(origin.prefix + r.offset) });
-  else headers.push(...origin.fixedHeaders, { key: ORIGIN_HEADERS.offset, value: Buffer.from(String(r.offset)) });
-  return headers;
 }
 
 /** Reads a `weir.origin` value back (what a datacenter consumer does to drop duplicates). */

@@ -6,7 +6,7 @@
  */
 import type { DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { Producer } from './client.js';
-import { headersWithOrigin, recordHeadersWithOrigin, type RecordOrigin } from './origin.js';
+import { headersWithOrigin, type RecordOrigin } from './origin.js';
 import type { SentRecord } from './partition.js';
 import type { WireProducer } from './wire/producer.js';
 
@@ -52,8 +52,7 @@ export class WireSink implements RecordSink {
   }
 
   send(upstreamTopic: string, partition: number, r: DecodedRecord, origin: RecordOrigin, entry: SentRecord): void {
-    const record = { key: r.key, value: r.value, timestamp: r.timestamp, headers: recordHeadersWithOrigin(r, origin) };
-    this.producer.append(upstreamTopic, partition, record, entry.bytes, entry);
+    this.producer.append(upstreamTopic, partition, r, entry.bytes, origin.bytes, r.offset, entry);
   }
 
   flush(): void {

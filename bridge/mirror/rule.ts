@@ -52,7 +52,7 @@ export class RuleMirror {
     const backlog = (): { records: number; partitions: number } => ({ records: this.backlogRecords(deps.store), partitions: this.partitions.length });
     this.link =
       spec.client === 'weir'
-        ? new WireLink(upstream, spec, deps, log, { report: (err, entry) => this.deliveries.onReport(err, entry), ready: () => this.wakeAll(), backlog })
+        ? new WireLink(upstream, spec, deps, log, { report: (err, entries) => this.deliveries.onBatchReport(err, entries), ready: () => this.wakeAll(), backlog })
         : new UpstreamLink(upstream, spec, { ...deps, kafka: deps.kafka ?? loadKafkaClient() }, log, {
             report: (err, report) => this.deliveries.onReport(err, report.opaque as SentRecord),
             replaced: () => this.producerReplaced(),

@@ -38,9 +38,9 @@ export class SendWindow {
     this.bytes -= bytes;
   }
 
-  /** The client reported a record (acknowledged or not). */
-  reported(bytes: number): void {
-    this.records--;
+  /** The client reported `records` records of `bytes` in all (acknowledged or not). */
+  reported(records: number, bytes: number): void {
+    this.records -= records;
     this.bytes -= bytes;
     if (this.roomWaiters.length > 0) this.wakeRoom();
   }

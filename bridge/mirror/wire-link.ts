@@ -36,7 +36,8 @@ export interface WireLinkDeps {
 }
 
 export interface WireLinkEvents {
-  report(err: DeliveryFailure | null, entry: SentRecord): void;
+  /** The outcome of a batch's records, in offset order. */
+  report(err: DeliveryFailure | null, entries: readonly SentRecord[]): void;
   /** A producer takes records. */
   ready(): void;
   backlog(): { records: number; partitions: number };
@@ -78,9 +79,7 @@ export class WireLink extends LinkState implements MirrorLink {
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       backoffMinMs: this.deps.backoffMinMs,
       backoffMaxMs: this.deps.backoffMaxMs,
-      report: (err, opaques) => {
-        for (const entry of opaques) this.events.report(err, entry as SentRecord);
-      },
+      report: (err, opaques) => this.events.report(err, opaques as readonly SentRecord[]),
       connection: (up) => {
         if (up && !this.stopping) this.log.info({ bootstrap: this.upstream.bootstrapServers }, 'mirror connected to upstream');
         this.setConnected(up);

@@ -15,8 +15,9 @@ import {
   LAST_OFFSET_DELTA_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET, MAGIC_V2, MAX_TIMESTAMP_OFFSET, PARTITION_LEADER_EPOCH_OFFSET,
   PRODUCER_EPOCH_OFFSET, PRODUCER_ID_OFFSET, RECORDS_COUNT_OFFSET, RECORDS_OFFSET,
 } from '../../../src/kafka/protocol/record-batch.js';
-import { sizeOfRecordBody, writeRecord, type RecordInput } from '../../../src/kafka/protocol/records.js';
-import { sizeOfVarint } from '../../../src/kafka/protocol/varint.js';
+import { headerKeyOf, sizeOfNullableBytes, sizeOfRecordBody, writeNullableBytes, writeRecord, type DecodedRecord } from '../../../src/kafka/protocol/records.js';
+import { sizeOfVarint, writeVarint, writeVarlong } from '../../../src/kafka/protocol/varint.js';
+import type { OriginBytes } from '../origin.js';
 
 /** A batch sealed for sending: header fields known except the producer's, records compressed. */
 export interface SealedBatch {
@@ -44,18 +45,49 @@ export class BatchBuilder {
     return this.pos;
   }
 
-  append(record: RecordInput & { timestamp: number }, recordBytes: number): void {
+  /** Appends a record with its own headers, then `origin`'s (the last one ending in `offset`). */
+  append(record: OutRecord, recordBytes: number, origin: OriginBytes | undefined, offset: number): void {
     if (this.count === 0) {
       this.baseTimestamp = record.timestamp;
       this.maxTimestamp = record.timestamp;
     } else if (record.timestamp > this.maxTimestamp) this.maxTimestamp = record.timestamp;
     const delta = record.timestamp - this.baseTimestamp;
-    const body = sizeOfRecordBody(record, delta, this.count);
+    const body = origin === undefined ? sizeOfRecordBody(record, delta, this.count) : sizeWithOrigin(record, delta, this.count, origin, offset);
     const need = sizeOfVarint(body) + body;
     if (this.buf.length - this.pos < need) this.grow(need);
-    this.pos = writeRecord(this.buf, this.pos, record, body, delta, this.count);
+    this.pos = origin === undefined ? writeRecord(this.buf, this.pos, record, body, delta, this.count) : this.writeWithOrigin(record, body, delta, origin, offset);
     this.count++;
     this.recordBytes += recordBytes;
+  }
+
+  /** A record (Kafka's DefaultRecord layout, records.ts) whose header list ends with the origin's. */
+  private writeWithOrigin(record: OutRecord, body: number, delta: number, origin: OriginBytes, offset: number): number {
+    const buf = this.buf;
+    let pos = writeVarint(buf, this.pos, body);
+    buf[pos++] = 0; // attributes
+    pos = writeVarlong(buf, pos, delta);
+    pos = writeVarint(buf, pos, this.count);
+    pos = writeNullableBytes(buf, pos, record.key);
+    pos = writeNullableBytes(buf, pos, record.value);
+    pos = writeVarint(buf, pos, record.headers.length + origin.fixed.length + 1);
+    for (const h of record.headers) {
+      pos = writeNullableBytes(buf, pos, headerKeyOf(h.key));
+      pos = writeNullableBytes(buf, pos, h.value);
+    }
+    for (const h of origin.fixed) {
+      pos = writeNullableBytes(buf, pos, h.key);
+      pos = writeNullableBytes(buf, pos, h.value);
+    }
+    pos = writeNullableBytes(buf, pos, origin.lastKey);
+    const digits = decimalDigits(offset);
+    pos = writeVarint(buf, pos, origin.lastPrefix.length + digits);
+    pos += origin.lastPrefix.copy(buf, pos);
+    let n = offset;
+    for (let i = digits - 1; i >= 0; i--) {
+      buf[pos + i] = 48 + (n % 10);
+      n = Math.floor(n / 10);
+    }
+    return pos + digits;
   }
 
   private grow(need: number): void {
@@ -90,6 +122,28 @@ export function stampBatch(batch: SealedBatch, producerId: number, producerEpoch
   b.writeInt16BE(producerEpoch, PRODUCER_EPOCH_OFFSET);
   b.writeInt32BE(baseSequence, BASE_SEQUENCE_OFFSET);
   b.writeUInt32BE(crc32c(b, ATTRIBUTES_OFFSET, b.length), CRC_OFFSET);
+}
+
+/** A record to send: a stored record's key, value, timestamp and own headers. */
+export type OutRecord = Pick<DecodedRecord, 'key' | 'value' | 'timestamp' | 'headers'>;
+
+function decimalDigits(n: number): number {
+  let digits = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    digits++;
+  }
+  return digits;
+}
+
+/** sizeOfRecordBody for a record whose header list ends with the origin's. */
+function sizeWithOrigin(record: OutRecord, delta: number, offsetDelta: number, origin: OriginBytes, offset: number): number {
+  const own = record.headers.length;
+  const total = own + origin.fixed.length + 1;
+  let size = sizeOfRecordBody(record, delta, offsetDelta) - sizeOfVarint(own) + sizeOfVarint(total);
+  for (const h of origin.fixed) size += sizeOfNullableBytes(h.key) + sizeOfNullableBytes(h.value);
+  const last = origin.lastPrefix.length + decimalDigits(offset);
+  return size + sizeOfNullableBytes(origin.lastKey) + sizeOfVarint(last) + last;
 }
 
 function writeInt64(buf: Buffer, pos: number, value: number): void {

@@ -20,10 +20,10 @@
 import { ApiKey } from '../../../src/kafka/protocol/api-keys.js';
 import type { CompressionType } from '../../../src/kafka/protocol/compression.js';
 import { errorName } from '../../../src/kafka/protocol/error-codes.js';
-import type { RecordInput } from '../../../src/kafka/protocol/records.js';
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
 import { backoffMs } from '../waiting.js';
-import { BatchBuilder, stampBatch, type SealedBatch } from './batch-builder.js';
+import type { OriginBytes } from '../origin.js';
+import { BatchBuilder, stampBatch, type OutRecord, type SealedBatch } from './batch-builder.js';
 import { ClusterMetadata } from './cluster.js';
 import { ConnectionLost, type BrokerConnection, type WireSecurity } from './connection.js';
 import { BOOTSTRAP, ConnectionPool } from './connections.js';
@@ -119,10 +119,11 @@ export class WireProducer {
   }
 
   /**
-   * Adds one record. `partition` -1 partitions by key as Java's default partitioner does (murmur2;
-   * null keys sticky), which needs `knows(topic)`. `recordBytes` is what the caller counts.
+   * Adds one record, its origin headers after its own (origin.ts; `offset` is the local offset they
+   * name). `partition` -1 partitions by key as Java's default partitioner does (murmur2; null keys
+   * sticky), which needs `knows(topic)`. `recordBytes` is what the caller counts.
    */
-  append(topic: string, partition: number, record: RecordInput & { timestamp: number }, recordBytes: number, opaque: unknown): void {
+  append(topic: string, partition: number, record: OutRecord, recordBytes: number, origin: OriginBytes | undefined, offset: number, opaque: unknown): void {
     if (partition < 0) partition = this.partitionFor(topic, record.key);
     const q = this.queue(topic, partition);
     if (q.open !== undefined && q.open.count > 0 && (q.open.size + recordBytes + 32 > this.o.batchBytes || q.open.count >= this.o.batchRecords)) this.sealQueue(q);
@@ -131,7 +132,7 @@ export class WireProducer {
       q.openedAt = Date.now();
       this.armLinger();
     }
-    q.open.append(record, recordBytes);
+    q.open.append(record, recordBytes, origin, offset);
     q.openOpaques.push(opaque);
     if (q.open.count >= this.o.batchRecords || q.open.size >= this.o.batchBytes) this.sealQueue(q);
   }
@@ -383,7 +384,7 @@ export class WireProducer {
       return;
     }
     if (RETRIABLE.has(code) || (code === OUT_OF_ORDER_SEQUENCE && q.halted === 'retry')) {
-      batch.session = -1; q.requeue(batch);
+      q.requeue(batch);
       q.halted = 'retry';
       q.resumeAt = Date.now() + this.o.backoffMinMs;
       if (LEADER_MOVED.has(code)) this.cluster.markStale();

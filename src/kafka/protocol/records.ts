@@ -64,7 +64,8 @@ export function headerKeyLength(key: string): number {
   return headerKeyOf(key).length;
 }
 
-function headerKeyOf(key: string): Buffer {
+/** A header key's UTF-8 bytes, cached (see above). */
+export function headerKeyOf(key: string): Buffer {
   let bytes = headerKeyBytes.get(key);
   if (bytes === undefined) {
     bytes = Buffer.from(key, 'utf8');
@@ -76,7 +77,7 @@ function headerKeyOf(key: string): Buffer {
   return bytes;
 }
 
-function sizeOfNullableBytes(b: Uint8Array | null): number {
+export function sizeOfNullableBytes(b: Uint8Array | null): number {
   return b === null ? 1 : sizeOfVarint(b.length) + b.length;
 }
 
@@ -91,7 +92,7 @@ export function sizeOfRecordBody(record: RecordInput, timestampDelta: number, of
   return size;
 }
 
-function writeNullableBytes(buf: Buffer, pos: number, b: Uint8Array | null): number {
+export function writeNullableBytes(buf: Buffer, pos: number, b: Uint8Array | null): number {
   if (b === null) return writeVarint(buf, pos, -1);
   pos = writeVarint(buf, pos, b.length);
   if (b.length < 16) {
