@@ -103,7 +103,7 @@ export class WireLink extends LinkState implements MirrorLink {
 }
 
 /** TLS files (PEM) and the SASL password, read at each connect (a rotated credential is picked up). */
-function wireSecurity(upstream: UpstreamSpec): WireSecurity {
+export function wireSecurity(upstream: UpstreamSpec): WireSecurity {
   const out: WireSecurity = {};
   const read = (file: string, what: string): Buffer | undefined => {
     if (file === '') return undefined;

@@ -7,6 +7,7 @@ import { checkClock, checkNode } from '../../device/doctor.js';
 import { KAFKA_CREDENTIALS, scramCredential } from '../../src/kafka/server/sasl/credentials.js';
 import { writeUserFile } from '../../src/users/user-file.js';
 import { startTestBroker, type TestBroker } from '../kafka/server/helpers.js';
+import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { startWeirProcess } from '../helpers/weir-process.js';
 import { assertBuilt, runWeir } from './helpers.js';
 
@@ -113,7 +114,7 @@ describe('weir doctor: mirror upstreams', () => {
     await new Promise<void>((resolve) => notKafka.close(() => resolve()));
   });
 
-  it('asks each upstream for ApiVersions and says which answer and which do not', async () => {
+  it("connects to each upstream with Weir's client (no rule names them) and says which answer and which do not", async () => {
     const upstreams = [
       { name: 'central', bootstrap_servers: [`127.0.0.1:${closedPort}`, `127.0.0.1:${broker.port}`] },
       { name: 'down', bootstrap_servers: [`127.0.0.1:${closedPort}`] },
@@ -121,15 +122,15 @@ describe('weir doctor: mirror upstreams', () => {
       { name: 'secret', bootstrap_servers: [`127.0.0.1:${broker.port}`], sasl: { mechanism: 'PLAIN', username: 'u', password_file: path.join(cwd, 'missing') } },
     ];
     const r = await runWeir(['doctor'], { cwd, env: { WEIR_STORE__DIR: path.join(cwd, 'data'), WEIR_MIRROR__UPSTREAMS: JSON.stringify(upstreams) } });
-    expect(r.stdout).toMatch(/^✓ mirror client: @confluentinc\/kafka-javascript \(librdkafka\) loads$/m);
-    expect(r.stdout).toMatch(new RegExp(`^✓ upstream central: 127\\.0\\.0\\.1:${broker.port} answers as a Kafka broker$`, 'm'));
-    expect(r.stdout).toMatch(new RegExp(`^! upstream down: no bootstrap server answered \\(127\\.0\\.0\\.1:${closedPort}: ECONNREFUSED\\)$`, 'm'));
-    expect(r.stdout).toMatch(/^! upstream web: no bootstrap server answered \(.*it answered, but not like a Kafka broker\)$/m);
+    expect(r.stdout).toMatch(/^✓ mirror client: every rule sends with Weir's own Kafka client \(no native module\); librdkafka is not checked, as no rule needs it/m);
+    expect(r.stdout).toMatch(new RegExp(`^✓ upstream central: 127\\.0\\.0\\.1:${broker.port} answers as a Kafka broker; it advertises 1 broker \\(127\\.0\\.0\\.1:${broker.port}\\)$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^! upstream down: no bootstrap server answered \\(127\\.0\\.0\\.1:${closedPort}: connect ECONNREFUSED 127\\.0\\.0\\.1:${closedPort}\\)$`, 'm'));
+    expect(r.stdout).toMatch(/^! upstream web: no bootstrap server answered \(.*not a Kafka response stream\)$/m);
     expect(r.stdout).toMatch(/^✗ upstream secret: cannot read .*missing: ENOENT$/m);
     expect(r.code).toBe(1);
   });
 
-  it('logs in to an upstream with SASL as the mirror will, and says why when the password is wrong', async () => {
+  it('logs in with librdkafka for rules with client: librdkafka, and says why when the password is wrong', async () => {
     writeUserFile(KAFKA_CREDENTIALS, path.join(cwd, 'kafka.users'), new Map([['edge', await scramCredential('right')]]));
     const secured = await startTestBroker({ listener: { sasl: { mechanisms: ['SCRAM-SHA-256'], credentialsFile: path.join(cwd, 'kafka.users') } } });
     try {
@@ -139,13 +140,80 @@ describe('weir doctor: mirror upstreams', () => {
       const upstreams = [
         { name: 'good', bootstrap_servers: [`127.0.0.1:${secured.port}`], sasl: sasl('good.password') },
         { name: 'bad', bootstrap_servers: [`127.0.0.1:${secured.port}`], sasl: sasl('bad.password') },
+        { name: 'web', bootstrap_servers: [`127.0.0.1:${(notKafka.address() as AddressInfo).port}`] },
       ];
-      const r = await runWeir(['doctor'], { cwd, env: { WEIR_STORE__DIR: path.join(cwd, 'data'), WEIR_MIRROR__UPSTREAMS: JSON.stringify(upstreams) } });
-      expect(r.stdout).toMatch(new RegExp(`^✓ upstream good: 127\\.0\\.0\\.1:${secured.port} answers as a Kafka broker and accepts SASL SCRAM-SHA-256 as edge$`, 'm'));
+      const rules = [
+        { name: 'exact', upstream: 'good', topics: ['a'], client: 'librdkafka' },
+        // The same upstream from a rule on Weir's client (the default): checked with each.
+        { name: 'plain', upstream: 'good', topics: ['b'] },
+        { name: 'zstd', upstream: 'bad', topics: ['c'], compression: 'zstd' },
+        { name: 'web', upstream: 'web', topics: ['d'], client: 'librdkafka' },
+      ];
+      const env = { WEIR_STORE__DIR: path.join(cwd, 'data'), WEIR_MIRROR__UPSTREAMS: JSON.stringify(upstreams), WEIR_MIRROR__RULES: JSON.stringify(rules) };
+      const r = await runWeir(['doctor'], { cwd, env });
+      expect(r.stdout).toMatch(/^✓ mirror client: @confluentinc\/kafka-javascript \(librdkafka\) loads, for rules exact, zstd, web$/m);
+      const good = new RegExp(`^✓ upstream good \\(client librdkafka\\): 127\\.0\\.0\\.1:${secured.port} answers as a Kafka broker and accepts SASL SCRAM-SHA-256 as edge$`, 'm');
+      expect(r.stdout).toMatch(good);
+      expect(r.stdout).toMatch(new RegExp(`^✓ upstream good \\(client weir\\): 127\\.0\\.0\\.1:${secured.port} answers as a Kafka broker and accepts SASL SCRAM-SHA-256 as edge; it advertises 1 broker`, 'm'));
+      // librdkafka's words ("SASL authentication error"), not Weir's client's ("SASL authentication failed").
       expect(r.stdout).toMatch(/^! upstream bad: .* answers as a Kafka broker, but logging in with SASL SCRAM-SHA-256 as edge failed: SASL authentication error: .*invalid credentials/m);
       expect(r.stdout).toMatch(/bad\.password with the central Kafka's administrators/);
+      // librdkafka's rules are first probed with a bare ApiVersions request.
+      expect(r.stdout).toMatch(/^! upstream web: no bootstrap server answered \(.*it answered, but not like a Kafka broker\)$/m);
     } finally {
       await secured.close();
     }
+  }, 30_000);
+});
+
+describe("weir doctor: an upstream on Weir's own client, over TLS with SASL", () => {
+  let pki: TestPki;
+  let secured: TestBroker;
+  beforeEach(async () => {
+    pki = makeTestPki('weir-doctor-pki-');
+    writeUserFile(KAFKA_CREDENTIALS, pki.file('kafka.users'), new Map([['edge', await scramCredential('right')]]));
+    secured = await startTestBroker({
+      listener: {
+        tls: { certFile: pki.file('server.crt'), keyFile: pki.file('server.key') },
+        sasl: { mechanisms: ['SCRAM-SHA-256', 'PLAIN'], credentialsFile: pki.file('kafka.users') },
+      },
+    });
+  });
+  afterEach(async () => {
+    await secured.close();
+    pki.cleanup();
+  });
+
+  it('logs in as the mirror will, and names SASL or TLS when the password or the CA is wrong', async () => {
+    writeFileSync(pki.file('good.password'), 'right\n');
+    writeFileSync(pki.file('bad.password'), 'wrong\n');
+    const server = `127.0.0.1:${secured.port}`;
+    const upstream = (name: string, passwordFile: string, tls: { ca_file?: string }) => ({
+      name,
+      bootstrap_servers: [server],
+      tls,
+      sasl: { mechanism: 'SCRAM-SHA-256', username: 'edge', password_file: pki.file(passwordFile) },
+    });
+    const upstreams = [
+      upstream('good', 'good.password', { ca_file: pki.file('ca.crt') }),
+      upstream('bad', 'bad.password', { ca_file: pki.file('ca.crt') }),
+      // TLS with the system's CAs, which do not know the test CA.
+      upstream('untrusted', 'good.password', {}),
+    ];
+    // 'good' is named by a rule on the default client; the others by none (checked with Weir's client too).
+    const rules = [{ name: 'to-good', upstream: 'good', topics: ['a'] }];
+    const env = { WEIR_STORE__DIR: path.join(cwd, 'data'), WEIR_MIRROR__UPSTREAMS: JSON.stringify(upstreams), WEIR_MIRROR__RULES: JSON.stringify(rules) };
+    const r = await runWeir(['doctor'], { cwd, env });
+    expect(r.stderr).toBe('');
+    const s = server.replaceAll('.', '\\.');
+    expect(r.stdout).toMatch(/^✓ mirror client: every rule sends with Weir's own Kafka client/m);
+    expect(r.stdout).toMatch(new RegExp(`^✓ upstream good: ${s} answers as a Kafka broker over TLS and accepts SASL SCRAM-SHA-256 as edge; it advertises 1 broker \\(${s}\\)$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^! upstream bad: ${s} answers as a Kafka broker, but logging in with SASL SCRAM-SHA-256 as edge failed: SASL authentication failed: .*invalid credentials`, 'm'));
+    expect(r.stdout).toMatch(/^ {4}fix: Check sasl\.username, sasl\.mechanism and the password in .*bad\.password with the central Kafka's administrators/m);
+    expect(r.stdout).toMatch(new RegExp(`^! upstream untrusted: no bootstrap server answered \\(${s}: TLS: unable to verify the first certificate\\)$`, 'm'));
+    // A certificate problem, not a network one: the fix says only what to check in TLS.
+    expect(r.stdout).toMatch(/^! upstream untrusted: .*\n {4}fix: Check that the listener speaks TLS, that tls\.ca_file holds the CA that signed the broker's certificate[^\n]*client certificate\. Weir keeps storing meanwhile and mirrors once it can connect\.$/m);
+    // Warnings only: Weir stores meanwhile and mirrors once the upstream takes it.
+    expect(r.code).toBe(0);
   }, 30_000);
 });
