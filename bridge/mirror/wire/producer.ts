@@ -19,16 +19,16 @@
  */
 import { ApiKey } from '../../../src/kafka/protocol/api-keys.js';
 import type { CompressionType } from '../../../src/kafka/protocol/compression.js';
-import { errorName } from '../../../src/kafka/protocol/error-codes.js';
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
-import { backoffMs } from '../waiting.js';
 import type { OriginBytes } from '../origin.js';
 import { BatchBuilder, stampBatch, type OutRecord, type SealedBatch } from './batch-builder.js';
 import { ClusterMetadata } from './cluster.js';
 import { ConnectionLost, type BrokerConnection, type WireSecurity } from './connection.js';
 import { BOOTSTRAP, ConnectionPool } from './connections.js';
 import { addSequence, PartitionQueue, type OutBatch } from './partition-queue.js';
-import { INIT_PRODUCER_ID_VERSIONS, PRODUCE_VERSIONS, readInitProducerIdResponse, readProduceResponse, writeInitProducerIdRequest, writeProduceRequest, type ProduceOutcome } from './requests.js';
+import { describeError, DUPLICATE_SEQUENCE, LEADER_MOVED, OUT_OF_ORDER_SEQUENCE, RETRIABLE, SESSION_LOST } from './produce-errors.js';
+import { PRODUCE_VERSIONS, readProduceResponse, writeProduceRequest, type ProduceOutcome } from './requests.js';
+import { ProducerSessions } from './session.js';
 
 /** Requests in flight on one connection (max.in.flight.requests.per.connection). */
 const MAX_REQUESTS_PER_CONNECTION = 5;
@@ -37,14 +37,8 @@ const MAX_REQUEST_BYTES = 8 * 2 ** 20;
 /** How long the broker may wait for the in-sync replicas (the Produce request's timeout_ms). */
 const PRODUCE_TIMEOUT_MS = 10_000;
 const HOUSEKEEPING_MS = 100;
-
-/** Errors after which the same batch is sent again (Kafka's RetriableException family). */
-const RETRIABLE = new Set([2, 3, 5, 6, 7, 8, 13, 14, 15, 16, 19, 20, 56, 74, 75, 89]);
-const LEADER_MOVED = new Set([3, 5, 6, 74, 75]);
-/** Errors meaning the broker no longer knows this producer session (KIP-360). */
-const SESSION_LOST = new Set([47 /* INVALID_PRODUCER_EPOCH */, 49 /* INVALID_PRODUCER_ID_MAPPING */, 59 /* UNKNOWN_PRODUCER_ID */, 90 /* PRODUCER_FENCED */]);
-const OUT_OF_ORDER_SEQUENCE = 45;
-const DUPLICATE_SEQUENCE = 46;
+/** How long an upstream topic may be missing before the operator is told. */
+const MISSING_TOPIC_TELL_MS = 10_000;
 
 export interface DeliveryError {
   /** The broker's error code, or -1 for a failure of the producer's own. */
@@ -75,27 +69,11 @@ export interface WireProducerOptions {
   problem(err: Error, what: string): void;
 }
 
-/** "MESSAGE_TOO_LARGE (10): <the broker's message>", as an operator looks it up. */
-function describeError(code: number, brokerMessage: string | null): string {
-  const name = `${errorName(code) ?? 'error'} (${code})`;
-  return brokerMessage === null || brokerMessage === '' ? name : `${name}: ${brokerMessage}`;
-}
-
-interface Session {
-  id: number;
-  producerId: number;
-  epoch: number;
-}
-
 export class WireProducer {
   private readonly queues = new Map<string, PartitionQueue[]>();
   private readonly cluster = new ClusterMetadata();
   private readonly pool: ConnectionPool;
-  private session: Session | undefined;
-  private sessions = 0;
-  private sessionPending = false;
-  private sessionRetryAt = 0;
-  private sessionFailures = 0;
+  private readonly sessions: ProducerSessions;
   private up = false;
   /** Why the last connection closed, until a connect succeeds or fails. */
   private lastClose: Error | undefined;
@@ -103,10 +81,13 @@ export class WireProducer {
   private tickQueued = false;
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly housekeeping: NodeJS.Timeout;
+  /** When each topic was first found missing upstream. */
+  private readonly missingSince = new Map<string, number>();
   /** Null-key records stick to one partition per topic until its batch is sealed (Kafka's sticky partitioner, KIP-480). */
   private readonly sticky = new Map<string, number>();
 
   constructor(private readonly o: WireProducerOptions) {
+    this.sessions = new ProducerSessions(o, { ready: () => this.schedule(), problem: (err, what) => o.problem(err, what) });
     this.pool = new ConnectionPool({ ...o, changed: (node, event, err) => this.connectionChanged(node, event, err) });
     this.housekeeping = setInterval(() => this.tick(), HOUSEKEEPING_MS).unref();
     this.schedule();
@@ -192,19 +173,21 @@ export class WireProducer {
     }
   }
 
-  private armLinger(): void {
+  /** One timer for every open batch: it fires when the oldest is `lingerMs` old. */
+  private armLinger(delayMs = this.o.lingerMs): void {
     if (this.lingerTimer !== undefined) return;
     this.lingerTimer = setTimeout(() => {
       this.lingerTimer = undefined;
       const now = Date.now();
-      let waiting = false;
+      let next = Infinity;
       for (const q of this.allQueues()) {
         if (q.open === undefined) continue;
-        if (now - q.openedAt >= this.o.lingerMs) this.sealQueue(q);
-        else waiting = true;
+        const due = q.openedAt + this.o.lingerMs;
+        if (due <= now) this.sealQueue(q);
+        else next = Math.min(next, due);
       }
-      if (waiting) this.armLinger();
-    }, this.o.lingerMs);
+      if (next !== Infinity) this.armLinger(next - now);
+    }, delayMs);
   }
 
   private schedule(): void {
@@ -220,41 +203,18 @@ export class WireProducer {
   private tick(): void {
     if (this.closed) return;
     const now = Date.now();
-    if (this.session === undefined) this.startSession(now);
+    if (this.sessions.current === undefined) {
+      const conn = this.pool.any();
+      if (conn !== undefined) this.sessions.start(conn, now);
+    }
     if (this.cluster.due(now)) this.refreshMetadata(now);
-    if (this.session === undefined) return;
+    if (this.sessions.current === undefined) return;
     const nodes = new Set<number>();
     for (const q of this.allQueues()) if (q.queued.length > 0 && q.leader >= 0) nodes.add(q.leader);
     for (const node of nodes) {
       const conn = this.pool.get(node);
       if (conn !== undefined) this.sendTo(node, conn, now);
     }
-  }
-
-  private startSession(now: number): void {
-    if (this.sessionPending || now < this.sessionRetryAt) return;
-    const conn = this.pool.any();
-    if (conn === undefined) return;
-    const version = conn.version(ApiKey.InitProducerId, INIT_PRODUCER_ID_VERSIONS.min, INIT_PRODUCER_ID_VERSIONS.max);
-    if (version === undefined) {
-      this.sessionRetryAt = now + this.o.backoffMaxMs;
-      this.o.problem(new Error('the upstream serves no InitProducerId (idempotent producers need Kafka 0.11 or later)'), 'cannot start a producer session');
-      return;
-    }
-    this.sessionPending = true;
-    conn.request(ApiKey.InitProducerId, version, writeInitProducerIdRequest, readInitProducerIdResponse).then(
-      (res) => {
-        this.sessionPending = false;
-        if (res.errorCode !== 0) throw new Error(`InitProducerId failed with error ${res.errorCode}${res.errorCode === 31 ? ' (CLUSTER_AUTHORIZATION_FAILED: before Kafka 2.8 the principal needs the IdempotentWrite ACL on the cluster)' : ''}`);
-        this.session = { id: ++this.sessions, producerId: res.producerId, epoch: res.producerEpoch };
-        this.sessionFailures = 0;
-        this.schedule();
-      },
-    ).catch((err: unknown) => {
-      this.sessionPending = false;
-      this.sessionRetryAt = Date.now() + backoffMs(this.sessionFailures++, this.o.backoffMinMs, this.o.backoffMaxMs);
-      if (!(err instanceof ConnectionLost)) this.o.problem(err as Error, 'cannot start a producer session');
-    });
   }
 
   private refreshMetadata(now: number): void {
@@ -283,10 +243,18 @@ export class WireProducer {
     for (const [topic, list] of this.queues) {
       const meta = this.cluster.topics.get(topic);
       if (meta === undefined) continue;
+      if (meta.errorCode === 0 && meta.partitions === 0) {
+        // A topic the broker is creating answers LEADER_NOT_AVAILABLE for a moment: told only when it lasts.
+        const since = this.missingSince.get(topic) ?? Date.now();
+        this.missingSince.set(topic, since);
+        if (Date.now() - since >= MISSING_TOPIC_TELL_MS) {
+          this.o.problem(new Error(`the upstream has no topic ${topic}`), 'waiting for the upstream topic; create it there if its brokers do not create topics (auto.create.topics.enable)');
+        }
+      } else this.missingSince.delete(topic);
       for (const q of list) {
         if (q === undefined) continue;
         q.leader = meta.leaders[q.partition] ?? -1;
-        if (meta.errorCode !== 0) this.failUnsent(q, { code: meta.errorCode, message: `the upstream refuses topic ${topic} (error ${meta.errorCode})` });
+        if (meta.errorCode !== 0) this.failUnsent(q, { code: meta.errorCode, message: `the upstream refuses topic ${topic}: ${describeError(meta.errorCode, null)}` });
         else if (meta.partitions > 0 && q.partition >= meta.partitions) {
           this.o.problem(new Error(`the upstream topic ${topic} has ${meta.partitions} partitions: there is no partition ${q.partition} to mirror into`), 'cannot send');
         }
@@ -319,7 +287,7 @@ export class WireProducer {
 
   /** The first queued batch of every partition that may send to `node`, stamped, up to MAX_REQUEST_BYTES. */
   private takeForRequest(node: number, now: number): [PartitionQueue, OutBatch][] {
-    const session = this.session!;
+    const session = this.sessions.current!;
     const parts: [PartitionQueue, OutBatch][] = [];
     let bytes = 0;
     for (const q of this.allQueues()) {
@@ -374,10 +342,10 @@ export class WireProducer {
     if (this.closed) return;
     if (code === 0 || code === DUPLICATE_SEQUENCE) {
       // A batch written after the refused one (a broker that checks sequences before it writes): the sequence goes on after it.
-      if (q.halted === 'fail' && batch.session === this.session?.id) q.rewindSequence = addSequence(batch.baseSequence, batch.count);
+      if (q.halted === 'fail' && batch.session === this.sessions.current?.id) q.rewindSequence = addSequence(batch.baseSequence, batch.count);
       return this.o.report(null, batch.opaques);
     }
-    const current = this.session !== undefined && batch.session === this.session.id;
+    const current = batch.session === this.sessions.current?.id;
     if (!current) return this.o.report({ code, message: `not sent in the producer session that ended: ${message}` }, batch.opaques);
     if (q.halted === 'fail') {
       this.o.report({ code: -1, message: 'not sent: an earlier batch of this partition was refused' }, batch.opaques);
@@ -410,7 +378,7 @@ export class WireProducer {
   /** The broker lost this producer: a new id; what is not acknowledged goes back to the caller. */
   private resetSession(reason: string): void {
     this.o.problem(new Error(reason), 'the upstream lost the producer session; starting a new one and sending again from the cursors');
-    this.session = undefined;
+    this.sessions.end();
     for (const q of this.allQueues()) {
       q.halted = undefined;
       q.rewindSequence = undefined;
