@@ -10,7 +10,7 @@ import type { PartitionState } from './partition.js';
 import type { PendingAppend } from './pending-append.js';
 import type { TopicConfig } from './topic-config.js';
 import type { TopicRegistry } from './topics.js';
-import type { AppendResult, AppendWaiter } from './types.js';
+import type { AppendResult, AppendWaiter, ValidatedBatches } from './types.js';
 import { checkRecordsSize, validateClientBatches } from './validate.js';
 
 export class Appender {
@@ -45,13 +45,24 @@ export class Appender {
   }
 
   async appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult> {
+    return this.appendValidatedBatches(this.validateBatches(topic, partition, recordSet));
+  }
+
+  /** Synchronous, so a caller can refuse bad records before it records anything about them. */
+  validateBatches(topic: string, partition: number, recordSet: Buffer): ValidatedBatches {
+    this.assertWritable();
+    this.topics.partition(topic, partition); // throws UNKNOWN_TOPIC_OR_PARTITION
+    return validateClientBatches(recordSet, this.topics.config(topic), topic, partition);
+  }
+
+  async appendValidatedBatches(validated: ValidatedBatches): Promise<AppendResult> {
+    const { topic, partition, records, bytes } = validated;
     this.assertWritable();
     const state = this.topics.partition(topic, partition);
     const config = this.topics.config(topic);
-    const { batches, records } = validateClientBatches(recordSet, config, topic, partition);
     // The caller's buffer is rewritten in place (base offset) and kept until committed: copy it.
-    const copies = batches.map((b) => Buffer.from(b));
-    return promised((waiter) => this.enqueue(pendingAppend(state, config, undefined, copies, records, recordSet.length, recordSet.length, waiter)));
+    const copies = validated.batches.map((b) => Buffer.from(b));
+    return promised((waiter) => this.enqueue(pendingAppend(state, config, undefined, copies, records, bytes, bytes, waiter)));
   }
 
   /** A control batch the store itself made (a transaction marker): stored as it is, offset rewritten. */

@@ -46,6 +46,7 @@ import type {
   TopicDescription,
   TransactionMarker,
   TransactionOutcome,
+  ValidatedBatches,
 } from './types.js';
 
 /** Kafka's producer.id.expiration.ms default: one day. */
@@ -229,6 +230,14 @@ export class LmdbStore implements LogStore {
 
   appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult> {
     return this.appender.appendBatches(topic, partition, recordSet);
+  }
+
+  validateBatches(topic: string, partition: number, recordSet: Buffer): ValidatedBatches {
+    return this.appender.validateBatches(topic, partition, recordSet);
+  }
+
+  appendValidatedBatches(validated: ValidatedBatches): Promise<AppendResult> {
+    return this.appender.appendValidatedBatches(validated);
   }
 
   read(topic: string, partition: number, offset: number, maxBytes: number, isolation?: IsolationLevel): ReadResult {

@@ -74,6 +74,21 @@ export interface AppendResult {
   logStartOffset: number;
 }
 
+/**
+ * A client-built record set the store has checked (RecordLog.validateBatches), to append without
+ * checking it again: its batches are views of the caller's buffer, which must not change until
+ * appendValidatedBatches has been called.
+ */
+export interface ValidatedBatches {
+  readonly topic: string;
+  readonly partition: number;
+  readonly batches: readonly Buffer[];
+  /** Records in the set. */
+  readonly records: number;
+  /** The record set's bytes. */
+  readonly bytes: number;
+}
+
 export interface ReadResult {
   /** Whole stored RecordBatch v2 byte arrays, in offset order. May start before the requested offset. */
   batches: Buffer[];
@@ -280,6 +295,15 @@ export interface RecordLog {
   appendRecordsTo(topic: string, partition: number, records: RecordInput[], waiter: AppendWaiter): void;
   /** Appends a client-built record set (one or more RecordBatch v2), offsets rewritten. Resolves once durable. */
   appendBatches(topic: string, partition: number, recordSet: Buffer): Promise<AppendResult>;
+  /**
+   * appendBatches in two steps: the checks, synchronous (throws what appendBatches would reject:
+   * MESSAGE_TOO_LARGE, CORRUPT_MESSAGE, INVALID_RECORD, an unknown partition, a store that cannot
+   * take writes), then the append of what they accepted. The Kafka listener checks a produce
+   * before the producer's sequence is taken, as Kafka's Log.append validates before it looks at
+   * producer state (KIP-98).
+   */
+  validateBatches(topic: string, partition: number, recordSet: Buffer): ValidatedBatches;
+  appendValidatedBatches(validated: ValidatedBatches): Promise<AppendResult>;
   /** read_committed stops at the last stable offset; read_uncommitted (the default) at the high watermark. */
   read(topic: string, partition: number, offset: number, maxBytes: number, isolation?: IsolationLevel): ReadResult;
   /**

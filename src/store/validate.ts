@@ -7,6 +7,7 @@ import { CompressionType, decompress, DEFAULT_MAX_DECOMPRESSED_BYTES } from '../
 import { readBatchHeader, RECORDS_OFFSET, splitRecordSet, verifyBatchCrc, type RecordInput } from '../kafka/protocol/record-batch.js';
 import { checkRecords, headerKeyLength } from '../kafka/protocol/records.js';
 import { compacts, type TopicConfig } from './topic-config.js';
+import type { ValidatedBatches } from './types.js';
 
 /** Per-record framing overhead used to size an append before it is encoded (varints, attributes). */
 const RECORD_OVERHEAD_ESTIMATE = 24;
@@ -67,7 +68,7 @@ export function checkRecordsSize(records: RecordInput[], config: TopicConfig, to
  * for every consumer to choke on. On a topic whose cleanup.policy compacts, that same walk finds
  * records without a key, refused with INVALID_RECORD; other topics pass no callback.
  */
-export function validateClientBatches(recordSet: Buffer, config: TopicConfig, topic: string, partition: number): { batches: Buffer[]; records: number } {
+export function validateClientBatches(recordSet: Buffer, config: TopicConfig, topic: string, partition: number): ValidatedBatches {
   const batches = splitRecordSet(recordSet);
   if (batches.length === 0) throw new WeirError('CORRUPT_MESSAGE', 'the record set holds no record batch');
   const keyless: number[] | undefined = compacts(config) ? [] : undefined;
@@ -85,7 +86,7 @@ export function validateClientBatches(recordSet: Buffer, config: TopicConfig, to
     records += header.recordCount;
   }
   if (keyless !== undefined && keyless.length > 0) throw keylessRefusal(topic, partition, keyless);
-  return { batches, records };
+  return { topic, partition, batches, records, bytes: recordSet.length };
 }
 
 function checkBatchRecords(batch: Buffer, compression: CompressionType, sizeInBytes: number, recordCount: number, onKeyless?: (index: number) => void): void {

@@ -57,6 +57,35 @@ describe('idempotent produce over the wire', () => {
     expect(fenced!.errorCode).toBe(47);
     c.destroy();
   });
+
+  it('a refused batch fails the pipelined batches behind it (45), nothing is written past the gap, and its retry is taken', async () => {
+    // Kafka validates the records (size, CRC, LogValidator) before it looks at producer state
+    // (Log.append), so a refused batch never advances the sequence the next one is checked against.
+    await broker.store.createTopic('idem-gap', { configs: { 'max.message.bytes': '400' } });
+    const c = await RawClient.connect(broker.port);
+    c.write(requestFrame(22, 1, 1, Buffer.from('ffff' + '0000ea60', 'hex')));
+    const [init] = await c.waitFrames(1);
+    const producerId = Number(init!.readBigInt64BE(10));
+    const epoch = init!.readInt16BE(18);
+    const frame = (corr: number, b: Buffer) => requestFrame(0, 7, corr, produceBody({ acks: -1, topic: 'idem-gap', partition: 0, records: b }));
+    // A producer the log does not know has any first sequence accepted (Kafka's checkSequence),
+    // so the refused batch comes after one that was written.
+    c.write(frame(2, idemBatch(producerId, epoch, 0, 2)));
+    expect(readProduceResponse((await c.waitFrames(2))[1]!, 7).errorCode).toBe(0);
+    const tooLarge = idemBatch(producerId, epoch, 2, 40);
+    expect(tooLarge.length).toBeGreaterThan(400);
+    // Both requests in one write: the listener reads them in one chunk and starts both at once.
+    c.write(Buffer.concat([frame(3, tooLarge), frame(4, idemBatch(producerId, epoch, 42, 2))]));
+    const refused = (await c.waitFrames(4)).slice(2).map((f) => readProduceResponse(f, 7).errorCode);
+    expect(refused).toEqual([10, 45]);
+    expect(broker.store.offsets('idem-gap', 0).highWatermark).toBe(2);
+
+    c.write(frame(5, idemBatch(producerId, epoch, 2, 2)));
+    const retried = readProduceResponse((await c.waitFrames(5))[4]!, 7);
+    expect([retried.errorCode, retried.baseOffset]).toEqual([0, 2]);
+    expect(broker.stored('idem-gap', 0).records.map((r) => r.value?.toString())).toEqual(['s0', 's1', 's2', 's3']);
+    c.destroy();
+  });
 });
 
 describe('ProducerStateManager', () => {

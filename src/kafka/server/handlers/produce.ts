@@ -42,14 +42,17 @@ export function createProduceHandler(deps: { store: RecordLog; topics: TopicReso
       const set = checkRecordSet(records);
       if (typeof set === 'string') return failed(index, 'INVALID_RECORD', set);
       const { first, recordCount } = set;
-      const append = () => store.appendBatches(topic, index, records);
-      if (first.producerId === NO_PRODUCER_ID) return appended(index, await append());
+      if (first.producerId === NO_PRODUCER_ID) return appended(index, await store.appendBatches(topic, index, records));
       const admitted = first.isTransactional ? admitTransactional(first, transactionalId, topic, index) : undefined;
       if (admitted !== undefined && 'error' in admitted) return failed(index, admitted.error, admitted.message);
       try {
+        // Checked before the sequence is taken, as Kafka's Log.append validates the records
+        // (LogValidator) before it looks at producer state (KIP-98): a refused batch must not move
+        // the sequence that a pipelined batch behind it is checked against.
+        const validated = store.validateBatches(topic, index, records);
         const seq = await producers.append(topic, index, {
           producerId: first.producerId, producerEpoch: first.producerEpoch, firstSeq: first.baseSequence, recordCount,
-        }, append);
+        }, () => store.appendValidatedBatches(validated));
         if (!seq.ok) return failed(index, seq.error, seq.message);
         return appended(index, seq.result);
       } finally {
