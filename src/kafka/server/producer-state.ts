@@ -37,11 +37,19 @@ interface BatchEntry {
   result: Promise<AppendResult>;
 }
 
+/** A batch whose append has started and not ended: where the sequence goes back to if it fails. */
+interface InFlightBatch {
+  entry: BatchEntry;
+  rewindTo: number | null;
+}
+
 interface PartitionProducerState {
   epoch: number;
   /** Next sequence expected; null until the first batch is accepted. */
   nextSeq: number | null;
   batches: BatchEntry[];
+  /** Accepted batches still being written, oldest first. */
+  inFlight: InFlightBatch[];
 }
 
 export interface ProducerBatchInfo {
@@ -94,6 +102,8 @@ export class ProducerStateManager {
   /**
    * Checks the batch's sequence and runs `append` only when it is the next one. Concurrent
    * calls for one partition are ordered by call order, which is request order on a connection.
+   * The caller has validated the records already (Kafka's Log.append order, KIP-98): `append`
+   * starts the write of checked batches, and only admission or the commit can still fail it.
    */
   async append(topic: string, partition: number, info: ProducerBatchInfo, append: () => Promise<AppendResult>): Promise<SequencedAppend> {
     const key = `${info.producerId}\u0000${partition}\u0000${topic}`;
@@ -107,7 +117,7 @@ export class ProducerStateManager {
         if (info.firstSeq !== 0) {
           return { ok: false, error: 'OUT_OF_ORDER_SEQUENCE_NUMBER', message: `a new epoch ${info.producerEpoch} must start at sequence 0, not ${info.firstSeq}` };
         }
-        state = { epoch: info.producerEpoch, nextSeq: null, batches: [] };
+        state = { epoch: info.producerEpoch, nextSeq: null, batches: [], inFlight: [] };
       } else {
         const dup = state.batches.find((b) => b.firstSeq === info.firstSeq && b.lastSeq === lastSeq);
         if (dup !== undefined) return { ok: true, result: await dup.result, duplicate: true };
@@ -121,26 +131,30 @@ export class ProducerStateManager {
         this.partitions.set(key, this.fromLog(topic, partition, stored));
         return this.append(topic, partition, info, append);
       }
-      state = { epoch: info.producerEpoch, nextSeq: null, batches: [] };
+      state = { epoch: info.producerEpoch, nextSeq: null, batches: [], inFlight: [] };
     }
     // Re-insert to keep the Map in least-recently-written order for eviction.
     this.partitions.delete(key);
     this.partitions.set(key, state);
     if (this.partitions.size > MAX_TRACKED_PARTITIONS) this.partitions.delete(this.partitions.keys().next().value!);
 
-    const previousNext = state.nextSeq;
     const entry: BatchEntry = { firstSeq: info.firstSeq, lastSeq, result: append() };
+    const flight: InFlightBatch = { entry, rewindTo: state.nextSeq };
     state.batches.push(entry);
     if (state.batches.length > RETAINED_BATCHES) state.batches.shift();
+    state.inFlight.push(flight);
     state.nextSeq = incrementSequence(lastSeq, 1);
+    const s = state;
     try {
       return { ok: true, result: await entry.result, duplicate: false };
     } catch (err) {
       // Not written: forget it, so the client's retry is taken as new rather than a duplicate.
-      const s = state;
       s.batches = s.batches.filter((b) => b !== entry);
-      if (s.nextSeq === incrementSequence(lastSeq, 1)) s.nextSeq = previousNext;
+      rewind(s, flight);
       throw err;
+    } finally {
+      const at = s.inFlight.indexOf(flight);
+      if (at >= 0) s.inFlight.splice(at, 1);
     }
   }
 
@@ -153,6 +167,30 @@ export class ProducerStateManager {
       result: Promise.resolve({ baseOffset: b.firstOffset, lastOffset: b.lastOffset, logStartOffset }),
     }));
     const last = stored.batches.at(-1);
-    return { epoch: stored.producerEpoch, nextSeq: last === undefined ? null : incrementSequence(last.lastSeq, 1), batches };
+    return { epoch: stored.producerEpoch, nextSeq: last === undefined ? null : incrementSequence(last.lastSeq, 1), batches, inFlight: [] };
   }
+}
+
+/**
+ * After `failed` was not written: the sequence goes back to where it was before it.
+ *
+ * Kafka checks a batch against the batches already in the log: Log.append validates the records,
+ * checks producer state and appends under the partition lock, and updates the producer's state
+ * only once the batch is in the log (KIP-98). Here the sequence is taken when the append starts,
+ * so that pipelined batches share a group commit; the produce handler has validated the records
+ * by then, so what can still fail is the write queue's admission (full, disk budget) or the
+ * commit itself. A batch accepted behind the failed one and still in flight takes over its
+ * rewind point: a failed commit fails every commit issued behind it (the group commit's
+ * writeIfExists), so those batches fail too, and in whichever order they fail the sequence ends
+ * where it was before the first of them. If one behind it is written anyway (the write queue refused the earlier batch and took the
+ * later one, or a later batch was still queued when the commit failed), the log has a gap Kafka
+ * would never leave; the sequence then stays past the written batch, so the failed batch's retry
+ * is answered OUT_OF_ORDER_SEQUENCE_NUMBER — the client is told of the gap (it fails the
+ * producer, or bumps the epoch under KIP-360) rather than the batch being written after records
+ * that followed it.
+ */
+function rewind(state: PartitionProducerState, failed: InFlightBatch): void {
+  const behind = state.inFlight[state.inFlight.indexOf(failed) + 1];
+  if (behind !== undefined) behind.rewindTo = failed.rewindTo;
+  else if (state.nextSeq === incrementSequence(failed.entry.lastSeq, 1)) state.nextSeq = failed.rewindTo;
 }

@@ -112,6 +112,33 @@ describe('ProducerStateManager', () => {
     expect(await m.append('t', 0, info, ok(0))).toMatchObject({ ok: true, duplicate: false });
   });
 
+  it.each([[0, 1], [1, 0]])('batches in flight that all fail (a failed commit fails those behind it), in order %i then %i, rewind the sequence to the first', async (a, b) => {
+    const m = new ProducerStateManager(emptyLog);
+    const info = (seq: number) => ({ producerId: 2, producerEpoch: 0, firstSeq: seq, recordCount: 2 });
+    await m.append('t', 0, info(0), ok(0));
+    const failures: ((err: Error) => void)[] = [];
+    const failing = () => new Promise<never>((_, reject) => failures.push(reject));
+    const appends = [m.append('t', 0, info(2), failing), m.append('t', 0, info(4), failing)];
+    for (const i of [a, b]) {
+      failures[i]!(new Error('commit'));
+      await expect(appends[i]).rejects.toThrow('commit');
+    }
+    expect(await m.append('t', 0, info(2), ok(2))).toMatchObject({ ok: true, duplicate: false });
+  });
+
+  it('a batch that fails after a later one was written leaves the sequence past the written one', async () => {
+    const m = new ProducerStateManager(emptyLog);
+    const info = (seq: number) => ({ producerId: 3, producerEpoch: 0, firstSeq: seq, recordCount: 2 });
+    await m.append('t', 0, info(0), ok(0));
+    let refuse!: (err: Error) => void;
+    const refused = m.append('t', 0, info(2), () => new Promise<never>((_, reject) => { refuse = reject; }));
+    expect(await m.append('t', 0, info(4), ok(2))).toMatchObject({ ok: true });
+    refuse(new Error('write queue full'));
+    await expect(refused).rejects.toThrow('write queue full');
+    expect(await m.append('t', 0, info(2), ok(4))).toMatchObject({ ok: false, error: 'OUT_OF_ORDER_SEQUENCE_NUMBER' });
+    expect(await m.append('t', 0, info(6), ok(4))).toMatchObject({ ok: true, duplicate: false });
+  });
+
   it('remembers the epochs of at most MAX_TRACKED_PRODUCERS producer ids, forgetting the oldest', () => {
     const m = new ProducerStateManager(emptyLog);
     const first = m.initProducerId(-1, -1) as { producerId: number; producerEpoch: number };
