@@ -57,7 +57,7 @@ export interface FaultProxyOptions {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Calls `onFrame` with each whole size-prefixed frame (prefix included) as bytes arrive. */
-function frames(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
+export function frames(onFrame: (frame: Buffer) => void): (chunk: Buffer) => void {
   let buf: Buffer = Buffer.alloc(0);
   return (chunk) => {
     buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
