@@ -1,12 +1,4 @@
-import type { DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
-
-/** A stored batch as the pump decoded it: its records, and the offsets it spans, [base, end). */
-export interface DecodedBatch {
-  readonly base: number;
-  /** baseOffset + lastOffsetDelta + 1: compaction may thin a batch out, never shorten its span. */
-  readonly end: number;
-  readonly records: DecodedRecord[];
-}
+import type { StoredRecords } from './stored-records.js';
 
 /**
  * One mirrored partition: where the mirror reads next, what it has sent and not yet seen
@@ -79,8 +71,8 @@ export class PartitionMirror {
   /** Highest offset ever sent, to count re-sends. */
   private highestSent = -1;
   private drainWaiters: (() => void)[] = [];
-  /** The stored batch decoded last (pumps.ts reuses it while the window is shut). */
-  leftover: DecodedBatch | undefined;
+  /** The stored batch opened last (pumps.ts reuses it while the window is shut). */
+  leftover: StoredRecords | undefined;
 
   constructor(opts: { cursorName: string; topic: string; partition: number; upstreamTopic: string; cursor: number }) {
     this.cursorName = opts.cursorName;

@@ -15,7 +15,7 @@
  * gap, so it never stops at a marker or an aborted range.
  */
 import { isWeirError } from '../../src/errors.js';
-import { batchEnd, decodeRecordBatch, readBatchHeader, type DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
+import { batchEnd, readBatchHeader } from '../../src/kafka/protocol/record-batch.js';
 import type { Logger } from '../../src/logger.js';
 import type { RecordLog } from '../../src/store/types.js';
 import { CommittedFilter } from './committed.js';
@@ -26,7 +26,8 @@ import type { PartitionMirror } from './partition.js';
 import type { ByteRateLimit } from './rate-limit.js';
 import type { SendWindow } from './send-window.js';
 import type { MirrorLink } from './link-state.js';
-import { recordBytes, type RecordSink } from './record-sink.js';
+import type { RecordSink } from './record-sink.js';
+import { StoredRecords } from './stored-records.js';
 import { backoffMs, sleep } from './waiting.js';
 
 export { ORIGIN_HEADERS } from './origin.js';
@@ -161,11 +162,12 @@ export class Pumps {
     let sentBytes = 0;
     // The window, counted once per chunk (used() walks the partitions), then per record.
     let room = spec.maxInFlight - window.used();
-    outer: for (const records of this.decoded(pm, isolate)) {
-      for (const r of records) {
+    outer: for (const r of this.stored(pm, isolate)) {
+      r.rewind();
+      while (r.next()) {
         if (r.offset < pm.nextRead) continue;
         if (room-- <= 0 || window.bytesFull() || (isolate && pm.outstanding > 0)) break outer;
-        const bytes = recordBytes(r);
+        const bytes = r.bytes;
         const entry = pm.sent(r.offset, bytes);
         window.sent(bytes);
         try {
@@ -189,8 +191,9 @@ export class Pumps {
   }
 
   /**
-   * The records at `pm.nextRead`: first what is left of the batch decoded last time (a window may
-   * close in the middle of a stored batch, which can hold thousands of records), then a fresh read.
+   * The stored batches at `pm.nextRead`: first what is left of the batch opened last time (a
+   * window may close in the middle of a stored batch, which can hold thousands of records), then
+   * a fresh read.
    *
    * Resumed after yielding a batch, the caller has handed over every record of it at or past
    * `nextRead` (it stops early by leaving its loop, which does not resume here), so the rest of
@@ -200,10 +203,10 @@ export class Pumps {
    * last stable offset means the log ends in a removed range. A marker or a batch of an aborted
    * transaction is passed the same way, unread.
    */
-  private *decoded(pm: PartitionMirror, isolate: boolean): Generator<DecodedRecord[]> {
+  private *stored(pm: PartitionMirror, isolate: boolean): Generator<StoredRecords> {
     const left = pm.leftover;
     if (left !== undefined && left.base <= pm.nextRead && pm.nextRead < left.end) {
-      yield left.records;
+      yield left;
       pm.passed(left.end);
     }
     pm.leftover = undefined;
@@ -219,10 +222,10 @@ export class Pumps {
         pm.passed(batchEnd(header));
         continue;
       }
-      const decoded = { base: header.baseOffset, end: batchEnd(header), records: decodeRecordBatch(batch).records };
-      pm.leftover = decoded;
-      yield decoded.records;
-      pm.passed(decoded.end);
+      const records = new StoredRecords(batch, header);
+      pm.leftover = records;
+      yield records;
+      pm.passed(records.end);
     }
   }
 }

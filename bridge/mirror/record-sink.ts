@@ -4,26 +4,19 @@
  * converted by the binding) and Weir's own producer (wire/producer.ts: records written straight
  * into the outgoing batch).
  */
-import type { DecodedRecord } from '../../src/kafka/protocol/record-batch.js';
 import type { Producer } from './client.js';
 import { headersWithOrigin, type RecordOrigin } from './origin.js';
 import type { SentRecord } from './partition.js';
+import type { StoredRecords } from './stored-records.js';
 import type { WireProducer } from './wire/producer.js';
 
 export interface RecordSink {
   /** Whether a record for `upstreamTopic` can be handed over now (partitioning by key needs the partition count). */
   ready(upstreamTopic: string, partition: number): boolean;
-  /** Hands one record over, `entry` coming back in its report; throws when the client refuses it outright. */
-  send(upstreamTopic: string, partition: number, r: DecodedRecord, origin: RecordOrigin, entry: SentRecord): void;
+  /** Hands over the record `r` is at, `entry` coming back in its report; throws when the client refuses it outright. */
+  send(upstreamTopic: string, partition: number, r: StoredRecords, origin: RecordOrigin, entry: SentRecord): void;
   /** Sends what is batched now, without waiting for linger (one record, one round trip). */
   flush(): void;
-}
-
-/** A record's size as the window counts it: key, value and its own headers, before the origin. */
-export function recordBytes(r: DecodedRecord): number {
-  let bytes = (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  for (const h of r.headers) bytes += h.key.length + (h.value?.length ?? 0);
-  return bytes;
 }
 
 export class LibrdkafkaSink implements RecordSink {
@@ -33,9 +26,10 @@ export class LibrdkafkaSink implements RecordSink {
     return true;
   }
 
-  send(upstreamTopic: string, partition: number, r: DecodedRecord, origin: RecordOrigin, entry: SentRecord): void {
+  send(upstreamTopic: string, partition: number, stored: StoredRecords, origin: RecordOrigin, entry: SentRecord): void {
     // Key and value are views into the stored batch: the binding has librdkafka copy them
     // (RK_MSG_COPY) before produce returns, so no copy of ours is needed.
+    const r = stored.decoded();
     this.producer.produce(upstreamTopic, partition, r.value, r.key, r.timestamp, entry, headersWithOrigin(r, origin).headers);
   }
 
@@ -51,8 +45,8 @@ export class WireSink implements RecordSink {
     return partition >= 0 || this.producer.knows(upstreamTopic);
   }
 
-  send(upstreamTopic: string, partition: number, r: DecodedRecord, origin: RecordOrigin, entry: SentRecord): void {
-    this.producer.append(upstreamTopic, partition, r, entry.bytes, origin.bytes, r.offset, entry);
+  send(upstreamTopic: string, partition: number, r: StoredRecords, origin: RecordOrigin, entry: SentRecord): void {
+    this.producer.appendStored(upstreamTopic, partition, r, origin.bytes, entry);
   }
 
   flush(): void {

@@ -16,8 +16,9 @@ import {
   PRODUCER_EPOCH_OFFSET, PRODUCER_ID_OFFSET, RECORDS_COUNT_OFFSET, RECORDS_OFFSET,
 } from '../../../src/kafka/protocol/record-batch.js';
 import { headerKeyOf, sizeOfNullableBytes, sizeOfRecordBody, writeNullableBytes, writeRecord, type DecodedRecord } from '../../../src/kafka/protocol/records.js';
-import { sizeOfVarint, writeVarint, writeVarlong } from '../../../src/kafka/protocol/varint.js';
+import { sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from '../../../src/kafka/protocol/varint.js';
 import type { OriginBytes } from '../origin.js';
+import type { StoredRecords } from '../stored-records.js';
 
 /** A batch sealed for sending: header fields known except the producer's, records compressed. */
 export interface SealedBatch {
@@ -60,6 +61,36 @@ export class BatchBuilder {
     this.recordBytes += recordBytes;
   }
 
+  /**
+   * Appends the stored record `r` is at: its key and value and its own headers copied as the
+   * byte spans they are in the stored batch, then `origin`'s headers. Only the timestamp delta,
+   * the offset delta and the header count are written anew.
+   */
+  appendStored(r: StoredRecords, origin: OriginBytes | undefined): void {
+    if (this.count === 0) {
+      this.baseTimestamp = r.timestamp;
+      this.maxTimestamp = r.timestamp;
+    } else if (r.timestamp > this.maxTimestamp) this.maxTimestamp = r.timestamp;
+    const delta = r.timestamp - this.baseTimestamp;
+    const headerCount = r.headerCount + (origin === undefined ? 0 : origin.fixed.length + 1);
+    const kv = r.valueEnd - r.keyAt;
+    const own = r.headersEnd - r.headersAt;
+    const body = 1 + sizeOfVarlong(delta) + sizeOfVarint(this.count) + kv + sizeOfVarint(headerCount) + own + (origin === undefined ? 0 : originSize(origin, r.offset));
+    const need = sizeOfVarint(body) + body;
+    if (this.buf.length - this.pos < need) this.grow(need);
+    const buf = this.buf;
+    let pos = writeVarint(buf, this.pos, body);
+    buf[pos++] = 0; // attributes
+    pos = writeVarlong(buf, pos, delta);
+    pos = writeVarint(buf, pos, this.count);
+    pos += r.span(r.keyAt, r.valueEnd).copy(buf, pos);
+    pos = writeVarint(buf, pos, headerCount);
+    pos += r.span(r.headersAt, r.headersEnd).copy(buf, pos);
+    this.pos = origin === undefined ? pos : writeOrigin(buf, pos, origin, r.offset);
+    this.count++;
+    this.recordBytes += r.bytes;
+  }
+
   /** A record (Kafka's DefaultRecord layout, records.ts) whose header list ends with the origin's. */
   private writeWithOrigin(record: OutRecord, body: number, delta: number, origin: OriginBytes, offset: number): number {
     const buf = this.buf;
@@ -74,20 +105,7 @@ export class BatchBuilder {
       pos = writeNullableBytes(buf, pos, headerKeyOf(h.key));
       pos = writeNullableBytes(buf, pos, h.value);
     }
-    for (const h of origin.fixed) {
-      pos = writeNullableBytes(buf, pos, h.key);
-      pos = writeNullableBytes(buf, pos, h.value);
-    }
-    pos = writeNullableBytes(buf, pos, origin.lastKey);
-    const digits = decimalDigits(offset);
-    pos = writeVarint(buf, pos, origin.lastPrefix.length + digits);
-    pos += origin.lastPrefix.copy(buf, pos);
-    let n = offset;
-    for (let i = digits - 1; i >= 0; i--) {
-      buf[pos + i] = 48 + (n % 10);
-      n = Math.floor(n / 10);
-    }
-    return pos + digits;
+    return writeOrigin(buf, pos, origin, offset);
   }
 
   private grow(need: number): void {
@@ -140,10 +158,33 @@ function decimalDigits(n: number): number {
 function sizeWithOrigin(record: OutRecord, delta: number, offsetDelta: number, origin: OriginBytes, offset: number): number {
   const own = record.headers.length;
   const total = own + origin.fixed.length + 1;
-  let size = sizeOfRecordBody(record, delta, offsetDelta) - sizeOfVarint(own) + sizeOfVarint(total);
+  return sizeOfRecordBody(record, delta, offsetDelta) - sizeOfVarint(own) + sizeOfVarint(total) + originSize(origin, offset);
+}
+
+/** The bytes the origin's headers take in a record. */
+function originSize(origin: OriginBytes, offset: number): number {
+  let size = 0;
   for (const h of origin.fixed) size += sizeOfNullableBytes(h.key) + sizeOfNullableBytes(h.value);
   const last = origin.lastPrefix.length + decimalDigits(offset);
   return size + sizeOfNullableBytes(origin.lastKey) + sizeOfVarint(last) + last;
+}
+
+/** Writes the origin's headers at `pos` (the last one's value ends in `offset`, in decimal); returns the end. */
+function writeOrigin(buf: Buffer, pos: number, origin: OriginBytes, offset: number): number {
+  for (const h of origin.fixed) {
+    pos = writeNullableBytes(buf, pos, h.key);
+    pos = writeNullableBytes(buf, pos, h.value);
+  }
+  pos = writeNullableBytes(buf, pos, origin.lastKey);
+  const digits = decimalDigits(offset);
+  pos = writeVarint(buf, pos, origin.lastPrefix.length + digits);
+  pos += origin.lastPrefix.copy(buf, pos);
+  let n = offset;
+  for (let i = digits - 1; i >= 0; i--) {
+    buf[pos + i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return pos + digits;
 }
 
 function writeInt64(buf: Buffer, pos: number, value: number): void {

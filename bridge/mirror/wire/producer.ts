@@ -21,6 +21,7 @@ import { ApiKey } from '../../../src/kafka/protocol/api-keys.js';
 import type { CompressionType } from '../../../src/kafka/protocol/compression.js';
 import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
 import type { OriginBytes } from '../origin.js';
+import type { StoredRecords } from '../stored-records.js';
 import { BatchBuilder, stampBatch, type OutRecord, type SealedBatch } from './batch-builder.js';
 import { ClusterMetadata } from './cluster.js';
 import { ConnectionLost, type BrokerConnection, type WireSecurity } from './connection.js';
@@ -105,7 +106,21 @@ export class WireProducer {
    * sticky), which needs `knows(topic)`. `recordBytes` is what the caller counts.
    */
   append(topic: string, partition: number, record: OutRecord, recordBytes: number, origin: OriginBytes | undefined, offset: number, opaque: unknown): void {
-    if (partition < 0) partition = this.partitionFor(topic, record.key);
+    const q = this.openBatch(topic, partition, record.key, recordBytes);
+    q.open!.append(record, recordBytes, origin, offset);
+    this.appended(q, opaque);
+  }
+
+  /** As `append`, for the stored record `r` is at: its bytes are copied as they are stored (batch-builder.ts). */
+  appendStored(topic: string, partition: number, r: StoredRecords, origin: OriginBytes | undefined, opaque: unknown): void {
+    const q = this.openBatch(topic, partition, partition < 0 ? r.key() : null, r.bytes);
+    q.open!.appendStored(r, origin);
+    this.appended(q, opaque);
+  }
+
+  /** The partition's open batch, with room for a record of about `recordBytes` (a full one is sealed first). */
+  private openBatch(topic: string, partition: number, key: Buffer | null, recordBytes: number): PartitionQueue {
+    if (partition < 0) partition = this.partitionFor(topic, key);
     const q = this.queue(topic, partition);
     if (q.open !== undefined && q.open.count > 0 && (q.open.size + recordBytes + 32 > this.o.batchBytes || q.open.count >= this.o.batchRecords)) this.sealQueue(q);
     if (q.open === undefined) {
@@ -113,9 +128,12 @@ export class WireProducer {
       q.openedAt = Date.now();
       this.armLinger();
     }
-    q.open.append(record, recordBytes, origin, offset);
+    return q;
+  }
+
+  private appended(q: PartitionQueue, opaque: unknown): void {
     q.openOpaques.push(opaque);
-    if (q.open.count >= this.o.batchRecords || q.open.size >= this.o.batchBytes) this.sealQueue(q);
+    if (q.open!.count >= this.o.batchRecords || q.open!.size >= this.o.batchBytes) this.sealQueue(q);
   }
 
   /** Seals every open batch and sends now (no linger). */

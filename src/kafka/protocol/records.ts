@@ -209,7 +209,8 @@ function readNullableBytes(buf: Buffer, cur: Cursor, end: number, what: string):
   return out;
 }
 
-function readRecord(buf: Buffer, cur: Cursor, end: number, ctx: RecordContext): DecodedRecord {
+/** One record at `cur.pos` (length prefix included), `cur` moved past it. */
+export function readRecord(buf: Buffer, cur: Cursor, end: number, ctx: RecordContext): DecodedRecord {
   const at = cur.pos;
   const bodySize = readVarint(buf, cur, end);
   if (bodySize < MIN_RECORD_SIZE - 1 || bodySize > end - cur.pos) throw corrupt(`length ${bodySize} out of range`, at);
