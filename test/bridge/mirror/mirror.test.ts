@@ -5,6 +5,7 @@
  * is in memory, so it forgets the mirror's producer id); a slow, throttled link.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { partitionForKey } from '../../../src/kafka/protocol/murmur2.js';
 import type { RunningWeir } from '../../../src/main.js';
 import { caughtUp, checkArrived, mirrorEnv, mirrorStatusOf, setUpMirrorTest, startEdge, tearDownMirrorTest, waitForStatus, type Upstream } from './helpers.js';
 
@@ -70,6 +71,21 @@ it('mirrors every record in order per partition with key, value, timestamp, head
   }
   // Not matched by the rule: not mirrored.
   expect(await upstream.records('edge.edge-1.other')).toEqual([]);
+}, 60_000);
+
+it.each(['weir', 'librdkafka'])('partitioning: key puts each keyed record where Java\'s murmur2 partitioner would, and sends every record once (client %s)', async (client) => {
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { partitioning: 'key', client }));
+  await edge.store.createTopic('sensors.k', { partitions: 2 });
+  for (let p = 0; p < 2; p++) {
+    await edge.store.appendRecords('sensors.k', p, Array.from({ length: 400 }, (_, i) => ({ key: i % 4 === 3 ? null : Buffer.from(`key-${p}-${i % 50}`), value: Buffer.from(`v${p}-${i}`) })));
+  }
+  await waitForStatus(() => mirrorStatusOf(edge!), caughtUp(2));
+  const records = await upstream.records('edge.edge-1.sensors.k');
+  expect(new Set(records.map((r) => r.value)).size).toBe(800);
+  // The upstream's topics have 4 partitions (startUpstream).
+  for (const r of records) if (r.key !== null) expect(r.partition).toBe(partitionForKey(Buffer.from(r.key), 4));
+  // Null keys go anywhere, but all of them arrive.
+  expect(records.filter((r) => r.key === null)).toHaveLength(200);
 }, 60_000);
 
 it('origin_headers: none sends each record with its own headers only, in order per partition', async () => {
