@@ -45,6 +45,8 @@ export interface RuleStatus {
   /** Why on_refused: stop stopped this rule (or, exactly-once, another gateway fenced it), or null while it runs. */
   stopped: string | null;
   delivery: 'at-least-once' | 'exactly-once';
+  /** The Kafka client that sends: Weir's own producer or librdkafka. */
+  client: 'weir' | 'librdkafka';
   /** Transactions committed since start (exactly-once), or null (at-least-once). */
   transactions: number | null;
   inFlight: number;
@@ -97,6 +99,7 @@ export function mirrorStatus(deviceId: string, rules: readonly RuleMirror[], sto
       lastError: rule.lastError ?? null,
       stopped: rule.stoppedBy ?? null,
       delivery: rule.spec.delivery,
+      client: rule.spec.client,
       transactions: rule.exactlyOnce?.committedTransactions ?? null,
       inFlight: rule.inFlightRecords,
       sent: rule.counters.sent,

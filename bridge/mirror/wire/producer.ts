@@ -373,7 +373,11 @@ export class WireProducer {
       q.requeue(batch);
       q.halted = 'retry';
       q.resumeAt = Date.now() + this.o.backoffMinMs;
-      if (LEADER_MOVED.has(code)) this.cluster.markStale();
+      if (LEADER_MOVED.has(code)) {
+        // Sent again once metadata names the leader, not to the broker that just said it is not.
+        q.leader = -1;
+        this.cluster.markStale();
+      }
       if (code !== OUT_OF_ORDER_SEQUENCE) this.o.problem(new Error(message), `upstream did not take a batch of ${q.topic}[${q.partition}]; sending it again`);
       return;
     }

@@ -25,7 +25,7 @@ export function formatMirrorStatus(s: MirrorStatus): string {
   const out: string[] = [];
   for (const r of s.rules) {
     const state = r.stopped !== null ? 'STOPPED' : r.connected ? `connected for ${ago(s.now - r.since)}` : `NOT connected for ${ago(s.now - r.since)}`;
-    out.push(`rule ${r.name} -> ${r.upstream} (${r.bootstrapServers.join(',')}): ${state}; acked ${r.acked}, in flight ${r.inFlight}, refused ${r.refused}, dead-lettered ${r.deadLettered}`);
+    out.push(`rule ${r.name} -> ${r.upstream} (${r.bootstrapServers.join(',')}): ${state}; client ${r.client}; acked ${r.acked}, in flight ${r.inFlight}, refused ${r.refused}, dead-lettered ${r.deadLettered}`);
     if (r.stopped !== null) out.push(`  stopped: ${r.stopped}`);
     if (r.delivery === 'exactly-once') out.push(`  exactly-once: ${r.transactions ?? 0} transactions committed`);
     if (r.lastError !== null) out.push(`  last error (${ago(s.now - r.lastError.at)} ago): ${r.lastError.message}`);

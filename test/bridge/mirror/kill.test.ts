@@ -68,7 +68,7 @@ it(`every acknowledged record reaches the upstream across ${KILLS} SIGKILLs of t
   // `weir mirror status` reads the same figures from the running process.
   const cli = await runWeir(['mirror', 'status', '--admin', edge.admin], { cwd: edgeDir.dir });
   expect(cli.code).toBe(0);
-  expect(cli.stdout).toMatch(/rule r1 -> central \(127\.0\.0\.1:\d+\): connected for/);
+  expect(cli.stdout).toMatch(/rule r1 -> central \(127\.0\.0\.1:\d+\): connected for .*; client weir; acked/);
   expect(cli.stdout).toMatch(/sensors\.kill\s+0\s+edge\.edge-1\.sensors\.kill\s+(\d+)\s+\1\s+0\s+0\s+-/);
   const exited = once(edge.child, 'exit');
   edge.child.kill('SIGTERM');
