@@ -4,6 +4,15 @@
  * as the topic's `weir.overflow.policy` says. Memory stays bounded by configuration: the queue can
  * never hold more than its caps, and the number of waiting appenders is capped too. When the budget
  * holds appends back, the operator is told (budget-alarm.ts).
+ *
+ * Appends to one partition are admitted in the order they arrived: once one waits, every later
+ * append to that partition waits behind it, even one that would fit now, or it would be given
+ * offsets first. A partition's log is in the order its produce requests arrived (a Kafka client
+ * pipelines up to five, and the idempotent producer state has already taken their sequences in
+ * that order, KIP-98), and MQTT 3.1.1 §4.6 orders a topic's messages as published. The order is
+ * kept per partition, not across the store: a `drop-oldest` topic, admitted past the disk budget,
+ * must not wait behind a `block` topic's append waiting for it, nor one partition's big append
+ * hold every other partition.
  */
 import { WeirError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -30,7 +39,12 @@ export interface AdmissionState {
 }
 
 export class Admission {
+  /** Wake-ups of the appends waiting for room, each the first of its partition's line. */
   private readonly waiting = new Set<() => void>();
+  /** Per partition with appends waiting, the settling of its last one: the next waits for it. */
+  private readonly lines = new Map<object, Promise<void>>();
+  /** Appends not yet admitted nor refused, those in a line behind another included. */
+  private held = 0;
   private readonly alarm: BudgetAlarm;
 
   constructor(
@@ -61,7 +75,7 @@ export class Admission {
   afterRetention(): void {
     const use = this.budgetUse();
     if (use.usedBytes > use.diskBudgetBytes) this.alarm.full(use);
-    else if (this.alarm.isFull && this.waiting.size === 0 && use.usedBytes + use.queuedBytes < use.diskBudgetBytes) this.alarm.roomAgain(use);
+    else if (this.alarm.isFull && this.held === 0 && use.usedBytes + use.queuedBytes < use.diskBudgetBytes) this.alarm.roomAgain(use);
   }
 
   private budgetFull(bytes: number): boolean {
@@ -69,24 +83,48 @@ export class Admission {
   }
 
   /**
-   * Whether the append fits now. The caller enqueues it in the same synchronous step, so
-   * appenders cannot overshoot the caps together. This is the common case, and it makes no
-   * promise and no closure per append. `drop-oldest` topics are admitted past the budget:
-   * retention then deletes their oldest data.
+   * Whether an append to `partition` may go in now. The caller enqueues it in the same synchronous
+   * step, so appenders cannot overshoot the caps together. This is the common case, and it makes
+   * no promise and no closure per append. Not while an earlier append to the partition waits
+   * (arrival order, above). `drop-oldest` topics are admitted past the budget: retention then
+   * deletes their oldest data.
    */
-  fits(records: number, bytes: number, policy: OverflowPolicy): boolean {
+  fits(partition: object, records: number, bytes: number, policy: OverflowPolicy): boolean {
+    if (this.lines.size > 0 && this.lines.has(partition)) return false;
     return !this.queueFull(records, bytes) && (policy === 'drop-oldest' || !this.budgetFull(bytes));
   }
 
   /**
-   * For an append that did not fit: calls `enqueue` as soon as it does, in the same synchronous
-   * step as the check, or rejects with a WeirError when the append may not go in (the policy, the
-   * block timeout, a closing store).
+   * For an append that did not fit: calls `enqueue` once every earlier append to `partition` is
+   * admitted or refused and this one fits, in the same synchronous step as the check; or rejects
+   * with a WeirError when the append may not go in. The policy (`reject-new` on a full budget)
+   * and the cap on waiting appends refuse it at once, before it takes a place in line: a refused
+   * append is never written, so it cannot put a later one before an earlier one. The block
+   * timeout counts from now, its wait in line included; a closing store refuses it too.
    */
-  async admitLater(records: number, bytes: number, policy: OverflowPolicy, isClosed: () => boolean, enqueue: () => void): Promise<void> {
-    const budgetApplies = policy !== 'drop-oldest';
-    const blocked = () => this.queueFull(records, bytes) || (budgetApplies && this.budgetFull(bytes));
-    if (budgetApplies && this.budgetFull(bytes)) {
+  admitLater(partition: object, records: number, bytes: number, policy: OverflowPolicy, isClosed: () => boolean, enqueue: () => void): Promise<void> {
+    try {
+      this.refuseAtOnce(bytes, policy);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const deadline = Date.now() + this.limits.blockTimeoutMs;
+    const admit = () => this.waitForRoom(records, bytes, policy, deadline, isClosed, enqueue);
+    const ahead = this.lines.get(partition);
+    const admitted = ahead === undefined ? admit() : ahead.then(admit);
+    const settled = admitted.then(ignore, ignore);
+    this.held++;
+    this.lines.set(partition, settled);
+    void settled.then(() => {
+      this.held--;
+      if (this.lines.get(partition) === settled) this.lines.delete(partition);
+    });
+    return admitted;
+  }
+
+  /** Refuses an append the policy or the cap on waiting appends does not let wait. */
+  private refuseAtOnce(bytes: number, policy: OverflowPolicy): void {
+    if (policy !== 'drop-oldest' && this.budgetFull(bytes)) {
       this.state.requestRetention();
       this.alarm.full(this.budgetUse());
       if (policy === 'reject-new') {
@@ -97,10 +135,14 @@ export class Admission {
         );
       }
     }
-    if (this.waiting.size >= MAX_WAITING_APPENDERS) {
+    if (this.held >= MAX_WAITING_APPENDERS) {
       throw new WeirError('WRITE_QUEUE_FULL', 'too many appends are already waiting for room in the write queue; retry later');
     }
-    const deadline = Date.now() + this.limits.blockTimeoutMs;
+  }
+
+  private async waitForRoom(records: number, bytes: number, policy: OverflowPolicy, deadline: number, isClosed: () => boolean, enqueue: () => void): Promise<void> {
+    const budgetApplies = policy !== 'drop-oldest';
+    const blocked = () => this.queueFull(records, bytes) || (budgetApplies && this.budgetFull(bytes));
     while (blocked()) {
       if (isClosed()) throw new WeirError('STORE_CLOSED', 'the store is closing');
       const remaining = deadline - Date.now();
@@ -131,3 +173,5 @@ export class Admission {
     enqueue();
   }
 }
+
+function ignore(): void {}

@@ -1,7 +1,8 @@
 /**
  * How an append enters the group commit: checked (the store writable, the partition there, sizes
- * and client batches valid), then queued at once if the write queue and the disk budget allow,
- * or once admission lets it in (overflow policy `block`), or refused.
+ * and client batches valid), then queued at once if the write queue and the disk budget allow
+ * and no earlier append to its partition waits, or once admission lets it in, in arrival order
+ * per partition (admission.ts), or refused.
  */
 import type { RecordInput } from '../kafka/protocol/record-batch.js';
 import type { Admission } from './admission.js';
@@ -90,15 +91,19 @@ export class Appender {
     return Promise.all(done).then(() => undefined);
   }
 
+  /**
+   * Appends to one partition reach the committer, and so get their offsets, in the order they
+   * arrived here: admission holds a later one behind an earlier one still waiting for room.
+   */
   private enqueue(append: PendingAppend): void {
-    const { config, recordCount, bytes, waiter } = append;
+    const { partition, config, recordCount, bytes, waiter } = append;
     const policy = config['weir.overflow.policy'];
-    if (this.admission.fits(recordCount, bytes, policy)) {
+    if (this.admission.fits(partition, recordCount, bytes, policy)) {
       this.committer.enqueue(append);
       return;
     }
     this.admission
-      .admitLater(recordCount, bytes, policy, this.isClosing, () => this.committer.enqueue(append))
+      .admitLater(partition, recordCount, bytes, policy, this.isClosing, () => this.committer.enqueue(append))
       .catch((err: unknown) => waiter.appendSettled(err ?? new Error('the append was not admitted')));
   }
 }
