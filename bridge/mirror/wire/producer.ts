@@ -121,6 +121,11 @@ export class WireProducer {
   /** The partition's open batch, with room for a record of about `recordBytes` (a full one is sealed first). */
   private openBatch(topic: string, partition: number, key: Buffer | null, recordBytes: number): PartitionQueue {
     if (partition < 0) partition = this.partitionFor(topic, key);
+    const count = this.cluster.topics.get(topic)?.partitions ?? 0;
+    if (count > 0 && partition >= count) {
+      // As librdkafka's produce() refuses an unknown partition: the caller backs off and tries again.
+      throw new Error(`the upstream topic ${topic} has ${count} partitions: there is no partition ${partition} to mirror into (add partitions upstream, or use partitioning: key)`);
+    }
     const q = this.queue(topic, partition);
     if (q.open !== undefined && q.open.count > 0 && (q.open.size + recordBytes + 32 > this.o.batchBytes || q.open.count >= this.o.batchRecords)) this.sealQueue(q);
     if (q.open === undefined) {
@@ -274,7 +279,9 @@ export class WireProducer {
         q.leader = meta.leaders[q.partition] ?? -1;
         if (meta.errorCode !== 0) this.failUnsent(q, { code: meta.errorCode, message: `the upstream refuses topic ${topic}: ${describeError(meta.errorCode, null)}` });
         else if (meta.partitions > 0 && q.partition >= meta.partitions) {
-          this.o.problem(new Error(`the upstream topic ${topic} has ${meta.partitions} partitions: there is no partition ${q.partition} to mirror into`), 'cannot send');
+          // Reported, not held: held records would fill the rule's window and stop its other partitions.
+          const message = `the upstream topic ${topic} has ${meta.partitions} partitions: there is no partition ${q.partition} to mirror into (add partitions upstream, or use partitioning: key)`;
+          this.failUnsent(q, { code: 3, message: describeError(3, message) });
         }
       }
     }

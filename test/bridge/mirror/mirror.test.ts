@@ -88,6 +88,23 @@ it.each(['weir', 'librdkafka'])('partitioning: key puts each keyed record where 
   expect(records.filter((r) => r.key === null)).toHaveLength(200);
 }, 60_000);
 
+it('a local partition the upstream topic lacks is reported and retried, and costs the other partitions nothing', async () => {
+  // A window smaller than the stuck partitions' records: held in the client, they would stop the rule.
+  edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { max_in_flight: 1000 }));
+  // The upstream creates its topics with 4 partitions (startUpstream): local partitions 4 and 5 have nowhere to go.
+  await edge.store.createTopic('sensors.wide', { partitions: 6 });
+  await append(edge, 'sensors.wide', 6, 2000);
+  const status = await waitForStatus(
+    () => mirrorStatusOf(edge!),
+    (s) => s.rules[0]!.partitions.filter((p) => p.partition < 4 && p.lagRecords === 0 && p.logEndOffset === 2000).length === 4 && s.rules[0]!.lastError !== null,
+  );
+  expect(status.rules[0]!.lastError!.message).toMatch(/has 4 partitions: there is no partition [45]/);
+  expect(status.rules[0]!.partitions.filter((p) => p.partition >= 4).map((p) => p.cursor)).toEqual([0, 0]);
+  const { duplicates, byPartition } = checkArrived(await upstream.records('edge.edge-1.sensors.wide'), new Map([[0, 2000], [1, 2000], [2, 2000], [3, 2000]]));
+  expect(duplicates).toBe(0);
+  expect([...byPartition.keys()].sort()).toEqual([0, 1, 2, 3]);
+}, 60_000);
+
 it('origin_headers: none sends each record with its own headers only, in order per partition', async () => {
   edge = await startEdge(edgeDir.dir, mirrorEnv(upstream.proxy.port, { origin_headers: 'none' }));
   await edge.store.createTopic('sensors.n', { partitions: 2 });
