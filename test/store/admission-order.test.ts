@@ -78,4 +78,23 @@ describe('write queue admission keeps arrival order per partition', () => {
     expect(await small).toMatchObject({ baseOffset: 13, lastOffset: 13 });
     expect(store.offsets('t', 0).highWatermark).toBe(14);
   });
+
+  it('an append in line times out block_timeout_ms after it arrived, not after its turn; a timed-out one leaves no hole', async () => {
+    store = await openTestStore(dir, { writeQueueMaxRecords: 10, blockTimeoutMs: 200 });
+    // flush.ms keeps the fillers queued, so the queue stays full past the block timeout.
+    await store.createTopic('t', { configs: { 'flush.ms': '1000' } });
+    const fillers = Array.from({ length: 8 }, (_, i) => store.appendRecords('t', 0, [record(10, FILLER_TAGS[i]!)]));
+    const refusedAt: number[] = [];
+    const refusal = (append: Promise<AppendResult>) => expectWeirError(append, 'WRITE_QUEUE_FULL').then(() => refusedAt.push(performance.now()));
+    const first = refusal(store.appendRecords('t', 0, records(5, 100, 'B')));
+    const second = refusal(store.appendRecords('t', 0, records(5, 100, 'C'))); // in line behind the first
+    const small = store.appendRecords('t', 0, [record(10, 's')]);
+
+    await Promise.all([first, second]);
+    // The second's deadline had passed when the first was refused: refused in the same turn.
+    expect(refusedAt[1]! - refusedAt[0]!).toBeLessThan(100);
+    await Promise.all(fillers);
+    expect(await small).toMatchObject({ baseOffset: 8, lastOffset: 8 });
+    expect(recordsOf(store, 't', 0).map((r) => r.value![0]).join('')).toBe(`${FILLER_TAGS}s`);
+  });
 });
