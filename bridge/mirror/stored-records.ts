@@ -115,9 +115,14 @@ export class StoredRecords {
     return readRecord(this.data, { pos: this.recordStart }, this.stop, this.context);
   }
 
-  /** The stored bytes of the current record from `from` to `to`, for a copy. */
-  span(from: number, to: number): Buffer {
-    return this.data.subarray(from, to);
+  /** Copies the stored bytes [from, to) of the current record into `target` at `at`; returns the count (no view made). */
+  copySpan(from: number, to: number, target: Buffer, at: number): number {
+    const n = to - from;
+    // Buffer.copy makes a typed-array view a call: a record's few dozen bytes go faster by hand.
+    if (n >= 64) return this.data.copy(target, at, from, to);
+    const data = this.data;
+    for (let i = 0; i < n; i++) target[at + i] = data[from + i]!;
+    return n;
   }
 
   /** Skips a length-prefixed field; its length (-1 for null). */

@@ -37,8 +37,14 @@ export class BatchBuilder {
   private baseTimestamp = 0;
   private maxTimestamp = 0;
 
-  constructor(initialBytes: number) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+  /** `buf`: where records are written (grown when full); a sealed builder's `buffer` may be handed to the next. */
+  constructor(buf: Buffer) {
+    this.buf = buf;
+  }
+
+  /** The encoding buffer: free for another builder once this one is sealed (seal copies out of it). */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   /** Encoded bytes so far (before compression). */
@@ -75,7 +81,8 @@ export class BatchBuilder {
     const headerCount = r.headerCount + (origin === undefined ? 0 : origin.fixed.length + 1);
     const kv = r.valueEnd - r.keyAt;
     const own = r.headersEnd - r.headersAt;
-    const body = 1 + sizeOfVarlong(delta) + sizeOfVarint(this.count) + kv + sizeOfVarint(headerCount) + own + (origin === undefined ? 0 : originSize(origin, r.offset));
+    const digits = decimalDigits(r.offset);
+    const body = 1 + sizeOfVarlong(delta) + sizeOfVarint(this.count) + kv + sizeOfVarint(headerCount) + own + (origin === undefined ? 0 : originSize(origin, digits));
     const need = sizeOfVarint(body) + body;
     if (this.buf.length - this.pos < need) this.grow(need);
     const buf = this.buf;
@@ -83,10 +90,10 @@ export class BatchBuilder {
     buf[pos++] = 0; // attributes
     pos = writeVarlong(buf, pos, delta);
     pos = writeVarint(buf, pos, this.count);
-    pos += r.span(r.keyAt, r.valueEnd).copy(buf, pos);
+    pos += r.copySpan(r.keyAt, r.valueEnd, buf, pos);
     pos = writeVarint(buf, pos, headerCount);
-    pos += r.span(r.headersAt, r.headersEnd).copy(buf, pos);
-    this.pos = origin === undefined ? pos : writeOrigin(buf, pos, origin, r.offset);
+    pos += r.copySpan(r.headersAt, r.headersEnd, buf, pos);
+    this.pos = origin === undefined ? pos : writeOrigin(buf, pos, origin, r.offset, digits);
     this.count++;
     this.recordBytes += r.bytes;
   }
@@ -105,7 +112,7 @@ export class BatchBuilder {
       pos = writeNullableBytes(buf, pos, headerKeyOf(h.key));
       pos = writeNullableBytes(buf, pos, h.value);
     }
-    return writeOrigin(buf, pos, origin, offset);
+    return writeOrigin(buf, pos, origin, offset, decimalDigits(offset));
   }
 
   private grow(need: number): void {
@@ -158,25 +165,24 @@ function decimalDigits(n: number): number {
 function sizeWithOrigin(record: OutRecord, delta: number, offsetDelta: number, origin: OriginBytes, offset: number): number {
   const own = record.headers.length;
   const total = own + origin.fixed.length + 1;
-  return sizeOfRecordBody(record, delta, offsetDelta) - sizeOfVarint(own) + sizeOfVarint(total) + originSize(origin, offset);
+  return sizeOfRecordBody(record, delta, offsetDelta) - sizeOfVarint(own) + sizeOfVarint(total) + originSize(origin, decimalDigits(offset));
 }
 
-/** The bytes the origin's headers take in a record. */
-function originSize(origin: OriginBytes, offset: number): number {
+/** The bytes the origin's headers take in a record whose offset has `digits` decimal digits. */
+function originSize(origin: OriginBytes, digits: number): number {
   let size = 0;
   for (const h of origin.fixed) size += sizeOfNullableBytes(h.key) + sizeOfNullableBytes(h.value);
-  const last = origin.lastPrefix.length + decimalDigits(offset);
+  const last = origin.lastPrefix.length + digits;
   return size + sizeOfNullableBytes(origin.lastKey) + sizeOfVarint(last) + last;
 }
 
-/** Writes the origin's headers at `pos` (the last one's value ends in `offset`, in decimal); returns the end. */
-function writeOrigin(buf: Buffer, pos: number, origin: OriginBytes, offset: number): number {
+/** Writes the origin's headers at `pos` (the last one's value ends in `offset`, `digits` long in decimal); returns the end. */
+function writeOrigin(buf: Buffer, pos: number, origin: OriginBytes, offset: number, digits: number): number {
   for (const h of origin.fixed) {
     pos = writeNullableBytes(buf, pos, h.key);
     pos = writeNullableBytes(buf, pos, h.value);
   }
   pos = writeNullableBytes(buf, pos, origin.lastKey);
-  const digits = decimalDigits(offset);
   pos = writeVarint(buf, pos, origin.lastPrefix.length + digits);
   pos += origin.lastPrefix.copy(buf, pos);
   let n = offset;

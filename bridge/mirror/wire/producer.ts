@@ -38,6 +38,8 @@ const MAX_REQUEST_BYTES = 8 * 2 ** 20;
 /** How long the broker may wait for the in-sync replicas (the Produce request's timeout_ms). */
 const PRODUCE_TIMEOUT_MS = 10_000;
 const HOUSEKEEPING_MS = 100;
+/** Sealed builders' buffers kept for reuse, at most (each up to batchBytes). */
+const SPARE_BUFFERS = 2;
 /** How long an upstream topic may be missing before the operator is told. */
 const MISSING_TOPIC_TELL_MS = 10_000;
 
@@ -82,6 +84,7 @@ export class WireProducer {
   private tickQueued = false;
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly housekeeping: NodeJS.Timeout;
+  private readonly spareBuffers: Buffer[] = [];
   /** When each topic was first found missing upstream. */
   private readonly missingSince = new Map<string, number>();
   /** Null-key records stick to one partition per topic until its batch is sealed (Kafka's sticky partitioner, KIP-480). */
@@ -129,7 +132,7 @@ export class WireProducer {
     const q = this.queue(topic, partition);
     if (q.open !== undefined && q.open.count > 0 && (q.open.size + recordBytes + 32 > this.o.batchBytes || q.open.count >= this.o.batchRecords)) this.sealQueue(q);
     if (q.open === undefined) {
-      q.open = new BatchBuilder(Math.min(this.o.batchBytes, 64 * 1024));
+      q.open = new BatchBuilder(this.spareBuffers.pop() ?? Buffer.allocUnsafe(Math.min(this.o.batchBytes, 64 * 1024)));
       q.openedAt = Date.now();
       this.armLinger();
     }
@@ -187,7 +190,12 @@ export class WireProducer {
     for (const list of this.queues.values()) for (const q of list) if (q !== undefined) yield q;
   }
 
-  private readonly seal = (b: BatchBuilder): SealedBatch => b.seal(this.o.compression);
+  /** Seals a builder and keeps its encoding buffer for the next (a few: a backlog would otherwise allocate and grow one a batch). */
+  private readonly seal = (b: BatchBuilder): SealedBatch => {
+    const sealed = b.seal(this.o.compression);
+    if (this.spareBuffers.length < SPARE_BUFFERS) this.spareBuffers.push(b.buffer);
+    return sealed;
+  };
 
   private sealQueue(q: PartitionQueue): void {
     if (q.seal(this.seal)) {
