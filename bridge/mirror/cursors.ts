@@ -76,15 +76,23 @@ export class CursorSaver {
     await this.save();
   }
 
+  /**
+   * Every moved cursor of every rule in one go: writes issued together are one LMDB transaction
+   * and one flush (lmdb-js batches the writes of an event-loop turn), not one a partition.
+   */
   private async save(): Promise<void> {
+    const writes: Promise<void>[] = [];
+    const moved: [RuleMirror['partitions'][number], number][] = [];
     for (const rule of this.rules) {
       for (const pm of rule.partitions) {
         const cursor = pm.cursor;
         if (cursor === pm.persisted || !this.store.hasTopic(pm.topic)) continue;
-        await this.store.setCursor(pm.cursorName, pm.topic, pm.partition, cursor);
-        pm.persisted = cursor;
+        writes.push(this.store.setCursor(pm.cursorName, pm.topic, pm.partition, cursor));
+        moved.push([pm, cursor]);
       }
-      rule.cursorsSaved();
     }
+    await Promise.all(writes);
+    for (const [pm, cursor] of moved) pm.persisted = cursor;
+    for (const rule of this.rules) rule.cursorsSaved();
   }
 }
