@@ -1,7 +1,8 @@
 /**
  * `npm run bench:mirror`: how fast the mirror drains a backlog to an upstream Weir, against
  * `kcat -P -X acks=-1` sending the same 100-byte records from a file, and against the raw rate of
- * the mirror's client (@confluentinc/kafka-javascript, same settings: idempotent, acks=all, lz4)
+ * librdkafka's binding (@confluentinc/kafka-javascript, the mirror's `client: librdkafka`, same
+ * settings: idempotent, acks=all, lz4)
  * producing the same records with the same four origin headers, all to the same upstream in one
  * run. Then an outage: the upstream refuses connections while the backlog waits, and RssAnon is
  * sampled early and late (memory must not grow with the outage's length).
