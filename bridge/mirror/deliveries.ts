@@ -10,8 +10,12 @@ import type { MirrorRuleSpec } from './config.js';
 import type { PartitionMirror, SentRecord } from './partition.js';
 import type { SendWindow } from './send-window.js';
 
-/** Upstream error codes that refuse a record for good: retrying the same bytes cannot succeed. */
-const SIZE_REFUSALS = new Set([10 /* MESSAGE_TOO_LARGE */, 18 /* RECORD_LIST_TOO_LARGE */, 87 /* INVALID_RECORD */]);
+/**
+ * Upstream error codes that refuse a record for what it is: retrying the same bytes cannot succeed.
+ * INVALID_TIMESTAMP: a record outside the topic's message.timestamp.before/after.max.ms (an edge
+ * clock that ran ahead).
+ */
+const RECORD_REFUSALS = new Set([10 /* MESSAGE_TOO_LARGE */, 18 /* RECORD_LIST_TOO_LARGE */, 32 /* INVALID_TIMESTAMP */, 87 /* INVALID_RECORD */]);
 const AUTH_REFUSALS = new Set([17 /* INVALID_TOPIC_EXCEPTION */, 29 /* TOPIC_AUTHORIZATION_FAILED */, 31 /* CLUSTER_AUTHORIZATION_FAILED */, 44 /* POLICY_VIOLATION */]);
 
 /** A failed delivery as either client reports it: the broker's error code (or a client's own, negative). */
@@ -115,13 +119,13 @@ export class Deliveries {
 
   private failed(pm: PartitionMirror, entry: SentRecord, err: DeliveryFailure): void {
     const code = typeof err.code === 'number' ? err.code : -1;
-    const size = SIZE_REFUSALS.has(code);
-    if ((size && entry.alone) || AUTH_REFUSALS.has(code)) {
-      // Refused for good, and (for size) sent alone, so it is this record and not its batch.
+    const forRecord = RECORD_REFUSALS.has(code);
+    if ((forRecord && entry.alone) || AUTH_REFUSALS.has(code)) {
+      // Refused for good, and (for a record's content) sent alone, so it is this record and not its batch.
       this.refuse(pm, entry, `${err.message} (code ${code})`);
       return;
     }
-    if (size) {
+    if (forRecord) {
       // The upstream refused a whole batch: resend its records one at a time to find the culprit.
       pm.isolateUntil = Math.max(pm.isolateUntil, entry.offset + 1);
     } else this.link.noteError(err instanceof Error ? err : new Error(err.message), `upstream did not take ${pm.topic}[${pm.partition}] offset ${entry.offset}; resending from the cursor`);

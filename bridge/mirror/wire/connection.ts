@@ -70,8 +70,8 @@ interface Pending {
   correlationId: number;
   apiKey: number;
   version: number;
-  /** Date.now() after which the connection is given up. */
-  deadline: number;
+  /** performance.now() when it was written. */
+  sentAt: number;
   read: (r: Reader) => unknown;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
@@ -99,6 +99,8 @@ export class BrokerConnection {
   private nextCorrelationId = 0;
   private timer: NodeJS.Timeout | undefined;
   private isClosed = false;
+  /** performance.now() of the last response. */
+  private answeredAt = 0;
   private closeError: Error | undefined;
 
   private constructor(
@@ -182,8 +184,7 @@ export class BrokerConnection {
     // The first chunk is the Writer's scratch buffer, which starts with the size placeholder.
     chunks[0]!.writeInt32BE(size, 0);
     return new Promise<T>((resolve, reject) => {
-      const deadline = Date.now() + this.opts.requestTimeoutMs;
-      this.pending.push({ correlationId, apiKey, version, deadline, read, resolve: resolve as (v: unknown) => void, reject });
+      this.pending.push({ correlationId, apiKey, version, sentAt: performance.now(), read, resolve: resolve as (v: unknown) => void, reject });
       this.armTimer();
       if (chunks.length === 1) {
         this.socket.write(chunks[0]!);
@@ -229,6 +230,7 @@ export class BrokerConnection {
       return;
     }
     this.pending.shift();
+    this.answeredAt = performance.now();
     let value: unknown;
     try {
       value = head.read(new Reader(frame, 4));
@@ -240,9 +242,21 @@ export class BrokerConnection {
   }
 
   /**
-   * One timer for the oldest request only: later ones were sent later with the same timeout, so
-   * they cannot expire first. When it fires for a request already answered, it re-arms for the
-   * oldest one left, so a busy connection sets a timer per timeout period, not per request.
+   * When the oldest request times out. A broker handles a connection's requests one at a time
+   * (Kafka mutes the channel until the response is queued), so a request's wait starts when it
+   * was sent or when the one before it was answered, whichever is later: five pipelined acks=all
+   * produce requests each allowed its own timeout in purgatory are not one timeout in all.
+   * Monotonic time: a clock stepped back (NTP on a board without a real-time clock) must not
+   * stretch it.
+   */
+  private headDeadline(): number {
+    return Math.max(this.pending[0]!.sentAt, this.answeredAt) + this.opts.requestTimeoutMs;
+  }
+
+  /**
+   * One timer for the oldest request only: later ones cannot expire first. When it fires for a
+   * request already answered, it re-arms for the oldest one left, so a busy connection sets a
+   * timer per timeout period, not per request.
    */
   private armTimer(): void {
     if (this.timer !== undefined || this.pending.length === 0) return;
@@ -250,10 +264,10 @@ export class BrokerConnection {
       this.timer = undefined;
       const head = this.pending[0];
       if (head === undefined) return;
-      if (head.deadline > Date.now()) return this.armTimer();
+      if (this.headDeadline() > performance.now()) return this.armTimer();
       const api = `${API_NAMES.get(head.apiKey) ?? `api key ${head.apiKey}`} v${head.version}`;
       this.shut(new Error(`request timed out: no response to ${api} (correlation id ${head.correlationId}) within ${this.opts.requestTimeoutMs} ms`));
-    }, Math.max(0, this.pending[0]!.deadline - Date.now()));
+    }, Math.max(0, this.headDeadline() - performance.now()));
   }
 
   private lost(cause: Error | undefined): ConnectionLost {

@@ -123,7 +123,7 @@ export class ConnectionPool {
 
   private connect(node: number, slot: Slot): void {
     if (this.closed || slot.connecting) return;
-    const wait = slot.retryAt - Date.now();
+    const wait = slot.retryAt - performance.now();
     if (wait > 0) {
       slot.retryTimer ??= setTimeout(() => {
         slot.retryTimer = undefined;
@@ -158,7 +158,7 @@ export class ConnectionPool {
 
   private failed(node: number, slot: Slot, err: Error): void {
     slot.connecting = false;
-    slot.retryAt = Date.now() + backoffMs(slot.failures++, this.opts.backoffMinMs, this.opts.backoffMaxMs);
+    slot.retryAt = performance.now() + backoffMs(slot.failures++, this.opts.backoffMinMs, this.opts.backoffMaxMs);
     if (!this.closed) this.opts.changed(node, 'failed', err);
   }
 }

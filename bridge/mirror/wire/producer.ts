@@ -133,7 +133,7 @@ export class WireProducer {
     if (q.open !== undefined && q.open.count > 0 && (q.open.size + recordBytes + 32 > this.o.batchBytes || q.open.count >= this.o.batchRecords)) this.sealQueue(q);
     if (q.open === undefined) {
       q.open = new BatchBuilder(this.spareBuffers.pop() ?? Buffer.allocUnsafe(Math.min(this.o.batchBytes, 64 * 1024)));
-      q.openedAt = Date.now();
+      q.openedAt = performance.now();
       this.armLinger();
     }
     return q;
@@ -209,7 +209,7 @@ export class WireProducer {
     if (this.lingerTimer !== undefined) return;
     this.lingerTimer = setTimeout(() => {
       this.lingerTimer = undefined;
-      const now = Date.now();
+      const now = performance.now();
       let next = Infinity;
       for (const q of this.allQueues()) {
         if (q.open === undefined) continue;
@@ -233,7 +233,7 @@ export class WireProducer {
   /** One pass: the session, metadata, then whatever each broker can take. */
   private tick(): void {
     if (this.closed) return;
-    const now = Date.now();
+    const now = performance.now();
     if (this.sessions.current === undefined) {
       const conn = this.pool.any();
       if (conn !== undefined) this.sessions.start(conn, now);
@@ -276,9 +276,9 @@ export class WireProducer {
       if (meta === undefined) continue;
       if (meta.errorCode === 0 && meta.partitions === 0) {
         // A topic the broker is creating answers LEADER_NOT_AVAILABLE for a moment: told only when it lasts.
-        const since = this.missingSince.get(topic) ?? Date.now();
+        const since = this.missingSince.get(topic) ?? performance.now();
         this.missingSince.set(topic, since);
-        if (Date.now() - since >= MISSING_TOPIC_TELL_MS) {
+        if (performance.now() - since >= MISSING_TOPIC_TELL_MS) {
           this.o.problem(new Error(`the upstream has no topic ${topic}`), 'waiting for the upstream topic; create it there if its brokers do not create topics (auto.create.topics.enable)');
         }
       } else this.missingSince.delete(topic);
@@ -387,7 +387,7 @@ export class WireProducer {
     if (RETRIABLE.has(code) || (code === OUT_OF_ORDER_SEQUENCE && q.halted === 'retry')) {
       q.requeue(batch);
       q.halted = 'retry';
-      q.resumeAt = Date.now() + this.o.backoffMinMs;
+      q.resumeAt = performance.now() + this.o.backoffMinMs;
       if (LEADER_MOVED.has(code)) {
         // Sent again once metadata names the leader, not to the broker that just said it is not.
         q.leader = -1;

@@ -53,7 +53,7 @@ export class ProducerSessions {
       })
       .catch((err: unknown) => {
         this.pending = false;
-        this.retryAt = Date.now() + backoffMs(this.failures++, this.backoff.backoffMinMs, this.backoff.backoffMaxMs);
+        this.retryAt = performance.now() + backoffMs(this.failures++, this.backoff.backoffMinMs, this.backoff.backoffMaxMs);
         if (!(err instanceof ConnectionLost)) this.events.problem(err as Error, 'cannot start a producer session');
       });
   }
