@@ -166,9 +166,11 @@ describe('transactions across SIGKILLs of weir start', () => {
       // read_committed is what was stored, less the aborted: the stored records include it.
       const stored = new Set(uncommittedView.map(([p, o]) => `${p}/${o}`));
       expect(committedView.filter(([p, o]) => !stored.has(`${p}/${o}`))).toEqual([]);
-      // The abandoned transactions' records are in the log: their timeout had them to abort.
+      // The abandoned transactions' delivered records are in the log: their timeout had them to
+      // abort. (A client killed while sending leaves a transaction abandoned with records never
+      // acknowledged: those need not be stored.)
       const storedValues = new Set(uncommittedView.map(([, , v]) => v));
-      expect(txns.filter((t) => t.state === 'abandoned' && !t.values.every((v) => storedValues.has(v))).map((t) => `py-${t.n}`)).toEqual([]);
+      expect(txns.filter((t) => t.state === 'abandoned' && t.sent && !t.values.every((v) => storedValues.has(v))).map((t) => `py-${t.n}`)).toEqual([]);
       // The kills tested something: both committed and aborted across them, and timed-out transactions to abort.
       expect(verdict.counts['committed'] ?? 0).toBeGreaterThan(KILLS);
       expect(verdict.counts['aborted'] ?? 0).toBeGreaterThan(KILLS / 4);
