@@ -85,9 +85,15 @@ export class PartitionQueue {
     this.queued.splice(i, 0, batch);
   }
 
-  /** Everything not in flight (queued and open), taken out to be reported failed. */
-  takeUnsent(seal: (b: BatchBuilder) => SealedBatch): OutBatch[] {
+  /**
+   * The batches not in flight (queued and open), taken out to be reported failed; with `after`,
+   * only those sealed after that ordinal (earlier ones waiting to be sent again stay).
+   */
+  takeUnsent(seal: (b: BatchBuilder) => SealedBatch, after = -1): OutBatch[] {
     this.seal(seal);
-    return this.queued.splice(0);
+    const keep = this.queued.filter((b) => b.ordinal <= after);
+    const taken = this.queued.filter((b) => b.ordinal > after);
+    this.queued.splice(0, this.queued.length, ...keep);
+    return taken;
   }
 }

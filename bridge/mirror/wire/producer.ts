@@ -9,12 +9,14 @@
  * - acknowledged (or DUPLICATE_SEQUENCE_NUMBER: already written) → reported done;
  * - retriable (leader moved, timeout, connection lost: outcome unknown) → sent again, same bytes
  *   and sequence, after the partition's in-flight batches are answered; never reported;
- * - refused for good (too large, not authorised, …) → reported with the broker's error code; every
- *   later batch of the partition is reported failed unsent (OUT_OF_ORDER_SEQUENCE_NUMBER would
- *   refuse it anyway) and the partition's sequence goes back to the refused batch's;
+ * - refused before anything was written (too large, not authorised, …: produce-errors.ts) →
+ *   reported with the broker's error code; every later batch of the partition is reported failed
+ *   unsent (OUT_OF_ORDER_SEQUENCE_NUMBER would refuse it anyway) and the partition's sequence
+ *   goes back to the refused batch's;
  * - the broker lost the producer's state (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE_NUMBER with
- *   nothing missing before it, a fenced epoch) → a new producer id (a new session): every batch
- *   not yet acknowledged is reported failed, so the caller sends it again from its own log.
+ *   nothing missing before it, a fenced epoch), or any other error after which the batch may have
+ *   been written → a new producer id (a new session): every batch not yet acknowledged is
+ *   reported failed, so the caller sends it again from its own log.
  * Failures are reported, never dropped: the caller's cursor only moves over acknowledged records.
  */
 import { ApiKey } from '../../../src/kafka/protocol/api-keys.js';
@@ -27,7 +29,7 @@ import { ClusterMetadata } from './cluster.js';
 import { ConnectionLost, type BrokerConnection, type WireSecurity } from './connection.js';
 import { BOOTSTRAP, ConnectionPool } from './connections.js';
 import { addSequence, PartitionQueue, type OutBatch } from './partition-queue.js';
-import { describeError, DUPLICATE_SEQUENCE, LEADER_MOVED, OUT_OF_ORDER_SEQUENCE, RETRIABLE, SESSION_LOST } from './produce-errors.js';
+import { describeError, DUPLICATE_SEQUENCE, LEADER_MOVED, OUT_OF_ORDER_SEQUENCE, REFUSED_BEFORE_WRITE, RETRIABLE } from './produce-errors.js';
 import { PRODUCE_VERSIONS, readProduceResponse, writeProduceRequest, type ProduceOutcome } from './requests.js';
 import { ProducerSessions } from './session.js';
 
@@ -38,6 +40,8 @@ const MAX_REQUEST_BYTES = 8 * 2 ** 20;
 /** How long the broker may wait for the in-sync replicas (the Produce request's timeout_ms). */
 const PRODUCE_TIMEOUT_MS = 10_000;
 const HOUSEKEEPING_MS = 100;
+// Delays and deadlines use performance.now(), the monotonic clock: an edge board without a
+// real-time clock has its wall clock stepped by NTP, which must not stall a partition.
 /** Sealed builders' buffers kept for reuse, at most (each up to batchBytes). */
 const SPARE_BUFFERS = 2;
 /** How long an upstream topic may be missing before the operator is told. */
@@ -396,20 +400,30 @@ export class WireProducer {
       if (code !== OUT_OF_ORDER_SEQUENCE) this.o.problem(new Error(message), `upstream did not take a batch of ${q.topic}[${q.partition}]; sending it again`);
       return;
     }
-    if (SESSION_LOST.has(code) || code === OUT_OF_ORDER_SEQUENCE) {
+    if (!REFUSED_BEFORE_WRITE.has(code)) {
+      // The broker lost the session, or the batch may have been written: a new producer id.
       this.o.report({ code, message }, batch.opaques);
       this.resetSession(message);
       return;
     }
     this.o.report({ code, message }, batch.opaques);
+    // Later batches fail (the broker would refuse them: a gap in the sequence); earlier ones
+    // waiting to be sent again keep their sequences and go first.
+    for (const b of q.takeUnsent(this.seal, batch.ordinal)) this.o.report({ code: -1, message: 'not sent: an earlier batch of this partition was refused' }, b.opaques);
     q.rewindSequence = batch.baseSequence;
-    this.failUnsent(q, { code: -1, message: 'not sent: an earlier batch of this partition was refused' });
     q.halted = 'fail';
   }
 
-  /** Reports every batch of `q` that is not in flight as failed. */
+  /**
+   * Reports every batch of `q` that is not in flight as failed. A batch stamped in this session was
+   * sent before and waits to be sent again: it may have been written, so its sequence cannot be
+   * given to other records, and dropping it would leave a gap. Then the session ends instead
+   * (everything unacknowledged goes back to the caller).
+   */
   private failUnsent(q: PartitionQueue, err: DeliveryError): void {
-    for (const b of q.takeUnsent(this.seal)) this.o.report(err, b.opaques);
+    const taken = q.takeUnsent(this.seal);
+    for (const b of taken) this.o.report(err, b.opaques);
+    if (taken.some((b) => b.session === this.sessions.current?.id)) this.resetSession(`${err.message}, with batches of ${q.topic}[${q.partition}] waiting to be sent again`);
   }
 
   /** The broker lost this producer: a new id; what is not acknowledged goes back to the caller. */
