@@ -5,6 +5,12 @@
  */
 import { errorName } from '../../../src/kafka/protocol/error-codes.js';
 
+export interface DeliveryError {
+  /** The broker's error code, or -1 for a failure of the producer's own. */
+  readonly code: number;
+  readonly message: string;
+}
+
 /** Errors after which the same batch is sent again (Kafka's RetriableException family). */
 export const RETRIABLE = new Set([2, 3, 5, 6, 7, 8, 13, 14, 15, 16, 19, 20, 56, 74, 75, 89]);
 export const LEADER_MOVED = new Set([3, 5, 6, 74, 75]);

@@ -5,18 +5,7 @@
  * seals a batch when it is full or `lingerMs` old, and sends sealed batches to each partition's
  * leader, one batch a partition per Produce request.
  *
- * Outcomes, per batch (partition-queue.ts has the order rule):
- * - acknowledged (or DUPLICATE_SEQUENCE_NUMBER: already written) → reported done;
- * - retriable (leader moved, timeout, connection lost: outcome unknown) → sent again, same bytes
- *   and sequence, after the partition's in-flight batches are answered; never reported;
- * - refused before anything was written (too large, not authorised, …: produce-errors.ts) →
- *   reported with the broker's error code; every later batch of the partition is reported failed
- *   unsent (OUT_OF_ORDER_SEQUENCE_NUMBER would refuse it anyway) and the partition's sequence
- *   goes back to the refused batch's;
- * - the broker lost the producer's state (UNKNOWN_PRODUCER_ID, OUT_OF_ORDER_SEQUENCE_NUMBER with
- *   nothing missing before it, a fenced epoch), or any other error after which the batch may have
- *   been written → a new producer id (a new session): every batch not yet acknowledged is
- *   reported failed, so the caller sends it again from its own log.
+ * What happens to a batch after it is sent is batch-outcomes.ts's.
  * Failures are reported, never dropped: the caller's cursor only moves over acknowledged records.
  */
 import { ApiKey } from '../../../src/kafka/protocol/api-keys.js';
@@ -29,7 +18,10 @@ import { ClusterMetadata } from './cluster.js';
 import { ConnectionLost, type BrokerConnection, type WireSecurity } from './connection.js';
 import { BOOTSTRAP, ConnectionPool } from './connections.js';
 import { addSequence, PartitionQueue, type OutBatch } from './partition-queue.js';
-import { describeError, DUPLICATE_SEQUENCE, LEADER_MOVED, OUT_OF_ORDER_SEQUENCE, REFUSED_BEFORE_WRITE, RETRIABLE } from './produce-errors.js';
+import { BatchOutcomes } from './batch-outcomes.js';
+import { describeError, type DeliveryError } from './produce-errors.js';
+
+export type { DeliveryError } from './produce-errors.js';
 import { PRODUCE_VERSIONS, readProduceResponse, writeProduceRequest, type ProduceOutcome } from './requests.js';
 import { ProducerSessions } from './session.js';
 
@@ -47,11 +39,6 @@ const SPARE_BUFFERS = 2;
 /** How long an upstream topic may be missing before the operator is told. */
 const MISSING_TOPIC_TELL_MS = 10_000;
 
-export interface DeliveryError {
-  /** The broker's error code, or -1 for a failure of the producer's own. */
-  readonly code: number;
-  readonly message: string;
-}
 
 export interface WireProducerOptions {
   bootstrap: readonly string[];
@@ -81,6 +68,7 @@ export class WireProducer {
   private readonly cluster = new ClusterMetadata();
   private readonly pool: ConnectionPool;
   private readonly sessions: ProducerSessions;
+  private readonly outcomes: BatchOutcomes;
   private up = false;
   /** Why the last connection closed, until a connect succeeds or fails. */
   private lastClose: Error | undefined;
@@ -96,6 +84,7 @@ export class WireProducer {
 
   constructor(private readonly o: WireProducerOptions) {
     this.sessions = new ProducerSessions(o, { ready: () => this.schedule(), problem: (err, what) => o.problem(err, what) });
+    this.outcomes = new BatchOutcomes({ ...o, sessions: this.sessions, cluster: this.cluster, seal: this.seal, queues: () => this.allQueues(), closed: () => this.closed });
     this.pool = new ConnectionPool({ ...o, changed: (node, event, err) => this.connectionChanged(node, event, err) });
     this.housekeeping = setInterval(() => this.tick(), HOUSEKEEPING_MS).unref();
     this.schedule();
@@ -289,11 +278,11 @@ export class WireProducer {
       for (const q of list) {
         if (q === undefined) continue;
         q.leader = meta.leaders[q.partition] ?? -1;
-        if (meta.errorCode !== 0) this.failUnsent(q, { code: meta.errorCode, message: `the upstream refuses topic ${topic}: ${describeError(meta.errorCode, null)}` });
+        if (meta.errorCode !== 0) this.outcomes.failUnsent(q, { code: meta.errorCode, message: `the upstream refuses topic ${topic}: ${describeError(meta.errorCode, null)}` });
         else if (meta.partitions > 0 && q.partition >= meta.partitions) {
           // Reported, not held: held records would fill the rule's window and stop its other partitions.
           const message = `the upstream topic ${topic} has ${meta.partitions} partitions: there is no partition ${q.partition} to mirror into (add partitions upstream, or use partitioning: key)`;
-          this.failUnsent(q, { code: 3, message: describeError(3, message) });
+          this.outcomes.failUnsent(q, { code: 3, message: describeError(3, message) });
         }
       }
     }
@@ -359,8 +348,8 @@ export class WireProducer {
     for (const [q, batch] of parts) {
       q.inFlight--;
       const outcome = res.get(q.topic)?.find((p) => p.index === q.partition);
-      if (outcome === undefined) this.outcome(q, batch, 13, describeError(13, 'the response does not name this partition'));
-      else this.outcome(q, batch, outcome.errorCode, describeError(outcome.errorCode, outcome.errorMessage));
+      if (outcome === undefined) this.outcomes.outcome(q, batch, 13, describeError(13, 'the response does not name this partition'));
+      else this.outcomes.outcome(q, batch, outcome.errorCode, describeError(outcome.errorCode, outcome.errorMessage));
     }
     this.schedule();
   }
@@ -370,71 +359,9 @@ export class WireProducer {
     if (this.closed) return;
     for (const [q, batch] of parts) {
       q.inFlight--;
-      this.outcome(q, batch, 13, describeError(13, `connection lost: ${(err as Error).message}`));
+      this.outcomes.outcome(q, batch, 13, describeError(13, `connection lost: ${(err as Error).message}`));
     }
     this.schedule();
-  }
-
-  private outcome(q: PartitionQueue, batch: OutBatch, code: number, message: string): void {
-    if (this.closed) return;
-    if (code === 0 || code === DUPLICATE_SEQUENCE) {
-      // A batch written after the refused one (a broker that checks sequences before it writes): the sequence goes on after it.
-      if (q.halted === 'fail' && batch.session === this.sessions.current?.id) q.rewindSequence = addSequence(batch.baseSequence, batch.count);
-      return this.o.report(null, batch.opaques);
-    }
-    const current = batch.session === this.sessions.current?.id;
-    if (!current) return this.o.report({ code, message: `not sent in the producer session that ended: ${message}` }, batch.opaques);
-    if (q.halted === 'fail') {
-      this.o.report({ code: -1, message: 'not sent: an earlier batch of this partition was refused' }, batch.opaques);
-      return;
-    }
-    if (RETRIABLE.has(code) || (code === OUT_OF_ORDER_SEQUENCE && q.halted === 'retry')) {
-      q.requeue(batch);
-      q.halted = 'retry';
-      q.resumeAt = performance.now() + this.o.backoffMinMs;
-      if (LEADER_MOVED.has(code)) {
-        // Sent again once metadata names the leader, not to the broker that just said it is not.
-        q.leader = -1;
-        this.cluster.markStale();
-      }
-      if (code !== OUT_OF_ORDER_SEQUENCE) this.o.problem(new Error(message), `upstream did not take a batch of ${q.topic}[${q.partition}]; sending it again`);
-      return;
-    }
-    if (!REFUSED_BEFORE_WRITE.has(code)) {
-      // The broker lost the session, or the batch may have been written: a new producer id.
-      this.o.report({ code, message }, batch.opaques);
-      this.resetSession(message);
-      return;
-    }
-    this.o.report({ code, message }, batch.opaques);
-    // Later batches fail (the broker would refuse them: a gap in the sequence); earlier ones
-    // waiting to be sent again keep their sequences and go first.
-    for (const b of q.takeUnsent(this.seal, batch.ordinal)) this.o.report({ code: -1, message: 'not sent: an earlier batch of this partition was refused' }, b.opaques);
-    q.rewindSequence = batch.baseSequence;
-    q.halted = 'fail';
-  }
-
-  /**
-   * Reports every batch of `q` that is not in flight as failed. A batch stamped in this session was
-   * sent before and waits to be sent again: it may have been written, so its sequence cannot be
-   * given to other records, and dropping it would leave a gap. Then the session ends instead
-   * (everything unacknowledged goes back to the caller).
-   */
-  private failUnsent(q: PartitionQueue, err: DeliveryError): void {
-    const taken = q.takeUnsent(this.seal);
-    for (const b of taken) this.o.report(err, b.opaques);
-    if (taken.some((b) => b.session === this.sessions.current?.id)) this.resetSession(`${err.message}, with batches of ${q.topic}[${q.partition}] waiting to be sent again`);
-  }
-
-  /** The broker lost this producer: a new id; what is not acknowledged goes back to the caller. */
-  private resetSession(reason: string): void {
-    this.o.problem(new Error(reason), 'the upstream lost the producer session; starting a new one and sending again from the cursors');
-    this.sessions.end();
-    for (const q of this.allQueues()) {
-      q.halted = undefined;
-      q.rewindSequence = undefined;
-      this.failUnsent(q, { code: -1, message: `not sent: producer session reset (${reason})` });
-    }
   }
 
   /**
