@@ -28,9 +28,9 @@ describe('delivery and cursor_topic', () => {
   it('names the field at fault', () => {
     expect(parse({ delivery: 'exactly_once' })).toEqual({ ok: false, why: 'rules[0].delivery: expected one of at-least-once, exactly-once' });
     expect(parse({ delivery: 'exactly-once', cursor_topic: 'a/b' })).toEqual({ ok: false, why: 'rules[0].cursor_topic: expected a Kafka topic name' });
-    const skip = parse({ delivery: 'exactly-once', on_refused: 'skip' });
-    expect(skip.ok).toBe(false);
-    expect(!skip.ok && skip.why).toMatch(/^rules\[0\]\.on_refused: skip cannot go with delivery: exactly-once/);
+    const deadLettering = parse({ delivery: 'exactly-once', on_refused: 'skip' });
+    expect(deadLettering.ok).toBe(false);
+    expect(!deadLettering.ok && deadLettering.why).toMatch(/^rules\[0\]\.on_refused: skip cannot go with delivery: exactly-once/);
   });
 });
 
